@@ -1,0 +1,1 @@
+"""The monitor: stored observations -> typed events -> routed, delivered alerts; the CLI."""

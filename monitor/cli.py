@@ -1,0 +1,478 @@
+"""The ``docketwatch`` command line.
+
+Output for people goes to stdout (tables through rich, or ``--json`` / ``--csv``); the log goes to
+stderr, redacted. Errors are one line that says what and where, with exit status 2; a roster
+import that rejected rows exits 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from storage.errors import DocketwatchError
+from storage.identifiers import format_a_number, nationalities, redact_a_number
+from storage.logs import setup_logging
+from storage.settings import Settings, config_file_path, load_settings
+
+app = typer.Typer(
+    help=(
+        "docketwatch watches public immigration-court and detention records for your clients "
+        "and alerts the right people when something changes."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+clients_app = typer.Typer(
+    help="The client roster: import, add, list, show, deactivate.", no_args_is_help=True
+)
+staff_app = typer.Typer(
+    help="Staff who receive alerts: add, list, assign to clients.", no_args_is_help=True
+)
+app.add_typer(clients_app, name="clients")
+app.add_typer(staff_app, name="staff")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn docketwatch's own errors into one clear line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DocketwatchError as exc:
+            raise _fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    return settings
+
+
+@contextmanager
+def _engine(*, migrate: bool = False) -> Iterator[sa.Engine]:
+    from storage.db import make_engine, require_current, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            require_current(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _session(engine: sa.Engine) -> Iterator[Session]:
+    from storage.db import session_scope
+
+    with session_scope(engine) as session:
+        yield session
+
+
+def _a(a_number: str, reveal: bool) -> str:
+    return format_a_number(a_number) if reveal else redact_a_number(a_number)
+
+
+# ---------------------------------------------------------------------------------------- service
+
+
+@app.command()
+@handles_errors
+def init() -> None:
+    """Create the database or upgrade it to this version's schema, and load reference data
+    (EOIR nationality codes, Southern California courts and hearing locations, Adelanto and
+    Desert View facilities). Safe to run again."""
+    from storage.db import current_revision
+    from storage.reference_data import load_reference_data
+
+    with _engine(migrate=True) as engine:
+        counts = load_reference_data(engine)
+        out.print(
+            f"database ready at schema {current_revision(engine)}: "
+            f"{counts.nationalities} nationalities, {counts.courts} courts, "
+            f"{counts.hearing_locations} hearing locations, {counts.facilities} facilities"
+        )
+
+
+@app.command()
+@handles_errors
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the effective settings (passwords masked) and where each can be set.
+
+    Settings come from DOCKETWATCH_* environment variables (and DATABASE_URL), then
+    docketwatch.toml (path in DOCKETWATCH_CONFIG), then defaults."""
+    from storage.settings import field_help
+
+    settings = _settings()
+    values = settings.masked()
+    if as_json:
+        out.print_json(json.dumps(values))
+        return
+    out.print(f"# effective settings; config file: {config_file_path()}", markup=False)
+    for name, text in field_help().items():
+        env = "DATABASE_URL" if name == "database_url" else f"DOCKETWATCH_{name.upper()}"
+        out.print(f"\n# {text}\n# environment: {env}", markup=False)
+        out.print(f"{name} = {json.dumps(values[name])}", markup=False)
+
+
+@app.command()
+@handles_errors
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one pass of every job, then exit.")
+    ] = False,
+) -> None:
+    """Run the service: upgrade the database, then run the scheduled passes until Ctrl-C or
+    SIGTERM, which stop it cleanly."""
+    import scheduler
+
+    settings = _settings()
+    raise typer.Exit(scheduler.serve(settings, once=once))
+
+
+@app.command("nationalities")
+def list_nationalities(
+    search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",
+) -> None:
+    """List EOIR nationality codes (these are not ISO codes: Honduras is HO, China CH)."""
+    table = Table()
+    table.add_column("code")
+    table.add_column("name")
+    table.add_column("active")
+    needle = search.strip().upper()
+    for nat in sorted(nationalities().values(), key=lambda n: n.name):
+        if needle and needle not in nat.name.upper() and needle != nat.code:
+            continue
+        table.add_row(nat.code, nat.name, "yes" if nat.active else "no")
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------------- clients
+
+RevealOption = Annotated[
+    bool,
+    typer.Option("--reveal", help="Show full A-numbers (otherwise only the last four digits)."),
+]
+
+
+@clients_app.command("import")
+@handles_errors
+def clients_import(
+    file: Annotated[Path, typer.Argument(help="Roster export, .csv or .xlsx.")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Column for a field the importer does not recognize: FIELD=HEADER, e.g. "
+            '--map a_number="Client ID". Repeatable. Fields: a_number, name, family_name, '
+            "given_name, nationality, country_of_birth, born_on, status, attorney_email, "
+            "backup_attorney_email, notes.",
+        ),
+    ] = None,
+    status: Annotated[
+        str, typer.Option(help="Status for rows without a Status column: prospect, represented.")
+    ] = "represented",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count everything, store nothing.")
+    ] = False,
+) -> None:
+    """Import (upsert by A-number) a client roster.
+
+    Good rows are stored in one transaction; each rejected row is listed with its line, column
+    and reason and written to FILE.rejects.csv beside the input; the exit status is 1 when any
+    row was rejected. Importing the same file again changes nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from storage.people import ClientStatus
+    from storage.roster import import_roster, parse_mapping
+
+    if status not in ClientStatus.__members__:
+        raise _fail(f"--status {status!r} is not prospect, represented or closed")
+    columns = parse_mapping(mapping or [])
+    with (
+        _engine() as engine,
+        Progress(
+            TextColumn("reading {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task(file.name, total=None)
+        report = import_roster(
+            engine,
+            file,
+            mapping=columns,
+            default_status=status,
+            dry_run=dry_run,
+            progress=lambda n: bar.advance(task, n),
+        )
+    verb = "would be" if dry_run else "were"
+    out.print(
+        f"{file.name}: header at line {report.header_line}; {report.rows} rows read; "
+        f"{report.accepted} accepted ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged), {report.duplicates_skipped} identical repeats skipped, "
+        f"{report.assignments_changed} attorney assignments changed; "
+        f"{len(report.rejects)} rejected."
+        + (f" Nothing {verb} stored (dry run)." if dry_run else "")
+    )
+    if report.rejects:
+        table = Table(title=f"rejected rows ({len(report.rejects)})")
+        table.add_column("line", justify="right")
+        table.add_column("column")
+        table.add_column("reason")
+        for r in report.rejects:
+            table.add_row(str(r.line), r.column, r.reason)
+        out.print(table)
+        out.print(f"rejected rows written to {report.rejects_path}")
+        raise typer.Exit(1)
+
+
+@clients_app.command("add")
+@handles_errors
+def clients_add(
+    a_number: Annotated[str, typer.Argument(help="A-number, e.g. A-012-345-678.")],
+    name: Annotated[str, typer.Option(help="Full name, e.g. 'DOE, JANE'.")],
+    nationality: Annotated[str, typer.Option(help="EOIR nationality code or name.")],
+    country_of_birth: Annotated[
+        str | None, typer.Option(help="EOIR code or name (default: the nationality).")
+    ] = None,
+    born_on: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+    status: Annotated[str, typer.Option(help="prospect, represented or closed.")] = "represented",
+    attorney: Annotated[
+        str | None, typer.Option(help="Email of the primary attorney (already staff).")
+    ] = None,
+) -> None:
+    """Add one client to the roster (for many, use `clients import`)."""
+    from storage.people import add_client, assign
+    from storage.roster import parse_date
+
+    with _engine() as engine, _session(engine) as session:
+        client = add_client(
+            session,
+            a_number=a_number,
+            name=name,
+            nationality=nationality,
+            country_of_birth=country_of_birth,
+            born_on=parse_date(born_on) if born_on else None,
+            status=status,
+        )
+        if attorney:
+            assign(session, client.a_number, attorney, "primary")
+        out.print(f"added client {redact_a_number(client.a_number)} ({client.status})")
+
+
+@clients_app.command("list")
+@handles_errors
+def clients_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    include_inactive: Annotated[
+        bool, typer.Option("--all", help="Include deactivated clients.")
+    ] = False,
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: prospect, represented, closed.")
+    ] = None,
+    reveal: RevealOption = False,
+) -> None:
+    """List clients with their status, nationality and attorneys."""
+    from storage.people import list_clients
+
+    with _engine() as engine, _session(engine) as session:
+        rows = list_clients(session, include_inactive=include_inactive, status=status)
+        records = [
+            {
+                "a_number": _a(r.client.a_number, reveal),
+                "name": r.client.name,
+                "nationality": r.client.nationality_code,
+                "country_of_birth": r.client.country_of_birth_code,
+                "born_on": r.client.born_on.isoformat() if r.client.born_on else None,
+                "status": r.client.status,
+                "active": r.client.active,
+                "primary_attorney": r.primary,
+                "backup_attorney": r.backup,
+            }
+            for r in rows
+        ]
+    _emit(records, as_json, as_csv, title=f"clients ({len(records)})")
+
+
+def _emit(records: list[dict[str, Any]], as_json: bool, as_csv: bool, title: str) -> None:
+    if as_json and as_csv:
+        raise _fail("choose one of --json and --csv")
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2, default=str) + "\n")
+        return
+    if as_csv:
+        if records:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+        return
+    table = Table(title=title)
+    for key in records[0] if records else ["(none)"]:
+        table.add_column(key)
+    for rec in records:
+        table.add_row(*("" if v is None else str(v) for v in rec.values()))
+    out.print(table)
+
+
+@clients_app.command("show")
+@handles_errors
+def clients_show(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    reveal: RevealOption = False,
+) -> None:
+    """Show one client: status, nationality and assigned attorneys."""
+    from storage.people import client_details
+
+    with _engine() as engine, _session(engine) as session:
+        details = client_details(session, a_number)
+    details["a_number"] = _a(details["a_number"], reveal)
+    if as_json:
+        sys.stdout.write(json.dumps(details, indent=2) + "\n")
+        return
+    table = Table(show_header=False)
+    for key, value in details.items():
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+@clients_app.command("deactivate")
+@handles_errors
+def clients_deactivate(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+) -> None:
+    """Stop watching a client (the record and its history are kept)."""
+    from storage.people import deactivate_client
+
+    with _engine() as engine, _session(engine) as session:
+        client = deactivate_client(session, a_number)
+        out.print(f"client {redact_a_number(client.a_number)} deactivated")
+
+
+# ------------------------------------------------------------------------------------------ staff
+
+
+@staff_app.command("add")
+@handles_errors
+def staff_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="Email address (also the staff member's key).")],
+    role: Annotated[str, typer.Option(help="attorney, coordinator or admin.")],
+    language: Annotated[str, typer.Option(help="Alert language: en or es.")] = "en",
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Apprise URL to alert on (mailto://..., slack://..., json://...). Repeatable; "
+            "checked now."
+        ),
+    ] = None,
+    quiet_hours: Annotated[
+        str | None,
+        typer.Option(help="Local hours when only urgent alerts go out, e.g. 21:00-07:00."),
+    ] = None,
+    allow_personal_data: Annotated[
+        bool,
+        typer.Option(help="Let these channels carry full names and A-numbers (off by default)."),
+    ] = False,
+) -> None:
+    """Add a staff member who receives alerts."""
+    from storage.people import add_staff
+
+    with _engine() as engine, _session(engine) as session:
+        staff = add_staff(
+            session,
+            name=name,
+            email=email,
+            role=role,
+            language=language,
+            channels=channel or [],
+            quiet_hours=quiet_hours,
+            allow_personal_data=allow_personal_data,
+        )
+        out.print(f"added {staff.role} {staff.email} with {len(channel or [])} channel(s)")
+
+
+@staff_app.command("list")
+@handles_errors
+def staff_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List staff and their channels (channel secrets masked)."""
+    from storage.people import list_staff
+    from storage.settings import mask_channel
+
+    with _engine() as engine, _session(engine) as session:
+        records: list[dict[str, Any]] = [
+            {
+                "name": s.name,
+                "email": s.email,
+                "role": s.role,
+                "language": s.language,
+                "quiet_hours": f"{s.quiet_start:%H:%M}-{s.quiet_end:%H:%M}"
+                if s.quiet_start and s.quiet_end
+                else None,
+                "active": s.active,
+                "channels": [mask_channel(c.url) for c in chans],
+            }
+            for s, chans in list_staff(session)
+        ]
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        return
+    for rec in records:
+        rec["channels"] = ", ".join(rec["channels"])
+    _emit(records, False, False, title=f"staff ({len(records)})")
+
+
+@staff_app.command("assign")
+@handles_errors
+def staff_assign(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    email: Annotated[str, typer.Argument(help="The attorney's email.")],
+    role: Annotated[str, typer.Option(help="primary or backup.")] = "primary",
+) -> None:
+    """Make an attorney the primary or backup attorney of a client."""
+    from storage.people import assign
+
+    with _engine() as engine, _session(engine) as session:
+        row = assign(session, a_number, email, role)
+        out.print(f"{email.strip().lower()} is now the {role} attorney of client #{row.client_id}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Local replicas of the public sources, and synthetic data, for tests, benchmarks and the demo."""

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up docketwatch on a Debian machine: the Debian packages it needs, then a virtualenv in
+# .venv with docketwatch and its development tools. Safe to run again: it installs only what is
+# missing and reinstalls the Python packages only when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# chromium: the browser Playwright drives (Playwright's own download cannot be used).
+# xvfb: a virtual display for the headed browser the real ACIS requires.
+# postgresql, redis-server: servers the tests start themselves when none is running.
+# python3-venv: virtualenvs on a stock Debian Python.
+DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"setup: docketwatch needs Python 3.11 or newer, found {sys.version.split()[0]}")
+PY
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.docketwatch-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing docketwatch and its development tools into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready (.venv/bin/docketwatch --help)"

@@ -1,0 +1,124 @@
+"""Engine, sessions and schema upgrades.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, so the
+scheduler and a CLI command can share the file. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from storage.errors import DatabaseError
+from storage.settings import mask_url
+
+log = logging.getLogger(__name__)
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs (psycopg2 is not installed)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; creates the folder of a SQLite file when it is missing."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def session_scope(engine: sa.Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _alembic_config(engine: sa.Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("storage").joinpath("migrations")))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+@cache
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(sa.create_engine("sqlite://")))
+    head = script.get_current_head()
+    assert head is not None, "no Alembic revision found"
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` (Alembic) and return where it now is."""
+    before = _checked_revision(engine)
+    command.upgrade(_alembic_config(engine), revision)
+    after = current_revision(engine)
+    if before != after:
+        log.info("database %s upgraded from %s to %s", mask_url(str(engine.url)), before, after)
+    return after
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    command.downgrade(_alembic_config(engine), revision)
+
+
+def _checked_revision(engine: sa.Engine) -> str | None:
+    try:
+        return current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(
+            f"cannot reach the database at {mask_url(str(engine.url))}: {exc.orig}"
+        ) from exc
+
+
+def require_current(engine: sa.Engine) -> None:
+    """Refuse to work on a database that is not migrated to this code's schema."""
+    rev = _checked_revision(engine)
+    if rev != head_revision():
+        raise DatabaseError(
+            f"the database at {mask_url(str(engine.url))} is at schema revision {rev or 'none'}, "
+            f"this docketwatch needs {head_revision()}: run `docketwatch init`"
+        )

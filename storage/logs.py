@@ -1,0 +1,59 @@
+"""Logging set-up with A-number redaction.
+
+Every record that leaves the process (stderr, files) goes through :class:`RedactingFormatter`,
+which rewrites anything shaped like an A-number to its last four digits (``***5678``),
+tracebacks included. Only the database holds full A-numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+# "A-012-345-678", "A 012 345 678", "A012345678", "012-345-678", and bare runs of 8 or 9 digits.
+# Longer digit runs (phone numbers with country code, timestamps such as 20261127) are left
+# alone only when they are not 8-9 digits: a date written 20261127 is 8 digits and is redacted
+# too, which costs a little readability and never leaks a number.
+_A_NUMBER_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:[Aa][\s\-]?)?"
+    r"(?:\d{3}[\s\-]\d{3}[\s\-]\d{3}|\d{2}[\s\-]\d{3}[\s\-]\d{3}|\d{8,9})"
+    r"(?![0-9])"
+)
+
+
+def redact(text: str) -> str:
+    """Replace every A-number-shaped run in ``text`` by ``***`` and its last four digits."""
+
+    def _sub(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return "***" + digits[-4:]
+
+    return _A_NUMBER_TEXT.sub(_sub, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose whole output, traceback included, is redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(level: str = "INFO", stream: object = None) -> None:
+    """Route the root logger to stderr (or ``stream``) through the redacting formatter."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_docketwatch", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    handler._docketwatch = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party chatter that is noise at INFO.
+    for noisy in ("alembic.runtime.migration", "apscheduler.scheduler", "scrapy", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

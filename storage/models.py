@@ -1,0 +1,275 @@
+"""SQLModel tables.
+
+Times: ``*_on`` columns are dates; ``*_at`` columns are instants, timezone-aware, stored in UTC
+(:class:`UTCDateTime` keeps that true on SQLite too). A hearing's wall-clock time is court-local
+and stays with the court's zone.
+
+Table models do not validate (SQLModel ``table=True``); only storage code builds them, from values
+that :mod:`storage.identifiers` and the callers' Pydantic models have already checked.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the column."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class ClientStatus(enum.StrEnum):
+    prospect = "prospect"  # intake, not yet represented
+    represented = "represented"
+    closed = "closed"
+
+
+class StaffRole(enum.StrEnum):
+    attorney = "attorney"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+class Language(enum.StrEnum):
+    en = "en"
+    es = "es"
+
+
+class AssignmentRole(enum.StrEnum):
+    primary = "primary"
+    backup = "backup"
+
+
+class Severity(enum.StrEnum):
+    urgent = "urgent"
+    normal = "normal"
+    info = "info"
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"  # gave up after the configured attempts
+    held = "held"  # quiet hours or digest
+
+
+class CrawlOutcome(enum.StrEnum):
+    running = "running"
+    ok = "ok"
+    empty = "empty"
+    blocked = "blocked"
+    layout_changed = "layout_changed"
+    failed = "failed"
+
+
+def _enum(kind: type[enum.Enum], length: int = 20) -> Any:
+    # Stored as plain strings (no native ENUM type), so adding a value needs no DDL.
+    return sa.Column(sa.String(length), nullable=False)
+
+
+class Nationality(SQLModel, table=True):
+    """EOIR nationality code list (ACIS's; not ISO 3166)."""
+
+    __tablename__ = "nationality"
+
+    code: str = Field(primary_key=True, max_length=2)
+    name: str = Field(max_length=80)
+    active: bool = True
+
+
+class Court(SQLModel, table=True):
+    """An immigration court, by EOIR base-city code (``ADL``)."""
+
+    __tablename__ = "court"
+
+    code: str = Field(primary_key=True, max_length=3)
+    name: str = Field(max_length=120)
+    address: str = Field(max_length=200)
+    city: str = Field(max_length=80)
+    state: str = Field(max_length=2)
+    zip: str = Field(max_length=10)
+    timezone: str = Field(default="America/Los_Angeles", max_length=40)
+    detained: bool = Field(default=False, description="hears detained dockets")
+
+
+class HearingLocation(SQLModel, table=True):
+    """An EOIR hearing location (``ADE``, ``ADW``, ``ADV`` ...), belonging to a base city."""
+
+    __tablename__ = "hearing_location"
+
+    code: str = Field(primary_key=True, max_length=3)
+    name: str = Field(max_length=120)
+    address: str = Field(max_length=200)
+    city: str = Field(max_length=80)
+    state: str = Field(max_length=2)
+    zip: str = Field(max_length=10)
+    court_code: str = Field(foreign_key="court.code", max_length=3, index=True)
+    detained: bool = False
+
+
+class Facility(SQLModel, table=True):
+    """An ICE detention facility; ``code`` is ICE's DETLOC code (``ADLNTCA``) when known."""
+
+    __tablename__ = "facility"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=12, unique=True)
+    name: str = Field(max_length=160)
+    address: str = Field(default="", max_length=200)
+    city: str = Field(default="", max_length=80)
+    state: str = Field(default="", max_length=2)
+    zip: str = Field(default="", max_length=10)
+    aor: str = Field(default="", max_length=60, description="ICE area of responsibility")
+    type: str = Field(default="", max_length=20, description="ICE 'Type Detailed' (CDF, IGSA ...)")
+
+
+class Client(SQLModel, table=True):
+    """A person the organization represents or is doing intake for."""
+
+    __tablename__ = "client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    a_number: str = Field(max_length=9, unique=True)
+    name: str = Field(max_length=160)
+    nationality_code: str = Field(foreign_key="nationality.code", max_length=2)
+    country_of_birth_code: str | None = Field(
+        default=None, foreign_key="nationality.code", max_length=2
+    )
+    born_on: date | None = None
+    status: str = Field(default=ClientStatus.represented.value, sa_column=_enum(ClientStatus))
+    active: bool = True
+    notes: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Staff(SQLModel, table=True):
+    """An attorney, coordinator or admin who receives alerts."""
+
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=200, unique=True)
+    role: str = Field(sa_column=_enum(StaffRole))
+    language: str = Field(default=Language.en.value, sa_column=_enum(Language, 2))
+    quiet_start: time | None = Field(default=None, description="quiet hours start (local time)")
+    quiet_end: time | None = Field(default=None, description="quiet hours end (local time)")
+    active: bool = True
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class StaffChannel(SQLModel, table=True):
+    """One Apprise URL of a staff member; per-channel privacy setting."""
+
+    __tablename__ = "staff_channel"
+    __table_args__ = (sa.UniqueConstraint("staff_id", "url", name="uq_staff_channel_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    url: str = Field(max_length=1000)
+    allow_personal_data: bool = Field(
+        default=False, description="full A-number and name may appear in messages"
+    )
+    active: bool = True
+
+
+class ClientAssignment(SQLModel, table=True):
+    """Primary and backup attorney of a client."""
+
+    __tablename__ = "client_assignment"
+    __table_args__ = (sa.UniqueConstraint("client_id", "role", name="uq_assignment_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    role: str = Field(sa_column=_enum(AssignmentRole, 10))
+
+
+class Event(SQLModel, table=True):
+    """A typed fact the monitor found; ``dedup_key`` makes a second pass a no-op."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    severity: str = Field(sa_column=_enum(Severity))
+    subject_type: str = Field(max_length=20)  # client, court, source
+    subject_key: str = Field(max_length=40)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    dedup_key: str = Field(max_length=200, unique=True)
+    occurred_at: datetime = Field(sa_column=utc_column(nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """One event for one staff member on one channel: the outbox row."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "staff_id", "channel_id", name="uq_delivery"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    channel_id: int = Field(foreign_key="staff_channel.id")
+    status: str = Field(default=DeliveryStatus.pending.value, sa_column=_enum(DeliveryStatus))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+    last_error: str = Field(default="", max_length=2000)
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class CrawlRun(SQLModel, table=True):
+    """One spider run and how it ended."""
+
+    __tablename__ = "crawl_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=30, index=True)
+    started_at: datetime = Field(sa_column=utc_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column())
+    outcome: str = Field(default=CrawlOutcome.running.value, sa_column=_enum(CrawlOutcome))
+    items: int = 0
+    errors: int = 0
+    message: str = Field(default="", max_length=2000)
+
+
+class Heartbeat(SQLModel, table=True):
+    """Last sign of life of a long-running component (the scheduler, each source)."""
+
+    __tablename__ = "heartbeat"
+
+    component: str = Field(primary_key=True, max_length=40)
+    beat_at: datetime = Field(sa_column=utc_column(nullable=False))
+    detail: str = Field(default="", max_length=500)

@@ -1,0 +1,282 @@
+"""Clients and staff: add, list, show, deactivate, assign.
+
+Inputs are checked here (A-number, nationality, email, Apprise URL, quiet hours) before any row
+is written, and each refusal says what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.errors import ChannelError, NotFoundError, ValidationError
+from storage.identifiers import parse_a_number, parse_nationality
+from storage.models import (
+    AssignmentRole,
+    Client,
+    ClientAssignment,
+    ClientStatus,
+    Language,
+    Staff,
+    StaffChannel,
+    StaffRole,
+)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise ValidationError(f"{email!r} is not an email address")
+    return email
+
+
+def check_channel(url: str) -> str:
+    """Validate an Apprise URL the way Apprise itself will read it."""
+    import apprise
+
+    url = url.strip()
+    if not url:
+        raise ChannelError("channel URL is empty")
+    if "://" not in url:
+        raise ChannelError(
+            f"{url!r} is not an Apprise URL (expected scheme://..., e.g. mailto://, slack://)"
+        )
+    if not apprise.Apprise().add(url):
+        scheme = url.split("://", 1)[0]
+        raise ChannelError(
+            f"Apprise cannot use the channel URL with scheme {scheme!r}: unknown scheme or "
+            "missing parts (see Apprise's documentation for that service)"
+        )
+    return url
+
+
+def parse_quiet_hours(text: str | None) -> tuple[time | None, time | None]:
+    """``"21:00-07:00"`` -> (21:00, 07:00); empty -> no quiet hours."""
+    if not text:
+        return None, None
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    if not match:
+        raise ValidationError(f"quiet hours {text!r} must look like 21:00-07:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValidationError(f"quiet hours {text!r}: {exc}") from None
+    if start == end:
+        raise ValidationError(f"quiet hours {text!r} start and end at the same time")
+    return start, end
+
+
+# ---------------------------------------------------------------------------------------- clients
+
+
+def add_client(
+    session: Session,
+    *,
+    a_number: str,
+    name: str,
+    nationality: str,
+    country_of_birth: str | None = None,
+    born_on: date | None = None,
+    status: str = ClientStatus.represented.value,
+    now: datetime | None = None,
+) -> Client:
+    number = parse_a_number(a_number)
+    if not name.strip():
+        raise ValidationError("client name is missing")
+    if status not in ClientStatus.__members__:
+        raise ValidationError(f"status {status!r} is not prospect, represented or closed")
+    if session.exec(select(Client).where(Client.a_number == number)).first():
+        raise ValidationError("a client with that A-number exists already (see `clients show`)")
+    stamp = _now(now)
+    client = Client(
+        a_number=number,
+        name=" ".join(name.split()),
+        nationality_code=parse_nationality(nationality),
+        country_of_birth_code=parse_nationality(country_of_birth) if country_of_birth else None,
+        born_on=born_on,
+        status=status,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(client)
+    session.flush()
+    return client
+
+
+def get_client(session: Session, a_number: str) -> Client:
+    number = parse_a_number(a_number)
+    client = session.exec(select(Client).where(Client.a_number == number)).first()
+    if client is None:
+        raise NotFoundError("no client with that A-number")
+    return client
+
+
+@dataclass
+class ClientRow:
+    client: Client
+    primary: str | None
+    backup: str | None
+
+
+def list_clients(
+    session: Session, *, include_inactive: bool = False, status: str | None = None
+) -> list[ClientRow]:
+    query = select(Client).order_by(Client.name, Client.a_number)
+    if not include_inactive:
+        query = query.where(Client.active == True)  # noqa: E712
+    if status:
+        query = query.where(Client.status == status)
+    clients = list(session.exec(query))
+    emails = _assignment_emails(session)
+    return [
+        ClientRow(c, emails.get((c.id, "primary")), emails.get((c.id, "backup"))) for c in clients
+    ]
+
+
+def _assignment_emails(session: Session) -> dict[tuple[int | None, str], str]:
+    rows = session.exec(
+        select(ClientAssignment.client_id, ClientAssignment.role, Staff.email).join(
+            Staff,
+            Staff.id == ClientAssignment.staff_id,  # type: ignore[arg-type]
+        )
+    )
+    return {(cid, role): email for cid, role, email in rows}
+
+
+def client_details(session: Session, a_number: str) -> dict[str, Any]:
+    client = get_client(session, a_number)
+    emails = _assignment_emails(session)
+    return {
+        "a_number": client.a_number,
+        "name": client.name,
+        "nationality": client.nationality_code,
+        "country_of_birth": client.country_of_birth_code,
+        "born_on": client.born_on.isoformat() if client.born_on else None,
+        "status": client.status,
+        "active": client.active,
+        "primary_attorney": emails.get((client.id, "primary")),
+        "backup_attorney": emails.get((client.id, "backup")),
+        "created_at": client.created_at.isoformat(),
+        "updated_at": client.updated_at.isoformat(),
+    }
+
+
+def deactivate_client(session: Session, a_number: str, now: datetime | None = None) -> Client:
+    client = get_client(session, a_number)
+    client.active = False
+    client.updated_at = _now(now)
+    session.add(client)
+    return client
+
+
+# ------------------------------------------------------------------------------------------ staff
+
+
+def add_staff(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    language: str = Language.en.value,
+    channels: list[str] | None = None,
+    quiet_hours: str | None = None,
+    allow_personal_data: bool = False,
+    now: datetime | None = None,
+) -> Staff:
+    if role not in StaffRole.__members__:
+        raise ValidationError(f"role {role!r} is not attorney, coordinator or admin")
+    if language not in Language.__members__:
+        raise ValidationError(f"language {language!r} is not en or es")
+    if not name.strip():
+        raise ValidationError("staff name is missing")
+    address = check_email(email)
+    urls = [check_channel(u) for u in (channels or [])]
+    start, end = parse_quiet_hours(quiet_hours)
+    if session.exec(select(Staff).where(Staff.email == address)).first():
+        raise ValidationError(f"a staff member with email {address} exists already")
+    staff = Staff(
+        name=" ".join(name.split()),
+        email=address,
+        role=role,
+        language=language,
+        quiet_start=start,
+        quiet_end=end,
+        created_at=_now(now),
+    )
+    session.add(staff)
+    session.flush()
+    assert staff.id is not None
+    for url in dict.fromkeys(urls):
+        session.add(
+            StaffChannel(staff_id=staff.id, url=url, allow_personal_data=allow_personal_data)
+        )
+    session.flush()
+    return staff
+
+
+def get_staff(session: Session, email: str) -> Staff:
+    staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
+    if staff is None:
+        raise NotFoundError(f"no staff member with email {email.strip().lower()!r}")
+    return staff
+
+
+def list_staff(session: Session) -> list[tuple[Staff, list[StaffChannel]]]:
+    staff = list(session.exec(select(Staff).order_by(Staff.role, Staff.name)))
+    channels: dict[int | None, list[StaffChannel]] = {}
+    for ch in session.exec(select(StaffChannel).order_by(StaffChannel.id)):  # type: ignore[arg-type]
+        channels.setdefault(ch.staff_id, []).append(ch)
+    return [(s, channels.get(s.id, [])) for s in staff]
+
+
+def assign(
+    session: Session, a_number: str, email: str, role: str = AssignmentRole.primary.value
+) -> ClientAssignment:
+    if role not in AssignmentRole.__members__:
+        raise ValidationError(f"assignment role {role!r} is not primary or backup")
+    client = get_client(session, a_number)
+    staff = get_staff(session, email)
+    if staff.role != StaffRole.attorney.value:
+        raise ValidationError(f"{staff.email} is a {staff.role}, not an attorney")
+    other_role = "backup" if role == "primary" else "primary"
+    other = session.exec(
+        select(ClientAssignment).where(
+            ClientAssignment.client_id == client.id, ClientAssignment.role == other_role
+        )
+    ).first()
+    if other is not None and other.staff_id == staff.id:
+        raise ValidationError(f"{staff.email} is already this client's {other_role} attorney")
+    current = session.exec(
+        select(ClientAssignment).where(
+            ClientAssignment.client_id == client.id, ClientAssignment.role == role
+        )
+    ).first()
+    assert client.id is not None and staff.id is not None
+    if current is None:
+        current = ClientAssignment(client_id=client.id, staff_id=staff.id, role=role)
+    else:
+        current.staff_id = staff.id
+    session.add(current)
+    session.flush()
+    return current
+
+
+def count_active_clients(session: Session) -> int:
+    return int(
+        session.exec(
+            select(sa.func.count()).select_from(Client).where(Client.active == True)  # noqa: E712
+        ).one()
+    )

@@ -1,0 +1,72 @@
+"""Reference data loaded by ``docketwatch init``: EOIR nationality codes, the Southern
+California courts and hearing locations, and the Adelanto and Desert View facilities.
+
+Loading is an upsert by code, so running it again after an edit updates rows and never
+duplicates them. Rows that staff or spiders added (a new facility the locator reported) are
+left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.identifiers import nationalities
+from storage.models import Court, Facility, HearingLocation, Nationality
+
+
+@dataclass
+class ReferenceCounts:
+    nationalities: int
+    courts: int
+    hearing_locations: int
+    facilities: int
+
+
+def _socal() -> dict[str, Any]:
+    text = resources.files("storage.reference").joinpath("socal.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _upsert(session: Session, model: type[Any], key: str, rows: list[dict[str, Any]]) -> int:
+    existing = {
+        getattr(obj, key): obj
+        for obj in session.exec(
+            select(model).where(getattr(model, key).in_([r[key] for r in rows]))
+        )
+    }
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            session.add(model(**row))
+        else:
+            for field, value in row.items():
+                setattr(obj, field, value)
+    return len(rows)
+
+
+def load_reference_data(engine: sa.Engine) -> ReferenceCounts:
+    data = _socal()
+    with Session(engine) as session:
+        nats = [
+            {"code": n.code, "name": n.name, "active": n.active} for n in nationalities().values()
+        ]
+        counts = ReferenceCounts(
+            nationalities=_upsert(session, Nationality, "code", nats),
+            courts=_upsert(session, Court, "code", data["courts"]),
+            hearing_locations=0,
+            facilities=0,
+        )
+        session.flush()
+        counts.hearing_locations = _upsert(
+            session, HearingLocation, "code", data["hearing_locations"]
+        )
+        counts.facilities = _upsert(session, Facility, "code", data["facilities"])
+        session.commit()
+    return counts

@@ -1,0 +1,652 @@
+"""Client roster import: CSV and XLSX exports from case-management systems.
+
+The contract, for the coordinator who runs it:
+
+* common export headers are recognized out of the box (``A#``, ``A-Number``,
+  ``Alien Number``, ``Client Name``, ``Nationality``, ``Country of Birth``, ``Date of Birth``,
+  ``Attorney Email`` ...);
+  anything else is named with an explicit mapping (``--map a_number="Client ID"``);
+* the header row is found by scanning, so a title row above it does no harm;
+* a bad row never blocks the good ones and never vanishes: each rejected row is reported with its
+  line number, column and reason, and written to ``<input>.rejects.csv`` beside the input;
+* the good rows are upserted by A-number in one transaction, so a second import of the same file
+  changes nothing; a later row repeating an A-number with different data is rejected (the first
+  is kept), an identical repeat is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.errors import ANumberError, ImportFileError, ValidationError
+from storage.identifiers import parse_a_number, parse_nationality, redact_a_number
+from storage.models import (
+    AssignmentRole,
+    Client,
+    ClientAssignment,
+    ClientStatus,
+    Staff,
+    StaffRole,
+)
+
+log = logging.getLogger(__name__)
+
+#: Roster fields and the export headers each one is recognized by (compared after
+#: :func:`header_key`: lower case, ``#`` read as "number", all but letters and digits dropped).
+FIELD_HEADERS: dict[str, tuple[str, ...]] = {
+    "a_number": (
+        "A#",
+        "A-Number",
+        "A Number",
+        "ANumber",
+        "A No",
+        "A-No.",
+        "Alien Number",
+        "Alien #",
+        "Alien No",
+        "Alien Registration Number",
+        "Client A#",
+        "Client A-Number",
+        "A-Num",
+        "Numero A",
+        "Número de A",
+    ),
+    "name": (
+        "Client Name",
+        "Name",
+        "Full Name",
+        "Client Full Name",
+        "Respondent Name",
+        "Respondent",
+        "Nombre Completo",
+    ),
+    "family_name": (
+        "Last Name",
+        "Family Name",
+        "Surname",
+        "Client Last Name",
+        "Apellido",
+        "Apellidos",
+    ),
+    "given_name": ("First Name", "Given Name", "Given Names", "Client First Name", "Nombre"),
+    "nationality": (
+        "Nationality",
+        "Nationality Code",
+        "Nat Code",
+        "Citizenship",
+        "Country of Citizenship",
+        "Nacionalidad",
+    ),
+    "country_of_birth": (
+        "Country of Birth",
+        "COB",
+        "Birth Country",
+        "Country Born",
+        "País de Nacimiento",
+        "Pais de Nacimiento",
+    ),
+    "born_on": ("Date of Birth", "DOB", "Birth Date", "Birthdate", "Fecha de Nacimiento"),
+    "status": ("Status", "Client Status", "Representation Status"),
+    "attorney_email": (
+        "Attorney Email",
+        "Attorney",
+        "Attorney E-mail",
+        "Assigned Attorney Email",
+        "Primary Attorney Email",
+        "Attorney Email Address",
+    ),
+    "backup_attorney_email": (
+        "Backup Attorney Email",
+        "Backup Attorney",
+        "Secondary Attorney Email",
+    ),
+    "notes": ("Notes", "Comments", "Notas"),
+}
+
+FIELD_HELP: dict[str, str] = {
+    "a_number": "A-number, 8 or 9 digits, any common spelling (required)",
+    "name": "full name as one column (or give family_name and given_name)",
+    "family_name": "last name, when names are split",
+    "given_name": "first name(s), when names are split",
+    "nationality": "EOIR nationality code or name (required; ACIS needs it)",
+    "country_of_birth": "EOIR code or name of the country of birth (defaults to nationality)",
+    "born_on": "date of birth: YYYY-MM-DD or MM/DD/YYYY",
+    "status": "prospect (intake), represented or closed (default: --status)",
+    "attorney_email": "email of the primary attorney, who must already be staff",
+    "backup_attorney_email": "email of the backup attorney, who must already be staff",
+    "notes": "free text kept with the client",
+}
+
+HEADER_SCAN_ROWS = 25
+_STATUS_ALIASES = {
+    "prospect": ClientStatus.prospect,
+    "intake": ClientStatus.prospect,
+    "pending intake": ClientStatus.prospect,
+    "represented": ClientStatus.represented,
+    "active": ClientStatus.represented,
+    "open": ClientStatus.represented,
+    "closed": ClientStatus.closed,
+    "inactive": ClientStatus.closed,
+}
+_CLIENT_FIELDS = ("name", "nationality_code", "country_of_birth_code", "born_on", "status", "notes")
+
+
+def header_key(text: object) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text or "").lower().replace("#", "number"))
+
+
+_ALIAS_INDEX = {header_key(h): name for name, heads in FIELD_HEADERS.items() for h in heads}
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    column: str
+    reason: str
+    values: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates_skipped: int = 0
+    assignments_changed: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    header: tuple[str, ...] = ()
+    header_line: int = 0
+    rejects_path: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class _Good:
+    line: int
+    a_number: str
+    values: dict[str, Any]  # client columns present in the file
+    attorneys: dict[str, str]  # role -> email
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """``["a_number=Client ID"]`` -> ``{"a_number": "Client ID"}``, checked."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ImportFileError(f"column mapping {pair!r} must look like FIELD=HEADER")
+        name, header = (part.strip() for part in pair.split("=", 1))
+        if name not in FIELD_HEADERS:
+            raise ImportFileError(
+                f"unknown roster field {name!r} in mapping; fields are: {', '.join(FIELD_HEADERS)}"
+            )
+        mapping[name] = header
+    return mapping
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    """(line number, cells) for every row of a .csv or .xlsx file."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        yield from _read_xlsx(path)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        yield from _read_csv(path)
+    else:
+        raise ImportFileError(f"{path}: unsupported roster format {suffix!r} (use .csv or .xlsx)")
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from zipfile import BadZipFile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError) as exc:
+        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+    try:
+        sheet = book.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(row)
+    finally:
+        book.close()
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        log.warning("%s is not UTF-8; reading it as Windows-1252", path.name)
+        text = raw.decode("cp1252", errors="replace")
+    sample = text[:8192]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    line = 1
+    for row in reader:
+        yield line, list(row)
+        line = reader.line_num + 1
+
+
+def _find_header(
+    rows: Iterator[tuple[int, list[Any]]], mapping: dict[str, str], path: Path
+) -> tuple[int, list[str], dict[str, int]]:
+    explicit = {header_key(h): name for name, h in mapping.items()}
+    for _ in range(HEADER_SCAN_ROWS):
+        try:
+            line, cells = next(rows)
+        except StopIteration:
+            break
+        header = [_cell_text(c) for c in cells]
+        columns: dict[str, int] = {}
+        for index, text in enumerate(header):
+            key = header_key(text)
+            name = explicit.get(key) or (
+                _ALIAS_INDEX.get(key) if key and _ALIAS_INDEX.get(key) not in mapping else None
+            )
+            if name and name not in columns:
+                columns[name] = index
+        if "a_number" in columns and len(columns) >= 2:
+            missing = [f"{n}={h!r}" for n, h in mapping.items() if n not in columns]
+            if missing:
+                raise ImportFileError(
+                    f"{path}: header row at line {line} has no column for the mapping "
+                    f"{', '.join(missing)}"
+                )
+            return line, header, columns
+    raise ImportFileError(
+        f"{path}: no header row with an A-number column and another known column in the first "
+        f"{HEADER_SCAN_ROWS} rows; name your columns with --map FIELD=HEADER "
+        f"(fields: {', '.join(FIELD_HEADERS)})"
+    )
+
+
+# ------------------------------------------------------------------------------------- validating
+
+
+def parse_date(text: str) -> date:
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValidationError(f"date {text!r} is not YYYY-MM-DD or MM/DD/YYYY")
+
+
+def parse_status(text: str) -> str:
+    status = _STATUS_ALIASES.get(" ".join(text.lower().split()))
+    if status is None:
+        raise ValidationError(f"status {text!r} is not prospect, represented or closed")
+    return status.value
+
+
+class _RowError(Exception):
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field_name = field_name
+        self.reason = reason
+
+
+def _validate(
+    cells: list[str],
+    columns: dict[str, int],
+    default_status: str,
+    staff_emails: dict[str, int],
+    today: date,
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    def get(name: str) -> str:
+        index = columns.get(name)
+        if index is None or index >= len(cells):
+            return ""
+        return cells[index]
+
+    raw_a = get("a_number")
+    if not raw_a:
+        raise _RowError("a_number", "A-number is missing")
+    try:
+        a_number = parse_a_number(raw_a)
+    except ANumberError as exc:
+        hint = ""
+        if raw_a.isdigit() and len(raw_a) < 8:
+            hint = " (a spreadsheet may have dropped leading zeros: format the column as text)"
+        raise _RowError("a_number", f"{exc}{hint}") from None
+
+    values: dict[str, Any] = {}
+    name = get("name")
+    if not name and ("family_name" in columns or "given_name" in columns):
+        family, given = get("family_name"), get("given_name")
+        name = f"{family}, {given}" if family and given else family or given
+    if not name:
+        raise _RowError("name" if "name" in columns else "family_name", "client name is missing")
+    if len(name) > 160:
+        raise _RowError("name", "client name is longer than 160 characters")
+    values["name"] = " ".join(name.split())
+
+    raw_nat = get("nationality")
+    if not raw_nat:
+        raise _RowError("nationality", "nationality is missing (ACIS lookups need it)")
+    try:
+        values["nationality_code"] = parse_nationality(raw_nat)
+    except ValidationError as exc:
+        raise _RowError("nationality", str(exc)) from None
+
+    raw_cob = get("country_of_birth")
+    if raw_cob:
+        try:
+            values["country_of_birth_code"] = parse_nationality(raw_cob)
+        except ValidationError as exc:
+            raise _RowError("country_of_birth", f"country of birth: {exc}") from None
+
+    raw_dob = get("born_on")
+    if raw_dob:
+        try:
+            born = parse_date(raw_dob)
+        except ValidationError as exc:
+            raise _RowError("born_on", str(exc)) from None
+        if born > today or born.year < 1900:
+            raise _RowError("born_on", f"date of birth {raw_dob!r} is not plausible")
+        values["born_on"] = born
+
+    raw_status = get("status")
+    try:
+        values["status"] = parse_status(raw_status) if raw_status else default_status
+    except ValidationError as exc:
+        raise _RowError("status", str(exc)) from None
+
+    notes = get("notes")
+    if notes:
+        values["notes"] = notes[:2000]
+
+    attorneys: dict[str, str] = {}
+    for field_name, role in (
+        ("attorney_email", AssignmentRole.primary.value),
+        ("backup_attorney_email", AssignmentRole.backup.value),
+    ):
+        email = get(field_name).lower()
+        if email:
+            if email not in staff_emails:
+                raise _RowError(
+                    field_name,
+                    f"no attorney with email {email!r} among staff; add them first with "
+                    "`docketwatch staff add`",
+                )
+            attorneys[role] = email
+    if attorneys.get("primary") and attorneys.get("primary") == attorneys.get("backup"):
+        raise _RowError("backup_attorney_email", "backup attorney is the same as the primary")
+    return a_number, values, attorneys
+
+
+def _conflict(first: _Good, values: dict[str, Any], attorneys: dict[str, str]) -> str | None:
+    for key in sorted(set(first.values) | set(values)):
+        if first.values.get(key) != values.get(key):
+            return key
+    for role in sorted(set(first.attorneys) | set(attorneys)):
+        if first.attorneys.get(role) != attorneys.get(role):
+            return f"{role} attorney"
+    return None
+
+
+# -------------------------------------------------------------------------------------- importing
+
+
+def import_roster(
+    engine: sa.Engine,
+    path: Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    default_status: str = ClientStatus.represented.value,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    write_rejects: bool = True,
+) -> ImportReport:
+    """Import a roster file; see the module docstring for the contract."""
+    now = now or datetime.now(UTC)
+    if not path.exists():
+        raise ImportFileError(f"{path}: no such file")
+    report = ImportReport(path=path, dry_run=dry_run)
+    rows = _read_rows(path)
+    report.header_line, header, columns = _find_header(rows, mapping or {}, path)
+    report.header = tuple(header)
+    width = len(header)
+    index_to_header = {i: h for i, h in enumerate(header)}
+
+    with engine.connect() as conn:
+        staff_emails = {
+            email.lower(): sid
+            for sid, email in conn.execute(
+                sa.select(Staff.id, Staff.email).where(  # type: ignore[call-overload]
+                    Staff.role == StaffRole.attorney.value
+                )
+            )
+        }
+
+    good: dict[str, _Good] = {}
+    today = now.date()
+    for line, raw_cells in rows:
+        cells = [_cell_text(c) for c in raw_cells]
+        if not any(cells):
+            continue  # blank line: nothing to import, nothing lost
+        report.rows += 1
+        if progress is not None and report.rows % 1000 == 0:
+            progress(1000)
+        try:
+            a_number, values, attorneys = _validate(
+                cells, columns, default_status, staff_emails, today
+            )
+        except _RowError as err:
+            column = index_to_header.get(columns.get(err.field_name, -1), err.field_name)
+            report.rejects.append(Reject(line, column, err.reason, tuple(cells)))
+            continue
+        first = good.get(a_number)
+        if first is not None:
+            differing = _conflict(first, values, attorneys)
+            if differing is None:
+                report.duplicates_skipped += 1
+                continue
+            column = index_to_header.get(columns.get(_field_of(differing), -1), differing)
+            report.rejects.append(
+                Reject(
+                    line,
+                    column,
+                    f"A-number {redact_a_number(a_number)} repeats line {first.line} with a "
+                    f"different {differing.replace('_code', '')}; the first row was kept",
+                    tuple(cells),
+                )
+            )
+            continue
+        good[a_number] = _Good(line, a_number, values, attorneys)
+    if progress is not None:
+        progress(report.rows % 1000)
+
+    _store(engine, report, good, staff_emails, now, dry_run)
+    if write_rejects:
+        report.rejects_path = _write_rejects(path, header, width, report.rejects)
+    return report
+
+
+def _field_of(differing: str) -> str:
+    return {
+        "nationality_code": "nationality",
+        "country_of_birth_code": "country_of_birth",
+        "primary attorney": "attorney_email",
+        "backup attorney": "backup_attorney_email",
+    }.get(differing, differing)
+
+
+def _store(
+    engine: sa.Engine,
+    report: ImportReport,
+    good: dict[str, _Good],
+    staff_emails: dict[str, int],
+    now: datetime,
+    dry_run: bool,
+) -> None:
+    client = Client.__table__  # type: ignore[attr-defined]
+    assignment = ClientAssignment.__table__  # type: ignore[attr-defined]
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        existing: dict[str, Any] = {
+            row.a_number: row
+            for row in conn.execute(
+                sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS))
+            )
+        }
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for item in good.values():
+            row = existing.get(item.a_number)
+            if row is None:
+                values = {f: item.values.get(f) for f in _CLIENT_FIELDS}
+                values["notes"] = values["notes"] or ""
+                values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now)
+                inserts.append(values)
+                continue
+            changed = {f: v for f, v in item.values.items() if getattr(row, f) != v}
+            if changed:
+                updates.append(
+                    {
+                        "_id": row.id,
+                        **{f: item.values.get(f, getattr(row, f)) for f in _CLIENT_FIELDS},
+                        "updated_at": now,
+                    }
+                )
+            else:
+                report.unchanged += 1
+        report.created = len(inserts)
+        report.updated = len(updates)
+        if inserts:
+            conn.execute(sa.insert(client), inserts)
+        if updates:
+            stmt = (
+                sa.update(client)
+                .where(client.c.id == sa.bindparam("_id"))
+                .values({f: sa.bindparam(f) for f in (*_CLIENT_FIELDS, "updated_at")})
+            )
+            conn.execute(stmt, updates)
+        report.assignments_changed = _store_assignments(
+            conn, assignment, client, good, staff_emails
+        )
+        if dry_run:
+            trans.rollback()
+        else:
+            trans.commit()
+    except BaseException:
+        trans.rollback()
+        raise
+    finally:
+        conn.close()
+    log.info(
+        "roster %s: %d rows, %d created, %d updated, %d unchanged, %d rejected%s",
+        report.path.name,
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
+        len(report.rejects),
+        " (dry run, nothing stored)" if dry_run else "",
+    )
+
+
+def _store_assignments(
+    conn: sa.Connection,
+    assignment: sa.Table,
+    client: sa.Table,
+    good: dict[str, _Good],
+    staff_emails: dict[str, int],
+) -> int:
+    wanted = {a: g.attorneys for a, g in good.items() if g.attorneys}
+    if not wanted:
+        return 0
+    ids = {a: cid for a, cid in conn.execute(sa.select(client.c.a_number, client.c.id))}
+    current = {
+        (cid, role): (aid, sid)
+        for aid, cid, role, sid in conn.execute(
+            sa.select(
+                assignment.c.id, assignment.c.client_id, assignment.c.role, assignment.c.staff_id
+            )
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    deletes: list[dict[str, Any]] = []
+    for a_number, roles in wanted.items():
+        cid = ids[a_number]
+        final = {role: staff_emails[email] for role, email in roles.items()}
+        backup = current.get((cid, "backup"))
+        if "backup" not in final and backup is not None and backup[1] == final.get("primary"):
+            # The backup attorney became the primary one: they are no longer the backup.
+            deletes.append({"_id": backup[0]})
+        for role, sid in final.items():
+            have = current.get((cid, role))
+            if have is None:
+                inserts.append({"client_id": cid, "role": role, "staff_id": sid})
+            elif have[1] != sid:
+                updates.append({"_id": have[0], "staff_id": sid})
+    if deletes:
+        conn.execute(sa.delete(assignment).where(assignment.c.id == sa.bindparam("_id")), deletes)
+    if inserts:
+        conn.execute(sa.insert(assignment), inserts)
+    if updates:
+        conn.execute(
+            sa.update(assignment)
+            .where(assignment.c.id == sa.bindparam("_id"))
+            .values(staff_id=sa.bindparam("staff_id")),
+            updates,
+        )
+    return len(inserts) + len(updates) + len(deletes)
+
+
+def rejects_path_for(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+def _write_rejects(path: Path, header: list[str], width: int, rejects: list[Reject]) -> Path | None:
+    target = rejects_path_for(path)
+    if not rejects:
+        target.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
+        return None
+    with target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "column", "reason", *header])
+        for r in rejects:
+            cells = list(r.values) + [""] * (width - len(r.values))
+            writer.writerow([r.line, r.column, r.reason, *cells])
+    return target

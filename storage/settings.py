@@ -1,0 +1,168 @@
+"""The one settings module: the only place that reads the environment.
+
+Values come, highest priority first, from keyword arguments, environment variables
+(``DOCKETWATCH_*``, plus the conventional ``DATABASE_URL``), a ``docketwatch.toml`` file
+(path from ``DOCKETWATCH_CONFIG``, default ``./docketwatch.toml``), then the defaults below.
+Everything else in the code receives these values as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_USER_AGENT = (
+    "docketwatch/0.1 (legal-services case monitor; one lookup at a time; "
+    "contact: set DOCKETWATCH_USER_AGENT)"
+)
+
+
+def config_file_path() -> Path:
+    """Where the optional TOML file is looked for."""
+    return Path(os.environ.get("DOCKETWATCH_CONFIG", "docketwatch.toml"))
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one docketwatch process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCKETWATCH_",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite:///data/docketwatch.db",
+        validation_alias=AliasChoices("DATABASE_URL", "DOCKETWATCH_DATABASE_URL", "database_url"),
+        description=(
+            "SQLAlchemy URL of the database. Default: a SQLite file under ./data (WAL mode). "
+            "For PostgreSQL: postgresql+psycopg://user:password@host/dbname."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Folder for the SQLite file, downloads, captured payloads and mailboxes.",
+    )
+    browser_executable: Path = Field(
+        default=Path("/usr/bin/chromium"),
+        description="Chromium binary Playwright launches (Debian's chromium by default).",
+    )
+    browser_headed: bool = Field(
+        default=False,
+        description=(
+            "Run the browser headed (the real ACIS rejects headless browsers; run under Xvfb "
+            "on a server). Headless is fine against the sandbox."
+        ),
+    )
+    user_agent: str = Field(
+        default=DEFAULT_USER_AGENT,
+        description="User agent declared on every plain HTTP request to a public source.",
+    )
+    timezone: str = Field(
+        default="America/Los_Angeles",
+        description="Zone of the organization: quiet hours, digests and report dates.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the service's log (stderr)."
+    )
+    heartbeat_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the running service logs and records its heartbeat.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return (init_settings, env_settings, toml)
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text, with passwords and tokens masked, for display."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            text = str(value)
+            if name == "database_url":
+                text = mask_url(text)
+            out[name] = text
+        return out
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?=@)")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a URL: ``postgresql://u:***@host/db``."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", url)
+
+
+def mask_channel(url: str) -> str:
+    """Hide secrets in an Apprise URL: the password, and token-like path parts
+    (``slack://T1JJ3T3L2/A1BRTD4JD/TIiajk...`` -> ``slack://T1JJ***/A1BR***/TIia***``)."""
+    url = mask_url(url)
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    parts = rest.split("/")
+    start = 0 if "." not in parts[0] and "@" not in parts[0] and ":" not in parts[0] else 1
+    for i in range(start, len(parts)):
+        segment = parts[i].split("?", 1)
+        if len(segment[0]) >= 8 and segment[0].isalnum():
+            segment[0] = segment[0][:4] + "***"
+            parts[i] = "?".join(segment)
+    return f"{scheme}://{'/'.join(parts)}"
+
+
+def field_help() -> dict[str, str]:
+    """Help text per setting (used by ``docketwatch config --help`` and the docs test)."""
+    return {name: field.description or "" for name, field in Settings.model_fields.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, raising :class:`storage.errors.ConfigError` with what and where."""
+    from pydantic import ValidationError
+
+    from storage.errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings ({problems}); check the environment and {config_file_path()}"
+        ) from exc

@@ -1,0 +1,83 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, both real), a migrated engine, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storage.db import make_engine, session_scope, upgrade
+from storage.people import add_staff
+from storage.reference_data import load_reference_data
+from tests import pg
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    with pg.server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, or a new database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'docketwatch.db'}"
+    else:
+        admin = request.getfixturevalue("pg_admin_url")
+        with pg.fresh_database(admin) as url:
+            yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    """A migrated database with reference data loaded, on SQLite and on PostgreSQL."""
+    eng = make_engine(db_url)
+    upgrade(eng)
+    load_reference_data(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'docketwatch.db'}")
+    upgrade(eng)
+    load_reference_data(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def attorney(engine: sa.Engine) -> str:
+    with session_scope(engine) as session:
+        add_staff(session, name="Attorney One", email="attorney1@example.org", role="attorney")
+    return "attorney1@example.org"
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``docketwatch`` command as a user would, in ``cwd``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
+    full_env.pop("DATABASE_URL", None)
+    full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
+    full_env.update(env or {})
+    exe = Path(sys.executable).with_name("docketwatch")
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import pytest
+
+from storage.errors import ConfigError
+from storage.settings import Settings, field_help, load_settings, mask_channel, mask_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("DOCKETWATCH_") or key == "DATABASE_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults() -> None:
+    s = load_settings()
+    assert s.database_url == "sqlite:///data/docketwatch.db"
+    assert s.browser_executable == Path("/usr/bin/chromium")
+    assert s.browser_headed is False
+    assert s.timezone == "America/Los_Angeles"
+    assert "docketwatch" in s.user_agent
+
+
+def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "docketwatch.toml").write_text(
+        'timezone = "America/Chicago"\nlog_level = "debug"\nbrowser_headed = true\n'
+    )
+    monkeypatch.setenv("DATABASE_URL", "postgresql://dw:s3cret@db.internal/dw")
+    monkeypatch.setenv("DOCKETWATCH_TIMEZONE", "America/Denver")
+    s = load_settings()
+    assert s.timezone == "America/Denver"  # environment beats the file
+    assert s.log_level == "DEBUG" and s.browser_headed is True
+    assert s.masked()["database_url"] == "postgresql://dw:***@db.internal/dw"
+
+
+def test_config_path_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    other = tmp_path / "etc.toml"
+    other.write_text('user_agent = "dw-test"\n')
+    monkeypatch.setenv("DOCKETWATCH_CONFIG", str(other))
+    assert load_settings().user_agent == "dw-test"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "where"),
+    [
+        ("DOCKETWATCH_TIMEZONE", "Mars/Olympus", "timezone"),
+        ("DOCKETWATCH_LOG_LEVEL", "LOUD", "log_level"),
+        ("DOCKETWATCH_HEARTBEAT_SECONDS", "-1", "heartbeat_seconds"),
+    ],
+)
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, where: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match=where):
+        load_settings()
+
+
+def test_unknown_key_in_toml_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "docketwatch.toml").write_text('timezon = "America/Chicago"\n')
+    with pytest.raises(ConfigError, match="timezon"):
+        load_settings()
+
+
+def test_every_setting_has_help() -> None:
+    assert set(field_help()) == set(Settings.model_fields)
+    assert all(len(text) > 15 for text in field_help().values())
+
+
+def test_masking() -> None:
+    assert mask_url("sqlite:///data/x.db") == "sqlite:///data/x.db"
+    assert mask_channel("mailtos://user:hunter2@smtp.example.org?to=a@b.org") == (
+        "mailtos://user:***@smtp.example.org?to=a@b.org"
+    )
+    masked = mask_channel("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general")
+    assert "TIiajkdnlazkcOXrIdevi7FQ" not in masked and masked.startswith("slack://T1JJ***")
