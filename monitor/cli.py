@@ -243,8 +243,7 @@ def clients_import(
     out.print(
         f"{file.name}: header at line {report.header_line}; {report.rows} rows read; "
         f"{report.accepted} accepted ({report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged), {report.duplicates_skipped} identical repeats skipped, "
-        f"{report.assignments_changed} attorney assignments changed; "
+        f"{report.unchanged} unchanged), {report.duplicates_skipped} identical repeats skipped; "
         f"{len(report.rejects)} rejected."
         + (f" Nothing {verb} stored (dry run)." if dry_run else "")
     )
@@ -470,8 +469,11 @@ def staff_assign(
     from storage.people import assign
 
     with _engine() as engine, _session(engine) as session:
-        row = assign(session, a_number, email, role)
-        out.print(f"{email.strip().lower()} is now the {role} attorney of client #{row.client_id}")
+        client = assign(session, a_number, email, role)
+        out.print(
+            f"{email.strip().lower()} is now the {role} attorney of "
+            f"{redact_a_number(client.a_number)}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ bundled in ``storage/reference/nationalities.json``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]+")
 
 def parse_a_number(text: object) -> str:
     """Return the canonical 9-digit A-number or raise :class:`ANumberError` saying why."""
+    if isinstance(text, str) and len(text) == 9 and text.isdigit() and text.isascii():
+        if text == "000000000":  # the common case, already canonical, checked first
+            raise ANumberError("A-number cannot be all zeros")
+        return text
     if text is None:
         raise ANumberError("A-number is missing")
     if isinstance(text, int) and not isinstance(text, bool):
@@ -110,6 +115,15 @@ ISO_TRAPS = {"HN": "HO", "HT": "HA", "PH": "RP"}
 
 
 def parse_nationality(text: object) -> str:
+    """Return the EOIR nationality code for a code or a name (any case); see
+    :func:`_parse_nationality`. Results are cached: rosters repeat a few dozen values."""
+    if not isinstance(text, str):
+        raise NationalityError("nationality is missing")
+    return _parse_nationality(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_nationality(text: str) -> str:
     """Return the EOIR nationality code for a code or a name (any case).
 
     Raises :class:`NationalityError` for blank, unknown, inactive or ambiguous values.

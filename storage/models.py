@@ -162,6 +162,10 @@ class Client(SQLModel, table=True):
     )
     born_on: date | None = None
     status: str = Field(default=ClientStatus.represented.value, sa_column=_enum(ClientStatus))
+    primary_attorney_id: int | None = Field(default=None, foreign_key="staff.id")
+    backup_attorney_id: int | None = Field(
+        default=None, foreign_key="staff.id", description="escalation target for urgent alerts"
+    )
     active: bool = True
     notes: str = Field(default="", max_length=2000)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
@@ -197,18 +201,6 @@ class StaffChannel(SQLModel, table=True):
         default=False, description="full A-number and name may appear in messages"
     )
     active: bool = True
-
-
-class ClientAssignment(SQLModel, table=True):
-    """Primary and backup attorney of a client."""
-
-    __tablename__ = "client_assignment"
-    __table_args__ = (sa.UniqueConstraint("client_id", "role", name="uq_assignment_role"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    client_id: int = Field(foreign_key="client.id", index=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
-    role: str = Field(sa_column=_enum(AssignmentRole, 10))
 
 
 class Event(SQLModel, table=True):

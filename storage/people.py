@@ -19,7 +19,6 @@ from storage.identifiers import parse_a_number, parse_nationality
 from storage.models import (
     AssignmentRole,
     Client,
-    ClientAssignment,
     ClientStatus,
     Language,
     Staff,
@@ -130,6 +129,10 @@ class ClientRow:
     backup: str | None
 
 
+def _staff_emails(session: Session) -> dict[int | None, str]:
+    return {sid: email for sid, email in session.exec(select(Staff.id, Staff.email))}
+
+
 def list_clients(
     session: Session, *, include_inactive: bool = False, status: str | None = None
 ) -> list[ClientRow]:
@@ -138,26 +141,16 @@ def list_clients(
         query = query.where(Client.active == True)  # noqa: E712
     if status:
         query = query.where(Client.status == status)
-    clients = list(session.exec(query))
-    emails = _assignment_emails(session)
+    emails = _staff_emails(session)
     return [
-        ClientRow(c, emails.get((c.id, "primary")), emails.get((c.id, "backup"))) for c in clients
+        ClientRow(c, emails.get(c.primary_attorney_id), emails.get(c.backup_attorney_id))
+        for c in session.exec(query)
     ]
-
-
-def _assignment_emails(session: Session) -> dict[tuple[int | None, str], str]:
-    rows = session.exec(
-        select(ClientAssignment.client_id, ClientAssignment.role, Staff.email).join(
-            Staff,
-            Staff.id == ClientAssignment.staff_id,  # type: ignore[arg-type]
-        )
-    )
-    return {(cid, role): email for cid, role, email in rows}
 
 
 def client_details(session: Session, a_number: str) -> dict[str, Any]:
     client = get_client(session, a_number)
-    emails = _assignment_emails(session)
+    emails = _staff_emails(session)
     return {
         "a_number": client.a_number,
         "name": client.name,
@@ -166,8 +159,8 @@ def client_details(session: Session, a_number: str) -> dict[str, Any]:
         "born_on": client.born_on.isoformat() if client.born_on else None,
         "status": client.status,
         "active": client.active,
-        "primary_attorney": emails.get((client.id, "primary")),
-        "backup_attorney": emails.get((client.id, "backup")),
+        "primary_attorney": emails.get(client.primary_attorney_id),
+        "backup_attorney": emails.get(client.backup_attorney_id),
         "created_at": client.created_at.isoformat(),
         "updated_at": client.updated_at.isoformat(),
     }
@@ -243,35 +236,31 @@ def list_staff(session: Session) -> list[tuple[Staff, list[StaffChannel]]]:
 
 
 def assign(
-    session: Session, a_number: str, email: str, role: str = AssignmentRole.primary.value
-) -> ClientAssignment:
+    session: Session,
+    a_number: str,
+    email: str,
+    role: str = AssignmentRole.primary.value,
+    now: datetime | None = None,
+) -> Client:
+    """Make the attorney with ``email`` the client's primary or backup attorney."""
     if role not in AssignmentRole.__members__:
         raise ValidationError(f"assignment role {role!r} is not primary or backup")
     client = get_client(session, a_number)
     staff = get_staff(session, email)
     if staff.role != StaffRole.attorney.value:
         raise ValidationError(f"{staff.email} is a {staff.role}, not an attorney")
-    other_role = "backup" if role == "primary" else "primary"
-    other = session.exec(
-        select(ClientAssignment).where(
-            ClientAssignment.client_id == client.id, ClientAssignment.role == other_role
-        )
-    ).first()
-    if other is not None and other.staff_id == staff.id:
+    other = client.backup_attorney_id if role == "primary" else client.primary_attorney_id
+    if other == staff.id:
+        other_role = "backup" if role == "primary" else "primary"
         raise ValidationError(f"{staff.email} is already this client's {other_role} attorney")
-    current = session.exec(
-        select(ClientAssignment).where(
-            ClientAssignment.client_id == client.id, ClientAssignment.role == role
-        )
-    ).first()
-    assert client.id is not None and staff.id is not None
-    if current is None:
-        current = ClientAssignment(client_id=client.id, staff_id=staff.id, role=role)
+    if role == "primary":
+        client.primary_attorney_id = staff.id
     else:
-        current.staff_id = staff.id
-    session.add(current)
+        client.backup_attorney_id = staff.id
+    client.updated_at = _now(now)
+    session.add(client)
     session.flush()
-    return current
+    return client
 
 
 def count_active_clients(session: Session) -> int:

@@ -17,10 +17,12 @@ The contract, for the coordinator who runs it:
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,12 +30,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage.bulk import insert_rows
 from storage.errors import ANumberError, ImportFileError, ValidationError
 from storage.identifiers import parse_a_number, parse_nationality, redact_a_number
 from storage.models import (
-    AssignmentRole,
     Client,
-    ClientAssignment,
     ClientStatus,
     Staff,
     StaffRole,
@@ -138,7 +139,16 @@ _STATUS_ALIASES = {
     "closed": ClientStatus.closed,
     "inactive": ClientStatus.closed,
 }
-_CLIENT_FIELDS = ("name", "nationality_code", "country_of_birth_code", "born_on", "status", "notes")
+_CLIENT_FIELDS = (
+    "name",
+    "nationality_code",
+    "country_of_birth_code",
+    "born_on",
+    "status",
+    "notes",
+    "primary_attorney_id",
+    "backup_attorney_id",
+)
 
 
 def header_key(text: object) -> str:
@@ -164,7 +174,6 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     duplicates_skipped: int = 0
-    assignments_changed: int = 0
     rejects: list[Reject] = field(default_factory=list)
     header: tuple[str, ...] = ()
     header_line: int = 0
@@ -180,8 +189,7 @@ class ImportReport:
 class _Good:
     line: int
     a_number: str
-    values: dict[str, Any]  # client columns present in the file
-    attorneys: dict[str, str]  # role -> email
+    values: dict[str, Any]  # client columns the file sets
 
 
 def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
@@ -300,12 +308,25 @@ def _find_header(
 # ------------------------------------------------------------------------------------- validating
 
 
+_US_DATE = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})")
+_ISO_SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+
+
 def parse_date(text: str) -> date:
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%Y/%m/%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
+    """YYYY-MM-DD, YYYY/MM/DD, MM/DD/YYYY or MM-DD-YYYY (US exports); anything else is refused."""
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return date.fromisoformat(text)
+        match = _US_DATE.fullmatch(text)
+        if match:
+            month, day, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        match = _ISO_SLASH_DATE.fullmatch(text)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            return date(year, month, day)
+    except ValueError:
+        pass
     raise ValidationError(f"date {text!r} is not YYYY-MM-DD or MM/DD/YYYY")
 
 
@@ -327,16 +348,15 @@ def _validate(
     cells: list[str],
     columns: dict[str, int],
     default_status: str,
-    staff_emails: dict[str, int],
+    attorney_ids: dict[str, int],
     today: date,
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    def get(name: str) -> str:
-        index = columns.get(name)
-        if index is None or index >= len(cells):
-            return ""
-        return cells[index]
+) -> tuple[str, dict[str, Any]]:
+    """Check one row; return its A-number and the client columns it sets."""
+    width = len(cells)
+    row = {name: cells[i] for name, i in columns.items() if i < width}
+    get = row.get
 
-    raw_a = get("a_number")
+    raw_a = get("a_number", "")
     if not raw_a:
         raise _RowError("a_number", "A-number is missing")
     try:
@@ -348,9 +368,9 @@ def _validate(
         raise _RowError("a_number", f"{exc}{hint}") from None
 
     values: dict[str, Any] = {}
-    name = get("name")
+    name = get("name", "")
     if not name and ("family_name" in columns or "given_name" in columns):
-        family, given = get("family_name"), get("given_name")
+        family, given = get("family_name", ""), get("given_name", "")
         name = f"{family}, {given}" if family and given else family or given
     if not name:
         raise _RowError("name" if "name" in columns else "family_name", "client name is missing")
@@ -358,7 +378,7 @@ def _validate(
         raise _RowError("name", "client name is longer than 160 characters")
     values["name"] = " ".join(name.split())
 
-    raw_nat = get("nationality")
+    raw_nat = get("nationality", "")
     if not raw_nat:
         raise _RowError("nationality", "nationality is missing (ACIS lookups need it)")
     try:
@@ -366,14 +386,14 @@ def _validate(
     except ValidationError as exc:
         raise _RowError("nationality", str(exc)) from None
 
-    raw_cob = get("country_of_birth")
+    raw_cob = get("country_of_birth", "")
     if raw_cob:
         try:
             values["country_of_birth_code"] = parse_nationality(raw_cob)
         except ValidationError as exc:
             raise _RowError("country_of_birth", f"country of birth: {exc}") from None
 
-    raw_dob = get("born_on")
+    raw_dob = get("born_on", "")
     if raw_dob:
         try:
             born = parse_date(raw_dob)
@@ -383,42 +403,57 @@ def _validate(
             raise _RowError("born_on", f"date of birth {raw_dob!r} is not plausible")
         values["born_on"] = born
 
-    raw_status = get("status")
+    raw_status = get("status", "")
     try:
         values["status"] = parse_status(raw_status) if raw_status else default_status
     except ValidationError as exc:
         raise _RowError("status", str(exc)) from None
 
-    notes = get("notes")
+    notes = get("notes", "")
     if notes:
         values["notes"] = notes[:2000]
 
-    attorneys: dict[str, str] = {}
-    for field_name, role in (
-        ("attorney_email", AssignmentRole.primary.value),
-        ("backup_attorney_email", AssignmentRole.backup.value),
-    ):
-        email = get(field_name).lower()
+    for field_name, column in _ATTORNEY_COLUMNS:
+        email = get(field_name, "").lower()
         if email:
-            if email not in staff_emails:
+            staff_id = attorney_ids.get(email)
+            if staff_id is None:
                 raise _RowError(
                     field_name,
                     f"no attorney with email {email!r} among staff; add them first with "
                     "`docketwatch staff add`",
                 )
-            attorneys[role] = email
-    if attorneys.get("primary") and attorneys.get("primary") == attorneys.get("backup"):
+            values[column] = staff_id
+    primary = values.get("primary_attorney_id")
+    if primary is not None and primary == values.get("backup_attorney_id"):
         raise _RowError("backup_attorney_email", "backup attorney is the same as the primary")
-    return a_number, values, attorneys
+    return a_number, values
 
 
-def _conflict(first: _Good, values: dict[str, Any], attorneys: dict[str, str]) -> str | None:
+_ATTORNEY_COLUMNS = (
+    ("attorney_email", "primary_attorney_id"),
+    ("backup_attorney_email", "backup_attorney_id"),
+)
+#: client column -> roster field, to name the column of a conflicting duplicate
+_FIELD_OF_COLUMN = {
+    "nationality_code": "nationality",
+    "country_of_birth_code": "country_of_birth",
+    "primary_attorney_id": "attorney_email",
+    "backup_attorney_id": "backup_attorney_email",
+}
+_COLUMN_WORDS = {
+    "nationality_code": "nationality",
+    "country_of_birth_code": "country of birth",
+    "born_on": "date of birth",
+    "primary_attorney_id": "attorney",
+    "backup_attorney_id": "backup attorney",
+}
+
+
+def _conflict(first: _Good, values: dict[str, Any]) -> str | None:
     for key in sorted(set(first.values) | set(values)):
         if first.values.get(key) != values.get(key):
             return key
-    for role in sorted(set(first.attorneys) | set(attorneys)):
-        if first.attorneys.get(role) != attorneys.get(role):
-            return f"{role} attorney"
     return None
 
 
@@ -440,15 +475,42 @@ def import_roster(
     now = now or datetime.now(UTC)
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
+    # A roster is hundreds of thousands of small lists and dicts that all live until the end:
+    # the cyclic garbage collector would walk them again and again for nothing.
+    with _gc_paused():
+        return _import(engine, path, mapping, default_status, dry_run, now, progress, write_rejects)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _import(
+    engine: sa.Engine,
+    path: Path,
+    mapping: dict[str, str] | None,
+    default_status: str,
+    dry_run: bool,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+    write_rejects: bool,
+) -> ImportReport:
     report = ImportReport(path=path, dry_run=dry_run)
     rows = _read_rows(path)
     report.header_line, header, columns = _find_header(rows, mapping or {}, path)
     report.header = tuple(header)
     width = len(header)
-    index_to_header = {i: h for i, h in enumerate(header)}
+    index_to_header = dict(enumerate(header))
 
     with engine.connect() as conn:
-        staff_emails = {
+        attorney_ids = {
             email.lower(): sid
             for sid, email in conn.execute(
                 sa.select(Staff.id, Staff.email).where(  # type: ignore[call-overload]
@@ -460,75 +522,60 @@ def import_roster(
     good: dict[str, _Good] = {}
     today = now.date()
     for line, raw_cells in rows:
-        cells = [_cell_text(c) for c in raw_cells]
+        cells = [c.strip() if c.__class__ is str else _cell_text(c) for c in raw_cells]
         if not any(cells):
             continue  # blank line: nothing to import, nothing lost
         report.rows += 1
         if progress is not None and report.rows % 1000 == 0:
             progress(1000)
         try:
-            a_number, values, attorneys = _validate(
-                cells, columns, default_status, staff_emails, today
-            )
+            a_number, values = _validate(cells, columns, default_status, attorney_ids, today)
         except _RowError as err:
             column = index_to_header.get(columns.get(err.field_name, -1), err.field_name)
             report.rejects.append(Reject(line, column, err.reason, tuple(cells)))
             continue
         first = good.get(a_number)
         if first is not None:
-            differing = _conflict(first, values, attorneys)
+            differing = _conflict(first, values)
             if differing is None:
                 report.duplicates_skipped += 1
                 continue
-            column = index_to_header.get(columns.get(_field_of(differing), -1), differing)
+            field_name = _FIELD_OF_COLUMN.get(differing, differing)
+            column = index_to_header.get(columns.get(field_name, -1), field_name)
             report.rejects.append(
                 Reject(
                     line,
                     column,
                     f"A-number {redact_a_number(a_number)} repeats line {first.line} with a "
-                    f"different {differing.replace('_code', '')}; the first row was kept",
+                    f"different {_COLUMN_WORDS.get(differing, differing)}; "
+                    "the first row was kept",
                     tuple(cells),
                 )
             )
             continue
-        good[a_number] = _Good(line, a_number, values, attorneys)
+        good[a_number] = _Good(line, a_number, values)
     if progress is not None:
         progress(report.rows % 1000)
 
-    _store(engine, report, good, staff_emails, now, dry_run)
+    _store(engine, report, good, now, dry_run)
     if write_rejects:
         report.rejects_path = _write_rejects(path, header, width, report.rejects)
     return report
-
-
-def _field_of(differing: str) -> str:
-    return {
-        "nationality_code": "nationality",
-        "country_of_birth_code": "country_of_birth",
-        "primary attorney": "attorney_email",
-        "backup attorney": "backup_attorney_email",
-    }.get(differing, differing)
 
 
 def _store(
     engine: sa.Engine,
     report: ImportReport,
     good: dict[str, _Good],
-    staff_emails: dict[str, int],
     now: datetime,
     dry_run: bool,
 ) -> None:
+    """Upsert the good rows in one transaction (rolled back for a dry run)."""
     client = Client.__table__  # type: ignore[attr-defined]
-    assignment = ClientAssignment.__table__  # type: ignore[attr-defined]
     conn = engine.connect()
     trans = conn.begin()
     try:
-        existing: dict[str, Any] = {
-            row.a_number: row
-            for row in conn.execute(
-                sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS))
-            )
-        }
+        existing = _existing_clients(conn, client)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for item in good.values():
@@ -539,21 +586,24 @@ def _store(
                 values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now)
                 inserts.append(values)
                 continue
-            changed = {f: v for f, v in item.values.items() if getattr(row, f) != v}
-            if changed:
-                updates.append(
-                    {
-                        "_id": row.id,
-                        **{f: item.values.get(f, getattr(row, f)) for f in _CLIENT_FIELDS},
-                        "updated_at": now,
-                    }
-                )
+            merged = {**row, **item.values}
+            if (
+                "backup_attorney_id" not in item.values
+                and merged["backup_attorney_id"] is not None
+                and merged["backup_attorney_id"] == merged["primary_attorney_id"]
+            ):
+                # The backup attorney became the primary one: they are no longer the backup.
+                merged["backup_attorney_id"] = None
+            if merged != row:
+                update = {f: merged[f] for f in _CLIENT_FIELDS}
+                update.update(_id=row["id"], updated_at=now)
+                updates.append(update)
             else:
                 report.unchanged += 1
         report.created = len(inserts)
         report.updated = len(updates)
         if inserts:
-            conn.execute(sa.insert(client), inserts)
+            insert_rows(conn, client, inserts)
         if updates:
             stmt = (
                 sa.update(client)
@@ -561,9 +611,6 @@ def _store(
                 .values({f: sa.bindparam(f) for f in (*_CLIENT_FIELDS, "updated_at")})
             )
             conn.execute(stmt, updates)
-        report.assignments_changed = _store_assignments(
-            conn, assignment, client, good, staff_emails
-        )
         if dry_run:
             trans.rollback()
         else:
@@ -585,53 +632,12 @@ def _store(
     )
 
 
-def _store_assignments(
-    conn: sa.Connection,
-    assignment: sa.Table,
-    client: sa.Table,
-    good: dict[str, _Good],
-    staff_emails: dict[str, int],
-) -> int:
-    wanted = {a: g.attorneys for a, g in good.items() if g.attorneys}
-    if not wanted:
-        return 0
-    ids = {a: cid for a, cid in conn.execute(sa.select(client.c.a_number, client.c.id))}
-    current = {
-        (cid, role): (aid, sid)
-        for aid, cid, role, sid in conn.execute(
-            sa.select(
-                assignment.c.id, assignment.c.client_id, assignment.c.role, assignment.c.staff_id
-            )
-        )
-    }
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    deletes: list[dict[str, Any]] = []
-    for a_number, roles in wanted.items():
-        cid = ids[a_number]
-        final = {role: staff_emails[email] for role, email in roles.items()}
-        backup = current.get((cid, "backup"))
-        if "backup" not in final and backup is not None and backup[1] == final.get("primary"):
-            # The backup attorney became the primary one: they are no longer the backup.
-            deletes.append({"_id": backup[0]})
-        for role, sid in final.items():
-            have = current.get((cid, role))
-            if have is None:
-                inserts.append({"client_id": cid, "role": role, "staff_id": sid})
-            elif have[1] != sid:
-                updates.append({"_id": have[0], "staff_id": sid})
-    if deletes:
-        conn.execute(sa.delete(assignment).where(assignment.c.id == sa.bindparam("_id")), deletes)
-    if inserts:
-        conn.execute(sa.insert(assignment), inserts)
-    if updates:
-        conn.execute(
-            sa.update(assignment)
-            .where(assignment.c.id == sa.bindparam("_id"))
-            .values(staff_id=sa.bindparam("staff_id")),
-            updates,
-        )
-    return len(inserts) + len(updates) + len(deletes)
+def _existing_clients(conn: sa.Connection, client: sa.Table) -> dict[str, dict[str, Any]]:
+    """Every stored client's importable columns, by A-number."""
+    result = conn.execute(
+        sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS))
+    )
+    return {row["a_number"]: row for row in (dict(r) for r in result.mappings())}
 
 
 def rejects_path_for(path: Path) -> Path:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from sandbox import pgserver as pg
 from storage.db import make_engine, session_scope, upgrade
 from storage.people import add_staff
 from storage.reference_data import load_reference_data
-from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

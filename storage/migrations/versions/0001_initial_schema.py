@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 09dce747ff06
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 17:52:58.093341
+Create Date: 2026-11-27 18:09:42.045936
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 
 import storage.models
 
-revision = "09dce747ff06"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -96,10 +96,16 @@ def upgrade() -> None:
         sa.Column("country_of_birth_code", sa.String(length=2), nullable=True),
         sa.Column("born_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("primary_attorney_id", sa.Integer(), nullable=True),
+        sa.Column("backup_attorney_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("notes", sa.String(length=2000), nullable=False),
         sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["backup_attorney_id"],
+            ["staff.id"],
+        ),
         sa.ForeignKeyConstraint(
             ["country_of_birth_code"],
             ["nationality.code"],
@@ -107,6 +113,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["nationality_code"],
             ["nationality.code"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["primary_attorney_id"],
+            ["staff.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("a_number"),
@@ -148,31 +158,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff_channel", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_staff_channel_staff_id"), ["staff_id"], unique=False)
-
-    op.create_table(
-        "client_assignment",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("staff_id", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=10), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["client_id"],
-            ["client.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["staff_id"],
-            ["staff.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("client_id", "role", name="uq_assignment_role"),
-    )
-    with op.batch_alter_table("client_assignment", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_client_assignment_client_id"), ["client_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_client_assignment_staff_id"), ["staff_id"], unique=False
-        )
 
     op.create_table(
         "event",
@@ -247,11 +232,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_event_client_id"))
 
     op.drop_table("event")
-    with op.batch_alter_table("client_assignment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_client_assignment_staff_id"))
-        batch_op.drop_index(batch_op.f("ix_client_assignment_client_id"))
-
-    op.drop_table("client_assignment")
     with op.batch_alter_table("staff_channel", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_channel_staff_id"))
 

@@ -1,4 +1,4 @@
-"""A PostgreSQL server for tests: the machine's own when one answers, else one we start.
+"""A PostgreSQL server for tests and benchmarks: the local one when it answers, else our own.
 
 Order: ``DOCKETWATCH_TEST_PG_URL`` if set; the local server on 127.0.0.1:5432 (trust auth, as on
 the development and CI machines); otherwise a throwaway cluster started from the installed Debian

@@ -1,0 +1,31 @@
+"""Benchmarks stay runnable: a tiny run of each prints its figures and a JSON last line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_roster_import_bench_smoke() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "roster_import.py"),
+            "--rows",
+            "300",
+            "--repeat",
+            "1",
+            "--skip-postgres",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["bench"] == "roster_import" and last["rows"] == 300
+    assert last["sqlite_import_s"] > 0 and last["sqlite_reference_s"] > 0
+    assert set(last) >= {"ratio", "target", "met", "reference"}
