@@ -75,7 +75,8 @@ class DeliveryStatus(enum.StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"  # gave up after the configured attempts
-    held = "held"  # quiet hours or digest
+    held = "held"  # waiting for the recipient's daily digest
+    uncertain = "uncertain"  # the process died while sending: maybe sent; admins decide
 
 
 class CrawlOutcome(enum.StrEnum):
@@ -184,6 +185,11 @@ class Staff(SQLModel, table=True):
     language: str = Field(default=Language.en.value, sa_column=_enum(Language, 2))
     quiet_start: time | None = Field(default=None, description="quiet hours start (local time)")
     quiet_end: time | None = Field(default=None, description="quiet hours end (local time)")
+    digest: bool = Field(default=False, description="non-urgent alerts as one daily message")
+    min_severity: str = Field(default=Severity.info.value, sa_column=_enum(Severity))
+    muted_kinds: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
     active: bool = True
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
 
@@ -201,6 +207,9 @@ class StaffChannel(SQLModel, table=True):
         default=False, description="full A-number and name may appear in messages"
     )
     active: bool = True
+    failing: bool = Field(default=False, description="gave up on a delivery; admins were told")
+    consecutive_failures: int = 0
+    retry_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class Event(SQLModel, table=True):
@@ -220,6 +229,12 @@ class Event(SQLModel, table=True):
     dedup_key: str = Field(max_length=200, unique=True)
     occurred_at: datetime = Field(sa_column=utc_column(nullable=False))
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column())
+    acknowledged_by: str = Field(default="", max_length=200)
+    escalation_level: int = Field(
+        default=0, description="0 none, 1 backup attorney, 2 coordinators"
+    )
+    escalated_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class Delivery(SQLModel, table=True):
@@ -240,6 +255,20 @@ class Delivery(SQLModel, table=True):
     last_error: str = Field(default="", max_length=2000)
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    escalation_level: int = 0
+    digest: bool = Field(default=False, description="held for the recipient's daily digest")
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending a delivery, with Apprise's verdict."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    attempted_at: datetime = Field(sa_column=utc_column(nullable=False))
+    ok: bool
+    error: str = Field(default="", max_length=2000)
 
 
 class CrawlRun(SQLModel, table=True):

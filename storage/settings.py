@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,6 +82,50 @@ class Settings(BaseSettings):
         description="How often the running service logs and records its heartbeat.",
     )
 
+    delivery_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description=(
+            "Attempts per alert delivery before it is given up, its channel marked failing and "
+            "the admins told."
+        ),
+    )
+    delivery_backoff_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Wait before the first retry of a failed delivery; doubles on each retry.",
+    )
+    delivery_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two tries of a delivery."
+    )
+    escalation_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "An urgent client alert not acknowledged within this many minutes goes to the "
+            "client's backup attorney, and as long again later to the coordinators."
+        ),
+    )
+    digest_hour: int = Field(
+        default=7, ge=0, le=23, description="Local hour at which daily digests are sent."
+    )
+    web_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Public address of docketwatch's small web endpoint (e.g. https://dw.example.org); "
+            "when set, alerts carry an acknowledgement link."
+        ),
+    )
+    web_listen: str | None = Field(
+        default=None,
+        description="host:port the service's web endpoint listens on (e.g. 127.0.0.1:8470).",
+    )
+    ack_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs acknowledgement links (required with web_base_url).",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -95,6 +139,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _ack_links_need_a_secret(self) -> Settings:
+        if self.web_base_url and not self.ack_secret:
+            raise ValueError(
+                "web_base_url is set but ack_secret is not: acknowledgement links must be signed"
+            )
+        if self.delivery_backoff_max_seconds < self.delivery_backoff_seconds:
+            raise ValueError(
+                "delivery_backoff_max_seconds is smaller than delivery_backoff_seconds"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -113,7 +169,9 @@ class Settings(BaseSettings):
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            text = str(value)
+            text = "(not set)" if value is None else str(value)
+            if isinstance(value, SecretStr):
+                text = "***"
             if name == "database_url":
                 text = mask_url(text)
             out[name] = text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -21,6 +23,15 @@ def _engine():  # type: ignore[no-untyped-def]
     return engine
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> Any:
+    """Render SQLModel's AutoString as plain sa.String in new migrations."""
+    from sqlmodel.sql.sqltypes import AutoString
+
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    return False
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.begin() as connection:
@@ -29,6 +40,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=_render_item,
         )
         context.run_migrations()
 

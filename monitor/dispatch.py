@@ -1,0 +1,484 @@
+"""The dispatcher: sends the outbox through Apprise, and never records a failure as sent.
+
+One pass (:meth:`Dispatcher.run_once`):
+
+1. deliveries left in ``sending`` by a process that died mid-send become ``uncertain`` and the
+   admins are told; they are not resent automatically, so nobody gets an alert twice;
+2. urgent client events nobody acknowledged in time are escalated (backup attorney, then
+   coordinators);
+3. each due ``pending`` delivery is claimed (committed as ``sending``), rendered, sent, and its
+   attempt recorded with Apprise's verdict. Normal and info alerts wait out the recipient's quiet
+   hours; a channel that is failing is tried once per back-off period, not once per delivery;
+4. held deliveries go out as one daily digest per staff member and channel.
+
+Failures are retried with exponential back-off; after ``delivery_max_attempts`` the delivery is
+given up, its channel marked failing and the admins told. When a failing channel delivers again,
+the admins hear that too and the deliveries given up on it are queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.events import EventInput, emit
+from monitor.messages import Message, render, render_digest
+from monitor.route import route
+from storage.db import session_scope
+from storage.models import (
+    Client,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Event,
+    Severity,
+    Staff,
+    StaffChannel,
+)
+from storage.settings import Settings, mask_channel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    error: str = ""
+
+
+class Sender(Protocol):
+    def __call__(self, url: str, message: Message) -> SendResult: ...
+
+
+class AppriseSender:
+    """Sends through Apprise, judging by its result object, not by the absence of exceptions."""
+
+    def __init__(self) -> None:
+        import apprise
+
+        self._apprise = apprise
+        self._cache: dict[str, object] = {}
+
+    def __call__(self, url: str, message: Message) -> SendResult:
+        apprise = self._apprise
+        notifier = self._cache.get(url)
+        if notifier is None:
+            notifier = apprise.Apprise()
+            if not notifier.add(url):
+                return SendResult(False, f"Apprise cannot use the channel {mask_channel(url)}")
+            self._cache[url] = notifier
+        body, body_format = message.body_for(url)
+        try:
+            result = notifier.notify(title=message.title, body=body, body_format=body_format)  # type: ignore[attr-defined]
+        except Exception as exc:  # a plugin bug must not stop the dispatcher
+            return SendResult(False, f"{type(exc).__name__}: {exc}")
+        status = getattr(result, "status", None)
+        ok = bool(result) and (status is None or int(status) == 0)
+        if ok:
+            return SendResult(True)
+        errors = []
+        logs = getattr(result, "logs", None)
+        if callable(logs):
+            errors = [e.message for e in logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
+        name = getattr(status, "name", "FAILURE")
+        return SendResult(False, "; ".join([name, *errors])[:2000])
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", -1))
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    seconds = settings.delivery_backoff_seconds * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, settings.delivery_backoff_max_seconds))
+
+
+def quiet_until(now: datetime, start: time | None, end: time | None, zone: str) -> datetime | None:
+    """When the quiet window containing ``now`` ends (aware UTC), or None outside any window."""
+    if start is None or end is None:
+        return None
+    local = now.astimezone(ZoneInfo(zone))
+    t = local.time()
+    if start < end:
+        inside = start <= t < end
+        end_day = local.date()
+    else:  # wraps midnight, e.g. 21:00-07:00
+        inside = t >= start or t < end
+        end_day = local.date() + timedelta(days=1) if t >= start else local.date()
+    if not inside:
+        return None
+    end_local = datetime.combine(end_day, end, tzinfo=ZoneInfo(zone))
+    return end_local.astimezone(UTC)
+
+
+@dataclass
+class PassReport:
+    sent: int = 0
+    failed_attempts: int = 0
+    given_up: int = 0
+    deferred: int = 0
+    uncertain: int = 0
+    escalated: int = 0
+    digests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        sender: Sender | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.sender: Sender = sender or AppriseSender()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.secret = settings.ack_secret.get_secret_value() if settings.ack_secret else None
+
+    # ---------------------------------------------------------------------------- the pass
+
+    def run_once(self, *, batch: int = 500) -> PassReport:
+        report = PassReport()
+        report.uncertain = self.recover_interrupted()
+        report.escalated = self.escalate()
+        while True:
+            done = self._send_due(report, batch)
+            if done < batch:
+                break
+        report.digests = self.send_digests()
+        if report.sent or report.failed_attempts or report.uncertain or report.digests:
+            log.info(
+                "dispatch: %d sent, %d failed attempts, %d given up, %d deferred, %d uncertain, "
+                "%d escalated, %d digests",
+                report.sent,
+                report.failed_attempts,
+                report.given_up,
+                report.deferred,
+                report.uncertain,
+                report.escalated,
+                report.digests,
+            )
+        return report
+
+    # ------------------------------------------------------------------- interrupted sends
+
+    def recover_interrupted(self) -> int:
+        """Deliveries a dead process left in ``sending``: mark uncertain, tell the admins."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            stuck = list(
+                session.exec(
+                    select(Delivery).where(Delivery.status == DeliveryStatus.sending.value)
+                )
+            )
+            for delivery in stuck:
+                delivery.status = DeliveryStatus.uncertain.value
+                delivery.last_error = (
+                    "the service stopped while sending; it may have gone out. "
+                    f"`docketwatch alerts retry {delivery.id}` sends it again"
+                )
+                session.add(delivery)
+                emit(
+                    session,
+                    EventInput(
+                        kind="delivery_uncertain",
+                        subject_type="delivery",
+                        subject_key=str(delivery.id),
+                        dedup_key=f"delivery_uncertain:{delivery.id}",
+                        payload={
+                            "detail": f"Delivery #{delivery.id} (alert #{delivery.event_id})"
+                            f" to staff #{delivery.staff_id}: {delivery.last_error}"
+                        },
+                        occurred_at=now,
+                    ),
+                    now,
+                )
+        if stuck:
+            log.warning("%d deliveries were interrupted mid-send and marked uncertain", len(stuck))
+        return len(stuck)
+
+    # ---------------------------------------------------------------------------- escalation
+
+    def escalate(self) -> int:
+        now = self.clock()
+        wait = timedelta(minutes=self.settings.escalation_minutes)
+        count = 0
+        with session_scope(self.engine) as session:
+            events = session.exec(
+                select(Event).where(
+                    Event.severity == Severity.urgent.value,
+                    col(Event.client_id).is_not(None),
+                    col(Event.acknowledged_at).is_(None),
+                    Event.escalation_level < 2,
+                )
+            )
+            for event in events:
+                since = event.escalated_at or event.created_at
+                if now - since < wait:
+                    continue
+                level = event.escalation_level + 1
+                event.escalation_level = level
+                event.escalated_at = now
+                session.add(event)
+                created = route(session, event, now, escalation_level=level)
+                log.info(
+                    "alert #%s not acknowledged: escalated to level %d (%d deliveries)",
+                    event.id,
+                    level,
+                    created,
+                )
+                count += 1
+        return count
+
+    # ------------------------------------------------------------------------------- sending
+
+    def _send_due(self, report: PassReport, batch: int) -> int:
+        now = self.clock()
+        with Session(self.engine, expire_on_commit=False) as session:
+            due = list(
+                session.exec(
+                    select(Delivery)
+                    .where(Delivery.status == DeliveryStatus.pending.value)
+                    .where(
+                        sa.or_(
+                            col(Delivery.next_attempt_at).is_(None),
+                            col(Delivery.next_attempt_at) <= now,
+                        )
+                    )
+                    .order_by(col(Delivery.id))
+                    .limit(batch)
+                )
+            )
+        handled = 0
+        probed: set[int] = set()
+        for delivery in due:
+            handled += 1
+            self._send_one(delivery, report, probed)
+        return handled
+
+    def _send_one(self, delivery: Delivery, report: PassReport, probed: set[int]) -> None:
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            event = session.get(Event, delivery.event_id)
+            staff = session.get(Staff, delivery.staff_id)
+            channel = session.get(StaffChannel, delivery.channel_id)
+            assert event is not None and staff is not None and channel is not None
+            client = session.get(Client, event.client_id) if event.client_id else None
+            defer_to: datetime | None = None
+            if event.severity != Severity.urgent.value:
+                defer_to = quiet_until(
+                    now, staff.quiet_start, staff.quiet_end, self.settings.timezone
+                )
+            waiting = channel.retry_at is not None and channel.retry_at > now
+            if defer_to is None and channel.failing and (channel.id in probed or waiting):
+                # A failing channel gets one probe per back-off period, not one per delivery.
+                defer_to = (
+                    channel.retry_at
+                    if channel.retry_at is not None and waiting
+                    else now + backoff(self.settings, channel.consecutive_failures)
+                )
+            if defer_to is not None:
+                row = session.get(Delivery, delivery.id)
+                assert row is not None
+                row.next_attempt_at = defer_to
+                session.add(row)
+                report.deferred += 1
+                return
+            # Claim: committed before sending, so a crash during the send is visible.
+            claimed = session.execute(
+                sa.update(Delivery)
+                .where(
+                    col(Delivery.id) == delivery.id,
+                    col(Delivery.status) == DeliveryStatus.pending.value,
+                )
+                .values(status=DeliveryStatus.sending.value, attempts=Delivery.attempts + 1)
+            )
+            if _rowcount(claimed) != 1:
+                return
+            message = render(
+                event,
+                client,
+                channel,
+                staff.language,
+                escalation_level=delivery.escalation_level,
+                base_url=self.settings.web_base_url,
+                ack_secret=self.secret,
+            )
+            url = channel.url
+        if channel.failing:
+            assert channel.id is not None
+            probed.add(channel.id)
+        result = self.sender(url, message)
+        self._record(delivery.id, result, report)
+
+    def _record(self, delivery_id: int | None, result: SendResult, report: PassReport) -> None:
+        now = self.clock()
+        recovered: StaffChannel | None = None
+        failing_now: StaffChannel | None = None
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None and delivery.id is not None
+            channel = session.get(StaffChannel, delivery.channel_id)
+            assert channel is not None
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    attempted_at=now,
+                    ok=result.ok,
+                    error=result.error[:2000],
+                )
+            )
+            if result.ok:
+                delivery.status = DeliveryStatus.sent.value
+                delivery.sent_at = now
+                delivery.last_error = ""
+                report.sent += 1
+                if channel.failing:
+                    recovered = channel
+                    channel.failing = False
+                    requeued = session.execute(
+                        sa.update(Delivery)
+                        .where(
+                            col(Delivery.channel_id) == channel.id,
+                            col(Delivery.status) == DeliveryStatus.failed.value,
+                        )
+                        .values(
+                            status=DeliveryStatus.pending.value, next_attempt_at=now, attempts=0
+                        )
+                    )
+                    log.info(
+                        "channel #%s recovered; %d given-up deliveries queued again",
+                        channel.id,
+                        _rowcount(requeued),
+                    )
+                channel.consecutive_failures = 0
+                channel.retry_at = None
+            else:
+                report.failed_attempts += 1
+                delivery.last_error = result.error
+                channel.consecutive_failures += 1
+                channel.retry_at = now + backoff(self.settings, channel.consecutive_failures)
+                if delivery.attempts >= self.settings.delivery_max_attempts:
+                    delivery.status = DeliveryStatus.failed.value
+                    report.given_up += 1
+                    if not channel.failing:
+                        channel.failing = True
+                        failing_now = channel
+                else:
+                    delivery.status = DeliveryStatus.pending.value
+                    delivery.next_attempt_at = now + backoff(self.settings, delivery.attempts)
+                log.warning(
+                    "delivery #%s attempt %d failed: %s",
+                    delivery.id,
+                    delivery.attempts,
+                    result.error,
+                )
+            session.add(delivery)
+            session.add(channel)
+            for changed, kind_name, text in (
+                (failing_now, "channel_failing", "gave up after {n} attempts; last error: {err}"),
+                (recovered, "channel_recovered", "delivered again"),
+            ):
+                if changed is None:
+                    continue
+                emit(
+                    session,
+                    EventInput(
+                        kind=kind_name,
+                        subject_type="channel",
+                        subject_key=str(changed.id),
+                        dedup_key=f"{kind_name}:{changed.id}:{now.isoformat()}",
+                        payload={
+                            "detail": f"Channel {mask_channel(changed.url)} of staff "
+                            f"#{changed.staff_id}: "
+                            + text.format(n=delivery.attempts, err=result.error)
+                        },
+                        occurred_at=now,
+                    ),
+                    now,
+                )
+
+    # ------------------------------------------------------------------------------- digests
+
+    def digest_cutoff(self, now: datetime) -> datetime:
+        """The latest digest time at or before ``now`` (local digest hour), in UTC."""
+        zone = ZoneInfo(self.settings.timezone)
+        local = now.astimezone(zone)
+        cutoff = datetime.combine(local.date(), time(self.settings.digest_hour), tzinfo=zone)
+        if cutoff > local:
+            cutoff -= timedelta(days=1)
+        return cutoff.astimezone(UTC)
+
+    def send_digests(self) -> int:
+        """Send held deliveries created before the last digest time, one message per channel."""
+        now = self.clock()
+        cutoff = self.digest_cutoff(now)
+        with Session(self.engine, expire_on_commit=False) as session:
+            held = list(
+                session.exec(
+                    select(Delivery)
+                    .where(Delivery.status == DeliveryStatus.held.value)
+                    .where(col(Delivery.created_at) <= cutoff)
+                    .order_by(col(Delivery.id))
+                )
+            )
+            groups: dict[tuple[int, int], list[Delivery]] = {}
+            for d in held:
+                groups.setdefault((d.staff_id, d.channel_id), []).append(d)
+            work = []
+            for (staff_id, channel_id), items in groups.items():
+                staff = session.get(Staff, staff_id)
+                channel = session.get(StaffChannel, channel_id)
+                assert staff is not None and channel is not None
+                pairs = []
+                for d in items:
+                    event = session.get(Event, d.event_id)
+                    assert event is not None
+                    client = session.get(Client, event.client_id) if event.client_id else None
+                    pairs.append((event, client))
+                work.append((items, channel.url, render_digest(pairs, channel, staff.language)))
+        sent = 0
+        for items, url, message in work:
+            result = self.sender(url, message)
+            with session_scope(self.engine) as session:
+                for d in items:
+                    row = session.get(Delivery, d.id)
+                    assert row is not None and row.id is not None
+                    session.add(
+                        DeliveryAttempt(
+                            delivery_id=row.id, attempted_at=now, ok=result.ok, error=result.error
+                        )
+                    )
+                    row.attempts += 1
+                    if result.ok:
+                        row.status = DeliveryStatus.sent.value
+                        row.sent_at = now
+                    else:
+                        row.last_error = result.error
+                    session.add(row)
+            sent += int(result.ok)
+        return sent
+
+
+def acknowledge(engine: sa.Engine, event_id: int, by: str, now: datetime) -> Event:
+    """Mark an alert acknowledged; stops its escalation. Acknowledging twice keeps the first."""
+    from storage.errors import NotFoundError
+
+    with session_scope(engine) as session:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise NotFoundError(f"no alert #{event_id}")
+        if event.acknowledged_at is None:
+            event.acknowledged_at = now
+            event.acknowledged_by = by[:200]
+            session.add(event)
+        return event

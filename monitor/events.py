@@ -1,0 +1,198 @@
+"""Event kinds, registered by name, and how an event is written with its deliveries.
+
+An event is a typed fact ("hearing moved earlier"), with a severity and a dedup key: writing the
+same event twice is a no-op. :func:`emit` writes the event and its Delivery rows (the outbox) in
+the caller's transaction, so a crash loses nothing and a re-run duplicates nothing.
+
+Every kind documents itself; ``docketwatch events kinds`` prints the registry.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlmodel import Session, select
+
+from storage.models import Event, Severity
+
+log = logging.getLogger(__name__)
+
+
+class Audience(enum.StrEnum):
+    client = "client"  # the client's attorney (then backup, then coordinators)
+    coordinators = "coordinators"
+    admins = "admins"  # never attorneys
+
+
+@dataclass(frozen=True)
+class EventKind:
+    name: str
+    severity: Severity
+    audience: Audience
+    doc: str
+    en: str  # headline, English
+    es: str  # headline, Spanish
+
+
+class RegistryError(ValueError):
+    """A kind registered twice, or an unknown kind used."""
+
+
+KINDS: dict[str, EventKind] = {}
+
+
+def register(
+    name: str, severity: Severity, audience: Audience, doc: str, en: str, es: str
+) -> EventKind:
+    if name in KINDS:
+        raise RegistryError(f"event kind {name!r} is registered already")
+    if not doc.strip() or not en.strip() or not es.strip():
+        raise RegistryError(f"event kind {name!r} needs a description and both headlines")
+    kind = EventKind(name, severity, audience, doc.strip(), en, es)
+    KINDS[name] = kind
+    return kind
+
+
+def kind(name: str) -> EventKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise RegistryError(f"unknown event kind {name!r}") from None
+
+
+U, N, I = Severity.urgent, Severity.normal, Severity.info  # noqa: E741
+C, CO, AD = Audience.client, Audience.coordinators, Audience.admins
+
+# fmt: off
+register("hearing_scheduled", N, C, "A first upcoming hearing appeared for the client.",
+         "Hearing scheduled", "Audiencia programada")
+register("hearing_moved_earlier", U, C,
+         "The next hearing moved to an earlier date: less time to prepare.",
+         "Hearing moved EARLIER", "Audiencia ADELANTADA")
+register("hearing_moved_later", N, C, "The next hearing moved to a later date.",
+         "Hearing moved later", "Audiencia pospuesta")
+register("hearing_time_changed", N, C, "Same date, different time of day.",
+         "Hearing time changed", "Cambió la hora de la audiencia")
+register("hearing_judge_changed", N, C, "The hearing's immigration judge changed.",
+         "Judge changed", "Cambió el juez")
+register("hearing_medium_changed", N, C,
+         "In person / video / internet (WebEx) changed for the hearing.",
+         "Hearing format changed", "Cambió el formato de la audiencia")
+register("hearing_location_changed", N, C, "The hearing's court or hearing location changed.",
+         "Hearing location changed", "Cambió el lugar de la audiencia")
+register("hearing_type_changed", N, C, "Master / individual calendar or schedule type changed.",
+         "Hearing type changed", "Cambió el tipo de audiencia")
+register("hearing_removed", U, C,
+         "The client has no upcoming hearing any more (verify: adjourned, completed or moved).",
+         "No upcoming hearing any more", "Ya no hay audiencia próxima")
+register("decision_entered", U, C, "An immigration judge's decision was entered.",
+         "Decision entered", "Se dictó una decisión")
+register("appeal_due_soon", U, C, "A BIA appeal is due within 10 days and none is on file.",
+         "Appeal due soon", "Vence el plazo de apelación")
+register("appeal_filed", N, C, "A BIA appeal was filed.", "Appeal filed", "Apelación presentada")
+register("case_not_found", U, C,
+         "ACIS no longer finds a case it found before (after repeated lookups).",
+         "Case not found in ACIS", "Caso no encontrado en ACIS")
+register("client_detained", U, C,
+         "The ICE locator shows the client in custody (not found or released before).",
+         "Client DETAINED", "Cliente DETENIDO/A")
+register("client_transferred", N, C,
+         "The client's detention facility changed; urgent when the new one is outside the Los "
+         "Angeles area of responsibility or out of state.",
+         "Client transferred", "Cliente trasladado/a")
+register("client_released", N, C, "The ICE locator shows the client released.",
+         "Client released", "Cliente liberado/a")
+register("client_not_found", U, C,
+         "The ICE locator stopped finding a detained client (after repeated zero results).",
+         "Client not found in ICE locator", "Cliente no encontrado en el localizador de ICE")
+register("custody_court_mismatch", N, C,
+         "Detained per the ICE locator while the ACIS hearing is at a non-detained court: verify.",
+         "Custody and court disagree", "Custodia y tribunal no coinciden")
+register("court_closed", U, C,
+         "EOIR lists a court as closed on days the client has a hearing there (coordinators get "
+         "a summary).", "Court CLOSED", "Tribunal CERRADO")
+register("court_reopened", N, C, "A court that was closed is open again.",
+         "Court reopened", "Tribunal reabierto")
+register("court_judges_changed", I, CO, "A judge was added to or removed from the Adelanto court.",
+         "Adelanto judges changed", "Cambiaron los jueces de Adelanto")
+register("new_unrepresented_case", N, CO,
+         "A new detained case without a respondent's attorney appeared at Adelanto.",
+         "New unrepresented case at Adelanto", "Nuevo caso sin representación en Adelanto")
+register("source_unhealthy", U, AD,
+         "A public source failed several runs in a row (captcha, block page, layout change, "
+         "errors) or is overdue.", "Source failing", "Fuente con fallas")
+register("source_recovered", I, AD, "A failing source answered normally again.",
+         "Source recovered", "Fuente recuperada")
+register("channel_failing", U, AD,
+         "Alerts to a staff channel kept failing; the channel is marked failing.",
+         "Alert channel failing", "Canal de alertas con fallas")
+register("channel_recovered", I, AD, "A failing alert channel delivered again.",
+         "Alert channel recovered", "Canal de alertas recuperado")
+register("delivery_uncertain", N, AD,
+         "The service stopped while sending an alert: it may or may not have gone out. "
+         "It is not resent automatically (`docketwatch alerts retry ID` sends it).",
+         "Alert may not have been sent", "La alerta quizá no se envió")
+register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
+         "docketwatch test message", "Mensaje de prueba de docketwatch")
+# fmt: on
+
+
+class EventInput(BaseModel):
+    """An event as a detector proposes it; validated before anything is written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    subject_type: str = Field(pattern="^(client|court|source|channel|delivery|staff)$")
+    subject_key: str = Field(min_length=1, max_length=40)
+    dedup_key: str = Field(min_length=1, max_length=200)
+    client_id: int | None = None
+    severity: Severity | None = None  # None: the kind's own severity
+    payload: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: datetime
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        kind(value)
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("occurred_at must be timezone-aware")
+        return value
+
+
+def emit(session: Session, event: EventInput, now: datetime) -> Event | None:
+    """Write ``event`` and its deliveries in the session's transaction.
+
+    Returns the new Event, or None when an event with the same dedup key exists already.
+    """
+    from monitor.route import route
+
+    existing = session.exec(select(Event.id).where(Event.dedup_key == event.dedup_key)).first()
+    if existing is not None:
+        return None
+    row = Event(
+        kind=event.kind,
+        severity=(event.severity or kind(event.kind).severity).value,
+        subject_type=event.subject_type,
+        subject_key=event.subject_key,
+        client_id=event.client_id,
+        payload=event.payload,
+        dedup_key=event.dedup_key,
+        occurred_at=event.occurred_at,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    deliveries = route(session, row, now)
+    log.info("event %s #%s (%s) -> %d deliveries", row.kind, row.id, row.severity, deliveries)
+    return row

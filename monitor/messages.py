@@ -1,0 +1,291 @@
+"""Alert messages: substance first, in the recipient's language, shaped for the channel.
+
+A message says what changed (old -> new), for whom (initials and the last four A-number digits,
+unless the channel may carry personal data), where and when (court-local date and time), and
+how to acknowledge it. Email gets HTML (Apprise adds the plain-text part), Slack gets Markdown,
+everything else plain text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.events import kind
+from storage.identifiers import format_a_number, redact_a_number
+from storage.models import Client, Event, Severity, StaffChannel
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "urgent": "URGENT",
+        "normal": "",
+        "info": "FYI",
+        "client": "Client",
+        "what_changed": "What changed",
+        "hearing": "Hearing",
+        "court": "Court",
+        "when": "When",
+        "judge": "Judge",
+        "medium": "Format",
+        "location": "Location",
+        "webex": "WebEx link",
+        "details": "Details",
+        "ack": "Acknowledge",
+        "ack_cli": "Acknowledge with: docketwatch alerts ack {id}",
+        "none": "none",
+        "escalated": "ESCALATED: not acknowledged in time by the attorney first alerted.",
+        "date": "Date",
+        "time": "Time",
+        "type": "Type",
+        "facility": "Facility",
+        "digest": "docketwatch daily digest",
+        "digest_intro": "{n} alerts since the last digest",
+        "alert": "Alert",
+        "at": "at",
+    },
+    "es": {
+        "urgent": "URGENTE",
+        "normal": "",
+        "info": "INFO",
+        "client": "Cliente",
+        "what_changed": "Qué cambió",
+        "hearing": "Audiencia",
+        "court": "Tribunal",
+        "when": "Cuándo",
+        "judge": "Juez",
+        "medium": "Formato",
+        "location": "Lugar",
+        "webex": "Enlace de WebEx",
+        "details": "Detalles",
+        "ack": "Confirmar recibo",
+        "ack_cli": "Confirme con: docketwatch alerts ack {id}",
+        "none": "ninguno",
+        "escalated": "ESCALADA: el abogado alertado primero no confirmó a tiempo.",
+        "date": "Fecha",
+        "time": "Hora",
+        "type": "Tipo",
+        "facility": "Centro de detención",
+        "digest": "Resumen diario de docketwatch",
+        "digest_intro": "{n} alertas desde el último resumen",
+        "alert": "Alerta",
+        "at": "a las",
+    },
+}
+_DAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+}
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    text: str
+    html: str
+    markdown: str
+
+    def body_for(self, url: str) -> tuple[str, str]:
+        """(body, Apprise body format) for a channel URL."""
+        scheme = url.split("://", 1)[0].lower()
+        if scheme in ("mailto", "mailtos"):
+            return self.html, "html"
+        if scheme in ("slack", "discord", "matrix", "matrixs", "msteams", "mattermost"):
+            return self.markdown, "markdown"
+        return self.text, "text"
+
+
+def format_date(value: str | date, lang: str) -> str:
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    if lang == "es":
+        return f"{_DAYS['es'][day.weekday()]} {day.day} {_MONTHS['es'][day.month - 1]} {day.year}"
+    return f"{_DAYS['en'][day.weekday()]}, {_MONTHS['en'][day.month - 1]} {day.day}, {day.year}"
+
+
+def _zone_name(zone: str | None, on: str | None) -> str:
+    if not zone:
+        return ""
+    try:
+        day = date.fromisoformat(str(on)[:10]) if on else date.today()
+        return datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone)).tzname() or ""
+    except (ValueError, KeyError):
+        return zone
+
+
+def initials(name: str) -> str:
+    if "," in name:
+        family, _, given = name.partition(",")
+        parts = [given.strip(), family.strip()]
+    else:
+        words = name.split()
+        parts = [words[0], words[-1]] if words else []
+    return ".".join(p[0].upper() for p in parts if p) + ("." if parts else "")
+
+
+def who(client: Client | None, personal: bool) -> str:
+    if client is None:
+        return ""
+    if personal:
+        return f"{client.name} ({format_a_number(client.a_number)})"
+    return f"{initials(client.name)} {redact_a_number(client.a_number)}"
+
+
+def _fmt_value(field: str, value: Any, lang: str) -> str:
+    if value in (None, ""):
+        return LABELS[lang]["none"]
+    if field == "date":
+        try:
+            return format_date(str(value), lang)
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def ack_token(secret: str, event_id: int) -> str:
+    return hmac.new(secret.encode(), f"ack:{event_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def ack_link(base_url: str | None, secret: str | None, event_id: int) -> str | None:
+    if not base_url or not secret:
+        return None
+    return f"{base_url.rstrip('/')}/ack/{event_id}?t={ack_token(secret, event_id)}"
+
+
+def _lines(
+    event: Event,
+    client: Client | None,
+    channel: StaffChannel | None,
+    lang: str,
+    escalation_level: int,
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """(headline, labelled facts, free lines) of one event."""
+    labels = LABELS[lang]
+    spec = kind(event.kind)
+    headline = spec.es if lang == "es" else spec.en
+    payload = event.payload or {}
+    facts: list[tuple[str, str]] = []
+    subject = who(client, bool(channel and channel.allow_personal_data))
+    if subject:
+        facts.append((labels["client"], subject))
+    for change in payload.get("changes", []):
+        field = str(change.get("field", ""))
+        label = labels.get(field, field.replace("_", " ").capitalize())
+        old = _fmt_value(field, change.get("old"), lang)
+        new = _fmt_value(field, change.get("new"), lang)
+        facts.append((f"{labels['what_changed']}: {label}", f"{old} → {new}"))
+    hearing = payload.get("hearing")
+    if isinstance(hearing, dict) and hearing.get("date"):
+        when = format_date(str(hearing["date"]), lang)
+        if hearing.get("time"):
+            zone = _zone_name(hearing.get("timezone"), hearing.get("date"))
+            when += f" {labels['at']} {hearing['time']}" + (f" ({zone})" if zone else "")
+        court = hearing.get("court_name") or hearing.get("court") or ""
+        if hearing.get("court") and hearing.get("court_name"):
+            court = f"{hearing['court_name']} ({hearing['court']})"
+        facts.append((labels["when"], when))
+        if court:
+            facts.append((labels["court"], court))
+        for key in ("judge", "medium", "location", "webex"):
+            if hearing.get(key):
+                facts.append((labels[key], str(hearing[key])))
+    if payload.get("facility"):
+        facts.append((labels["facility"], str(payload["facility"])))
+    free: list[str] = []
+    if escalation_level:
+        free.append(labels["escalated"])
+    if payload.get("detail"):
+        free.append(str(payload["detail"]))
+    for item in payload.get("items", []):
+        free.append("• " + " · ".join(f"{v}" for v in item.values() if v not in (None, "")))
+    return headline, facts, free
+
+
+def render(
+    event: Event,
+    client: Client | None,
+    channel: StaffChannel | None,
+    lang: str,
+    *,
+    escalation_level: int = 0,
+    base_url: str | None = None,
+    ack_secret: str | None = None,
+) -> Message:
+    """The message for one event, one recipient language and one channel."""
+    lang = lang if lang in LABELS else "en"
+    labels = LABELS[lang]
+    assert event.id is not None
+    headline, facts, free = _lines(event, client, channel, lang, escalation_level)
+    level = labels.get(event.severity, "")
+    subject = who(client, bool(channel and channel.allow_personal_data))
+    title = " · ".join(p for p in (level, headline, subject) if p)
+    link = ack_link(base_url, ack_secret, event.id)
+    ack_text = f"{labels['ack']}: {link}" if link else labels["ack_cli"].format(id=event.id)
+    needs_ack = event.severity == Severity.urgent.value
+
+    text_lines = [title, ""] + [f"{k}: {v}" for k, v in facts] + free
+    if needs_ack:
+        text_lines += ["", ack_text]
+    text_lines.append(f"[{labels['alert']} #{event.id} · {event.kind}]")
+    text = "\n".join(text_lines)
+
+    md_lines = [f"*{title}*"] + [f"• *{k}:* {v}" for k, v in facts] + free
+    if needs_ack:
+        md_lines.append(f"<{link}|{labels['ack']}>" if link else ack_text)
+    md_lines.append(f"_{labels['alert']} #{event.id} · {event.kind}_")
+    markdown = "\n".join(md_lines)
+
+    e = html.escape
+    rows = "".join(
+        f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>"
+        for k, v in facts
+    )
+    extra = "".join(f"<p>{e(line)}</p>" for line in free)
+    ack_html = ""
+    if needs_ack:
+        ack_html = (
+            f"<p><a href='{e(link)}'>{e(labels['ack'])}</a></p>"
+            if link
+            else f"<p>{e(ack_text)}</p>"
+        )
+    body_html = (
+        f"<h2>{e(title)}</h2><table>{rows}</table>{extra}{ack_html}"
+        f"<p style='color:#666'>{e(labels['alert'])} #{event.id} · {e(event.kind)}</p>"
+    )
+    return Message(title=title, text=text, html=body_html, markdown=markdown)
+
+
+def render_digest(
+    items: list[tuple[Event, Client | None]], channel: StaffChannel, lang: str
+) -> Message:
+    """One message for a day's held alerts."""
+    lang = lang if lang in LABELS else "en"
+    labels = LABELS[lang]
+    title = f"{labels['digest']} · {labels['digest_intro'].format(n=len(items))}"
+    blocks_text: list[str] = []
+    blocks_md: list[str] = []
+    blocks_html: list[str] = []
+    for event, client in items:
+        headline, facts, free = _lines(event, client, channel, lang, 0)
+        line = f"{headline} (#{event.id})"
+        details = [f"{k}: {v}" for k, v in facts] + free
+        blocks_text.append("\n".join([line] + [f"  {d}" for d in details]))
+        blocks_md.append("\n".join([f"*{line}*"] + [f"  • {d}" for d in details]))
+        blocks_html.append(
+            f"<h3>{html.escape(line)}</h3><ul>"
+            + "".join(f"<li>{html.escape(d)}</li>" for d in details)
+            + "</ul>"
+        )
+    return Message(
+        title=title,
+        text=title + "\n\n" + "\n\n".join(blocks_text),
+        html=f"<h2>{html.escape(title)}</h2>" + "".join(blocks_html),
+        markdown=f"*{title}*\n\n" + "\n\n".join(blocks_md),
+    )

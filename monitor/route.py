@@ -1,0 +1,133 @@
+"""Who must know: an event's recipients, and its Delivery rows (the outbox).
+
+* client kinds go to the client's primary attorney; when the client has none (or that attorney
+  has no active channel), to the backup attorney; failing both, to the coordinators, so an
+  alert never goes nowhere;
+* coordinator kinds go to every active coordinator; source and channel kinds to admins only,
+  never to attorneys;
+* each staff member's filters (lowest severity, muted kinds) apply; a staff member in digest
+  mode gets non-urgent alerts held for the daily digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from monitor.events import Audience, kind
+from storage.models import (
+    Client,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Severity,
+    Staff,
+    StaffChannel,
+    StaffRole,
+)
+
+SEVERITY_RANK = {Severity.info.value: 0, Severity.normal.value: 1, Severity.urgent.value: 2}
+
+
+def _active_channels(session: Session, staff_ids: Sequence[int]) -> dict[int, list[StaffChannel]]:
+    if not staff_ids:
+        return {}
+    out: dict[int, list[StaffChannel]] = {}
+    rows = session.exec(
+        select(StaffChannel)
+        .where(StaffChannel.staff_id.in_(staff_ids))  # type: ignore[attr-defined]
+        .where(StaffChannel.active == True)  # noqa: E712
+        .order_by(StaffChannel.id)  # type: ignore[arg-type]
+    )
+    for channel in rows:
+        out.setdefault(channel.staff_id, []).append(channel)
+    return out
+
+
+def _by_role(session: Session, role: StaffRole) -> list[Staff]:
+    return list(
+        session.exec(
+            select(Staff)
+            .where(Staff.role == role.value, Staff.active == True)  # noqa: E712
+            .order_by(Staff.id)  # type: ignore[arg-type]
+        )
+    )
+
+
+def recipients(session: Session, event: Event, escalation_level: int = 0) -> list[Staff]:
+    """The staff who must hear of ``event`` at this escalation level (before filters)."""
+    audience = kind(event.kind).audience
+    if audience is Audience.admins:
+        return _by_role(session, StaffRole.admin)
+    if audience is Audience.coordinators or event.client_id is None or escalation_level >= 2:
+        return _by_role(session, StaffRole.coordinator)
+    client = session.get(Client, event.client_id)
+    if client is None:
+        return _by_role(session, StaffRole.coordinator)
+    if escalation_level == 1:
+        order = [client.backup_attorney_id]
+    else:
+        order = [client.primary_attorney_id, client.backup_attorney_id]
+    ids = [i for i in order if i is not None]
+    reachable = _active_channels(session, ids)
+    for staff_id in ids:
+        staff = session.get(Staff, staff_id)
+        if staff is not None and staff.active and reachable.get(staff_id):
+            return [staff]
+    return _by_role(session, StaffRole.coordinator)
+
+
+def wants(staff: Staff, event: Event) -> bool:
+    """The staff member's own filters."""
+    if event.kind in (staff.muted_kinds or []):
+        return False
+    return SEVERITY_RANK[event.severity] >= SEVERITY_RANK.get(staff.min_severity, 0)
+
+
+def route(session: Session, event: Event, now: datetime, escalation_level: int = 0) -> int:
+    """Write one Delivery per (event, recipient, channel); return how many were new."""
+    assert event.id is not None
+    staff = [s for s in recipients(session, event, escalation_level) if wants(s, event)]
+    channels = _active_channels(session, [s.id for s in staff if s.id is not None])
+    existing = set(
+        session.exec(select(Delivery.channel_id).where(Delivery.event_id == event.id)).all()
+    )
+    created = 0
+    for member in staff:
+        assert member.id is not None
+        held = member.digest and event.severity != Severity.urgent.value
+        for channel in channels.get(member.id, []):
+            if channel.id is None or channel.id in existing:
+                continue
+            session.add(
+                Delivery(
+                    event_id=event.id,
+                    staff_id=member.id,
+                    channel_id=channel.id,
+                    status=(DeliveryStatus.held if held else DeliveryStatus.pending).value,
+                    digest=held,
+                    next_attempt_at=None if held else now,
+                    created_at=now,
+                    escalation_level=escalation_level,
+                )
+            )
+            created += 1
+    session.flush()
+    return created
+
+
+def pending_count(session: Session) -> int:
+    return int(
+        session.exec(
+            select(sa.func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.status.in_(  # type: ignore[attr-defined]
+                    [DeliveryStatus.pending.value, DeliveryStatus.held.value]
+                )
+            )
+        ).one()
+    )
