@@ -1,9 +1,9 @@
 """The docketwatch service: APScheduler jobs, run until Ctrl-C or SIGTERM.
 
-Today the service upgrades the database, loads reference data and runs the heartbeat pass;
-the source crawls, monitor pass and dispatcher join the schedule as they land (see the
-issues). Each job logs what it did. SIGINT and SIGTERM stop the scheduler after the running
-job finishes, and the process exits 0.
+Today the service upgrades the database, loads reference data, and runs the heartbeat and the
+alert dispatcher (and the acknowledgement web endpoint when ``web_listen`` is set); the source
+crawls join the schedule as they land. Each job logs what it did. SIGINT and SIGTERM stop the
+scheduler after the running job finishes, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from types import FrameType
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitor.dispatch import Dispatcher
+from monitor.web import make_server, parse_listen, serve_in_thread
 from storage.db import make_engine, session_scope, upgrade
+from storage.errors import ConfigError
 from storage.models import Heartbeat
 from storage.people import count_active_clients
 from storage.reference_data import load_reference_data
@@ -53,11 +56,23 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         counts.hearing_locations,
         counts.facilities,
     )
+    dispatcher = Dispatcher(engine, settings)
     if once:
         heartbeat(engine)
+        dispatcher.run_once()
         engine.dispose()
         log.info("docketwatch ran once and stopped")
         return 0
+
+    web = None
+    if settings.web_listen:
+        host, port = parse_listen(settings.web_listen)
+        secret = settings.ack_secret.get_secret_value() if settings.ack_secret else ""
+        if not secret:
+            raise ConfigError("web_listen is set but ack_secret is not")
+        web = make_server(engine, secret, host, port)
+        serve_in_thread(web)
+        log.info("web endpoint listening on %s:%d", host, port)
 
     stop = threading.Event()
 
@@ -77,6 +92,15 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(
+        dispatcher.run_once,
+        "interval",
+        seconds=settings.dispatch_seconds,
+        id="dispatch",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.start()
     log.info(
         "docketwatch running (heartbeat every %.0f s); Ctrl-C or SIGTERM stops it",
@@ -87,6 +111,9 @@ def serve(settings: Settings, *, once: bool = False) -> int:
             pass
     finally:
         scheduler.shutdown(wait=True)
+        if web is not None:
+            web.shutdown()
+            web.server_close()
         engine.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

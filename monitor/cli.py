@@ -41,8 +41,15 @@ clients_app = typer.Typer(
 staff_app = typer.Typer(
     help="Staff who receive alerts: add, list, assign to clients.", no_args_is_help=True
 )
+alerts_app = typer.Typer(
+    help="Alerts: send a test, see what is pending, read the delivery log, retry, acknowledge.",
+    no_args_is_help=True,
+)
+events_app = typer.Typer(help="Event kinds and what they mean.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(staff_app, name="staff")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(events_app, name="events")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -408,8 +415,18 @@ def staff_add(
         bool,
         typer.Option(help="Let these channels carry full names and A-numbers (off by default)."),
     ] = False,
+    digest: Annotated[
+        bool, typer.Option(help="Send non-urgent alerts as one daily digest instead.")
+    ] = False,
+    min_severity: Annotated[
+        str, typer.Option(help="Lowest severity to receive: info, normal or urgent.")
+    ] = "info",
+    mute: Annotated[
+        list[str] | None,
+        typer.Option(help="Event kind not to receive (see `events kinds`). Repeatable."),
+    ] = None,
 ) -> None:
-    """Add a staff member who receives alerts."""
+    """Add a staff member who receives alerts, with their channels and preferences."""
     from storage.people import add_staff
 
     with _engine() as engine, _session(engine) as session:
@@ -422,6 +439,9 @@ def staff_add(
             channels=channel or [],
             quiet_hours=quiet_hours,
             allow_personal_data=allow_personal_data,
+            digest=digest,
+            min_severity=min_severity,
+            muted_kinds=mute or [],
         )
         out.print(f"added {staff.role} {staff.email} with {len(channel or [])} channel(s)")
 
@@ -474,6 +494,194 @@ def staff_assign(
             f"{email.strip().lower()} is now the {role} attorney of "
             f"{redact_a_number(client.a_number)}"
         )
+
+
+@staff_app.command("set")
+@handles_errors
+def staff_set(
+    email: Annotated[str, typer.Argument(help="The staff member's email.")],
+    digest: Annotated[
+        bool | None, typer.Option("--digest/--no-digest", help="Daily digest for non-urgent.")
+    ] = None,
+    min_severity: Annotated[
+        str | None, typer.Option(help="Lowest severity to receive: info, normal or urgent.")
+    ] = None,
+    mute: Annotated[list[str] | None, typer.Option(help="Event kind to mute. Repeatable.")] = None,
+    unmute: Annotated[
+        list[str] | None, typer.Option(help="Event kind to receive again. Repeatable.")
+    ] = None,
+    quiet_hours: Annotated[
+        str | None, typer.Option(help="e.g. 21:00-07:00; an empty string removes them.")
+    ] = None,
+    add_channel: Annotated[
+        list[str] | None, typer.Option(help="Apprise URL to add. Repeatable.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="en or es.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Receive alerts at all.")
+    ] = None,
+) -> None:
+    """Change a staff member's alert preferences and channels."""
+    from storage.people import update_staff
+
+    with _engine() as engine, _session(engine) as session:
+        staff = update_staff(
+            session,
+            email,
+            digest=digest,
+            min_severity=min_severity,
+            mute=mute or [],
+            unmute=unmute or [],
+            quiet_hours=quiet_hours,
+            add_channels=add_channel or [],
+            language=language,
+            active=active,
+        )
+        out.print(f"updated {staff.email}")
+
+
+# ----------------------------------------------------------------------------------------- events
+
+
+@events_app.command("kinds")
+def events_kinds(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every event kind: severity, who receives it, and what it means."""
+    from monitor.events import KINDS
+
+    records = [
+        {
+            "kind": k.name,
+            "severity": k.severity.value,
+            "audience": k.audience.value,
+            "meaning": k.doc,
+        }
+        for k in KINDS.values()
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        return
+    _emit(records, False, False, title=f"event kinds ({len(records)})")
+
+
+# ----------------------------------------------------------------------------------------- alerts
+
+
+@alerts_app.command("test")
+@handles_errors
+def alerts_test(
+    staff: Annotated[str, typer.Argument(help="Email of the staff member to test.")],
+) -> None:
+    """Send a real test message to each of a staff member's channels; exit 1 if any failed."""
+    from monitor.alerts import send_test
+
+    with _engine() as engine, _session(engine) as session:
+        outcomes = send_test(session, staff)
+    failed = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            out.print(f"sent     {outcome.channel}", markup=False)
+        else:
+            failed += 1
+            out.print(f"FAILED   {outcome.channel}: {outcome.error}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("pending")
+@handles_errors
+def alerts_pending(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List alerts not yet delivered: pending, held for a digest, in flight, or uncertain."""
+    from monitor.alerts import delivery_log
+
+    with _engine() as engine, _session(engine) as session:
+        records = []
+        for status in ("pending", "held", "sending", "uncertain"):
+            records += delivery_log(session, status=status, limit=10_000)
+    records.sort(key=lambda r: r["delivery"])
+    _emit(records, as_json, False, title=f"undelivered alerts ({len(records)})")
+
+
+@alerts_app.command("log")
+@handles_errors
+def alerts_log(
+    client: Annotated[str | None, typer.Option(help="Only this client's A-number.")] = None,
+    staff: Annotated[str | None, typer.Option(help="Only this staff email.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this event kind.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only this status: pending, held, sending, sent, failed, uncertain."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The delivery log: every alert to every recipient and channel, with its outcome."""
+    from monitor.alerts import delivery_log
+
+    with _engine() as engine, _session(engine) as session:
+        records = delivery_log(
+            session, client=client, staff=staff, kind_name=kind, status=status, limit=limit
+        )
+    _emit(records, as_json, False, title=f"deliveries ({len(records)})")
+
+
+@alerts_app.command("retry")
+@handles_errors
+def alerts_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Delivery IDs (see `alerts log`).")
+    ] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every failed or uncertain delivery.")
+    ] = False,
+) -> None:
+    """Queue failed or uncertain deliveries again; the next dispatch sends them."""
+    from datetime import UTC, datetime
+
+    from monitor.alerts import retry
+
+    with _engine() as engine, _session(engine) as session:
+        count = retry(session, ids or [], all_failed, datetime.now(UTC))
+    out.print(f"{count} deliveries queued again")
+
+
+@alerts_app.command("ack")
+@handles_errors
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert number shown in the message.")],
+    by: Annotated[str, typer.Option(help="Who acknowledges (name or email).")] = "command line",
+) -> None:
+    """Acknowledge an alert: stops its escalation to the backup attorney and coordinators."""
+    from datetime import UTC, datetime
+
+    from monitor.dispatch import acknowledge
+
+    with _engine() as engine:
+        event = acknowledge(engine, alert_id, by, datetime.now(UTC))
+    assert event.acknowledged_at is not None
+    out.print(
+        f"alert #{alert_id} ({event.kind}) acknowledged by {event.acknowledged_by} at "
+        f"{event.acknowledged_at.isoformat(timespec='minutes')}"
+    )
+
+
+@alerts_app.command("dispatch")
+@handles_errors
+def alerts_dispatch() -> None:
+    """Send due alerts now (the running service does this on its own every minute)."""
+    from monitor.dispatch import Dispatcher
+
+    settings = _settings()
+    with _engine() as engine:
+        report = Dispatcher(engine, settings).run_once()
+    out.print(
+        f"{report.sent} sent, {report.failed_attempts} failed attempts, {report.given_up} given "
+        f"up, {report.deferred} deferred, {report.uncertain} uncertain, {report.escalated} "
+        f"escalated, {report.digests} digests"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,25 +58,22 @@ class Sender(Protocol):
 
 
 class AppriseSender:
-    """Sends through Apprise, judging by its result object, not by the absence of exceptions."""
+    """Sends through Apprise, judging by its result object, not by the absence of exceptions.
 
-    def __init__(self) -> None:
-        import apprise
-
-        self._apprise = apprise
-        self._cache: dict[str, object] = {}
+    A fresh Apprise object per message: a reused one throttles every plugin to one message per
+    5.5 s, which would hold an urgent alert behind a routine one. Pacing and retries are the
+    dispatcher's job (back-off per delivery and per channel).
+    """
 
     def __call__(self, url: str, message: Message) -> SendResult:
-        apprise = self._apprise
-        notifier = self._cache.get(url)
-        if notifier is None:
-            notifier = apprise.Apprise()
-            if not notifier.add(url):
-                return SendResult(False, f"Apprise cannot use the channel {mask_channel(url)}")
-            self._cache[url] = notifier
+        import apprise
+
+        notifier = apprise.Apprise()
+        if not notifier.add(url):
+            return SendResult(False, f"Apprise cannot use the channel {mask_channel(url)}")
         body, body_format = message.body_for(url)
         try:
-            result = notifier.notify(title=message.title, body=body, body_format=body_format)  # type: ignore[attr-defined]
+            result = notifier.notify(title=message.title, body=body, body_format=body_format)
         except Exception as exc:  # a plugin bug must not stop the dispatcher
             return SendResult(False, f"{type(exc).__name__}: {exc}")
         status = getattr(result, "status", None)
@@ -150,9 +147,10 @@ class Dispatcher:
         report = PassReport()
         report.uncertain = self.recover_interrupted()
         report.escalated = self.escalate()
-        while True:
-            done = self._send_due(report, batch)
-            if done < batch:
+        self._probe_failing_channels()
+        # Sending can queue more (a notice to admins): go on until nothing is due, bounded.
+        for _ in range(1000):
+            if self._send_due(report, batch) == 0:
                 break
         report.digests = self.send_digests()
         if report.sent or report.failed_attempts or report.uncertain or report.digests:
@@ -205,6 +203,39 @@ class Dispatcher:
         if stuck:
             log.warning("%d deliveries were interrupted mid-send and marked uncertain", len(stuck))
         return len(stuck)
+
+    def _probe_failing_channels(self) -> None:
+        """A failing channel with nothing queued is probed with its oldest given-up delivery,
+        once its back-off has passed, so recovery is noticed without new alerts."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            channels = session.exec(
+                select(StaffChannel).where(
+                    StaffChannel.failing == True,  # noqa: E712
+                    sa.or_(col(StaffChannel.retry_at).is_(None), col(StaffChannel.retry_at) <= now),
+                )
+            )
+            for channel in channels:
+                queued = session.exec(
+                    select(Delivery.id).where(
+                        Delivery.channel_id == channel.id,
+                        Delivery.status == DeliveryStatus.pending.value,
+                    )
+                ).first()
+                if queued is not None:
+                    continue
+                oldest = session.exec(
+                    select(Delivery)
+                    .where(
+                        Delivery.channel_id == channel.id,
+                        Delivery.status == DeliveryStatus.failed.value,
+                    )
+                    .order_by(col(Delivery.id))
+                ).first()
+                if oldest is not None:
+                    oldest.status = DeliveryStatus.pending.value
+                    oldest.next_attempt_at = now
+                    session.add(oldest)
 
     # ---------------------------------------------------------------------------- escalation
 

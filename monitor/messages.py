@@ -243,20 +243,18 @@ def render(
     markdown = "\n".join(md_lines)
 
     e = html.escape
-    rows = "".join(
-        f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>"
-        for k, v in facts
-    )
+    # Paragraphs, not a table: Apprise derives the email's plain-text part from this HTML.
+    rows = "".join(f"<p><b>{e(k)}:</b> {e(v)}</p>" for k, v in facts)
     extra = "".join(f"<p>{e(line)}</p>" for line in free)
     ack_html = ""
     if needs_ack:
         ack_html = (
-            f"<p><a href='{e(link)}'>{e(labels['ack'])}</a></p>"
+            f"<p><b>{e(labels['ack'])}:</b> <a href='{e(link)}'>{e(link)}</a></p>"
             if link
             else f"<p>{e(ack_text)}</p>"
         )
     body_html = (
-        f"<h2>{e(title)}</h2><table>{rows}</table>{extra}{ack_html}"
+        f"<h2>{e(title)}</h2>{rows}{extra}{ack_html}"
         f"<p style='color:#666'>{e(labels['alert'])} #{event.id} · {e(event.kind)}</p>"
     )
     return Message(title=title, text=text, html=body_html, markdown=markdown)

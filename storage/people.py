@@ -21,6 +21,7 @@ from storage.models import (
     Client,
     ClientStatus,
     Language,
+    Severity,
     Staff,
     StaffChannel,
     StaffRole,
@@ -187,6 +188,9 @@ def add_staff(
     channels: list[str] | None = None,
     quiet_hours: str | None = None,
     allow_personal_data: bool = False,
+    digest: bool = False,
+    min_severity: str = "info",
+    muted_kinds: list[str] | None = None,
     now: datetime | None = None,
 ) -> Staff:
     if role not in StaffRole.__members__:
@@ -197,6 +201,8 @@ def add_staff(
         raise ValidationError("staff name is missing")
     address = check_email(email)
     urls = [check_channel(u) for u in (channels or [])]
+    _check_severity(min_severity)
+    muted = [_check_kind(k) for k in (muted_kinds or [])]
     start, end = parse_quiet_hours(quiet_hours)
     if session.exec(select(Staff).where(Staff.email == address)).first():
         raise ValidationError(f"a staff member with email {address} exists already")
@@ -207,6 +213,9 @@ def add_staff(
         language=language,
         quiet_start=start,
         quiet_end=end,
+        digest=digest,
+        min_severity=min_severity,
+        muted_kinds=muted,
         created_at=_now(now),
     )
     session.add(staff)
@@ -216,6 +225,65 @@ def add_staff(
         session.add(
             StaffChannel(staff_id=staff.id, url=url, allow_personal_data=allow_personal_data)
         )
+    session.flush()
+    return staff
+
+
+def _check_severity(value: str) -> str:
+    if value not in Severity.__members__:
+        raise ValidationError(f"severity {value!r} is not info, normal or urgent")
+    return value
+
+
+def _check_kind(name: str) -> str:
+    from monitor.events import KINDS
+
+    if name not in KINDS:
+        raise ValidationError(f"unknown event kind {name!r} (see `docketwatch events kinds`)")
+    return name
+
+
+def update_staff(
+    session: Session,
+    email: str,
+    *,
+    digest: bool | None = None,
+    min_severity: str | None = None,
+    mute: list[str] | None = None,
+    unmute: list[str] | None = None,
+    quiet_hours: str | None = None,
+    add_channels: list[str] | None = None,
+    language: str | None = None,
+    active: bool | None = None,
+) -> Staff:
+    """Change preferences; every value is checked before anything changes."""
+    staff = get_staff(session, email)
+    urls = [check_channel(u) for u in (add_channels or [])]
+    muted = [_check_kind(k) for k in (mute or [])]
+    unmuted = [_check_kind(k) for k in (unmute or [])]
+    if min_severity is not None:
+        staff.min_severity = _check_severity(min_severity)
+    if language is not None:
+        if language not in Language.__members__:
+            raise ValidationError(f"language {language!r} is not en or es")
+        staff.language = language
+    if quiet_hours is not None:
+        staff.quiet_start, staff.quiet_end = parse_quiet_hours(quiet_hours)
+    if digest is not None:
+        staff.digest = digest
+    if active is not None:
+        staff.active = active
+    kinds = [k for k in staff.muted_kinds if k not in unmuted]
+    kinds += [k for k in muted if k not in kinds]
+    staff.muted_kinds = kinds
+    session.add(staff)
+    assert staff.id is not None
+    have = {
+        c.url for c in session.exec(select(StaffChannel).where(StaffChannel.staff_id == staff.id))
+    }
+    for url in dict.fromkeys(urls):
+        if url not in have:
+            session.add(StaffChannel(staff_id=staff.id, url=url))
     session.flush()
     return staff
 

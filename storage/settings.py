@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         description="How often the running service logs and records its heartbeat.",
     )
 
+    dispatch_seconds: float = Field(
+        default=30.0, gt=0, description="How often the service sends due alerts."
+    )
     delivery_max_attempts: int = Field(
         default=5,
         ge=1,

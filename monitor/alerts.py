@@ -1,0 +1,136 @@
+"""Queries and actions behind ``docketwatch alerts``: the delivery log, retry, test messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.dispatch import AppriseSender, Sender, SendResult
+from monitor.events import kind
+from monitor.messages import Message
+from storage.errors import NotFoundError, ValidationError
+from storage.identifiers import parse_a_number, redact_a_number
+from storage.models import Client, Delivery, DeliveryStatus, Event, Staff, StaffChannel
+from storage.people import get_staff
+from storage.settings import mask_channel
+
+
+def delivery_log(
+    session: Session,
+    *,
+    client: str | None = None,
+    staff: str | None = None,
+    kind_name: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Deliveries, newest first, joined with their event, staff and channel."""
+    query = (
+        select(Delivery, Event, Staff, StaffChannel)
+        .join(Event, col(Event.id) == Delivery.event_id)
+        .join(Staff, col(Staff.id) == Delivery.staff_id)
+        .join(StaffChannel, col(StaffChannel.id) == Delivery.channel_id)
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
+    )
+    if client:
+        number = parse_a_number(client)
+        found = session.exec(select(Client.id).where(Client.a_number == number)).first()
+        if found is None:
+            raise NotFoundError("no client with that A-number")
+        query = query.where(Event.client_id == found)
+    if staff:
+        query = query.where(Staff.id == get_staff(session, staff).id)
+    if kind_name:
+        kind(kind_name)
+        query = query.where(Event.kind == kind_name)
+    if status:
+        if status not in DeliveryStatus.__members__:
+            raise ValidationError(
+                f"status {status!r} is not one of {', '.join(DeliveryStatus.__members__)}"
+            )
+        query = query.where(Delivery.status == status)
+    clients = {cid: a for cid, a in session.exec(select(Client.id, Client.a_number))}
+    rows = []
+    for delivery, event, member, channel in session.exec(query):
+        rows.append(
+            {
+                "delivery": delivery.id,
+                "alert": event.id,
+                "kind": event.kind,
+                "severity": event.severity,
+                "client": redact_a_number(clients[event.client_id]) if event.client_id else "",
+                "staff": member.email,
+                "channel": mask_channel(channel.url),
+                "status": delivery.status,
+                "attempts": delivery.attempts,
+                "created_at": delivery.created_at.isoformat(timespec="seconds"),
+                "sent_at": delivery.sent_at.isoformat(timespec="seconds")
+                if delivery.sent_at
+                else "",
+                "acknowledged": bool(event.acknowledged_at),
+                "escalation": delivery.escalation_level,
+                "error": delivery.last_error,
+            }
+        )
+    return rows
+
+
+def retry(session: Session, ids: list[int], all_failed: bool, now: datetime) -> int:
+    """Queue failed or uncertain deliveries again."""
+    if not ids and not all_failed:
+        raise ValidationError("name delivery IDs to retry, or pass --all-failed")
+    query = sa.update(Delivery).where(
+        col(Delivery.status).in_([DeliveryStatus.failed.value, DeliveryStatus.uncertain.value])
+    )
+    if ids:
+        known = set(session.exec(select(Delivery.id).where(col(Delivery.id).in_(ids))))
+        missing = sorted(set(ids) - known)
+        if missing:
+            raise NotFoundError(f"no delivery {', '.join(f'#{i}' for i in missing)}")
+        query = query.where(col(Delivery.id).in_(ids))
+    result = session.execute(
+        query.values(status=DeliveryStatus.pending.value, next_attempt_at=now, attempts=0)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+@dataclass
+class TestOutcome:
+    channel: str
+    ok: bool
+    error: str
+
+
+def send_test(session: Session, email: str, sender: Sender | None = None) -> list[TestOutcome]:
+    """Send a real test message to every active channel of a staff member."""
+    staff = get_staff(session, email)
+    channels = list(
+        session.exec(
+            select(StaffChannel).where(
+                StaffChannel.staff_id == staff.id,
+                StaffChannel.active == True,  # noqa: E712
+            )
+        )
+    )
+    if not channels:
+        raise ValidationError(f"{staff.email} has no active alert channel")
+    spec = kind("test_message")
+    title = spec.es if staff.language == "es" else spec.en
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    text = (
+        f"{title} ({stamp}). Si lo recibe, este canal funciona."
+        if staff.language == "es"
+        else f"{title} ({stamp}). If you can read this, this channel works."
+    )
+    message = Message(title=title, text=text, html=f"<p>{text}</p>", markdown=text)
+    send = sender or AppriseSender()
+    outcomes = []
+    for channel in channels:
+        result: SendResult = send(channel.url, message)
+        outcomes.append(TestOutcome(mask_channel(channel.url), result.ok, result.error))
+    return outcomes
