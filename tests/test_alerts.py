@@ -126,7 +126,7 @@ def test_outbox_is_written_once_and_routed_right(engine: sa.Engine, sink: SmtpSi
     )
     emit_one(engine, lead, START)
     with session_scope(engine) as s:
-        by_kind = {}
+        by_kind: dict[str, list[str]] = {}
         for _d, e, ch in s.exec(
             select(Delivery, Event, StaffChannel)
             .join(Event, col(Event.id) == Delivery.event_id)
@@ -295,7 +295,9 @@ def test_slack_payload(engine: sa.Engine, sink: SmtpSink) -> None:
     report = dispatcher(engine, Clock(START)).run_once()
     assert report.sent == 2
     (call,) = [c for c in responses.calls if "slack.com" in (c.request.url or "")]
-    payload = json.loads(call.request.body or b"{}")
+    body = call.request.body
+    assert isinstance(body, (str, bytes))
+    payload = json.loads(body)
     assert payload["channel"] == "#legal"
     text = json.dumps(payload)
     assert "Hearing moved EARLIER" in text and "J.D. ***5678" in text
