@@ -13,6 +13,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+_UNHASHABLE = (list, dict, set)
+
+
+def table(model: type[Any]) -> sa.Table:
+    """The Core table of a SQLModel table class."""
+    result: sa.Table = model.__table__
+    return result
+
 
 def _processors(table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> list[Any]:
     procs: list[Callable[[Any], Any] | None] = []
@@ -37,11 +45,15 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
         values = [row[c] for c in columns]
         for (i, proc), memo in zip(active, memos, strict=True):
             value = values[i]
-            if value is not None:
-                converted = memo.get(value, memo)
-                if converted is memo:
-                    converted = memo[value] = proc(value)
-                values[i] = converted
+            if value is None:
+                continue
+            if value.__class__ in _UNHASHABLE:
+                values[i] = proc(value)
+                continue
+            converted = memo.get(value, memo)
+            if converted is memo:
+                converted = memo[value] = proc(value)
+            values[i] = converted
         tuples.append(tuple(values))
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(c) for c in columns)

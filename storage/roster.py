@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage.bulk import insert_rows
+from storage.bulk import insert_rows, table
 from storage.errors import ANumberError, ImportFileError, ValidationError
 from storage.identifiers import parse_a_number, parse_nationality, redact_a_number
 from storage.models import (
@@ -571,7 +571,7 @@ def _store(
     dry_run: bool,
 ) -> None:
     """Upsert the good rows in one transaction (rolled back for a dry run)."""
-    client = Client.__table__  # type: ignore[attr-defined]
+    client = table(Client)
     conn = engine.connect()
     trans = conn.begin()
     try:

@@ -29,3 +29,25 @@ def test_roster_import_bench_smoke() -> None:
     assert last["bench"] == "roster_import" and last["rows"] == 300
     assert last["sqlite_import_s"] > 0 and last["sqlite_reference_s"] > 0
     assert set(last) >= {"ratio", "target", "met", "reference"}
+
+
+def test_dispatch_bench_smoke() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "dispatch.py"),
+            "--events",
+            "12",
+            "--clients",
+            "6",
+            "--staff",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["bench"] == "dispatch" and last["events"] == 12
+    assert last["reference_s"] > 0 and last["pipeline_s"] > 0

@@ -27,6 +27,16 @@ COMMANDS = [
     ["staff", "add"],
     ["staff", "list"],
     ["staff", "assign"],
+    ["staff", "set"],
+    ["events"],
+    ["events", "kinds"],
+    ["alerts"],
+    ["alerts", "test"],
+    ["alerts", "pending"],
+    ["alerts", "log"],
+    ["alerts", "retry"],
+    ["alerts", "ack"],
+    ["alerts", "dispatch"],
 ]
 
 

@@ -168,3 +168,32 @@ def test_duplicate_client_and_missing_client(engine: sa.Engine) -> None:
         client_details(s, "999999999")
     with session_scope(engine) as s:
         assert [c.name for c in s.exec(select(Client))] == ["ROE, JOHN"]
+
+
+def test_upgrading_keeps_existing_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO nationality (code, name, active) VALUES ('MX', 'MEXICO', true)")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO staff (name, email, role, language, active, created_at) "
+                "VALUES ('Ana', 'ana@example.org', 'attorney', 'en', true, '2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO client (a_number, name, nationality_code, status, active, notes, "
+                "created_at, updated_at) VALUES ('912345678', 'DOE, JANE', 'MX', 'represented', "
+                "true, '', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+    upgrade(engine)
+    with session_scope(engine) as s:
+        (staff,) = list_staff(s)
+        assert staff[0].email == "ana@example.org"
+        assert (staff[0].digest, staff[0].min_severity, staff[0].muted_kinds) == (False, "info", [])
+        assert client_details(s, "912345678")["name"] == "DOE, JANE"
+    engine.dispose()

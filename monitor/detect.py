@@ -1,0 +1,115 @@
+"""Change detection: from two observations of the same thing to typed events.
+
+Pure functions of (previous, current, clock): no database, no network, so they are tested
+offline and run the same in the service, the benchmarks and the demo.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.events import EventInput
+
+
+class HearingSnapshot(BaseModel):
+    """The next hearing as a source shows it, court-local (date, 12-hour time, zone)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: str  # YYYY-MM-DD, court-local
+    time: str = ""  # "8:30 AM"
+    timezone: str = "America/Los_Angeles"
+    court: str = ""  # EOIR base city, e.g. ADL
+    court_name: str = ""
+    location: str = ""  # hearing location code or address
+    judge: str = ""
+    medium: str = ""  # In person / Video / Internet-based
+    calendar_type: str = ""  # master / individual
+    schedule_type: str = ""
+    webex: str = ""
+
+    def as_payload(self) -> dict[str, Any]:
+        return self.model_dump(exclude_defaults=False)
+
+
+def _minutes(text: str) -> int | None:
+    try:
+        clock, half = text.strip().upper().split()
+        hour, minute = (int(x) for x in clock.split(":"))
+    except ValueError:
+        return None
+    return (hour % 12 + (12 if half == "PM" else 0)) * 60 + minute
+
+
+def hearing_changes(
+    client_id: int,
+    previous: HearingSnapshot | None,
+    current: HearingSnapshot | None,
+    now: datetime,
+    basis: str,
+) -> list[EventInput]:
+    """Events for what changed in a client's next hearing between two ok observations.
+
+    ``basis`` identifies the pair of observations (e.g. their ids): the dedup keys include it,
+    so a pass run twice emits nothing new, while the same move seen again later is new.
+    """
+
+    def event(
+        kind: str, changes: list[dict[str, Any]], hearing: HearingSnapshot | None
+    ) -> EventInput:
+        return EventInput(
+            kind=kind,
+            subject_type="client",
+            subject_key=str(client_id),
+            client_id=client_id,
+            dedup_key=f"{kind}:{client_id}:{basis}"[:200],
+            payload={
+                "changes": changes,
+                **({"hearing": hearing.as_payload()} if hearing else {}),
+            },
+            occurred_at=now,
+        )
+
+    if previous is None and current is None:
+        return []
+    if previous is None:
+        assert current is not None
+        return [event("hearing_scheduled", [], current)]
+    if current is None:
+        return [
+            event(
+                "hearing_removed", [{"field": "date", "old": previous.date, "new": None}], previous
+            )
+        ]
+    events: list[EventInput] = []
+    if current.date != previous.date:
+        kind = "hearing_moved_earlier" if current.date < previous.date else "hearing_moved_later"
+        changes = [{"field": "date", "old": previous.date, "new": current.date}]
+        if current.time != previous.time:
+            changes.append({"field": "time", "old": previous.time, "new": current.time})
+        events.append(event(kind, changes, current))
+    elif _minutes(current.time) != _minutes(previous.time):
+        events.append(
+            event(
+                "hearing_time_changed",
+                [{"field": "time", "old": previous.time, "new": current.time}],
+                current,
+            )
+        )
+    for kind, fields in (
+        ("hearing_judge_changed", ("judge",)),
+        ("hearing_medium_changed", ("medium",)),
+        ("hearing_location_changed", ("court", "location")),
+        ("hearing_type_changed", ("calendar_type", "schedule_type")),
+    ):
+        changes = [
+            {"field": f, "old": getattr(previous, f), "new": getattr(current, f)}
+            for f in fields
+            if getattr(previous, f) != getattr(current, f)
+        ]
+        if changes:
+            events.append(event(kind, changes, current))
+    return events
