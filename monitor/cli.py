@@ -520,6 +520,13 @@ def staff_set(
     active: Annotated[
         bool | None, typer.Option("--active/--inactive", help="Receive alerts at all.")
     ] = None,
+    personal_data: Annotated[
+        bool | None,
+        typer.Option(
+            "--personal-data/--no-personal-data",
+            help="Let all this person's channels carry full names and A-numbers, or stop it.",
+        ),
+    ] = None,
 ) -> None:
     """Change a staff member's alert preferences and channels."""
     from storage.people import update_staff
@@ -536,6 +543,7 @@ def staff_set(
             add_channels=add_channel or [],
             language=language,
             active=active,
+            allow_personal_data=personal_data,
         )
         out.print(f"updated {staff.email}")
 

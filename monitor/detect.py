@@ -9,30 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from monitor.events import EventInput
+from storage.snapshots import HearingSnapshot
 
-
-class HearingSnapshot(BaseModel):
-    """The next hearing as a source shows it, court-local (date, 12-hour time, zone)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    date: str  # YYYY-MM-DD, court-local
-    time: str = ""  # "8:30 AM"
-    timezone: str = "America/Los_Angeles"
-    court: str = ""  # EOIR base city, e.g. ADL
-    court_name: str = ""
-    location: str = ""  # hearing location code or address
-    judge: str = ""
-    medium: str = ""  # In person / Video / Internet-based
-    calendar_type: str = ""  # master / individual
-    schedule_type: str = ""
-    webex: str = ""
-
-    def as_payload(self) -> dict[str, Any]:
-        return self.model_dump(exclude_defaults=False)
+__all__ = ["HearingSnapshot", "hearing_changes"]
 
 
 def _minutes(text: str) -> int | None:

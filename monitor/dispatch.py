@@ -19,9 +19,12 @@ the admins hear that too and the deliveries given up on it are queued again.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -86,6 +89,31 @@ class AppriseSender:
             errors = [e.message for e in logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
         name = getattr(status, "name", "FAILURE")
         return SendResult(False, "; ".join([name, *errors])[:2000])
+
+
+def _process_start(pid: int) -> str:
+    """Start time of a process (clock ticks since boot), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+CLAIMER = f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"[:120]
+STALE_CLAIM = timedelta(minutes=15)  # far longer than any Apprise plugin's own timeouts
+
+
+def claimer_alive(claimed_by: str, claimed_at: datetime | None, now: datetime) -> bool:
+    """Is the process that claimed a delivery still running (and so maybe still sending)?"""
+    if claimed_at is None or now - claimed_at > STALE_CLAIM:
+        return False
+    host, _, rest = claimed_by.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine: only age can tell
+    pid = int(pid_text)
+    return Path(f"/proc/{pid}").exists() and _process_start(pid) == start
 
 
 def _rowcount(result: object) -> int:
@@ -170,14 +198,18 @@ class Dispatcher:
     # ------------------------------------------------------------------- interrupted sends
 
     def recover_interrupted(self) -> int:
-        """Deliveries a dead process left in ``sending``: mark uncertain, tell the admins."""
+        """Deliveries a dead process left in ``sending``: mark uncertain, tell the admins.
+
+        A delivery another live process is sending right now (the service and a CLI command
+        can both dispatch) is left alone: only a claimer that is gone, or a claim older than
+        any send can take, counts as interrupted.
+        """
         now = self.clock()
         with session_scope(self.engine) as session:
-            stuck = list(
-                session.exec(
-                    select(Delivery).where(Delivery.status == DeliveryStatus.sending.value)
-                )
+            sending = session.exec(
+                select(Delivery).where(Delivery.status == DeliveryStatus.sending.value)
             )
+            stuck = [d for d in sending if not claimer_alive(d.claimed_by, d.claimed_at, now)]
             for delivery in stuck:
                 delivery.status = DeliveryStatus.uncertain.value
                 delivery.last_error = (
@@ -331,7 +363,12 @@ class Dispatcher:
                     col(Delivery.id) == delivery.id,
                     col(Delivery.status) == DeliveryStatus.pending.value,
                 )
-                .values(status=DeliveryStatus.sending.value, attempts=Delivery.attempts + 1)
+                .values(
+                    status=DeliveryStatus.sending.value,
+                    attempts=Delivery.attempts + 1,
+                    claimed_by=CLAIMER,
+                    claimed_at=now,
+                )
             )
             if _rowcount(claimed) != 1:
                 return

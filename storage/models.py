@@ -257,6 +257,8 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     escalation_level: int = 0
     digest: bool = Field(default=False, description="held for the recipient's daily digest")
+    claimed_by: str = Field(default="", max_length=120, description="host:pid:start of the sender")
+    claimed_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -255,6 +255,7 @@ def update_staff(
     add_channels: list[str] | None = None,
     language: str | None = None,
     active: bool | None = None,
+    allow_personal_data: bool | None = None,
 ) -> Staff:
     """Change preferences; every value is checked before anything changes."""
     staff = get_staff(session, email)
@@ -278,12 +279,15 @@ def update_staff(
     staff.muted_kinds = kinds
     session.add(staff)
     assert staff.id is not None
-    have = {
-        c.url for c in session.exec(select(StaffChannel).where(StaffChannel.staff_id == staff.id))
-    }
+    channels = list(session.exec(select(StaffChannel).where(StaffChannel.staff_id == staff.id)))
+    have = {c.url for c in channels}
     for url in dict.fromkeys(urls):
         if url not in have:
-            session.add(StaffChannel(staff_id=staff.id, url=url))
+            channels.append(StaffChannel(staff_id=staff.id, url=url))
+    for channel in channels:
+        if allow_personal_data is not None:
+            channel.allow_personal_data = allow_personal_data
+        session.add(channel)
     session.flush()
     return staff
 

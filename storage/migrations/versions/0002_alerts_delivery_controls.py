@@ -45,6 +45,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("digest", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch_op.add_column(
+            sa.Column("claimed_by", sa.String(length=120), nullable=False, server_default="")
+        )
+        batch_op.add_column(sa.Column("claimed_at", storage.models.UTCDateTime(), nullable=True))
 
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.add_column(
@@ -100,6 +104,8 @@ def downgrade() -> None:
         batch_op.drop_column("acknowledged_at")
 
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.drop_column("claimed_at")
+        batch_op.drop_column("claimed_by")
         batch_op.drop_column("digest")
         batch_op.drop_column("escalation_level")
 

@@ -1,0 +1,284 @@
+"""EOIR case status (ACIS): parsing the GetCaseInfo answer into an observation.
+
+The real ACIS is a single-page app; its data comes from one JSON call,
+``GET /api/Case/GetCaseInfo?alienNumber&languageCode&natCode`` with a ``Captcha-Token`` header
+(sources.md §1). :func:`parse_case_info` is a pure function of that call's HTTP status and body:
+it decides the lookup's outcome and, for a hit, normalizes the next hearing and the case status.
+
+Outcomes: ok, not_found, invalid_nationality, unavailable, blocked (captcha), upstream_error,
+layout_changed. Only ``ok`` carries case data; nothing else may ever be read as "no hearing".
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from storage.snapshots import HearingSnapshot
+
+SOURCE = "acis"
+
+
+class Outcome(enum.StrEnum):
+    ok = "ok"
+    not_found = "not_found"
+    invalid_nationality = "invalid_nationality"
+    unavailable = "unavailable"
+    blocked = "blocked"
+    upstream_error = "upstream_error"
+    layout_changed = "layout_changed"
+
+
+#: Outcomes that say something about the case (as opposed to about the source's health).
+CASE_OUTCOMES = {Outcome.ok, Outcome.not_found, Outcome.invalid_nationality, Outcome.unavailable}
+
+# `message` substrings of ACIS's error bodies (sources.md §1.4), most specific first.
+_MESSAGES = (
+    ("invalid captcha", Outcome.blocked),
+    ("no case info found", Outcome.not_found),
+    ("invalid nationality code", Outcome.invalid_nationality),
+    ("nationality code must be provided", Outcome.invalid_nationality),
+    ("case information is unavailable", Outcome.unavailable),
+)
+_REQUIRED = ("Data", "Proceeding", "Schedule")
+
+MEDIUM = {"P": "In person", "V": "Video", "T": "Telephonic", "C": "Internet-based (WebEx)"}
+# The court's zone, from the state in the address ("NEW YORK, NY 10278"). States spanning two
+# zones get the zone of their immigration courts (Texas courts are Central except El Paso).
+STATE_ZONES = {
+    **dict.fromkeys(["CA", "WA", "OR", "NV"], "America/Los_Angeles"),
+    **dict.fromkeys(["AZ"], "America/Phoenix"),
+    **dict.fromkeys(["CO", "UT", "NM", "ID", "MT", "WY"], "America/Denver"),
+    **dict.fromkeys(
+        ["TX", "IL", "MN", "MO", "LA", "TN", "NE", "OK", "KS", "WI", "IA", "AL", "MS", "AR"],
+        "America/Chicago",
+    ),
+    **dict.fromkeys(
+        [
+            "NY",
+            "NJ",
+            "PA",
+            "MA",
+            "CT",
+            "VA",
+            "MD",
+            "DC",
+            "GA",
+            "FL",
+            "NC",
+            "SC",
+            "OH",
+            "MI",
+            "KY",
+            "IN",
+            "WV",
+            "DE",
+            "RI",
+            "NH",
+            "VT",
+            "ME",
+        ],
+        "America/New_York",
+    ),
+    "HI": "Pacific/Honolulu",
+    "AK": "America/Anchorage",
+    "PR": "America/Puerto_Rico",
+    "GU": "Pacific/Guam",
+    "MP": "Pacific/Saipan",
+    "VI": "America/St_Thomas",
+}
+COURT_ZONES = {"ELP": "America/Denver"}  # El Paso keeps Mountain time
+CALENDAR = {"M": "Master", "I": "Individual", "B": "Bond"}
+SCHEDULE = {
+    "MM": "Initial master",
+    "MR": "Master reset",
+    "MD": "Detained master",
+    "RD": "Detained master reset",
+    "II": "Individual",
+    "ID": "Individual detained",
+    "IR": "Individual reset",
+    "CY": "Custody",
+}
+
+
+class CaseStatus(BaseModel):
+    """What ACIS says about the case, beyond the next hearing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    case_id: int | None = None
+    base_city: str = ""
+    case_type: str = ""
+    decision_code: str = ""
+    decision_text: str = ""
+    completed_on: date | None = None
+    appeal_due_on: date | None = None
+    appeal_filed: bool = False
+    appeal_filed_on: date | None = None
+    pending_at_bia: bool = False
+
+
+class AcisObservation(BaseModel):
+    """One lookup's result, normalized. ``raw_sha256`` identifies the exact body."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: Outcome
+    language: str = "EN"
+    http_status: int
+    message: str = ""
+    hearing: HearingSnapshot | None = None
+    status: CaseStatus | None = None
+    raw_sha256: str
+
+
+def _day(value: Any) -> date | None:
+    """``"2026-08-06T00:00:00"`` -> 2026-08-06, court-local (never parsed as UTC)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if value not in (None, "") else ""
+
+
+def split_address(raw: str | None) -> list[str]:
+    """Pipe-delimited ACIS address ("CITY, STATE NAME|street|CITY, ST ZIP"), with the leading
+    city segment, which repeats the last one, dropped for display."""
+    parts = [p.strip() for p in (raw or "").split("|") if p.strip()]
+    if len(parts) >= 3:
+        parts = parts[1:]
+    return parts
+
+
+def court_zone(court: str, address: list[str]) -> str:
+    """IANA zone of a court, from its code or the state in its address ("" when unknown)."""
+    if court in COURT_ZONES:
+        return COURT_ZONES[court]
+    for part in reversed(address):
+        words = part.replace(",", " ").split()
+        for word in reversed(words):
+            if len(word) == 2 and word.isalpha() and word.upper() in STATE_ZONES:
+                return STATE_ZONES[word.upper()]
+    return ""
+
+
+def _hearing(body: dict[str, Any], today: date) -> HearingSnapshot | None:
+    schedule = body.get("Schedule") or {}
+    data = body.get("Data") or {}
+    proceeding = body.get("Proceeding") or {}
+    adj = _day(schedule.get("AdjDate"))
+    if schedule.get("AdjDate") is not None:
+        # Schedule wins over Data.LatestHearing*; a past Schedule date means no upcoming hearing.
+        if adj is None or adj < today:
+            return None
+        day, time, cal = adj, schedule.get("AdjTime"), schedule.get("CalType")
+    else:
+        latest = _day(data.get("LatestHearingDate"))
+        if latest is None or latest < today:
+            return None
+        day, time, cal = latest, data.get("LatestHearingTime"), data.get("LatestCalType")
+    medium_code = _text(schedule.get("HearingMedium"))
+    location_code = _text(
+        schedule.get("HearingLocationCode") or proceeding.get("HearingLocationCode")
+    )
+    address = split_address(
+        schedule.get("HearingLocationAddress") or proceeding.get("HearingLocationAddress")
+    )
+    court = _text(proceeding.get("BaseCityCode"))
+    # Labels are the same in either language, so a lookup in Spanish after one in English is
+    # not a change; messages translate them.
+    return HearingSnapshot(
+        date=day.isoformat(),
+        time=_text(time),
+        timezone=court_zone(court, address),
+        court=court,
+        location=" · ".join([location_code, *address]) if address else location_code,
+        judge=_text(schedule.get("IJ_Name") or proceeding.get("IJName")),
+        medium=MEDIUM.get(medium_code, medium_code),
+        calendar_type=CALENDAR.get(_text(cal), _text(cal)),
+        schedule_type=SCHEDULE.get(
+            _text(schedule.get("ScheduleType")), _text(schedule.get("ScheduleType"))
+        ),
+        webex=_text(schedule.get("IJ_WebExURLLink")),
+    )
+
+
+def _status(body: dict[str, Any]) -> CaseStatus:
+    data = body.get("Data") or {}
+    proceeding = body.get("Proceeding") or {}
+    appeal = body.get("Appeal") or {}
+    case_id = data.get("CaseID")
+    return CaseStatus(
+        case_id=case_id if isinstance(case_id, int) else None,
+        base_city=_text(proceeding.get("BaseCityCode")),
+        case_type=_text(proceeding.get("CaseType")),
+        decision_code=_text(proceeding.get("DecisionCode")),
+        decision_text=_text(data.get("CaseDecisionString")),
+        completed_on=_day(proceeding.get("CompDate")),
+        appeal_due_on=_day(proceeding.get("DateAppealDue")),
+        appeal_filed=bool(
+            data.get("AppealFiled") or data.get("CaseAppealExists") or appeal.get("FiledDate")
+        ),
+        appeal_filed_on=_day(appeal.get("FiledDate")),
+        pending_at_bia=bool(data.get("PendingAtBIA")),
+    )
+
+
+def parse_case_info(
+    status: int, body: bytes | str, today: date, language: str = "EN"
+) -> AcisObservation:
+    """Decide the outcome of one GetCaseInfo answer and normalize a hit.
+
+    ``today`` is the court-local date of the lookup (a past hearing is not an upcoming one).
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hashlib.sha256(raw).hexdigest()
+
+    def result(outcome: Outcome, message: str = "", **kw: Any) -> AcisObservation:
+        return AcisObservation(
+            outcome=outcome,
+            language=language,
+            http_status=status,
+            message=message[:300],
+            raw_sha256=digest,
+            **kw,
+        )
+
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        snippet = raw[:120].decode("utf-8", "replace").strip()
+        return result(Outcome.upstream_error, f"HTTP {status}, not JSON: {snippet}")
+    if not isinstance(parsed, dict):
+        return result(Outcome.layout_changed, f"HTTP {status}, JSON is not an object")
+    message = parsed.get("message") or parsed.get("Message")
+    if isinstance(message, str) and "Data" not in parsed:
+        lowered = message.lower()
+        for fragment, outcome in _MESSAGES:
+            if fragment in lowered:
+                return result(outcome, message)
+        return result(Outcome.upstream_error, f"HTTP {status}: {message}")
+    if status >= 500:
+        return result(Outcome.upstream_error, f"HTTP {status}")
+    data = parsed.get("Data")
+    if isinstance(data, dict) and data.get("ValidAlienNumber") is False:
+        return result(Outcome.not_found, "ValidAlienNumber: false")
+    missing = [key for key in _REQUIRED if key not in parsed]
+    if missing or not isinstance(data, dict):
+        return result(Outcome.layout_changed, f"answer lacks {', '.join(missing) or 'Data'}")
+    answered = _text(parsed.get("Language")).upper() or language
+    return result(
+        Outcome.ok,
+        hearing=_hearing(parsed, today),
+        status=_status(parsed),
+    ).model_copy(update={"language": answered})
