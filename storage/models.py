@@ -288,6 +288,52 @@ class CrawlRun(SQLModel, table=True):
     message: str = Field(default="", max_length=2000)
 
 
+class AcisLookup(SQLModel, table=True):
+    """One ACIS lookup of one client: the raw answer kept, its outcome and normalized content."""
+
+    __tablename__ = "acis_lookup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
+    observed_at: datetime = Field(sa_column=utc_column(nullable=False))
+    outcome: str = Field(max_length=24)
+    language: str = Field(default="EN", max_length=2)
+    nationality_code: str = Field(default="", max_length=2)
+    http_status: int = 0
+    message: str = Field(default="", max_length=300)
+    raw_sha256: str = Field(default="", max_length=64)
+    raw: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    hearing: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    status: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    via: str = Field(default="browser", max_length=12, description="browser, assisted, import")
+
+
+class Hearing(SQLModel, table=True):
+    """A client's next hearing as a source last showed it; court-local date and time + zone."""
+
+    __tablename__ = "hearing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    source: str = Field(default="acis", max_length=30)
+    lookup_id: int | None = Field(default=None, foreign_key="acis_lookup.id")
+    current: bool = Field(default=True, description="the latest known next hearing")
+    verified: bool = Field(default=True, description="false while a court closure is unchecked")
+    hearing_on: date
+    hearing_time: str = Field(default="", max_length=10)
+    timezone: str = Field(default="", max_length=40)
+    starts_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
+    court_code: str = Field(default="", max_length=3, index=True)
+    location: str = Field(default="", max_length=300)
+    judge: str = Field(default="", max_length=120)
+    medium: str = Field(default="", max_length=40)
+    calendar_type: str = Field(default="", max_length=20)
+    schedule_type: str = Field(default="", max_length=40)
+    webex: str = Field(default="", max_length=300)
+    seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
 class Heartbeat(SQLModel, table=True):
     """Last sign of life of a long-running component (the scheduler, each source)."""
 

@@ -108,8 +108,9 @@ def test_address_display() -> None:
 
 def test_language_does_not_change_the_hearing() -> None:
     en = parse_case_info(*_load(FIXTURES / "adl_master_scheduled.json")[:2], date(2026, 11, 27))
-    es = parse_case_info(*_load(FIXTURES / "adl_master_scheduled_es.json")[:2], date(2026, 11, 27),
-                         "ES")
+    es = parse_case_info(
+        *_load(FIXTURES / "adl_master_scheduled_es.json")[:2], date(2026, 11, 27), "ES"
+    )
     assert en.hearing == es.hearing and es.language == "ES"
 
 
