@@ -9,7 +9,7 @@ are stored for the record but never make a client event: they count toward sourc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from monitor.detect import hearing_changes
 from monitor.events import EventInput, emit
-from spiders.acis import CASE_OUTCOMES, AcisObservation, Outcome
-from storage.models import AcisLookup, Client, ClientStatus, Court, Hearing, UTCDateTime
+from spiders.acis import CASE_OUTCOMES, Outcome
+from storage.models import AcisLookup, Client, ClientStatus, UTCDateTime
 from storage.snapshots import HearingSnapshot
 
 APPEAL_WARNING_DAYS = 10
@@ -29,87 +29,6 @@ APPEAL_WARNING_DAYS = 10
 class WatchSettings:
     not_found_repeats: int = 2  # consecutive not_found lookups before case_not_found
     lead_courts: tuple[str, ...] = ("ADL",)  # courts whose new prospects coordinators hear of
-
-
-def _starts_at(h: HearingSnapshot) -> datetime | None:
-    if not h.timezone:
-        return None
-    try:
-        clock, half = h.time.upper().split()
-        hour, minute = (int(x) for x in clock.split(":"))
-        hour = hour % 12 + (12 if half == "PM" else 0)
-    except ValueError:
-        hour, minute = 0, 0
-    day = date.fromisoformat(h.date)
-    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(h.timezone))
-    return local.astimezone(UTC)
-
-
-def record(
-    session: Session,
-    client: Client,
-    observation: AcisObservation,
-    raw: bytes,
-    now: datetime,
-    *,
-    nationality_code: str = "",
-    crawl_run_id: int | None = None,
-    via: str = "browser",
-) -> AcisLookup:
-    """Store one lookup; for a hit, make its hearing the client's current one."""
-    assert client.id is not None
-    hearing = observation.hearing
-    if hearing is not None and hearing.court:
-        court = session.get(Court, hearing.court)
-        if court is not None:
-            hearing = hearing.model_copy(
-                update={"court_name": court.name, "timezone": hearing.timezone or court.timezone}
-            )
-    lookup = AcisLookup(
-        client_id=client.id,
-        crawl_run_id=crawl_run_id,
-        observed_at=now,
-        outcome=observation.outcome.value,
-        language=observation.language,
-        nationality_code=nationality_code,
-        http_status=observation.http_status,
-        message=observation.message,
-        raw_sha256=observation.raw_sha256,
-        raw=raw.decode("utf-8", "replace"),
-        hearing=hearing.model_dump() if hearing else None,
-        status=observation.status.model_dump(mode="json") if observation.status else None,
-        via=via,
-    )
-    session.add(lookup)
-    session.flush()
-    if observation.outcome is Outcome.ok:
-        session.execute(
-            sa.update(Hearing)
-            .where(col(Hearing.client_id) == client.id, col(Hearing.source) == "acis")
-            .values(current=False)
-        )
-        if hearing is not None:
-            session.add(
-                Hearing(
-                    client_id=client.id,
-                    source="acis",
-                    lookup_id=lookup.id,
-                    current=True,
-                    hearing_on=date.fromisoformat(hearing.date),
-                    hearing_time=hearing.time,
-                    timezone=hearing.timezone,
-                    starts_at=_starts_at(hearing),
-                    court_code=hearing.court,
-                    location=hearing.location,
-                    judge=hearing.judge,
-                    medium=hearing.medium,
-                    calendar_type=hearing.calendar_type,
-                    schedule_type=hearing.schedule_type,
-                    webex=hearing.webex,
-                    seen_at=now,
-                )
-            )
-    return lookup
 
 
 def _snapshot(data: dict[str, Any] | None) -> HearingSnapshot | None:

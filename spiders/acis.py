@@ -11,31 +11,23 @@ layout_changed. Only ``ok`` carries case data; nothing else may ever be read as 
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from storage.snapshots import (
+    CASE_OUTCOMES,
+    AcisObservation,
+    CaseStatus,
+    HearingSnapshot,
+    Outcome,
+)
 
-from storage.snapshots import HearingSnapshot
+__all__ = ["CASE_OUTCOMES", "AcisObservation", "CaseStatus", "Outcome", "parse_case_info"]
 
 SOURCE = "acis"
 
-
-class Outcome(enum.StrEnum):
-    ok = "ok"
-    not_found = "not_found"
-    invalid_nationality = "invalid_nationality"
-    unavailable = "unavailable"
-    blocked = "blocked"
-    upstream_error = "upstream_error"
-    layout_changed = "layout_changed"
-
-
-#: Outcomes that say something about the case (as opposed to about the source's health).
-CASE_OUTCOMES = {Outcome.ok, Outcome.not_found, Outcome.invalid_nationality, Outcome.unavailable}
 
 # `message` substrings of ACIS's error bodies (sources.md §1.4), most specific first.
 _MESSAGES = (
@@ -104,37 +96,6 @@ SCHEDULE = {
     "IR": "Individual reset",
     "CY": "Custody",
 }
-
-
-class CaseStatus(BaseModel):
-    """What ACIS says about the case, beyond the next hearing."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    case_id: int | None = None
-    base_city: str = ""
-    case_type: str = ""
-    decision_code: str = ""
-    decision_text: str = ""
-    completed_on: date | None = None
-    appeal_due_on: date | None = None
-    appeal_filed: bool = False
-    appeal_filed_on: date | None = None
-    pending_at_bia: bool = False
-
-
-class AcisObservation(BaseModel):
-    """One lookup's result, normalized. ``raw_sha256`` identifies the exact body."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    outcome: Outcome
-    language: str = "EN"
-    http_status: int
-    message: str = ""
-    hearing: HearingSnapshot | None = None
-    status: CaseStatus | None = None
-    raw_sha256: str
 
 
 def _day(value: Any) -> date | None:

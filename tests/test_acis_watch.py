@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from monitor.acis_watch import detect, record
+from monitor.acis_watch import detect
 from monitor.source_health import check_source
 from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
 from spiders.acis import parse_case_info
+from storage.acis import record
 from storage.db import session_scope
 from storage.models import AcisLookup, Client, CrawlRun, Event
 from storage.models import Hearing as HearingRow

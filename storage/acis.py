@@ -1,0 +1,94 @@
+"""Storing ACIS lookups: the raw answer with its hash and language, the outcome, and for a hit
+the client's current Hearing row (court-local date and time, with the court's zone)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from storage.models import AcisLookup, Client, Court, Hearing
+from storage.snapshots import AcisObservation, HearingSnapshot, Outcome
+
+
+def _starts_at(h: HearingSnapshot) -> datetime | None:
+    if not h.timezone:
+        return None
+    try:
+        clock, half = h.time.upper().split()
+        hour, minute = (int(x) for x in clock.split(":"))
+        hour = hour % 12 + (12 if half == "PM" else 0)
+    except ValueError:
+        hour, minute = 0, 0
+    day = date.fromisoformat(h.date)
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(h.timezone))
+    return local.astimezone(UTC)
+
+
+def record(
+    session: Session,
+    client: Client,
+    observation: AcisObservation,
+    raw: bytes,
+    now: datetime,
+    *,
+    nationality_code: str = "",
+    crawl_run_id: int | None = None,
+    via: str = "browser",
+) -> AcisLookup:
+    """Store one lookup; for a hit, make its hearing the client's current one."""
+    assert client.id is not None
+    hearing = observation.hearing
+    if hearing is not None and hearing.court:
+        court = session.get(Court, hearing.court)
+        if court is not None:
+            hearing = hearing.model_copy(
+                update={"court_name": court.name, "timezone": hearing.timezone or court.timezone}
+            )
+    lookup = AcisLookup(
+        client_id=client.id,
+        crawl_run_id=crawl_run_id,
+        observed_at=now,
+        outcome=observation.outcome.value,
+        language=observation.language,
+        nationality_code=nationality_code,
+        http_status=observation.http_status,
+        message=observation.message,
+        raw_sha256=observation.raw_sha256,
+        raw=raw.decode("utf-8", "replace"),
+        hearing=hearing.model_dump() if hearing else None,
+        status=observation.status.model_dump(mode="json") if observation.status else None,
+        via=via,
+    )
+    session.add(lookup)
+    session.flush()
+    if observation.outcome is Outcome.ok:
+        session.execute(
+            sa.update(Hearing)
+            .where(col(Hearing.client_id) == client.id, col(Hearing.source) == "acis")
+            .values(current=False)
+        )
+        if hearing is not None:
+            session.add(
+                Hearing(
+                    client_id=client.id,
+                    source="acis",
+                    lookup_id=lookup.id,
+                    current=True,
+                    hearing_on=date.fromisoformat(hearing.date),
+                    hearing_time=hearing.time,
+                    timezone=hearing.timezone,
+                    starts_at=_starts_at(hearing),
+                    court_code=hearing.court,
+                    location=hearing.location,
+                    judge=hearing.judge,
+                    medium=hearing.medium,
+                    calendar_type=hearing.calendar_type,
+                    schedule_type=hearing.schedule_type,
+                    webex=hearing.webex,
+                    seen_at=now,
+                )
+            )
+    return lookup
