@@ -243,3 +243,96 @@ def parse_case_info(
         hearing=_hearing(parsed, today),
         status=_status(parsed),
     ).model_copy(update={"language": answered})
+
+
+# ------------------------------------------------------------------------------- the spider
+
+
+def nationality_label(code: str) -> str:
+    """The option label ACIS shows: ``NAME (CODE)`` (picking by label avoids IN/IO mix-ups)."""
+    from storage.identifiers import nationalities
+
+    return f"{nationalities()[code].name} ({code})"
+
+
+def make_spider_class() -> type:
+    """The Scrapy spider class (built lazily: importing Scrapy is not needed for parsing)."""
+    import scrapy
+    from scrapy.http import Response
+
+    from spiders.browser import LayoutChangedError, NoRequestError, acis_lookup
+
+    class AcisSpider(scrapy.Spider):
+        """Looks clients up on ACIS as a person would; yields one item per lookup."""
+
+        name = SOURCE
+
+        def __init__(
+            self,
+            base_url: str,
+            targets: list[dict[str, Any]],
+            language: str = "EN",
+            pace_s: float = 0.3,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(**kwargs)
+            self.base_url = base_url.rstrip("/")
+            self.targets = targets
+            self.language = language
+            self.pace_s = pace_s
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            for request in self.start_requests():
+                yield request
+
+        def start_requests(self):  # type: ignore[no-untyped-def]
+            path = "/es/" if self.language == "ES" else "/en/"
+            for target in self.targets:
+                yield scrapy.Request(
+                    self.base_url + path,
+                    callback=self.lookup,
+                    errback=self.failed,
+                    dont_filter=True,
+                    meta={"playwright": True, "playwright_include_page": True, "target": target},
+                )
+
+        async def lookup(self, response: Response):  # type: ignore[no-untyped-def]
+            page = response.meta["playwright_page"]
+            target = response.meta["target"]
+            item: dict[str, Any] = {
+                "client_id": target["client_id"],
+                "nationality_code": target["nat_code"],
+                "language": self.language,
+            }
+            try:
+                captured = await acis_lookup(
+                    page,
+                    target["a_number"],
+                    nationality_label(target["nat_code"]),
+                    pace_s=self.pace_s,
+                )
+                item.update(
+                    http_status=captured.status, body=captured.body.decode("utf-8", "replace")
+                )
+            except LayoutChangedError as exc:
+                item.update(outcome=Outcome.layout_changed.value, message=str(exc))
+            except NoRequestError as exc:
+                item.update(outcome=Outcome.blocked.value, message=str(exc))
+            finally:
+                await page.close()
+            yield item
+
+        async def failed(self, failure):  # type: ignore[no-untyped-def]
+            page = failure.request.meta.get("playwright_page")
+            if page is not None:
+                await page.close()
+            target = failure.request.meta["target"]
+            yield {
+                "client_id": target["client_id"],
+                "nationality_code": target["nat_code"],
+                "language": self.language,
+                "outcome": Outcome.upstream_error.value,
+                "message": f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300],
+            }
+
+    return AcisSpider

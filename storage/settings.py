@@ -82,6 +82,29 @@ class Settings(BaseSettings):
         description="How often the running service logs and records its heartbeat.",
     )
 
+    acis_base_url: str = Field(
+        default="https://acis.eoir.justice.gov",
+        description="Address of EOIR's case status site (the sandbox's address in tests/demo).",
+    )
+    acis_language: Literal["EN", "ES"] = Field(
+        default="EN", description="Language of ACIS lookups (EN or ES)."
+    )
+    acis_pace_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="Pause between two ACIS lookups (one at a time, at a person's pace).",
+    )
+    acis_not_found_repeats: int = Field(
+        default=2, ge=1, description="Consecutive 'no case' lookups before case_not_found."
+    )
+    source_failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive failing runs of a source before admins get source_unhealthy.",
+    )
+    crawl_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="A crawl process running longer than this is stopped."
+    )
     dispatch_seconds: float = Field(
         default=30.0, gt=0, description="How often the service sends due alerts."
     )

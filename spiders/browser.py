@@ -1,0 +1,98 @@
+"""Browser plumbing shared by the browser sources: launch options and page steps.
+
+Debian's Chromium is launched by Playwright through ``executable_path`` (Playwright's own
+browser download is never used). One page does one lookup at a time; the steps are those a
+person takes, at a person's pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.async_api import Page, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from storage.errors import DocketwatchError
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the service may run as root in a container
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch_options(executable: str, headed: bool) -> dict[str, Any]:
+    return {"executable_path": executable, "headless": not headed, "args": CHROMIUM_ARGS}
+
+
+class LayoutChangedError(DocketwatchError):
+    """An element the lookup needs is not on the page: the site changed."""
+
+
+class NoRequestError(DocketwatchError):
+    """The page was submitted but never called the API: no captcha token was minted."""
+
+
+@dataclass(frozen=True)
+class Captured:
+    status: int
+    body: bytes
+
+
+async def _need(page: Page, selector: str, what: str, timeout_ms: float) -> None:
+    try:
+        await page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise LayoutChangedError(f"{what} ({selector}) not found on {page.url}") from None
+
+
+async def acis_lookup(
+    page: Page,
+    a_number: str,
+    nationality_label: str,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+    response_timeout_ms: float = 20_000,
+) -> Captured:
+    """On a loaded ACIS page: consent, the nine digits, the nationality, submit; return the
+    GetCaseInfo answer the page itself receives."""
+    await _need(page, ".ReactModalPortal button", "consent button", element_timeout_ms)
+    await page.locator(".ReactModalPortal button").last.click()
+    await asyncio.sleep(pace_s)
+    await _need(
+        page, '.react-code-input input[inputmode="numeric"]', "A-number inputs", element_timeout_ms
+    )
+    digits = page.locator('.react-code-input input[inputmode="numeric"]')
+    if await digits.count() != 9:
+        raise LayoutChangedError(f"expected 9 A-number inputs, found {await digits.count()}")
+    await digits.first.click()
+    await page.keyboard.type(a_number, delay=60)
+    await asyncio.sleep(pace_s)
+    await _need(page, "#react-select-3-input", "nationality picker", element_timeout_ms)
+    name = nationality_label.rsplit(" (", 1)[0]
+    await page.locator("#react-select-3-input").click()
+    await page.keyboard.type(name[:12], delay=40)
+    option = page.get_by_role("option", name=nationality_label, exact=True)
+    try:
+        await option.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        raise LayoutChangedError(f"nationality option {nationality_label!r} not offered") from None
+    await option.click()
+    await asyncio.sleep(pace_s)
+    await _need(page, "#btn_submit", "submit button", element_timeout_ms)
+    try:
+        async with page.expect_response(
+            lambda r: "/api/Case/GetCaseInfo" in r.url, timeout=response_timeout_ms
+        ) as info:
+            await page.locator("#btn_submit").click()
+        response: Response = await info.value
+    except PlaywrightTimeout:
+        raise NoRequestError("the page sent no GetCaseInfo request (no captcha token)") from None
+    return Captured(response.status, await response.body())
