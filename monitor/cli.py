@@ -49,6 +49,17 @@ events_app = typer.Typer(help="Event kinds and what they mean.", no_args_is_help
 app.add_typer(clients_app, name="clients")
 app.add_typer(staff_app, name="staff")
 app.add_typer(alerts_app, name="alerts")
+acis_app = typer.Typer(
+    help="EOIR case status (ACIS): check clients' hearings, refresh with a person's help, "
+    "import an answer saved by hand.",
+    no_args_is_help=True,
+)
+sandbox_app = typer.Typer(
+    help="Local replicas of the public sources, for trying docketwatch without touching them.",
+    no_args_is_help=True,
+)
+app.add_typer(acis_app, name="acis")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(events_app, name="events")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -690,6 +701,178 @@ def alerts_dispatch() -> None:
         f"up, {report.deferred} deferred, {report.uncertain} uncertain, {report.escalated} "
         f"escalated, {report.digests} digests"
     )
+
+
+# ------------------------------------------------------------------------------------------- acis
+
+
+def _clients_for(session: Session, a_numbers: list[str]) -> list[Any]:
+    from sqlmodel import select
+
+    from storage.models import Client
+    from storage.people import get_client
+
+    if a_numbers:
+        return [get_client(session, a) for a in a_numbers]
+    return list(session.exec(select(Client).where(Client.active == True)))  # noqa: E712
+
+
+@acis_app.command("check")
+@handles_errors
+def acis_check(
+    a_numbers: Annotated[
+        list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
+    ] = None,
+    dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
+) -> None:
+    """Look clients up on ACIS now, one at a time in a real browser, and report the outcomes;
+    changes become alerts."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from monitor.acis_check import run_acis_check
+    from monitor.dispatch import Dispatcher
+
+    settings = _settings()
+    with _engine() as engine:
+        with _session(engine) as session:
+            clients = _clients_for(session, a_numbers or [])
+        if not clients:
+            raise _fail("no active clients to check")
+        with Progress(
+            TextColumn("ACIS lookups"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=len(clients))
+            report = run_acis_check(
+                engine,
+                settings,
+                clients,
+                progress=lambda outcome: bar.update(task, advance=1, description=outcome),
+            )
+        table = Table(title=f"ACIS run #{report.run_id}: {report.outcome}")
+        table.add_column("outcome")
+        table.add_column("lookups", justify="right")
+        for outcome, n in sorted(report.outcomes.items()):
+            table.add_row(outcome, str(n))
+        out.print(table)
+        if report.events:
+            out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
+        if report.blocked_clients:
+            out.print(
+                f"{len(report.blocked_clients)} lookups were stopped by a captcha; they are "
+                "not retried automatically. See `docketwatch acis blocked` and use "
+                "`docketwatch acis refresh A-NUMBER --assist`."
+            )
+        if report.health:
+            out.print(f"source health: {report.health}")
+        if dispatch:
+            sent = Dispatcher(engine, settings).run_once()
+            out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
+
+
+@acis_app.command("blocked")
+@handles_errors
+def acis_blocked(reveal: RevealOption = False) -> None:
+    """Clients whose latest ACIS lookup was stopped by a captcha: candidates for an assisted
+    refresh."""
+    from sqlmodel import col, select
+
+    from storage.models import AcisLookup, Client
+
+    with _engine() as engine, _session(engine) as session:
+        latest: dict[int, AcisLookup] = {}
+        for row in session.exec(select(AcisLookup).order_by(col(AcisLookup.id))):
+            latest[row.client_id] = row
+        rows = []
+        for client_id, row in latest.items():
+            if row.outcome == "blocked":
+                client = session.get(Client, client_id)
+                assert client is not None
+                rows.append(
+                    {
+                        "a_number": _a(client.a_number, reveal),
+                        "name": client.name,
+                        "blocked_at": row.observed_at.isoformat(timespec="minutes"),
+                    }
+                )
+    _emit(rows, False, False, title=f"blocked lookups ({len(rows)})")
+
+
+@acis_app.command("refresh")
+@handles_errors
+def acis_refresh(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    assist: Annotated[
+        bool,
+        typer.Option("--assist", help="Open a visible browser for a person to finish the lookup."),
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Minutes to wait for the person.")] = 10,
+) -> None:
+    """Refresh one client's ACIS status. With --assist a visible browser opens with everything
+    filled in; complete the captcha if one appears, and the answer is stored."""
+    from monitor.acis_assist import assisted_refresh
+
+    if not assist:
+        raise _fail("use --assist (a person completes the lookup), or `acis check A-NUMBER`")
+    settings = _settings()
+    with _engine() as engine:
+        observation, events = assisted_refresh(engine, settings, a_number, wait * 60)
+    out.print(
+        f"stored: {observation.outcome.value}"
+        + (f"; events: {', '.join(events)}" if events else "")
+    )
+
+
+@acis_app.command("import")
+@handles_errors
+def acis_import(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    file: Annotated[Path, typer.Argument(help="The GetCaseInfo response body, saved as JSON.")],
+) -> None:
+    """Store an ACIS answer saved by hand from a browser's developer tools (Network tab,
+    the GetCaseInfo request, 'Save response')."""
+    from monitor.acis_assist import import_answer
+
+    settings = _settings()
+    with _engine() as engine:
+        observation, events = import_answer(engine, settings, a_number, file)
+    out.print(
+        f"stored: {observation.outcome.value}"
+        + (f"; events: {', '.join(events)}" if events else "")
+    )
+
+
+# ---------------------------------------------------------------------------------------- sandbox
+
+
+@sandbox_app.command("acis")
+def sandbox_acis(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8471,
+    cases: Annotated[
+        Path | None,
+        typer.Option(help="JSON list of cases to load (see sandbox/acis.py case_from_json)."),
+    ] = None,
+) -> None:
+    """Serve the ACIS replica on loopback until Ctrl-C. Control it over HTTP: POST
+    /_sandbox/case (a case as JSON) and /_sandbox/knobs (refuse_all, refuse_captcha, no_token,
+    fail_502, latency_s, layout, rotate_nationality_hash)."""
+    import time
+
+    from sandbox.acis import AcisSandbox, case_from_json
+
+    with AcisSandbox(port) as replica:
+        for item in json.loads(cases.read_text()) if cases else []:
+            replica.set_case(case_from_json(item))
+        out.print(f"ACIS replica at {replica.url}/en/ (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
 
 
 if __name__ == "__main__":  # pragma: no cover

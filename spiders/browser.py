@@ -73,12 +73,12 @@ async def acis_lookup(
     if await digits.count() != 9:
         raise LayoutChangedError(f"expected 9 A-number inputs, found {await digits.count()}")
     await digits.first.click()
-    await page.keyboard.type(a_number, delay=60)
+    await page.keyboard.type(a_number, delay=60 if pace_s else 0)
     await asyncio.sleep(pace_s)
     await _need(page, "#react-select-3-input", "nationality picker", element_timeout_ms)
     name = nationality_label.rsplit(" (", 1)[0]
     await page.locator("#react-select-3-input").click()
-    await page.keyboard.type(name[:12], delay=40)
+    await page.keyboard.type(name[:12], delay=40 if pace_s else 0)
     option = page.get_by_role("option", name=nationality_label, exact=True)
     try:
         await option.wait_for(state="visible", timeout=element_timeout_ms)

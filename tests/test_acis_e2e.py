@@ -1,0 +1,171 @@
+"""ACIS end to end: real Chromium against the replica over HTTP, real SMTP on loopback."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from monitor.acis_check import run_acis_check
+from monitor.dispatch import Dispatcher
+from sandbox.acis import AcisSandbox
+from sandbox.acis_data import Case, Hearing
+from sandbox.mail import SmtpSink
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import AcisLookup, Client, Event
+from storage.people import add_client, add_staff, assign
+from storage.reference_data import load_reference_data
+from storage.settings import Settings
+
+pytestmark = pytest.mark.slow
+ATTORNEYS = [f"atty{i}@example.org" for i in range(5)]
+NATS = ["MX", "GT", "HO", "ES", "IN"]  # IN: picked by its exact label, never IO
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, AcisSandbox, SmtpSink, Settings]]:
+    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_reference_data(engine)
+    with AcisSandbox() as replica, SmtpSink() as sink:
+        with session_scope(engine) as s:
+            for email in ATTORNEYS:
+                add_staff(s, name=email, email=email, role="attorney", channels=[sink.url(email)])
+            add_staff(
+                s,
+                name="Admin",
+                email="admin@example.org",
+                role="admin",
+                channels=[sink.url("admin@example.org")],
+            )
+        settings = Settings(
+            database_url=url, acis_base_url=replica.url, acis_pace_seconds=0, acis_language="EN"
+        )
+        yield engine, replica, sink, settings
+    engine.dispose()
+
+
+def _clients(engine: sa.Engine, replica: AcisSandbox, n: int) -> list[Case]:
+    cases = []
+    with session_scope(engine) as s:
+        for i in range(n):
+            number = f"9100000{i:02d}"
+            nat = NATS[i % len(NATS)]
+            add_client(s, a_number=number, name=f"CLIENT{i}, TEST", nationality=nat)
+            assign(s, number, ATTORNEYS[i % len(ATTORNEYS)], "primary")
+            case = Case(
+                number, nat, case_id=10_000_000 + i, hearing=Hearing(on=date(2027, 1, 4 + i % 20))
+            )
+            replica.set_case(case)
+            cases.append(case)
+    return cases
+
+
+def _check(engine: sa.Engine, settings: Settings) -> tuple[str, Counter[str], Counter[str]]:
+    with session_scope(engine) as s:
+        clients = list(s.exec(select(Client)))
+    report = run_acis_check(engine, settings, clients)
+    Dispatcher(engine, settings).run_once()
+    return report.outcome, report.outcomes, report.events
+
+
+def test_fifty_clients_ten_changes(
+    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings],
+) -> None:
+    engine, replica, sink, settings = world
+    cases = _clients(engine, replica, 50)
+    outcome, outcomes, events = _check(engine, settings)
+    assert (outcome, outcomes, events) == ("ok", Counter(ok=50), Counter())
+
+    for case in cases:  # the next day: only the clock fields changed
+        case.elapsed_days += 1
+    outcome, outcomes, events = _check(engine, settings)
+    assert (outcomes, events, len(sink.messages)) == (Counter(ok=50), Counter(), 0)
+
+    def hearing(i: int, **change: object) -> None:
+        assert cases[i].hearing is not None
+        cases[i].hearing = replace(cases[i].hearing, **change)
+
+    hearing(0, on=date(2026, 12, 10))  # earlier
+    hearing(1, on=date(2026, 12, 11))  # earlier
+    hearing(2, on=date(2027, 3, 1))  # later
+    hearing(3, on=date(2027, 3, 2))  # later
+    hearing(4, time="1:30 PM")
+    hearing(5, judge="Lee, Ann", judge_code="ALE")
+    hearing(6, medium="V")
+    hearing(7, location="ADE")
+    hearing(8, cal_type="I", schedule_type="ID")
+    cases[9].hearing = None
+    expected = {
+        0: "hearing_moved_earlier",
+        1: "hearing_moved_earlier",
+        2: "hearing_moved_later",
+        3: "hearing_moved_later",
+        4: "hearing_time_changed",
+        5: "hearing_judge_changed",
+        6: "hearing_medium_changed",
+        7: "hearing_location_changed",
+        8: "hearing_type_changed",
+        9: "hearing_removed",
+    }
+    outcome, outcomes, events = _check(engine, settings)
+    assert outcomes == Counter(ok=50)
+    assert events == Counter(expected.values())
+    assert len(sink.messages) == 10
+    for i, kind in expected.items():
+        mails = sink.to(ATTORNEYS[i % len(ATTORNEYS)])
+        last4 = cases[i].a_number[-4:]
+        mine = [m for m in mails if f"***{last4}" in m.subject]
+        assert len(mine) == 1, (i, kind, [m.subject for m in mails])
+        headline = {
+            "hearing_moved_earlier": "Hearing moved EARLIER",
+            "hearing_moved_later": "Hearing moved later",
+            "hearing_time_changed": "Hearing time changed",
+            "hearing_judge_changed": "Judge changed",
+            "hearing_medium_changed": "Hearing format changed",
+            "hearing_location_changed": "Hearing location changed",
+            "hearing_type_changed": "Hearing type changed",
+            "hearing_removed": "No upcoming hearing any more",
+        }[kind]
+        assert headline in mine[0].subject
+    assert sink.to("admin@example.org") == []
+
+
+def test_source_trouble_then_recovery(
+    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings],
+) -> None:
+    engine, replica, sink, settings = world
+    cases = _clients(engine, replica, 3)
+    assert _check(engine, settings)[0] == "ok"
+
+    replica.state.refuse_all = True  # the captcha refuses every lookup
+    assert _check(engine, settings)[:2] == ("blocked", Counter(blocked=3))
+    replica.state.refuse_all = False
+    replica.state.fail_502 = {c.a_number for c in cases}  # a Cloudflare 502
+    assert _check(engine, settings)[:2] == ("failed", Counter(upstream_error=3))
+    assert sink.to("admin@example.org") == []  # two failing runs: not yet
+    replica.state.fail_502 = set()
+    replica.state.layout = "v2"  # the page changed
+    assert _check(engine, settings)[:2] == ("layout_changed", Counter(layout_changed=3))
+    (unhealthy,) = sink.to("admin@example.org")
+    assert "Source failing" in unhealthy.subject
+
+    replica.state.layout = "v1"
+    replica.rotate_nationality_hash()  # the Gatsby hash rotated: the page still works
+    assert _check(engine, settings)[:2] == ("ok", Counter(ok=3))
+    notices = [m.subject for m in sink.to("admin@example.org")]
+    assert any("Source recovered" in subject for subject in notices)
+    # Nothing of this reached an attorney, and no client event was made.
+    assert all(sink.to(a) == [] for a in ATTORNEYS)
+    with session_scope(engine) as s:
+        kinds = {e.kind for e in s.exec(select(Event))}
+        assert kinds == {"source_unhealthy", "source_recovered"}
+        outcomes = Counter(x.outcome for x in s.exec(select(AcisLookup)))
+    assert outcomes == Counter(ok=6, blocked=3, upstream_error=3, layout_changed=3)
