@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,10 +19,19 @@ from sqlmodel import Session, col, select
 from monitor.detect import hearing_changes
 from monitor.events import EventInput, emit
 from spiders.acis import CASE_OUTCOMES, Outcome
+from storage.bulk import table
 from storage.models import AcisLookup, Client, ClientStatus, UTCDateTime
 from storage.snapshots import HearingSnapshot
 
 APPEAL_WARNING_DAYS = 10
+
+
+class Seen(NamedTuple):
+    id: int
+    outcome: str
+    hearing: dict[str, Any] | None
+    status: dict[str, Any] | None
+    observed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -57,15 +66,18 @@ def detect(
 ) -> list[str]:
     """Emit the events the client's newest lookup calls for; return their kinds."""
     settings = settings or WatchSettings()
-    lookups = list(
-        session.exec(
-            select(AcisLookup)
-            .where(AcisLookup.client_id == client.id)
-            .where(col(AcisLookup.outcome).in_([o.value for o in CASE_OUTCOMES]))
-            .order_by(col(AcisLookup.id).desc())
+    # Only the columns compared (never the raw answers), newest first; Core, not ORM objects.
+    t = table(AcisLookup)
+    lookups = [
+        Seen(*row)
+        for row in session.connection().execute(
+            sa.select(t.c.id, t.c.outcome, t.c.hearing, t.c.status, t.c.observed_at)
+            .where(t.c.client_id == client.id)
+            .where(t.c.outcome.in_([o.value for o in CASE_OUTCOMES]))
+            .order_by(t.c.id.desc())
             .limit(50)
         )
-    )
+    ]
     if not lookups:
         return []
     newest = lookups[0]

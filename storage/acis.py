@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from storage.bulk import table
 from storage.models import AcisLookup, Client, Court, Hearing
 from storage.snapshots import AcisObservation, HearingSnapshot, Outcome
 
@@ -37,8 +38,10 @@ def record(
     nationality_code: str = "",
     crawl_run_id: int | None = None,
     via: str = "browser",
-) -> AcisLookup:
-    """Store one lookup; for a hit, make its hearing the client's current one."""
+) -> int:
+    """Store one lookup; for a hit, make its hearing the client's current one. Returns the
+    lookup's id. (Core inserts in the session's transaction: this runs once per client per
+    cycle, and the ORM's unit of work would cost more than everything else here.)"""
     assert client.id is not None
     hearing = observation.hearing
     if hearing is not None and hearing.court:
@@ -47,36 +50,46 @@ def record(
             hearing = hearing.model_copy(
                 update={"court_name": court.name, "timezone": hearing.timezone or court.timezone}
             )
-    lookup = AcisLookup(
-        client_id=client.id,
-        crawl_run_id=crawl_run_id,
-        observed_at=now,
-        outcome=observation.outcome.value,
-        language=observation.language,
-        nationality_code=nationality_code,
-        http_status=observation.http_status,
-        message=observation.message,
-        raw_sha256=observation.raw_sha256,
-        raw=raw.decode("utf-8", "replace"),
-        hearing=hearing.model_dump() if hearing else None,
-        status=observation.status.model_dump(mode="json") if observation.status else None,
-        via=via,
+    conn = session.connection()
+    lookups, hearings = table(AcisLookup), table(Hearing)
+    inserted = conn.execute(
+        sa.insert(lookups).values(
+            client_id=client.id,
+            crawl_run_id=crawl_run_id,
+            observed_at=now,
+            outcome=observation.outcome.value,
+            language=observation.language,
+            nationality_code=nationality_code,
+            http_status=observation.http_status,
+            message=observation.message,
+            raw_sha256=observation.raw_sha256,
+            raw=raw.decode("utf-8", "replace"),
+            hearing=hearing.model_dump() if hearing else None,
+            status=observation.status.model_dump(mode="json") if observation.status else None,
+            via=via,
+        )
     )
-    session.add(lookup)
-    session.flush()
+    key = inserted.inserted_primary_key
+    assert key is not None
+    lookup_id = int(key[0])
     if observation.outcome is Outcome.ok:
-        session.execute(
-            sa.update(Hearing)
-            .where(col(Hearing.client_id) == client.id, col(Hearing.source) == "acis")
+        conn.execute(
+            sa.update(hearings)
+            .where(
+                hearings.c.client_id == client.id,
+                hearings.c.source == "acis",
+                hearings.c.current == sa.true(),
+            )
             .values(current=False)
         )
         if hearing is not None:
-            session.add(
-                Hearing(
+            conn.execute(
+                sa.insert(hearings).values(
                     client_id=client.id,
                     source="acis",
-                    lookup_id=lookup.id,
+                    lookup_id=lookup_id,
                     current=True,
+                    verified=True,
                     hearing_on=date.fromisoformat(hearing.date),
                     hearing_time=hearing.time,
                     timezone=hearing.timezone,
@@ -91,4 +104,4 @@ def record(
                     seen_at=now,
                 )
             )
-    return lookup
+    return lookup_id

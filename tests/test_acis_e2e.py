@@ -90,8 +90,9 @@ def test_fifty_clients_ten_changes(
     assert (outcomes, events, len(sink.messages)) == (Counter(ok=50), Counter(), 0)
 
     def hearing(i: int, **change: object) -> None:
-        assert cases[i].hearing is not None
-        cases[i].hearing = replace(cases[i].hearing, **change)
+        current = cases[i].hearing
+        assert current is not None
+        cases[i].hearing = replace(current, **change)  # type: ignore[arg-type]
 
     hearing(0, on=date(2026, 12, 10))  # earlier
     hearing(1, on=date(2026, 12, 11))  # earlier

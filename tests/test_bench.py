@@ -51,3 +51,23 @@ def test_dispatch_bench_smoke() -> None:
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert last["bench"] == "dispatch" and last["events"] == 12
     assert last["reference_s"] > 0 and last["pipeline_s"] > 0
+
+
+def test_acis_cycle_bench_smoke() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "acis_cycle.py"),
+            "--clients",
+            "50",
+            "--browser-lookups",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["bench"] == "acis_cycle" and last["events"] == 5
+    assert last["cpu_ms_per_client"] > 0 and last["s_per_browser_lookup"] > 0
