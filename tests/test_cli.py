@@ -37,6 +37,13 @@ COMMANDS = [
     ["alerts", "retry"],
     ["alerts", "ack"],
     ["alerts", "dispatch"],
+    ["acis"],
+    ["acis", "check"],
+    ["acis", "blocked"],
+    ["acis", "refresh"],
+    ["acis", "import"],
+    ["sandbox"],
+    ["sandbox", "acis"],
 ]
 
 
