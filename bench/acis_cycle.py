@@ -38,8 +38,8 @@ from storage.models import Client  # noqa: E402
 from storage.reference_data import load_reference_data  # noqa: E402
 
 TARGET_MS = 2.0
-NOW = datetime(2026, 11, 27, 18, tzinfo=UTC)
-TODAY = date(2026, 11, 27)
+NOW = datetime.now(UTC)
+TODAY = date.today()
 
 
 def _cases(n: int) -> list[Case]:
@@ -48,7 +48,7 @@ def _cases(n: int) -> list[Case]:
             f"9{i:08d}",
             "MX",
             case_id=10_000_000 + i,
-            hearing=Hearing(on=date(2027, 1, 1) + timedelta(days=i % 90)),
+            hearing=Hearing(on=date.today() + timedelta(days=30 + i % 90)),
         )
         for i in range(n)
     ]

@@ -5,23 +5,17 @@ Used by ``docketwatch acis check`` and by the service's schedule.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
-import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from monitor.acis_watch import WatchSettings, detect, local_today
+from monitor.crawl import crawl, start_run
 from monitor.source_health import check_source
 from storage.db import session_scope
 from storage.models import AcisLookup, Client, CrawlOutcome, CrawlRun
@@ -63,42 +57,26 @@ def run_acis_check(
     progress: Callable[[str], None] | None = None,
     pace_s: float | None = None,
 ) -> CheckReport:
-    now = datetime.now(UTC)
-    with session_scope(engine) as session:
-        run = CrawlRun(source="acis", started_at=now)
-        session.add(run)
-        session.flush()
-        assert run.id is not None
-        run_id = run.id
+    run_id = start_run(engine, "acis")
     targets = [
         {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code} for c in clients
     ]
-    fd, name = tempfile.mkstemp(prefix="dw-acis-", suffix=".json")  # 0600: it holds A-numbers
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(targets, out)
-        command = [
-            sys.executable,
-            "-m",
-            "spiders.run",
-            "acis",
-            "--run-id",
-            str(run_id),
-            "--targets",
-            name,
+    pace = settings.acis_pace_seconds if pace_s is None else pace_s
+    message = crawl(
+        settings,
+        "acis",
+        run_id,
+        targets,
+        [
             "--base-url",
             settings.acis_base_url,
             "--language",
             settings.acis_language,
             "--pace",
-            str(settings.acis_pace_seconds if pace_s is None else pace_s),
-        ]
-        if settings.browser_headed and not os.environ.get("DISPLAY"):
-            command = ["xvfb-run", "-a", *command]  # the headed browser needs a display
-        env = dict(os.environ, DATABASE_URL=settings.database_url)
-        message = _run_child(command, env, settings.crawl_timeout_seconds, progress)
-    finally:
-        Path(name).unlink(missing_ok=True)
+            str(pace),
+        ],
+        progress,
+    )
 
     finished = datetime.now(UTC)
     with session_scope(engine) as session:
@@ -127,36 +105,3 @@ def run_acis_check(
         report.health = check_source(session, "acis", finished, settings.source_failure_threshold)
     log.info("acis run #%d: %s (%s)", run_id, outcome, summary)
     return report
-
-
-def _run_child(
-    command: list[str], env: dict[str, str], timeout: float, progress: Callable[[str], None] | None
-) -> str:
-    """Run the crawl process; return "" or what went wrong with it."""
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    tail: list[str] = []
-    try:
-        for line in proc.stdout:
-            if line.startswith('{"done"'):
-                if progress is not None:
-                    progress(json.loads(line).get("outcome", ""))
-            else:
-                tail = [*tail[-19:], line.rstrip()]  # the child's log is already redacted
-                log.debug("crawl: %s", line.rstrip())
-        proc.wait()
-    finally:
-        timer.cancel()
-    if proc.returncode != 0:
-        last = next((x for x in reversed(tail) if x.strip()), "")
-        return f"crawl process exited {proc.returncode}" + (f": {last}" if last else "")
-    return ""

@@ -137,6 +137,10 @@ register("delivery_uncertain", N, AD,
          "The service stopped while sending an alert: it may or may not have gone out. "
          "It is not resent automatically (`docketwatch alerts retry ID` sends it).",
          "Alert may not have been sent", "La alerta quizá no se envió")
+register("facility_added", I, AD,
+         "The ICE locator named a facility docketwatch did not know; it was added from its "
+         "detail page (check its area of responsibility).",
+         "New detention facility added", "Nuevo centro de detención agregado")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on

@@ -96,3 +96,65 @@ async def acis_lookup(
     except PlaywrightTimeout:
         raise NoRequestError("the page sent no GetCaseInfo request (no captcha token)") from None
     return Captured(response.status, await response.body())
+
+
+@dataclass(frozen=True)
+class LocatorPages:
+    status: int
+    results_html: str
+    facility_html: str = ""
+
+
+async def locator_lookup(
+    page: Page,
+    a_number: str,
+    country_label: str,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+) -> LocatorPages:
+    """On the locator's search page: the A-number form, country of birth by label, search;
+    return the results HTML and, for a detained person, the facility page's."""
+    field = page.locator("#alienNumber")
+    try:
+        await field.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        content = await page.content()
+        if "access denied" in content.lower():
+            return LocatorPages(403, content)
+        raise LayoutChangedError(f"A-number field (#alienNumber) not found on {page.url}") from None
+    await field.press_sequentially(a_number, delay=50 if pace_s else 0)  # Angular needs keys
+    await field.blur()
+    try:
+        await page.select_option(
+            "#alien_Search_Country", label=country_label, timeout=element_timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise LayoutChangedError(
+            "country-of-birth select (#alien_Search_Country) missing"
+        ) from None
+    await asyncio.sleep(pace_s)
+    try:
+        await page.get_by_role("button", name="Search by A-Number").click(
+            timeout=element_timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise LayoutChangedError("'Search by A-Number' button missing") from None
+    try:
+        await page.wait_for_function(
+            "() => !document.querySelector('#alienNumber')", timeout=element_timeout_ms * 3
+        )
+    except PlaywrightTimeout:
+        raise LayoutChangedError("the search never showed a result page") from None
+    results = await page.inner_html("#app")
+    facility = ""
+    link = page.locator("span.detention-link")
+    if await link.count():
+        await asyncio.sleep(pace_s)
+        await link.first.click()
+        try:
+            await page.wait_for_selector("#detentionPage", timeout=element_timeout_ms)
+            facility = await page.inner_html("#app")
+        except PlaywrightTimeout:
+            facility = ""
+    return LocatorPages(200, results, facility)

@@ -41,6 +41,57 @@ class StorePipeline:
         )
 
     def process_item(self, item: dict[str, Any], spider: Any) -> dict[str, Any]:
+        if spider.name == "detainee_locator":
+            return self._custody(item)
+        return self._acis(item)
+
+    def _progress(self, outcome: str) -> None:
+        self.done += 1
+        sys.stdout.write(json.dumps({"done": self.done, "outcome": outcome}) + "\n")
+        sys.stdout.flush()
+
+    def _custody(self, item: dict[str, Any]) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        from spiders.detainee_locator import parse_facility, parse_result
+        from storage.custody import record
+        from storage.db import session_scope
+        from storage.models import Client
+        from storage.snapshots import CustodyObservation, CustodyOutcome
+
+        now = datetime.now(UTC)
+        html = item.get("html", "")
+        if "outcome" in item:
+            observation = CustodyObservation(
+                outcome=CustodyOutcome(item["outcome"]), message=item.get("message", "")
+            )
+        else:
+            observation = parse_result(item["status"], html)
+            if item.get("facility_html"):
+                name, address, phone = parse_facility(item["facility_html"])
+                observation = observation.model_copy(
+                    update={
+                        "facility_address": address,
+                        "facility_phone": phone,
+                        "facility_name": observation.facility_name or name,
+                    }
+                )
+        with session_scope(self.engine) as session:
+            client = session.get(Client, item["client_id"])
+            assert client is not None
+            record(
+                session,
+                client,
+                observation,
+                html,
+                now,
+                attempts=item.get("attempts", 1),
+                crawl_run_id=self.run_id,
+            )
+        self._progress(observation.outcome.value)
+        return {"client_id": item["client_id"], "outcome": observation.outcome.value}
+
+    def _acis(self, item: dict[str, Any]) -> dict[str, Any]:
         from datetime import UTC, datetime
         from zoneinfo import ZoneInfo
 
@@ -75,11 +126,7 @@ class StorePipeline:
                 nationality_code=item["nationality_code"],
                 crawl_run_id=self.run_id,
             )
-        self.done += 1
-        sys.stdout.write(
-            json.dumps({"done": self.done, "outcome": observation.outcome.value}) + "\n"
-        )
-        sys.stdout.flush()
+        self._progress(observation.outcome.value)
         return {"client_id": item["client_id"], "outcome": observation.outcome.value}
 
     def close_spider(self, spider: Any) -> None:
@@ -88,12 +135,13 @@ class StorePipeline:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spiders.run")
-    parser.add_argument("source", choices=["acis"])
+    parser.add_argument("source", choices=["acis", "detainee_locator"])
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--targets", type=Path, required=True)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--language", default="EN", choices=["EN", "ES"])
     parser.add_argument("--pace", type=float, default=3.0)
+    parser.add_argument("--zero-attempts", type=int, default=3)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -102,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
-    from spiders.acis import make_spider_class
+    from spiders import acis, detainee_locator
     from spiders.browser import launch_options
 
     process = CrawlerProcess(
@@ -125,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "AUTOTHROTTLE_START_DELAY": args.pace,
             "RETRY_ENABLED": False,  # a failed lookup is recorded, never retried in a loop
             "ROBOTSTXT_OBEY": False,
+            "HTTPERROR_ALLOW_ALL": True,  # a 403 block page is an outcome, not a crash
             "USER_AGENT": settings.user_agent,
             "TELNETCONSOLE_ENABLED": False,
             "LOG_LEVEL": "WARNING",
@@ -135,13 +184,22 @@ def main(argv: list[str] | None = None) -> int:
         },
         install_root_handler=False,  # our own handler redacts A-numbers
     )
-    process.crawl(
-        make_spider_class(),
-        base_url=args.base_url,
-        targets=targets,
-        language=args.language,
-        pace_s=min(args.pace, 1.0),
-    )
+    if args.source == "acis":
+        process.crawl(
+            acis.make_spider_class(),
+            base_url=args.base_url,
+            targets=targets,
+            language=args.language,
+            pace_s=min(args.pace, 1.0),
+        )
+    else:
+        process.crawl(
+            detainee_locator.make_spider_class(),
+            base_url=args.base_url,
+            targets=targets,
+            pace_s=min(args.pace, 1.0),
+            zero_attempts=args.zero_attempts,
+        )
     process.start()
     return 0
 

@@ -334,6 +334,28 @@ class Hearing(SQLModel, table=True):
     seen_at: datetime = Field(sa_column=utc_column(nullable=False))
 
 
+class CustodyLookup(SQLModel, table=True):
+    """One ICE locator lookup of one client: outcome, and for a hit the status and facility."""
+
+    __tablename__ = "custody_lookup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
+    observed_at: datetime = Field(sa_column=utc_column(nullable=False))
+    outcome: str = Field(max_length=20)
+    detained: bool | None = None
+    status_text: str = Field(default="", max_length=80)
+    facility_id: int | None = Field(default=None, foreign_key="facility.id")
+    facility_name: str = Field(default="", max_length=160)
+    facility_address: str = Field(default="", max_length=300, description="lines joined by |")
+    state: str = Field(default="", max_length=2)
+    message: str = Field(default="", max_length=300)
+    attempts: int = Field(default=1, description="pages tried in this lookup (zeros are retried)")
+    raw_sha256: str = Field(default="", max_length=64)
+    raw: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+
+
 class Heartbeat(SQLModel, table=True):
     """Last sign of life of a long-running component (the scheduler, each source)."""
 

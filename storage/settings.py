@@ -94,6 +94,28 @@ class Settings(BaseSettings):
         ge=0,
         description="Pause between two ACIS lookups (one at a time, at a person's pace).",
     )
+    locator_base_url: str = Field(
+        default="https://locator.ice.gov",
+        description="Address of ICE's Online Detainee Locator (the replica's in tests/demo).",
+    )
+    locator_pace_seconds: float = Field(
+        default=20.0, ge=0, description="Pause between two ICE locator lookups."
+    )
+    locator_zero_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Tries, in fresh browser contexts, before one lookup counts as 'zero'.",
+    )
+    custody_zero_repeats: int = Field(
+        default=3,
+        ge=1,
+        description="Zero-result lookups in a row before a detained client is 'not found'.",
+    )
+    custody_zero_spacing_hours: float = Field(
+        default=6.0,
+        ge=0,
+        description="Those zero results must span at least (repeats - 1) x this many hours.",
+    )
     acis_not_found_repeats: int = Field(
         default=2, ge=1, description="Consecutive 'no case' lookups before case_not_found."
     )

@@ -73,3 +73,29 @@ class AcisObservation(BaseModel):
     hearing: HearingSnapshot | None = None
     status: CaseStatus | None = None
     raw_sha256: str
+
+
+class CustodyOutcome(enum.StrEnum):
+    found = "found"
+    zero = "zero"
+    ambiguous = "ambiguous"  # the locator's "Internal Error" page
+    blocked = "blocked"  # captcha or "Access Denied"
+    error = "error"
+    layout_changed = "layout_changed"
+
+
+class CustodyObservation(BaseModel):
+    """One ICE locator lookup, classified; a found result carries status and facility."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: CustodyOutcome
+    detained: bool | None = None  # None unless found
+    status_text: str = ""
+    country_of_birth: str = ""
+    state: str = ""
+    facility_name: str = ""
+    facility_address: tuple[str, ...] = ()
+    facility_phone: str = ""
+    message: str = ""
+    raw_sha256: str = ""

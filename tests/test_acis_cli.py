@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,9 @@ from storage.models import AcisLookup
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
 from tests.conftest import run_cli
+
+# Dated from the real today: the spider judges 'upcoming' by the real clock.
+SOON = date.today() + timedelta(days=40)
 
 
 @pytest.fixture
@@ -39,8 +42,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[dict[str, str], AcisSandbox, SmtpSin
             for number, nat in (("912000001", "MX"), ("912000002", "IN")):
                 add_client(s, a_number=number, name="DOE, JANE", nationality=nat)
                 assign(s, number, "ana@example.org")
-        replica.set_case(Case("912000001", "MX", hearing=Hearing(on=date(2027, 1, 5))))
-        replica.set_case(Case("912000002", "IN", hearing=Hearing(on=date(2027, 2, 5))))
+        replica.set_case(Case("912000001", "MX", hearing=Hearing(on=SOON)))
+        replica.set_case(Case("912000002", "IN", hearing=Hearing(on=SOON + timedelta(days=31))))
         env = {
             "DATABASE_URL": url,
             "DOCKETWATCH_ACIS_BASE_URL": replica.url,
@@ -67,7 +70,7 @@ def test_check_import_and_blocked(
     assert "ACIS run #1: ok" in first.stdout and "│ ok      │       2 │" in first.stdout
 
     replica.state.refuse_captcha = {"912000002"}
-    replica.set_case(Case("912000001", "MX", hearing=Hearing(on=date(2026, 12, 20))))
+    replica.set_case(Case("912000001", "MX", hearing=Hearing(on=SOON - timedelta(days=16))))
     second = run_cli(
         "acis", "check", "A-912-000-001", "912000002", cwd=tmp_path, env=env, timeout=300
     )
@@ -82,7 +85,9 @@ def test_check_import_and_blocked(
     # A body saved by hand from the browser's developer tools goes the same way.
     saved = tmp_path / "getcaseinfo.json"
     saved.write_text(
-        json.dumps(case_body(Case("912000002", "IN", hearing=Hearing(on=date(2027, 2, 6)))))
+        json.dumps(
+            case_body(Case("912000002", "IN", hearing=Hearing(on=SOON + timedelta(days=32))))
+        )
     )
     imported = run_cli("acis", "import", "912000002", str(saved), cwd=tmp_path, env=env)
     assert imported.returncode == 0, imported.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,8 @@ from storage.settings import Settings
 
 pytestmark = pytest.mark.slow
 ATTORNEYS = [f"atty{i}@example.org" for i in range(5)]
+# Hearings are dated from the real today: the spider judges 'upcoming' by the real clock.
+SOON = date.today() + timedelta(days=40)
 NATS = ["MX", "GT", "HO", "ES", "IN"]  # IN: picked by its exact label, never IO
 
 
@@ -61,7 +63,10 @@ def _clients(engine: sa.Engine, replica: AcisSandbox, n: int) -> list[Case]:
             add_client(s, a_number=number, name=f"CLIENT{i}, TEST", nationality=nat)
             assign(s, number, ATTORNEYS[i % len(ATTORNEYS)], "primary")
             case = Case(
-                number, nat, case_id=10_000_000 + i, hearing=Hearing(on=date(2027, 1, 4 + i % 20))
+                number,
+                nat,
+                case_id=10_000_000 + i,
+                hearing=Hearing(on=SOON + timedelta(days=i % 20)),
             )
             replica.set_case(case)
             cases.append(case)
@@ -94,10 +99,10 @@ def test_fifty_clients_ten_changes(
         assert current is not None
         cases[i].hearing = replace(current, **change)  # type: ignore[arg-type]
 
-    hearing(0, on=date(2026, 12, 10))  # earlier
-    hearing(1, on=date(2026, 12, 11))  # earlier
-    hearing(2, on=date(2027, 3, 1))  # later
-    hearing(3, on=date(2027, 3, 2))  # later
+    hearing(0, on=SOON - timedelta(days=20))  # earlier
+    hearing(1, on=SOON - timedelta(days=19))  # earlier
+    hearing(2, on=SOON + timedelta(days=60))  # later
+    hearing(3, on=SOON + timedelta(days=61))  # later
     hearing(4, time="1:30 PM")
     hearing(5, judge="Lee, Ann", judge_code="ALE")
     hearing(6, medium="V")

@@ -454,8 +454,9 @@ def test_killed_between_send_and_record_does_not_send_twice(tmp_path: Path, sink
     engine = make_engine(url)
     upgrade(engine)
     load_reference_data(engine)
-    org = make_org(engine, sink, START)
-    emit_one(engine, hearing_moved(org, START), START)
+    now = datetime.now(UTC)  # the child processes dispatch on the real clock
+    org = make_org(engine, sink, now)
+    emit_one(engine, hearing_moved(org, now), now)
     engine.dispose()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
@@ -508,7 +509,8 @@ def test_alert_commands(tmp_path: Path, sink: SmtpSink) -> None:
     engine = make_engine(url)
     upgrade(engine)
     load_reference_data(engine)
-    org = make_org(engine, sink, START)
+    now = datetime.now(UTC)  # the commands run on the real clock
+    org = make_org(engine, sink, now)
     with session_scope(engine) as s:
         add_staff(
             s,
@@ -517,7 +519,7 @@ def test_alert_commands(tmp_path: Path, sink: SmtpSink) -> None:
             role="attorney",
             channels=["mailto://127.0.0.1:1?from=a@example.org&to=b@example.org&mode=insecure"],
         )
-    emit_one(engine, hearing_moved(org, START), START)
+    emit_one(engine, hearing_moved(org, now), now)
     engine.dispose()
     env = {"DATABASE_URL": url}
 

@@ -76,7 +76,7 @@ def test_reference_data_is_loaded_once(engine: sa.Engine) -> None:
             for h in s.exec(select(HearingLocation).where(HearingLocation.court_code == "ADL"))
         } >= {"ADL", "ADE", "ADW", "ADV"}
         codes = {f.code: f for f in s.exec(select(Facility))}
-        assert set(codes) == {"ADLNTCA", "CADESVI"}
+        assert set(codes) >= {"ADLNTCA", "CADESVI", "CCASDCA", "IRADFCA", "EAZ"}
         assert codes["ADLNTCA"].aor == "Los Angeles"
         n_courts = s.exec(select(sa.func.count()).select_from(Court)).one()
         assert n_courts == 10
