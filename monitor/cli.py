@@ -58,7 +58,12 @@ sandbox_app = typer.Typer(
     help="Local replicas of the public sources, for trying docketwatch without touching them.",
     no_args_is_help=True,
 )
+custody_app = typer.Typer(
+    help="ICE online detainee locator: check where detained clients are held.",
+    no_args_is_help=True,
+)
 app.add_typer(acis_app, name="acis")
+app.add_typer(custody_app, name="custody")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(events_app, name="events")
 
@@ -844,6 +849,60 @@ def acis_import(
         f"stored: {observation.outcome.value}"
         + (f"; events: {', '.join(events)}" if events else "")
     )
+
+
+# ---------------------------------------------------------------------------------------- custody
+
+
+@custody_app.command("check")
+@handles_errors
+def custody_check(
+    a_numbers: Annotated[
+        list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
+    ] = None,
+    dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
+) -> None:
+    """Look clients up on ICE's detainee locator now (A-number and country of birth), one at a
+    time in a real browser; transfers, releases and detentions become alerts."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from monitor.custody_check import run_custody_check
+    from monitor.dispatch import Dispatcher
+
+    settings = _settings()
+    with _engine() as engine:
+        with _session(engine) as session:
+            clients = _clients_for(session, a_numbers or [])
+        if not clients:
+            raise _fail("no active clients to check")
+        with Progress(
+            TextColumn("locator lookups"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=len(clients))
+            report = run_custody_check(
+                engine,
+                settings,
+                clients,
+                progress=lambda outcome: bar.update(task, advance=1, description=outcome),
+            )
+        table = Table(title=f"detainee locator run #{report.run_id}: {report.outcome}")
+        table.add_column("outcome")
+        table.add_column("lookups", justify="right")
+        for outcome, n in sorted(report.outcomes.items()):
+            table.add_row(outcome, str(n))
+        out.print(table)
+        if report.events:
+            out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
+        if report.health:
+            out.print(f"source health: {report.health}")
+        if dispatch:
+            sent = Dispatcher(engine, settings).run_once()
+            out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
 
 
 # ---------------------------------------------------------------------------------------- sandbox

@@ -1,7 +1,9 @@
 """ICE locator lookups compared over time: custody events, never from a single zero.
 
 The history of a client's conclusive lookups (found, zero) is replayed as a small state machine:
-unknown -> detained at F / released / absent. The first state is the baseline (no event). A
+unknown -> detained at F / released / absent / unseen (only zeros so far). The first found
+result is the baseline (no event), unless K spaced zeros came first (the client was confirmed
+absent): then a detention is news. A
 found result that differs from the state is an event; zero results move the state to "absent"
 only when K of them come in a row, spread over at least (K-1) x the spacing. Ambiguous,
 blocked, error and layout_changed lookups are not part of the history at all. Replaying is
@@ -125,7 +127,11 @@ def detect(
             enough = len(zeros) >= settings.zero_repeats and spread >= settings.zero_spacing * (
                 settings.zero_repeats - 1
             )
-            if enough and state is not None and state[0] != "absent":
+            if state is None:
+                if enough:  # confirmed not in the locator: a later detention is news
+                    state = ("unseen", None)
+                continue
+            if enough and state[0] not in ("absent", "unseen"):
                 if state[0] == "detained":
                     last = session.get(Facility, state[1]) if state[1] else None
                     event(
@@ -144,7 +150,7 @@ def detect(
         if state is None:
             state = new
             continue
-        if new[0] == "detained" and state[0] in ("absent", "released"):
+        if new[0] == "detained" and state[0] in ("absent", "released", "unseen"):
             facility = session.get(Facility, row.facility_id) if row.facility_id else None
             event("client_detained", str(row.id), row, facility=_facility_text(facility))
         elif new[0] == "detained" and state[0] == "detained" and new[1] != state[1]:

@@ -71,3 +71,16 @@ def test_acis_cycle_bench_smoke() -> None:
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert last["bench"] == "acis_cycle" and last["events"] == 5
     assert last["cpu_ms_per_client"] > 0 and last["s_per_browser_lookup"] > 0
+
+
+def test_custody_cycle_bench_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "custody_cycle.py"), "--lookups", "60"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["bench"] == "custody_cycle" and last["lookups"] == 60
+    assert last["cpu_ms_per_lookup"] > 0 and last["reference_ms_per_lookup"] > 0

@@ -42,6 +42,8 @@ COMMANDS = [
     ["acis", "blocked"],
     ["acis", "refresh"],
     ["acis", "import"],
+    ["custody"],
+    ["custody", "check"],
     ["sandbox"],
     ["sandbox", "acis"],
 ]
