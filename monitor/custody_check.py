@@ -50,6 +50,21 @@ def run_outcome(outcomes: Counter[str]) -> tuple[str, str]:
     return CrawlOutcome.failed.value, summary
 
 
+def _bio(client: Client) -> dict[str, object] | None:
+    """Name parts and date of birth for the biographical fallback, when the record has them."""
+    if client.born_on is None or "," not in client.name:
+        return None
+    family, _, given = client.name.partition(",")
+    if not family.strip() or not given.strip():
+        return None
+    born = client.born_on
+    return {
+        "family": family.strip(),
+        "given": given.strip(),
+        "born": [born.year, born.month, born.day],
+    }
+
+
 def custody_settings(settings: Settings) -> CustodySettings:
     return CustodySettings(
         zero_repeats=settings.custody_zero_repeats,
@@ -71,6 +86,7 @@ def run_custody_check(
             "client_id": c.id,
             "a_number": c.a_number,
             "country": c.country_of_birth_code or c.nationality_code,
+            "bio": _bio(c),
         }
         for c in clients
     ]

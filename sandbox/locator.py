@@ -187,6 +187,23 @@ class LocatorSandbox:
                 return 200, f"<div id='resultsPage'><p class='zero'>{ZERO_TEXT}</p></div>"
             return 200, self._result(person)
 
+    def search_bio(self, last: str, first: str, country: str, born: date | None) -> tuple[int, str]:
+        """A biographical search: exact names, country of birth, and the date when given."""
+        with self.lock:
+            s = self.state
+            s.searches += 1
+            if s.blocked:
+                return 403, ACCESS_DENIED
+            for person in s.people.values():
+                if (
+                    person.last.upper() == last.strip().upper()
+                    and person.first.upper() == first.strip().upper()
+                    and COUNTRIES.get(person.country) == country
+                    and (born is None or person.born_on in (None, born))
+                ):
+                    return 200, self._result(person)
+            return 200, f"<div id='resultsPage'><p class='zero'>{ZERO_TEXT}</p></div>"
+
     def _result(self, p: Person) -> str:
         e = html.escape
         status = "In ICE Custody" if p.facility else "Released"
@@ -247,6 +264,15 @@ class LocatorSandbox:
                         time.sleep(sandbox.state.latency_s)
                     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                     status, body = sandbox.search(q.get("a", ""), q.get("country", ""))
+                    self._send(status, "text/html; charset=utf-8", body)
+                elif parts.path == "/odls/api/bio":
+                    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                    born = None
+                    if q.get("year") and q.get("month") and q.get("day"):
+                        born = date(int(q["year"]), int(q["month"]), int(q["day"]))
+                    status, body = sandbox.search_bio(
+                        q.get("last", ""), q.get("first", ""), q.get("country", ""), born
+                    )
                     self._send(status, "text/html; charset=utf-8", body)
                 elif parts.path == "/odls/api/facility":
                     code = parse_qs(parts.query).get("code", [""])[0]

@@ -105,6 +105,45 @@ class LocatorPages:
     facility_html: str = ""
 
 
+async def locator_bio_lookup(
+    page: Page,
+    family_name: str,
+    given_name: str,
+    country_label: str,
+    born: tuple[int, int, int] | None,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+) -> LocatorPages:
+    """The biographical form (last name, first name, country of birth, date of birth)."""
+    last = page.locator("#lastName")
+    try:
+        await last.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        raise LayoutChangedError("last-name field (#lastName) not found") from None
+    await last.press_sequentially(family_name, delay=50 if pace_s else 0)
+    await page.locator("#firstName").press_sequentially(given_name, delay=50 if pace_s else 0)
+    await page.locator("#firstName").blur()
+    try:
+        await page.select_option(
+            "#bio_Search_Country", label=country_label, timeout=element_timeout_ms
+        )
+        if born is not None:
+            year, month, day = born
+            await page.select_option("[formcontrolname=month]", label=str(month))
+            await page.select_option("[formcontrolname=day]", label=str(day))
+            await page.select_option("[formcontrolname=year]", label=str(year))
+        await page.get_by_role("button", name="Search by Biographical Information").click(
+            timeout=element_timeout_ms
+        )
+        await page.wait_for_function(
+            "() => !document.querySelector('#lastName')", timeout=element_timeout_ms * 3
+        )
+    except PlaywrightTimeout:
+        raise LayoutChangedError("the biographical search form changed") from None
+    return await _results(page, pace_s, element_timeout_ms)
+
+
 async def locator_lookup(
     page: Page,
     a_number: str,
@@ -146,6 +185,10 @@ async def locator_lookup(
         )
     except PlaywrightTimeout:
         raise LayoutChangedError("the search never showed a result page") from None
+    return await _results(page, pace_s, element_timeout_ms)
+
+
+async def _results(page: Page, pace_s: float, element_timeout_ms: float) -> LocatorPages:
     results = await page.inner_html("#app")
     facility = ""
     link = page.locator("span.detention-link")

@@ -101,7 +101,12 @@ def make_spider_class() -> type:
     import scrapy
     from scrapy.http import Response
 
-    from spiders.browser import LayoutChangedError, LocatorPages, locator_lookup
+    from spiders.browser import (
+        LayoutChangedError,
+        LocatorPages,
+        locator_bio_lookup,
+        locator_lookup,
+    )
 
     class DetaineeLocatorSpider(scrapy.Spider):
         """Searches the ICE locator by A-number and country of birth, one client at a time; a
@@ -145,6 +150,19 @@ def make_spider_class() -> type:
             finally:
                 await context.close()
 
+        async def _bio_attempt(self, page: Any, bio: dict[str, Any], label: str) -> LocatorPages:
+            """Fallback: last name, first name, country and date of birth, in a fresh context."""
+            context = await page.context.browser.new_context()
+            try:
+                fresh = await context.new_page()
+                await fresh.goto(self.base_url + "/odls/#/search")
+                born = tuple(bio["born"]) if bio.get("born") else None
+                return await locator_bio_lookup(
+                    fresh, bio["family"], bio["given"], label, born, pace_s=self.pace_s
+                )
+            finally:
+                await context.close()
+
         async def lookup(self, response: Response):  # type: ignore[no-untyped-def]
             page = response.meta["playwright_page"]
             target = response.meta["target"]
@@ -164,6 +182,12 @@ def make_spider_class() -> type:
                     ):
                         item["attempts"] += 1
                         pages = await self._fresh_attempt(page, target["a_number"], label)
+                    bio = target.get("bio")
+                    if bio and parse_result(pages.status, pages.results_html).outcome is (
+                        CustodyOutcome.zero
+                    ):
+                        pages = await self._bio_attempt(page, bio, label)
+                        item["via"] = "biographical"
                     item.update(
                         status=pages.status,
                         html=pages.results_html,

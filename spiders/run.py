@@ -67,6 +67,10 @@ class StorePipeline:
             )
         else:
             observation = parse_result(item["status"], html)
+            if item.get("via"):
+                observation = observation.model_copy(
+                    update={"message": f"searched by {item['via']} information"}
+                )
             if item.get("facility_html"):
                 name, address, phone = parse_facility(item["facility_html"])
                 observation = observation.model_copy(

@@ -148,3 +148,23 @@ def test_block_page_internal_error_and_layout_change(
     assert _check(engine, settings)[0] == "ok"
     assert "Source recovered" in sink.to(ADMIN)[-1].subject
     assert sink.to(ATTORNEYS[0]) == []
+
+
+def test_biographical_fallback(world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings]) -> None:
+    engine, replica, _sink, settings = world
+    from datetime import date
+
+    with session_scope(engine) as s:
+        add_client(s, a_number="940000001", name="DOE, JANE", nationality="MX")
+        client = s.exec(select(Client)).one()
+        client.born_on = date(1990, 2, 3)
+        s.add(client)
+    # ICE's record carries another A-number (a typo at booking): only names and DOB match.
+    replica.detain(Person("940000098", "MX", "JANE", "DOE", born_on=date(1971, 5, 6)), "ELOYAZ")
+    replica.detain(Person("940000099", "MX", "JANE", "DOE", born_on=date(1990, 2, 3)))
+    outcome, outcomes, _ = _check(engine, settings)
+    assert (outcome, outcomes) == ("ok", Counter(found=1))
+    with session_scope(engine) as s:
+        lookup = s.exec(select(CustodyLookup)).one()
+    assert lookup.facility_name == "ADELANTO ICE PROCESSING CENTER"  # the right Jane Doe
+    assert lookup.message == "searched by biographical information"
