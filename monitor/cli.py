@@ -934,5 +934,29 @@ def sandbox_acis(
             out.print("stopped")
 
 
+@sandbox_app.command("locator")
+def sandbox_locator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8472,
+    false_zero_rate: Annotated[
+        float, typer.Option(help="Share of searches that wrongly answer 'zero'.")
+    ] = 0.0,
+) -> None:
+    """Serve the ICE locator replica on loopback until Ctrl-C. Control it over HTTP: POST
+    /_sandbox/person (detain, transfer, release), /_sandbox/remove, /_sandbox/knobs (blocked,
+    captcha, layout, false_zero_rate, latency_s)."""
+    import time
+
+    from sandbox.locator import LocatorSandbox
+
+    with LocatorSandbox(port) as replica:
+        replica.state.false_zero_rate = false_zero_rate
+        out.print(f"ICE locator replica at {replica.url}/odls/#/search (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

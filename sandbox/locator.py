@@ -296,11 +296,14 @@ class LocatorSandbox:
                         s.false_zero_rate = float(payload.get("false_zero_rate", s.false_zero_rate))
                         s.latency_s = float(payload.get("latency_s", s.latency_s))
                     elif path == "/_sandbox/person":
-                        born = payload.pop("born_on", None)
-                        person = Person(
-                            **payload, born_on=date.fromisoformat(born) if born else None
-                        )
+                        # detain / transfer / release (facility null, released_on set)
+                        for key in ("born_on", "released_on"):
+                            if payload.get(key):
+                                payload[key] = date.fromisoformat(payload[key])
+                        person = Person(**payload)
                         s.people[person.a_number] = person
+                    elif path == "/_sandbox/remove":
+                        s.people.pop(str(payload.get("a_number", "")), None)
                     else:
                         self._send(404, "text/plain", "Not Found")
                         return

@@ -46,6 +46,7 @@ COMMANDS = [
     ["custody", "check"],
     ["sandbox"],
     ["sandbox", "acis"],
+    ["sandbox", "locator"],
 ]
 
 

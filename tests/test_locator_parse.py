@@ -59,3 +59,55 @@ def test_facility_page() -> None:
     assert address == ("10250 Rancho Road", "Adelanto, CA 92301")
     assert phone == "(760) 561-6100"
     assert parse_facility("<html><body>nothing</body></html>") == ("", (), "")
+
+
+def test_locator_sandbox_is_controlled_over_http() -> None:
+    import urllib.request
+
+    from sandbox.locator import LocatorSandbox
+
+    with LocatorSandbox() as replica:
+
+        def post(path: str, body: dict[str, object]) -> None:
+            request = urllib.request.Request(replica.url + path, data=json.dumps(body).encode())
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+
+        def search() -> str:
+            with urllib.request.urlopen(
+                replica.url + "/odls/api/search?a=950000001&country=Mexico", timeout=10
+            ) as answer:
+                return str(answer.read().decode())
+
+        post(
+            "/_sandbox/person",
+            {
+                "a_number": "950000001",
+                "country": "MX",
+                "first": "JANE",
+                "last": "DOE",
+                "facility": "ADLNTCA",
+            },
+        )
+        assert "ADELANTO ICE PROCESSING CENTER" in search()
+        post(
+            "/_sandbox/person",
+            {
+                "a_number": "950000001",
+                "country": "MX",
+                "first": "JANE",
+                "last": "DOE",
+                "facility": None,
+                "released_on": "2026-11-20",
+            },
+        )
+        assert parse_result(200, search()).status_text == "Released"
+        post("/_sandbox/remove", {"a_number": "950000001"})
+        assert parse_result(200, search()).outcome is CustodyOutcome.zero
+        post("/_sandbox/knobs", {"blocked": True})
+        request = urllib.request.Request(replica.url + "/odls/")
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("the block page should answer 403")
+        except urllib.error.HTTPError as blocked:
+            assert blocked.code == 403
