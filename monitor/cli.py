@@ -732,19 +732,39 @@ def acis_check(
 ) -> None:
     """Look clients up on ACIS now, one at a time in a real browser, and report the outcomes;
     changes become alerts."""
+    from monitor.acis_check import run_acis_check
+
+    def after(report: Any) -> None:
+        if report.blocked_clients:
+            out.print(
+                f"{len(report.blocked_clients)} lookups were stopped by a captcha; they are "
+                "not retried automatically. See `docketwatch acis blocked` and use "
+                "`docketwatch acis refresh A-NUMBER --assist`."
+            )
+
+    _run_check("ACIS", run_acis_check, a_numbers or [], dispatch, after)
+
+
+def _run_check(
+    label: str,
+    runner: Callable[..., Any],
+    a_numbers: list[str],
+    dispatch: bool,
+    after: Callable[[Any], None] | None = None,
+) -> None:
+    """A source check with a progress bar, a table of outcomes, then the alerts it made."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from monitor.acis_check import run_acis_check
     from monitor.dispatch import Dispatcher
 
     settings = _settings()
     with _engine() as engine:
         with _session(engine) as session:
-            clients = _clients_for(session, a_numbers or [])
+            clients = _clients_for(session, a_numbers)
         if not clients:
             raise _fail("no active clients to check")
         with Progress(
-            TextColumn("ACIS lookups"),
+            TextColumn(f"{label} lookups"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
@@ -752,13 +772,13 @@ def acis_check(
             transient=True,
         ) as bar:
             task = bar.add_task("", total=len(clients))
-            report = run_acis_check(
+            report = runner(
                 engine,
                 settings,
                 clients,
                 progress=lambda outcome: bar.update(task, advance=1, description=outcome),
             )
-        table = Table(title=f"ACIS run #{report.run_id}: {report.outcome}")
+        table = Table(title=f"{label} run #{report.run_id}: {report.outcome}")
         table.add_column("outcome")
         table.add_column("lookups", justify="right")
         for outcome, n in sorted(report.outcomes.items()):
@@ -766,12 +786,8 @@ def acis_check(
         out.print(table)
         if report.events:
             out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
-        if report.blocked_clients:
-            out.print(
-                f"{len(report.blocked_clients)} lookups were stopped by a captcha; they are "
-                "not retried automatically. See `docketwatch acis blocked` and use "
-                "`docketwatch acis refresh A-NUMBER --assist`."
-            )
+        if after is not None:
+            after(report)
         if report.health:
             out.print(f"source health: {report.health}")
         if dispatch:
@@ -864,45 +880,9 @@ def custody_check(
 ) -> None:
     """Look clients up on ICE's detainee locator now (A-number and country of birth), one at a
     time in a real browser; transfers, releases and detentions become alerts."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from monitor.custody_check import run_custody_check
-    from monitor.dispatch import Dispatcher
 
-    settings = _settings()
-    with _engine() as engine:
-        with _session(engine) as session:
-            clients = _clients_for(session, a_numbers or [])
-        if not clients:
-            raise _fail("no active clients to check")
-        with Progress(
-            TextColumn("locator lookups"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=len(clients))
-            report = run_custody_check(
-                engine,
-                settings,
-                clients,
-                progress=lambda outcome: bar.update(task, advance=1, description=outcome),
-            )
-        table = Table(title=f"detainee locator run #{report.run_id}: {report.outcome}")
-        table.add_column("outcome")
-        table.add_column("lookups", justify="right")
-        for outcome, n in sorted(report.outcomes.items()):
-            table.add_row(outcome, str(n))
-        out.print(table)
-        if report.events:
-            out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
-        if report.health:
-            out.print(f"source health: {report.health}")
-        if dispatch:
-            sent = Dispatcher(engine, settings).run_once()
-            out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
+    _run_check("detainee locator", run_custody_check, a_numbers or [], dispatch)
 
 
 # ---------------------------------------------------------------------------------------- sandbox

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
+from sandbox.http import ReplicaHandler
 from sandbox.mail import free_port
 from storage.identifiers import nationalities
 
@@ -164,18 +165,7 @@ class AcisSandbox:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         sandbox = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, ctype: str, body: str) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(ReplicaHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 path = parts.path

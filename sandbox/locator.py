@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.http import ReplicaHandler
 from sandbox.mail import free_port
 
 ZERO_TEXT = (
@@ -241,18 +242,7 @@ class LocatorSandbox:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         sandbox = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, ctype: str, body: str) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(ReplicaHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if sandbox.state.blocked:
