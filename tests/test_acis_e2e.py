@@ -175,3 +175,15 @@ def test_source_trouble_then_recovery(
         assert kinds == {"source_unhealthy", "source_recovered"}
         outcomes = Counter(x.outcome for x in s.exec(select(AcisLookup)))
     assert outcomes == Counter(ok=6, blocked=3, upstream_error=3, layout_changed=3)
+
+
+def test_headed_browser_under_a_virtual_display(
+    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ACIS rejects headless browsers: headed, with no display, runs under Xvfb."""
+    engine, replica, _sink, settings = world
+    _clients(engine, replica, 1)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    headed = settings.model_copy(update={"browser_headed": True})
+    outcome, outcomes, _ = _check(engine, headed)
+    assert (outcome, outcomes) == ("ok", Counter(ok=1))
