@@ -22,13 +22,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
-from sandbox.http import ReplicaHandler
+from sandbox.http import ReplicaHandler, ReplicaServer
 from sandbox.mail import free_port
 from storage.identifiers import nationalities
 
@@ -72,17 +72,12 @@ class AcisState:
     tokens: set[str] = field(default_factory=set)
 
 
-class AcisSandbox:
+class AcisSandbox(ReplicaServer):
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.state = AcisState()
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(self.port, self._handler())
 
     # ------------------------------------------------------------------ state, from Python
 
@@ -229,20 +224,6 @@ class AcisSandbox:
                     self._send(404, "text/plain", "Not Found")
 
         return Handler
-
-    def start(self) -> AcisSandbox:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> AcisSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def case_from_json(data: dict[str, Any]) -> Case:

@@ -18,12 +18,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.http import ReplicaHandler
+from sandbox.http import ReplicaHandler, ReplicaServer
 from sandbox.mail import free_port
 
 ZERO_TEXT = (
@@ -133,17 +133,12 @@ class LocatorState:
     searches: int = 0
 
 
-class LocatorSandbox:
+class LocatorSandbox(ReplicaServer):
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.state = LocatorState()
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(self.port, self._handler())
 
     # state changes, as the tests and the demo make them
     def detain(self, person: Person, facility: str = "ADLNTCA") -> None:
@@ -300,20 +295,6 @@ class LocatorSandbox:
                 self._send(200, "application/json", '{"ok": true}')
 
         return Handler
-
-    def start(self) -> LocatorSandbox:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LocatorSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def page(layout: str) -> str:
