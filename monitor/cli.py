@@ -66,6 +66,16 @@ app.add_typer(acis_app, name="acis")
 app.add_typer(custody_app, name="custody")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(events_app, name="events")
+foia_app = typer.Typer(
+    help="EOIR's bulk FOIA case data: check for a new release, load one, see the load reports.",
+    no_args_is_help=True,
+)
+caseload_app = typer.Typer(
+    help="Unrepresented caseloads from the FOIA releases, for coordinators (table, --csv, --json).",
+    no_args_is_help=True,
+)
+app.add_typer(foia_app, name="foia")
+app.add_typer(caseload_app, name="caseload")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -885,6 +895,259 @@ def custody_check(
     _run_check("detainee locator", run_custody_check, a_numbers or [], dispatch)
 
 
+# ------------------------------------------------------------------------------- FOIA, caseload
+
+
+@contextmanager
+def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per stage (download, extract, read, store) of a FOIA load."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield tick
+
+
+def _print_load(report: Any) -> None:
+    d = report.as_dict()
+    table = Table(title=f"release {d['release_id']} (as of {d['as_of']})")
+    for c in ("table", "Count.txt", "rows found", "loaded", "quarantined"):
+        table.add_column(c, justify="right" if c != "table" else "left")
+    for name in d["lines"]:
+        table.add_row(
+            name,
+            f"{d['counts'].get(name, 0):,}",
+            f"{d['lines'][name]:,}",
+            f"{d['loaded'][name]:,}",
+            f"{d['quarantined'][name]:,}",
+        )
+    out.print(table)
+    out.print("quirks handled: " + ", ".join(f"{k} {v:,}" for k, v in d["quirks"].items()))
+    for drift in d["header_drift"]:
+        out.print(f"header drift: {drift}")
+    out.print(
+        f"{d['detail_rows']:,} proceedings kept at the watched courts; {d['courts']} courts "
+        f"aggregated; {d['new_unrepresented']} new unrepresented detained case(s)"
+    )
+
+
+@foia_app.command("check")
+@handles_errors
+def foia_check(
+    force: Annotated[
+        bool, typer.Option("--force", help="Download and load even if the release is unchanged.")
+    ] = False,
+    dispatch: Annotated[
+        bool, typer.Option("--dispatch/--no-dispatch", help="Send the alerts it made now.")
+    ] = True,
+) -> None:
+    """HEAD the FOIA file (ETag, Last-Modified); if there is a new release, download it (resumable,
+    length-checked), load it, and tell coordinators of new unrepresented cases at the alert
+    court."""
+    from monitor.dispatch import Dispatcher
+    from monitor.foia_check import run_foia_check
+
+    settings = _settings()
+    with _engine() as engine:
+        with _stage_bar() as tick:
+            result = run_foia_check(engine, settings, force=force, progress=tick)
+        out.print(f"eoir_foia run #{result.run_id}: {result.outcome}: {result.message}")
+        if result.release is not None:
+            _print_load(result.release)
+        if result.health:
+            out.print(f"source health: {result.health}")
+        if dispatch:
+            sent = Dispatcher(engine, settings).run_once()
+            out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
+        if result.outcome != "ok":
+            raise typer.Exit(1)
+
+
+@foia_app.command("load")
+@handles_errors
+def foia_load(
+    path: Annotated[Path, typer.Argument(help="An 'EOIR Case Data.zip' on disk.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Release date YYYY-MM-DD (default: today); hearings from it are 'next'."),
+    ] = None,
+) -> None:
+    """Load a release zip that is already on disk (whole, or not at all)."""
+    from datetime import date
+
+    from monitor.foia_check import load_file
+    from storage.errors import ValidationError
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise ValidationError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    settings = _settings()
+    with _engine() as engine:
+        with _stage_bar() as tick:
+            report = load_file(engine, settings, path, as_of=day, progress=tick)
+        _print_load(report)
+
+
+@foia_app.command("releases")
+@handles_errors
+def foia_releases(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Every release seen: when, status (loaded, failed, loading), rows kept and quarantined."""
+    from sqlmodel import col, select
+
+    from storage.models import FoiaRelease
+
+    with _engine() as engine, _session(engine) as session:
+        rows = session.exec(select(FoiaRelease).order_by(col(FoiaRelease.id))).all()
+        records = [
+            {
+                "release": r.id,
+                "as_of": r.as_of.isoformat(),
+                "status": r.status,
+                "loaded_at": r.loaded_at.isoformat(timespec="seconds") if r.loaded_at else "",
+                "kept": r.report.get("detail_rows", ""),
+                "quarantined": sum((r.report.get("quarantined") or {}).values()),
+                "new_unrepresented": r.report.get("new_unrepresented", ""),
+                "etag": r.etag,
+                "message": r.message,
+            }
+            for r in rows
+        ]
+    _emit(records, as_json, as_csv, title=f"FOIA releases ({len(records)})")
+
+
+@foia_app.command("quarantine")
+@handles_errors
+def foia_quarantine(
+    release: Annotated[int | None, typer.Option(help="Release id (default: the newest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """The rows of a release that could not be loaded: file, line, reason and the raw text."""
+    from sqlmodel import col, select
+
+    from storage.models import FoiaQuarantine, FoiaRelease
+
+    with _engine() as engine, _session(engine) as session:
+        rid = release or session.exec(select(sa.func.max(FoiaRelease.id))).one()
+        rows = session.exec(
+            select(FoiaQuarantine)
+            .where(FoiaQuarantine.release_id == rid)
+            .order_by(col(FoiaQuarantine.file), col(FoiaQuarantine.line))
+        ).all()
+        records = [
+            {"file": q.file, "line": q.line, "reason": q.reason, "raw": q.raw[:160]} for q in rows
+        ]
+    _emit(records, as_json, as_csv, title=f"quarantined rows of release {rid} ({len(records)})")
+
+
+def _emit_table(result: Any, as_json: bool, as_csv: bool) -> None:
+    records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    if not as_json and not as_csv:
+        table = Table(title=result.title)
+        for c in result.columns:
+            table.add_column(c)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+        return
+    _emit(records, as_json, as_csv, title=result.title)
+
+
+CourtOpt = Annotated[str, typer.Option("--court", help="EOIR base-city code, e.g. ADL.")]
+
+
+@caseload_app.command("unrepresented")
+@handles_errors
+def caseload_unrepresented(
+    court: CourtOpt = "ADL",
+    detained: Annotated[bool, typer.Option("--detained", help="Detained cases only.")] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Count by nationality, language, judge, week or case_type."),
+    ] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Only those new since the previous release.")
+    ] = False,
+    release: Annotated[int | None, typer.Option(help="Release id (default: current).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Pending proceedings without a respondent's attorney at a court (anonymous: EOIR's case
+    ids, nationality, language, next hearing and judge), listed or counted --by a field."""
+    from monitor.foia_watch import caseload_unrepresented as query
+
+    with _engine() as engine, _session(engine) as session:
+        result = query(
+            session, court.upper(), detained=detained, by=by, new_only=new, release_id=release
+        )
+    _emit_table(result, as_json, as_csv)
+
+
+@caseload_app.command("trend")
+@handles_errors
+def caseload_trend(
+    court: CourtOpt = "ADL",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Per release: pending proceedings, unrepresented ones and their share at a court."""
+    from monitor.foia_watch import caseload_trend as query
+
+    with _engine() as engine, _session(engine) as session:
+        result = query(session, court.upper())
+    _emit_table(result, as_json, as_csv)
+
+
+@caseload_app.command("hearings")
+@handles_errors
+def caseload_hearings(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    court: CourtOpt = "ADL",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Upcoming hearings of unrepresented respondents at a court between two dates, by date,
+    time and judge: the list to take to a master calendar."""
+    from datetime import date
+
+    from monitor.foia_watch import caseload_hearings as query
+    from storage.errors import ValidationError
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise ValidationError(f"--from {start!r} / --to {end!r}: dates are YYYY-MM-DD") from None
+    if last < first:
+        raise ValidationError(f"--to {end} is before --from {start}")
+    with _engine() as engine, _session(engine) as session:
+        result = query(session, court.upper(), first, last)
+    _emit_table(result, as_json, as_csv)
+
+
 # ---------------------------------------------------------------------------------------- sandbox
 
 
@@ -931,6 +1194,71 @@ def sandbox_locator(
     with LocatorSandbox(port) as replica:
         replica.state.false_zero_rate = false_zero_rate
         out.print(f"ICE locator replica at {replica.url}/odls/#/search (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@sandbox_app.command("foia-release")
+@handles_errors
+def sandbox_foia_release(
+    out_path: Annotated[Path, typer.Argument(help="Where to write the zip.")],
+    cases: Annotated[int, typer.Option(help="Cases in the release (national: 12,600,000).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same release).")] = 1,
+    as_of: Annotated[str, typer.Option(help="Release date, YYYY-MM-DD.")] = "2026-11-01",
+    previous: Annotated[
+        Path | None,
+        typer.Option(help="Derive a successor of this release instead of a first one."),
+    ] = None,
+    new_cases: Annotated[
+        int | None, typer.Option(help="New cases in a successor (default: 2.5 % of the previous).")
+    ] = None,
+) -> None:
+    """Write a generated EOIR FOIA release (the real layout, columns, codes and quirks; no
+    personal data), or a successor of one (new cases, new EOIR-28s, moved hearings,
+    completions)."""
+    from datetime import date
+
+    from sandbox.foia import describe, generate, successor
+
+    day = date.fromisoformat(as_of)
+    if previous is not None:
+        info = successor(previous, out_path, as_of=day, new_cases=new_cases)
+    else:
+        info = generate(out_path, cases, seed=seed, as_of=day)
+    out.print_json(json.dumps(describe(info)))
+
+
+@sandbox_app.command("foia")
+def sandbox_foia(
+    release: Annotated[Path, typer.Argument(help="The release zip to serve.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8473,
+    weak_etag: Annotated[bool, typer.Option(help="Serve weak ETags, as Cloudflare does.")] = False,
+    modified: Annotated[
+        str | None,
+        typer.Option(help="Last-Modified date to announce, YYYY-MM-DD (default: the file's)."),
+    ] = None,
+) -> None:
+    """Serve a release as EOIR's file share does (HEAD with ETag and Last-Modified, Range) until
+    Ctrl-C. Control it over HTTP: GET /_control?publish=PATH (a new release; with modified=YYYY-MM-DD), weak=0|1,
+    fail=block|truncate|truncate_once."""
+    import time
+
+    from datetime import UTC, datetime
+
+    from sandbox.foia import FoiaShare
+
+    stamp = (
+        datetime.fromisoformat(modified).replace(tzinfo=UTC)
+        if modified
+        else datetime.fromtimestamp(release.stat().st_mtime, UTC)
+    )
+    with FoiaShare(port) as share:
+        share.publish(release.resolve(), stamp)
+        share.set(weak=weak_etag)
+        out.print(f"FOIA file share at {share.zip_url} (Ctrl-C stops it)")
         try:
             while True:
                 time.sleep(1)

@@ -9,6 +9,7 @@
      |    +-- NationalityError       not an EOIR nationality code or name
      |    +-- ChannelError           not a usable Apprise URL
      +-- ImportFileError             a roster file that cannot be read at all
+ +-- ReleaseError                a FOIA release that cannot be loaded (what file, what is wrong)
      +-- NotFoundError               a client, staff member or record that does not exist
      +-- DatabaseError               the database is unreachable or not migrated
 
@@ -45,6 +46,10 @@ class ChannelError(ValidationError):
 
 class ImportFileError(DocketwatchError):
     """A roster file that cannot be read at all (missing, wrong format, no header row)."""
+
+
+class ReleaseError(DocketwatchError):
+    """A FOIA release that cannot be loaded as a whole; nothing of it is stored."""
 
 
 class NotFoundError(DocketwatchError):

@@ -364,3 +364,96 @@ class Heartbeat(SQLModel, table=True):
     component: str = Field(primary_key=True, max_length=40)
     beat_at: datetime = Field(sa_column=utc_column(nullable=False))
     detail: str = Field(default="", max_length=500)
+
+
+class FoiaRelease(SQLModel, table=True):
+    """One EOIR FOIA release ("EOIR Case Data.zip"): where it came from and how its load went.
+
+    Only ``loaded`` releases are queried; a release being loaded or one that failed leaves the
+    previous one as the current release.
+    """
+
+    __tablename__ = "foia_release"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(default="", max_length=500)
+    etag: str = Field(default="", max_length=120, description="normalized: no W/, no quotes")
+    last_modified: datetime | None = Field(default=None, sa_column=utc_column())
+    content_length: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    sha256: str = Field(default="", max_length=64)
+    file_path: str = Field(default="", max_length=500)
+    as_of: date = Field(description="the date 'next hearing' and 'pending' are counted from")
+    status: str = Field(default="loading", max_length=12, index=True)
+    started_at: datetime = Field(sa_column=utc_column(nullable=False))
+    loaded_at: datetime | None = Field(default=None, sa_column=utc_column())
+    message: str = Field(default="", max_length=2000)
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class FoiaProceeding(SQLModel, table=True):
+    """A proceeding at one of the watched courts in one release; anonymous (ids and codes only)."""
+
+    __tablename__ = "foia_proceeding"
+    __table_args__ = (
+        sa.Index("ix_foia_proceeding_court", "release_id", "base_city", "pending", "represented"),
+    )
+
+    release_id: int = Field(foreign_key="foia_release.id", primary_key=True)
+    idnproceeding: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idncase: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    base_city: str = Field(max_length=3)
+    hearing_loc: str = Field(default="", max_length=3)
+    ij_code: str = Field(default="", max_length=3)
+    custody: str = Field(default="", max_length=1, description="the case's: D, R, N or blank")
+    case_type: str = Field(default="", max_length=3)
+    nat: str = Field(default="", max_length=2)
+    lang: str = Field(default="", max_length=3)
+    osc_date: date | None = None
+    input_date: date | None = None
+    comp_date: date | None = None
+    pending: bool
+    represented: bool = Field(description="a respondent's attorney at court level (EOIR-28)")
+    next_date: date | None = Field(default=None, index=True)
+    next_time: str = Field(default="", max_length=4)
+    next_cal_type: str = Field(default="", max_length=1)
+    next_schedule_type: str = Field(default="", max_length=2)
+    next_judge: str = Field(default="", max_length=3)
+    next_hearing_loc: str = Field(default="", max_length=3)
+
+
+class FoiaCourtStats(SQLModel, table=True):
+    """Per-court national aggregates of one release."""
+
+    __tablename__ = "foia_court_stats"
+
+    release_id: int = Field(foreign_key="foia_release.id", primary_key=True)
+    base_city: str = Field(primary_key=True, max_length=3)
+    proceedings: int = 0
+    pending: int = 0
+    pending_detained: int = 0
+    unrepresented: int = Field(default=0, description="pending, without a respondent's attorney")
+    unrepresented_detained: int = 0
+
+
+class FoiaQuarantine(SQLModel, table=True):
+    """A row of a release that could not be loaded, with where it was and why."""
+
+    __tablename__ = "foia_quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="foia_release.id", index=True)
+    file: str = Field(max_length=120)
+    line: int
+    reason: str = Field(max_length=300)
+    raw: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class FoiaLookup(SQLModel, table=True):
+    """A code of a release's Lookup folder (judges, languages, case types)."""
+
+    __tablename__ = "foia_lookup"
+
+    release_id: int = Field(foreign_key="foia_release.id", primary_key=True)
+    table_name: str = Field(primary_key=True, max_length=40)
+    code: str = Field(primary_key=True, max_length=10)
+    label: str = Field(default="", max_length=200)

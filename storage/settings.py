@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -119,6 +120,23 @@ class Settings(BaseSettings):
     acis_not_found_repeats: int = Field(
         default=2, ge=1, description="Consecutive 'no case' lookups before case_not_found."
     )
+    foia_url: str = Field(
+        default="https://fileshare.eoir.justice.gov/EOIR%20Case%20Data.zip",
+        description="Address of EOIR's bulk FOIA case data (the sandbox's in tests/demo).",
+    )
+    foia_courts: Annotated[list[str], NoDecode] = Field(
+        default=["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"],
+        description="Base-city codes whose proceedings are kept in detail from each FOIA release.",
+    )
+    foia_alert_court: str = Field(
+        default="ADL",
+        description="Court whose new unrepresented detained cases coordinators are told of.",
+    )
+    foia_memory_mb: int = Field(
+        default=600,
+        ge=100,
+        description="Memory the FOIA loader's query engine may use before spilling to disk.",
+    )
     source_failure_threshold: int = Field(
         default=3,
         ge=1,
@@ -173,6 +191,29 @@ class Settings(BaseSettings):
         default=None,
         description="Secret that signs acknowledgement links (required with web_base_url).",
     )
+
+    @field_validator("foia_courts", mode="before")
+    @classmethod
+    def _court_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, list):
+            out = []
+            for v in value:
+                code = str(v).strip().upper()
+                if len(code) != 3 or not code.isalpha():
+                    raise ValueError(f"{v!r} is not a three-letter EOIR base-city code")
+                out.append(code)
+            return out
+        return value
+
+    @field_validator("foia_alert_court")
+    @classmethod
+    def _court_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"{value!r} is not a three-letter EOIR base-city code")
+        return code
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,0 +1,729 @@
+"""Loading an EOIR FOIA release ("EOIR Case Data.zip") into storage, whole or not at all.
+
+The files are hostile (sources.md §3.2): tab-delimited despite the ``.csv`` names, unquoted,
+latin-1, with NUL bytes, rows shifted by stray tabs, codes with trailing spaces and headers that
+drift between releases. The loader:
+
+1. finds the members by name wherever the zip nests them, streams the four tables it needs to a
+   work folder (bounded memory) while counting their lines, and checks each count against
+   ``Count.txt``: a truncated or incomplete release is refused before anything is stored;
+2. reads them with DuckDB's CSV reader (in-process, memory-capped, spilling to disk), columns
+   mapped by header name; a row whose field count is not the header's or whose id is not a
+   number is quarantined with its file and line number, never silently dropped;
+3. trims codes, strips NUL bytes, turns blanks into NULL, and computes per proceeding the
+   representation (a respondent's attorney at court level: ``STRATTYTYPE='ALIEN'`` and
+   ``STRATTYLEVEL='COURT'`` in tbl_RepsAssigned, or an ``E_28_DATE`` on the case; DHS counsel does
+   not count) and the next hearing (the earliest tbl_schedule row on or after the release date
+   without an adjournment reason);
+4. writes, in one transaction, the detail of the watched courts' proceedings, per-court
+   national aggregates, the quarantined rows and the load report. Until that transaction commits
+   the previous release stays the current one; if anything fails, nothing of the new one stays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.bulk import insert_rows, table
+from storage.errors import ReleaseError
+from storage.models import (
+    FoiaCourtStats,
+    FoiaLookup,
+    FoiaProceeding,
+    FoiaQuarantine,
+    FoiaRelease,
+)
+
+log = logging.getLogger(__name__)
+
+# Columns the loader needs, by table; ``int`` ones are typed so that a row whose id is not a
+# number is rejected (and quarantined) by the reader itself.
+NEEDED: dict[str, dict[str, str]] = {
+    "A_TblCase": {
+        "IDNCASE": "BIGINT",
+        "NAT": "VARCHAR",
+        "LANG": "VARCHAR",
+        "CUSTODY": "VARCHAR",
+        "CASE_TYPE": "VARCHAR",
+        "E_28_DATE": "VARCHAR",
+    },
+    "B_TblProceeding": {
+        "IDNPROCEEDING": "BIGINT",
+        "IDNCASE": "BIGINT",
+        "OSC_DATE": "VARCHAR",
+        "INPUT_DATE": "VARCHAR",
+        "BASE_CITY_CODE": "VARCHAR",
+        "HEARING_LOC_CODE": "VARCHAR",
+        "IJ_CODE": "VARCHAR",
+        "COMP_DATE": "VARCHAR",
+        "OTHER_COMP": "VARCHAR",
+        "CASE_TYPE": "VARCHAR",
+    },
+    "tbl_schedule": {
+        "IDNPROCEEDING": "VARCHAR",  # null keys are common here; not a reason to quarantine
+        "HEARING_LOC_CODE": "VARCHAR",
+        "IJ_CODE": "VARCHAR",
+        "CAL_TYPE": "VARCHAR",
+        "ADJ_DATE": "VARCHAR",
+        "ADJ_TIME_START": "VARCHAR",
+        "ADJ_RSN": "VARCHAR",
+        "SCHEDULE_TYPE": "VARCHAR",
+    },
+    "tbl_RepsAssigned": {"IDNCASE": "VARCHAR", "STRATTYLEVEL": "VARCHAR", "STRATTYTYPE": "VARCHAR"},
+}
+# Header names seen to drift between releases: the release's name -> the loader's.
+ALIASES = {"SEX": "GENDER"}
+LOOKUPS = {
+    "tbllookupjudge": "judge",
+    "tbllanguage": "language",
+    "tbllookupcasetype": "case_type",
+    "tbllookupaliennat": "nationality",
+    "tbllookupbasecity": "base_city",
+}
+MAX_QUARANTINE_STORED = 10_000
+STATUS_LOADED = "loaded"
+
+Progress = Callable[[str, int, int], None]
+
+
+def normalize_etag(value: str | None) -> str:
+    """``W/"abc:0"`` and ``"abc:0"`` are the same release: strip the weak prefix and quotes."""
+    if not value:
+        return ""
+    tag = value.strip()
+    if tag[:2].upper() == "W/":
+        tag = tag[2:]
+    return tag.strip().strip('"')
+
+
+@dataclass
+class LoadReport:
+    release_id: int
+    as_of: date
+    counts: dict[str, int] = field(default_factory=dict)  # Count.txt
+    lines: dict[str, int] = field(default_factory=dict)  # data lines found
+    loaded: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    quirks: dict[str, int] = field(default_factory=dict)
+    header_drift: list[str] = field(default_factory=list)
+    detail_rows: int = 0
+    courts: int = 0
+    new_unrepresented: int = 0
+    event_id: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "release_id": self.release_id,
+            "as_of": self.as_of.isoformat(),
+            "counts": self.counts,
+            "lines": self.lines,
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+            "quirks": self.quirks,
+            "header_drift": self.header_drift,
+            "detail_rows": self.detail_rows,
+            "courts": self.courts,
+            "new_unrepresented": self.new_unrepresented,
+            "event_id": self.event_id,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+# -- reading the zip --------------------------------------------------------------------------
+
+
+def _members(zf: zipfile.ZipFile) -> tuple[dict[str, zipfile.ZipInfo], dict[str, zipfile.ZipInfo]]:
+    """(core tables by name, lookup tables by lower-case name), wherever the zip nests them."""
+    core: dict[str, zipfile.ZipInfo] = {}
+    lookups: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        parts = info.filename.replace("\\", "/").split("/")
+        stem = parts[-1].rsplit(".", 1)[0]
+        if any(p.lower() == "lookup" for p in parts[:-1]):
+            lookups[stem.lower()] = info
+            continue
+        for name in NEEDED:
+            if stem.lower() == name.lower():
+                core[name] = info
+        if stem.lower() == "count":
+            core["Count"] = info
+    return core, lookups
+
+
+def read_counts(text: str, where: str = "Count.txt") -> dict[str, int]:
+    """``<table>\\t<rows>`` lines; table names with or without ``.csv``."""
+    out: dict[str, int] = {}
+    for n, line in enumerate(text.replace("\x00", "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split("\t") if "\t" in line else line.rsplit(None, 1)
+        if len(parts) != 2:
+            raise ReleaseError(f"{where} line {n}: expected '<table><TAB><rows>', got {line!r}")
+        name, value = parts[0].strip(), parts[1].strip().replace(",", "")
+        if not value.isdigit():
+            raise ReleaseError(f"{where} line {n}: row count {value!r} is not a number")
+        out[name.rsplit(".", 1)[0] if name.lower().endswith(".csv") else name] = int(value)
+    return out
+
+
+def _extract(zf_path: Path, info: zipfile.ZipInfo, dest: Path, tick: Callable[[int], None]) -> int:
+    """Stream one member to ``dest``; return its data lines (physical lines minus the header)."""
+    lines = 0
+    last = b"\n"
+    with zipfile.ZipFile(zf_path) as zf, zf.open(info) as src, dest.open("wb") as out:
+        while True:
+            chunk = src.read(1 << 22)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            out.write(chunk)
+            tick(len(chunk))
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        first = fh.readline(1 << 16)
+    return [h.replace("\x00", "").strip() for h in first.decode("latin-1").rstrip("\r\n").split("\t")]
+
+
+def _lookup_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str) -> Iterator[tuple[str, str]]:
+    text = zf.read(info).decode("latin-1").replace("\x00", "")
+    rows = [r.split("\t") for r in text.splitlines() if r.strip()]
+    if not rows:
+        return
+    header = [h.strip().lower() for h in rows[0]]
+    label_i = next(
+        (i for i, h in enumerate(header) if "name" in h or "desc" in h), 1 if len(header) > 1 else 0
+    )
+    for r in rows[1:]:
+        if len(r) != len(header):
+            continue
+        code = r[0].strip()
+        if code:
+            yield code[:10], r[label_i].strip()[:200]
+
+
+# -- the load ---------------------------------------------------------------------------------
+
+
+def _nz(column: str) -> str:
+    """SQL: trimmed, NUL-free text, NULL when blank."""
+    return f"nullif(trim(replace(\"{column}\", chr(0), '')), '')"
+
+
+def _day(column: str) -> str:
+    return f"try_cast(left(trim(replace(\"{column}\", chr(0), '')), 10) AS DATE)"
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    cols: list[str] = []
+    for h in header:
+        name = (h or "UNNAMED").replace("'", "").replace('"', "")
+        if name in seen:  # a repeated header name gets a suffix; never a reason to fail
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 0
+        cols.append(name)
+    return cols
+
+
+def _read_csv(path: Path, header: list[str], types: dict[str, str], rejects: str) -> str:
+    """DuckDB's reader for one table, every column by name.
+
+    DuckDB accepts a row with extra *empty* trailing fields, and a stray tab in the real files
+    often leaves exactly that. So eight spare columns are declared, blanks are kept as '' (the
+    NULL string is a byte no field holds) and a row fits the header only when the first spare is
+    NULL and the header's last column is not.
+    """
+    cols = _dedupe(header) + [f"_X{i}" for i in range(1, 9)]
+    spec = ", ".join(f"'{c.replace(chr(39), '')}': '{types.get(c, 'VARCHAR')}'" for c in cols)
+    return (
+        f"read_csv('{path}', delim='\\t', quote='', escape='', header=true, auto_detect=false, "
+        f"columns={{{spec}}}, encoding='latin-1', strict_mode=true, null_padding=true, "
+        f"nullstr='\\x02', "
+        f"store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
+        f"max_line_size=1048576)"
+    )
+
+
+def _map_header(name: str, header: list[str]) -> tuple[list[str], list[str]]:
+    """The header with drifted names mapped to the loader's, and what drifted."""
+    drift = []
+    mapped = []
+    for h in header:
+        canon = ALIASES.get(h.upper())
+        if canon:
+            drift.append(f"{name}: {h} read as {canon}")
+            mapped.append(h)
+        else:
+            mapped.append(h.upper() if h.upper() in NEEDED[name] else h)
+    missing = [c for c in NEEDED[name] if c not in mapped]
+    if missing:
+        raise ReleaseError(
+            f"{name}.csv: column(s) {', '.join(missing)} not found in its header "
+            f"({', '.join(header[:12])}{'…' if len(header) > 12 else ''}); the layout changed"
+        )
+    return mapped, drift
+
+
+def previous_loaded(session: Session, before: int | None = None) -> FoiaRelease | None:
+    q = select(FoiaRelease).where(FoiaRelease.status == STATUS_LOADED)
+    if before is not None:
+        q = q.where(col(FoiaRelease.id) < before)
+    return session.exec(q.order_by(col(FoiaRelease.id).desc())).first()
+
+
+def current_release(session: Session) -> FoiaRelease | None:
+    """The newest release that loaded completely."""
+    return previous_loaded(session)
+
+
+def load_release(
+    engine: sa.Engine,
+    zip_path: Path,
+    *,
+    courts: list[str],
+    as_of: date | None = None,
+    work_dir: Path,
+    memory_mb: int = 600,
+    alert_court: str = "ADL",
+    meta: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    after_detail: Callable[[Session, FoiaRelease, LoadReport], None] | None = None,
+) -> LoadReport:
+    """Load ``zip_path`` as a new release; raise ReleaseError (and store nothing) if it can't be.
+
+    ``after_detail`` runs inside the load's transaction once the detail is written (the monitor
+    computes the release diff and its event there, so the event and the release commit together).
+    """
+    import duckdb
+
+    now = now or datetime.now(UTC)
+    meta = meta or {}
+    tick = progress or (lambda stage, done, total: None)
+    if not zip_path.is_file():
+        raise ReleaseError(f"{zip_path}: no such file")
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as exc:
+        raise ReleaseError(f"{zip_path}: not a zip file ({exc})") from exc
+    with zf:
+        core, lookup_infos = _members(zf)
+        missing = [n for n in (*NEEDED, "Count") if n not in core]
+        if missing:
+            raise ReleaseError(
+                f"{zip_path.name}: {', '.join(m + ('.txt' if m == 'Count' else '.csv') for m in missing)}"
+                " not found in the zip"
+            )
+        counts = read_counts(zf.read(core["Count"]).decode("latin-1"), f"{zip_path.name}: Count.txt")
+        as_of = as_of or (meta.get("last_modified") or now).date()
+        lookups = [
+            (kind, code, label)
+            for stem, kind in LOOKUPS.items()
+            if stem in lookup_infos
+            for code, label in _lookup_rows(zf, lookup_infos[stem], kind)
+        ]
+    report = LoadReport(release_id=0, as_of=as_of, counts=counts)
+    with Session(engine, expire_on_commit=False) as session:
+        release = FoiaRelease(
+            url=str(meta.get("url", "")),
+            etag=normalize_etag(meta.get("etag")),
+            last_modified=meta.get("last_modified"),
+            content_length=meta.get("content_length"),
+            sha256=str(meta.get("sha256", "")),
+            file_path=str(zip_path),
+            as_of=as_of,
+            status="loading",
+            started_at=now,
+        )
+        session.add(release)
+        session.commit()
+        assert release.id is not None
+        report.release_id = release.id
+    work = work_dir / f"release-{report.release_id}"
+    try:
+        _load(engine, zip_path, core, counts, lookups, report, courts, alert_court, work,
+              memory_mb, tick, duckdb, after_detail)  # fmt: skip
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, ReleaseError) else f"{type(exc).__name__}: {exc}"
+        with Session(engine) as session:
+            row = session.get(FoiaRelease, report.release_id)
+            if row is not None:
+                row.status = "failed"
+                row.message = message[:2000]
+                row.report = report.as_dict()
+                session.add(row)
+                session.commit()
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def _load(
+    engine: sa.Engine,
+    zip_path: Path,
+    core: dict[str, zipfile.ZipInfo],
+    counts: dict[str, int],
+    lookups: list[tuple[str, str, str]],
+    report: LoadReport,
+    courts: list[str],
+    alert_court: str,
+    work: Path,
+    memory_mb: int,
+    tick: Progress,
+    duckdb: Any,
+    after_detail: Callable[[Session, FoiaRelease, LoadReport], None] | None,
+) -> None:
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    for name in NEEDED:
+        if name not in counts:
+            raise ReleaseError(f"Count.txt has no row count for {name}")
+    # 1. Extract, in parallel, counting lines as the bytes go by.
+    total = sum(core[n].file_size for n in NEEDED)
+    done = [0]
+    lock = threading.Lock()
+
+    def advance(n: int) -> None:
+        with lock:
+            done[0] += n
+            tick("extract", done[0], total)
+
+    paths = {n: work / f"{n}.csv" for n in NEEDED}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {n: pool.submit(_extract, zip_path, core[n], paths[n], advance) for n in NEEDED}
+        for n, fut in futures.items():
+            try:
+                report.lines[n] = fut.result()
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})") from exc
+    for n in NEEDED:
+        if report.lines[n] != counts[n]:
+            raise ReleaseError(
+                f"{n}.csv has {report.lines[n]:,} rows but Count.txt says {counts[n]:,}: "
+                "the release is incomplete or damaged; nothing was loaded"
+            )
+    report.seconds["extract"] = time.perf_counter() - t0
+
+    # 2. Read with DuckDB.
+    t1 = time.perf_counter()
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit='{memory_mb}MB'")
+        con.execute(f"SET temp_directory='{work / 'spill'}'")
+        con.execute("SET threads=2")
+        headers = {}
+        for n in NEEDED:
+            header, drift = _map_header(n, _header(paths[n]))
+            headers[n] = header
+            report.header_drift += drift
+        as_of = report.as_of.isoformat()
+        courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
+        keep = {
+            "A_TblCase": f"""IDNCASE AS idncase, {_nz("NAT")} AS nat, {_nz("LANG")} AS lang,
+                {_nz("CUSTODY")} AS custody, {_nz("CASE_TYPE")} AS case_type,
+                {_nz("E_28_DATE")} IS NOT NULL AS has_e28,
+                LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced""",
+            "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
+                {_nz("BASE_CITY_CODE")} AS base_city, {_nz("HEARING_LOC_CODE")} AS hearing_loc,
+                {_nz("IJ_CODE")} AS ij_code, {_nz("CASE_TYPE")} AS case_type,
+                {_day("OSC_DATE")} AS osc_date, {_day("INPUT_DATE")} AS input_date,
+                {_day("COMP_DATE")} AS comp_date,
+                {_nz("COMP_DATE")} IS NULL AND {_nz("OTHER_COMP")} IS NULL AS pending,
+                {_nz("COMP_DATE")} IS NOT NULL AND {_day("COMP_DATE")} IS NULL AS bad_date,
+                BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced""",
+            "tbl_RepsAssigned": """try_cast(trim(IDNCASE) AS BIGINT) AS idncase,
+                upper(trim(STRATTYTYPE)) = 'ALIEN' AND upper(trim(STRATTYLEVEL)) = 'COURT'
+                AS respondent_court""",
+            "tbl_schedule": f"""try_cast(trim(IDNPROCEEDING) AS BIGINT) AS idnproceeding,
+                {_day("ADJ_DATE")} AS d, coalesce({_nz("ADJ_TIME_START")}, '') AS t,
+                coalesce({_nz("CAL_TYPE")}, '') AS cal,
+                coalesce({_nz("SCHEDULE_TYPE")}, '') AS stype,
+                coalesce({_nz("IJ_CODE")}, '') AS judge,
+                coalesce({_nz("HEARING_LOC_CODE")}, '') AS loc,
+                {_nz("ADJ_RSN")} IS NULL AS open""",
+        }
+        bad_lines: dict[str, dict[int, str]] = {}
+        for i, n in enumerate(NEEDED):
+            tick("read", i, len(NEEDED))
+            src = _read_csv(paths[n], headers[n], NEEDED[n], f"rej_{n}")
+            last = _dedupe(headers[n])[-1]
+            # Insertion order is kept, so rowid is a row's rank among the accepted rows.
+            con.execute(
+                f"""CREATE TEMP TABLE raw_{n} AS SELECT {keep[n]},
+                    ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}"""
+            )
+            rejected = {
+                int(line): f"{etype}: {msg}"
+                for line, etype, msg in con.execute(
+                    f"SELECT line, min(error_type), min(coalesce(error_message, '')) "
+                    f"FROM rej_{n} GROUP BY line"
+                ).fetchall()
+            }
+            shifted = [
+                int(r)
+                for (r,) in con.execute(
+                    f"SELECT rowid FROM raw_{n} WHERE NOT _ok ORDER BY 1"
+                ).fetchall()
+            ]
+            lines = dict(rejected)
+            width = len(headers[n])
+            for line in _accepted_lines(shifted, sorted(rejected)):
+                lines[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
+            bad_lines[n] = lines
+            report.quarantined[n] = len(lines)
+            report.loaded[n] = report.lines[n] - len(lines)
+        tick("read", len(NEEDED), len(NEEDED))
+        con.execute("CREATE TEMP VIEW c AS SELECT * FROM raw_A_TblCase WHERE _ok")
+        con.execute("CREATE TEMP VIEW p AS SELECT * FROM raw_B_TblProceeding WHERE _ok")
+        con.execute(
+            "CREATE TEMP TABLE r AS SELECT DISTINCT idncase FROM raw_tbl_RepsAssigned "
+            "WHERE _ok AND respondent_court AND idncase IS NOT NULL"
+        )
+        con.execute("DROP TABLE raw_tbl_RepsAssigned")
+        con.execute(
+            f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
+                  idnproceeding, d, t, cal, stype, judge, loc
+                FROM raw_tbl_schedule
+                WHERE _ok AND open AND d >= DATE '{as_of}' AND idnproceeding IS NOT NULL
+                ORDER BY idnproceeding, d, t"""
+        )
+        con.execute("DROP TABLE raw_tbl_schedule")
+        quarantine = _raw_lines(paths, bad_lines, MAX_QUARANTINE_STORED)
+        (dups,) = con.execute(
+            "SELECT count(*) - count(DISTINCT idnproceeding) FROM p"
+        ).fetchone()
+        q = con.execute(
+            """SELECT (SELECT count(*) FILTER (WHERE spaced) FROM c)
+                    + (SELECT count(*) FILTER (WHERE spaced) FROM p),
+                      (SELECT count(*) FILTER (WHERE bad_date) FROM p),
+                      (SELECT count(*) FROM p LEFT JOIN c USING (idncase)
+                       WHERE c.idncase IS NULL)"""
+        ).fetchone()
+        report.quirks = {
+            "codes_with_trailing_spaces": int(q[0]),
+            "unreadable_dates": int(q[1]),
+            "proceedings_without_case_row": int(q[2]),
+            "duplicate_proceeding_ids": int(dups),
+            "nul_bytes_stripped": _count_nul(paths),
+        }
+        report.seconds["read"] = time.perf_counter() - t1
+
+        # 3. Detail and aggregates.
+        t2 = time.perf_counter()
+        con.execute(
+            """CREATE TEMP TABLE pc AS SELECT DISTINCT ON (p.idnproceeding) p.*,
+                 coalesce(c.custody, '') AS custody, c.nat, c.lang,
+                 coalesce(p.case_type, c.case_type) AS ctype,
+                 (coalesce(c.has_e28, false) OR r.idncase IS NOT NULL) AS represented
+               FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
+               WHERE p.idnproceeding IS NOT NULL
+               ORDER BY p.idnproceeding"""
+        )
+        stats = con.execute(
+            """SELECT base_city, count(*), count(*) FILTER (WHERE pending),
+                 count(*) FILTER (WHERE pending AND custody = 'D'),
+                 count(*) FILTER (WHERE pending AND NOT represented),
+                 count(*) FILTER (WHERE pending AND NOT represented AND custody = 'D')
+               FROM pc WHERE base_city IS NOT NULL GROUP BY base_city ORDER BY base_city"""
+        ).fetchall()
+        detail = con.execute(
+            f"""SELECT pc.idnproceeding, pc.idncase, pc.base_city,
+                 coalesce(pc.hearing_loc, ''), coalesce(pc.ij_code, ''), pc.custody,
+                 coalesce(pc.ctype, ''), coalesce(pc.nat, ''), coalesce(pc.lang, ''),
+                 pc.osc_date, pc.input_date, pc.comp_date, pc.pending, pc.represented,
+                 n.d, coalesce(n.t, ''), coalesce(n.cal, ''), coalesce(n.stype, ''),
+                 coalesce(n.judge, ''), coalesce(n.loc, '')
+               FROM pc LEFT JOIN n USING (idnproceeding)
+               WHERE pc.base_city IN ({courts_sql})"""
+        )
+        names = [
+            "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code", "custody",
+            "case_type", "nat", "lang", "osc_date", "input_date", "comp_date", "pending",
+            "represented", "next_date", "next_time", "next_cal_type", "next_schedule_type",
+            "next_judge", "next_hearing_loc",
+        ]  # fmt: skip
+        widths = {"hearing_loc": 3, "ij_code": 3, "case_type": 3, "nat": 2, "lang": 3,
+                  "custody": 1, "next_time": 4, "next_cal_type": 1, "next_schedule_type": 2,
+                  "next_judge": 3, "next_hearing_loc": 3}  # fmt: skip
+        cut = [(names.index(k), w) for k, w in widths.items()]
+        with Session(engine, expire_on_commit=False) as session:
+            conn = session.connection()
+            release = session.get(FoiaRelease, report.release_id)
+            assert release is not None
+            written = 0
+            while True:
+                batch = detail.fetchmany(50_000)
+                if not batch:
+                    break
+                rows = []
+                for tup in batch:
+                    values = list(tup)
+                    for i, w in cut:
+                        if values[i] and len(values[i]) > w:
+                            values[i] = values[i][:w]
+                    d = dict(zip(names, values, strict=True))
+                    d["release_id"] = report.release_id
+                    rows.append(d)
+                written += insert_rows(conn, table(FoiaProceeding), rows)
+                tick("store", written, 0)
+            report.detail_rows = written
+            insert_rows(
+                conn,
+                table(FoiaCourtStats),
+                [
+                    {
+                        "release_id": report.release_id,
+                        "base_city": s[0][:3],
+                        "proceedings": s[1],
+                        "pending": s[2],
+                        "pending_detained": s[3],
+                        "unrepresented": s[4],
+                        "unrepresented_detained": s[5],
+                    }
+                    for s in stats
+                    if len(s[0]) <= 3
+                ],
+            )
+            report.courts = len(stats)
+            insert_rows(
+                conn,
+                table(FoiaQuarantine),
+                [
+                    {
+                        "release_id": report.release_id,
+                        "file": f,
+                        "line": int(line),
+                        "reason": str(reason)[:300],
+                        "raw": str(raw)[:1000],
+                    }
+                    for f, line, reason, raw in quarantine[:MAX_QUARANTINE_STORED]
+                ],
+            )
+            seen: set[tuple[str, str]] = set()
+            lookup_rows = []
+            for kind, code, label in lookups:
+                if (kind, code) not in seen:
+                    seen.add((kind, code))
+                    lookup_rows.append(
+                        {"release_id": report.release_id, "table_name": kind, "code": code,
+                         "label": label}  # fmt: skip
+                    )
+            insert_rows(conn, table(FoiaLookup), lookup_rows)
+            report.seconds["detail"] = time.perf_counter() - t2
+            if after_detail is not None:
+                after_detail(session, release, report)
+            release.status = STATUS_LOADED
+            release.loaded_at = datetime.now(UTC)
+            report.seconds["total"] = time.perf_counter() - t0
+            release.report = json.loads(json.dumps(report.as_dict()))
+            session.add(release)
+            session.commit()
+    finally:
+        con.close()
+
+
+def _accepted_lines(ranks: list[int], rejected: list[int]) -> Iterator[int]:
+    """Physical line numbers of accepted rows, from their 0-based ranks among accepted rows.
+
+    Line 1 is the header; lines the reader rejected are skipped when counting.
+    """
+    j = 0
+    for rank in ranks:
+        line = rank + 2
+        # Every rejected line at or before the candidate pushes it one line further down.
+        while j < len(rejected) and rejected[j] <= line:
+            j += 1
+            line += 1
+        yield line
+
+
+def _raw_lines(
+    paths: dict[str, Path], bad: dict[str, dict[int, str]], limit: int
+) -> list[tuple[str, int, str, str]]:
+    """(file, line, reason, raw text) of the quarantined rows, read back from the files."""
+    out: list[tuple[str, int, str, str]] = []
+    for name, lines in bad.items():
+        if not lines:
+            continue
+        wanted = sorted(lines)[: max(limit - len(out), 0)]
+        texts = _fetch_lines(paths[name], wanted)
+        for line in wanted:
+            raw = texts.get(line, "").replace("\x00", "\\0")
+            out.append((f"{name}.csv", line, lines[line], raw))
+    return out
+
+
+def _fetch_lines(path: Path, wanted: list[int]) -> dict[int, str]:
+    """The text of the given 1-based lines, in one streaming pass (newlines counted in C)."""
+    out: dict[int, str] = {}
+    want = sorted(set(wanted))
+    k = 0
+    line = 1  # number of the first line of ``carry``
+    carry = b""
+    with path.open("rb") as fh:
+        while k < len(want):
+            chunk = fh.read(1 << 24)
+            if not chunk:
+                if carry and want[k] == line:
+                    out[line] = carry.decode("latin-1").rstrip("\r")
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            complete, carry = data[:cut], data[cut:]
+            n = complete.count(b"\n")
+            if k < len(want) and want[k] < line + n:
+                parts = complete.split(b"\n")
+                while k < len(want) and want[k] < line + n:
+                    out[want[k]] = parts[want[k] - line].decode("latin-1").rstrip("\r")
+                    k += 1
+            line += n
+    return out
+
+
+def _count_nul(paths: dict[str, Path]) -> int:
+    """Lines holding a NUL byte, over the loaded tables (cheap: a byte scan)."""
+    total = 0
+    for path in paths.values():
+        with path.open("rb") as fh:
+            carry = b""
+            while True:
+                chunk = fh.read(1 << 24)
+                if not chunk:
+                    break
+                if b"\x00" in chunk or b"\x00" in carry:
+                    data = carry + chunk
+                    cut = data.rfind(b"\n") + 1
+                    total += sum(1 for line in data[:cut].split(b"\n") if b"\x00" in line)
+                    carry = data[cut:]
+                else:
+                    carry = chunk[chunk.rfind(b"\n") + 1 :]
+            if b"\x00" in carry:
+                total += 1
+    return total
