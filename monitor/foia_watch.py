@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.events import EventInput, emit
+from storage.bulk import table
 from storage.foia import STATUS_LOADED, LoadReport, previous_loaded
 from storage.models import FoiaCourtStats, FoiaLookup, FoiaProceeding, FoiaRelease
 
@@ -46,7 +48,8 @@ def _judge(names: dict[str, dict[str, str]], code: str) -> str:
 
 
 def unrepresented_query(release_id: int, court: str, detained: bool) -> Any:
-    q = select(FoiaProceeding).where(
+    # Plain rows, not ORM objects: a court's caseload runs to thousands of rows.
+    q = sa.select(*table(FoiaProceeding).c).where(
         FoiaProceeding.release_id == release_id,
         FoiaProceeding.base_city == court,
         col(FoiaProceeding.pending).is_(True),
@@ -59,7 +62,7 @@ def unrepresented_query(release_id: int, court: str, detained: bool) -> Any:
 
 def new_unrepresented(
     session: Session, release_id: int, previous_id: int, court: str
-) -> list[FoiaProceeding]:
+) -> list[Any]:
     prev = (
         select(FoiaProceeding.idnproceeding)
         .where(FoiaProceeding.release_id == previous_id, FoiaProceeding.base_city == court)
@@ -69,9 +72,9 @@ def new_unrepresented(
         col(FoiaProceeding.idnproceeding).not_in(prev)
     )
     return list(
-        session.exec(
+        session.execute(
             q.order_by(col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding)
-        )
+        ).all()
     )
 
 
@@ -195,11 +198,11 @@ def caseload_unrepresented(
             rows = new_unrepresented(session, release.id, previous.id, court)  # detained ones
     else:
         rows = list(
-            session.exec(
+            session.execute(
                 unrepresented_query(release.id, court, detained).order_by(
                     col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding
                 )
-            )
+            ).all()
         )
     scope = f"{'detained ' if detained or new_only else ''}{'new ' if new_only else ''}"
     title = (
@@ -270,7 +273,7 @@ def caseload_hearings(
     release = _release(session, release_id)
     assert release.id is not None
     names = labels(session, release.id)
-    rows = session.exec(
+    rows = session.execute(
         unrepresented_query(release.id, court, detained=False)
         .where(col(FoiaProceeding.next_date) >= start, col(FoiaProceeding.next_date) <= end)
         .order_by(

@@ -15,7 +15,8 @@ drift between releases. The loader:
    ``STRATTYLEVEL='COURT'`` in tbl_RepsAssigned, or an ``E_28_DATE`` on the case; DHS counsel does
    not count) and the next hearing (the earliest tbl_schedule row on or after the release date
    without an adjournment reason);
-4. writes, in one transaction, the detail of the watched courts' proceedings, per-court
+4. writes, in one transaction, the detail of the watched courts' pending proceedings (and every
+   proceeding of the alert court, which the next release's diff needs), per-court
    national aggregates, the quarantined rows and the load report. Until that transaction commits
    the previous release stays the current one; if anything fails, nothing of the new one stays.
 """
@@ -23,11 +24,13 @@ drift between releases. The loader:
 from __future__ import annotations
 
 import json
+import re
 import logging
 import shutil
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -184,9 +187,11 @@ def read_counts(text: str, where: str = "Count.txt") -> dict[str, int]:
     return out
 
 
-def _extract(zf_path: Path, info: zipfile.ZipInfo, dest: Path, tick: Callable[[int], None]) -> int:
-    """Stream one member to ``dest``; return its data lines (physical lines minus the header)."""
-    lines = 0
+def _extract(
+    zf_path: Path, info: zipfile.ZipInfo, dest: Path, tick: Callable[[int], None]
+) -> tuple[int, int]:
+    """Stream one member to ``dest``; return (data lines, NUL bytes) as the bytes go by."""
+    lines = nuls = 0
     last = b"\n"
     with zipfile.ZipFile(zf_path) as zf, zf.open(info) as src, dest.open("wb") as out:
         while True:
@@ -194,12 +199,13 @@ def _extract(zf_path: Path, info: zipfile.ZipInfo, dest: Path, tick: Callable[[i
             if not chunk:
                 break
             lines += chunk.count(b"\n")
+            nuls += chunk.count(b"\x00")
             last = chunk[-1:]
             out.write(chunk)
             tick(len(chunk))
     if last != b"\n":
         lines += 1
-    return max(lines - 1, 0)
+    return max(lines - 1, 0), nuls
 
 
 def _header(path: Path) -> list[str]:
@@ -416,35 +422,34 @@ def _load(
             tick("extract", done[0], total)
 
     paths = {n: work / f"{n}.csv" for n in NEEDED}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {n: pool.submit(_extract, zip_path, core[n], paths[n], advance) for n in NEEDED}
-        for n, fut in futures.items():
-            try:
-                report.lines[n] = fut.result()
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})") from exc
-    for n in NEEDED:
+    # The biggest table first: the others are read by DuckDB while it is still being extracted.
+    pool = ThreadPoolExecutor(max_workers=2)
+    order = sorted(NEEDED, key=lambda n: -core[n].file_size)
+    futures = {n: pool.submit(_extract, zip_path, core[n], paths[n], advance) for n in order}
+    nuls: dict[str, int] = {}
+
+    def extracted(n: str) -> None:
+        try:
+            report.lines[n], nuls[n] = futures[n].result()
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})") from exc
         if report.lines[n] != counts[n]:
             raise ReleaseError(
                 f"{n}.csv has {report.lines[n]:,} rows but Count.txt says {counts[n]:,}: "
                 "the release is incomplete or damaged; nothing was loaded"
             )
-    report.seconds["extract"] = time.perf_counter() - t0
 
     # 2. Read with DuckDB.
-    t1 = time.perf_counter()
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit='{memory_mb}MB'")
         con.execute(f"SET temp_directory='{work / 'spill'}'")
         con.execute("SET threads=2")
-        headers = {}
-        for n in NEEDED:
-            header, drift = _map_header(n, _header(paths[n]))
-            headers[n] = header
-            report.header_drift += drift
         as_of = report.as_of.isoformat()
         courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
+        alert = alert_court if alert_court.isalnum() else ""
+        # ISO dates compare as text; a malformed one is simply not upcoming.
+        upcoming = f"""{_nz("ADJ_RSN")} IS NULL AND left(trim(ADJ_DATE), 10) >= '{as_of}'"""
         keep = {
             "A_TblCase": f"""IDNCASE AS idncase, {_nz("NAT")} AS nat, {_nz("LANG")} AS lang,
                 {_nz("CUSTODY")} AS custody, {_nz("CASE_TYPE")} AS case_type,
@@ -461,22 +466,31 @@ def _load(
             "tbl_RepsAssigned": """try_cast(trim(IDNCASE) AS BIGINT) AS idncase,
                 upper(trim(STRATTYTYPE)) = 'ALIEN' AND upper(trim(STRATTYLEVEL)) = 'COURT'
                 AS respondent_court""",
-            "tbl_schedule": f"""try_cast(trim(IDNPROCEEDING) AS BIGINT) AS idnproceeding,
-                {_day("ADJ_DATE")} AS d, coalesce({_nz("ADJ_TIME_START")}, '') AS t,
-                coalesce({_nz("CAL_TYPE")}, '') AS cal,
-                coalesce({_nz("SCHEDULE_TYPE")}, '') AS stype,
-                coalesce({_nz("IJ_CODE")}, '') AS judge,
-                coalesce({_nz("HEARING_LOC_CODE")}, '') AS loc,
-                {_nz("ADJ_RSN")} IS NULL AS open""",
+            # Only upcoming, not adjourned hearings matter: the other rows (most of the biggest
+            # table) are checked for their shape and otherwise left unconverted.
+            "tbl_schedule": f"""CASE WHEN {upcoming} THEN
+                  try_cast(trim(IDNPROCEEDING) AS BIGINT) END AS idnproceeding,
+                CASE WHEN {upcoming} THEN {_day("ADJ_DATE")} END AS d,
+                CASE WHEN {upcoming} THEN coalesce({_nz("ADJ_TIME_START")}, '') END AS t,
+                CASE WHEN {upcoming} THEN coalesce({_nz("CAL_TYPE")}, '') END AS cal,
+                CASE WHEN {upcoming} THEN coalesce({_nz("SCHEDULE_TYPE")}, '') END AS stype,
+                CASE WHEN {upcoming} THEN coalesce({_nz("IJ_CODE")}, '') END AS judge,
+                CASE WHEN {upcoming} THEN coalesce({_nz("HEARING_LOC_CODE")}, '') END AS loc""",
         }
         bad_lines: dict[str, dict[int, str]] = {}
-        for i, n in enumerate(NEEDED):
+        for i, n in enumerate(sorted(NEEDED, key=lambda n: core[n].file_size)):
             tick("read", i, len(NEEDED))
-            src = _read_csv(paths[n], headers[n], NEEDED[n], f"rej_{n}")
-            last = _dedupe(headers[n])[-1]
+            extracted(n)
+            header, drift = _map_header(n, _header(paths[n]))
+            report.header_drift += drift
+            src = _read_csv(paths[n], header, NEEDED[n], f"rej_{n}")
+            last = _dedupe(header)[-1]
+            select_sql = keep[n]
+            if not nuls[n]:  # no NUL byte in this file: skip stripping them
+                select_sql = re.sub(r"replace\((\"[^\"]+\"), chr\(0\), ''\)", r"\1", select_sql)
             # Insertion order is kept, so rowid is a row's rank among the accepted rows.
             con.execute(
-                f"""CREATE TEMP TABLE raw_{n} AS SELECT {keep[n]},
+                f"""CREATE TEMP TABLE raw_{n} AS SELECT {select_sql},
                     ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}"""
             )
             rejected = {
@@ -493,12 +507,15 @@ def _load(
                 ).fetchall()
             ]
             lines = dict(rejected)
-            width = len(headers[n])
+            width = len(header)
             for line in _accepted_lines(shifted, sorted(rejected)):
                 lines[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
             bad_lines[n] = lines
-            report.quarantined[n] = len(lines)
-            report.loaded[n] = report.lines[n] - len(lines)
+        pool.shutdown()
+        report.seconds["extract_and_read"] = time.perf_counter() - t0
+        for n in NEEDED:
+            report.quarantined[n] = len(bad_lines[n])
+            report.loaded[n] = report.lines[n] - len(bad_lines[n])
         tick("read", len(NEEDED), len(NEEDED))
         con.execute("CREATE TEMP VIEW c AS SELECT * FROM raw_A_TblCase WHERE _ok")
         con.execute("CREATE TEMP VIEW p AS SELECT * FROM raw_B_TblProceeding WHERE _ok")
@@ -511,7 +528,7 @@ def _load(
             f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
                   idnproceeding, d, t, cal, stype, judge, loc
                 FROM raw_tbl_schedule
-                WHERE _ok AND open AND d >= DATE '{as_of}' AND idnproceeding IS NOT NULL
+                WHERE _ok AND idnproceeding IS NOT NULL
                 ORDER BY idnproceeding, d, t"""
         )
         con.execute("DROP TABLE raw_tbl_schedule")
@@ -531,28 +548,31 @@ def _load(
             "unreadable_dates": int(q[1]),
             "proceedings_without_case_row": int(q[2]),
             "duplicate_proceeding_ids": int(dups),
-            "nul_bytes_stripped": _count_nul(paths),
+            "nul_bytes_stripped": sum(nuls.values()),
         }
-        report.seconds["read"] = time.perf_counter() - t1
 
         # 3. Detail and aggregates.
         t2 = time.perf_counter()
-        con.execute(
-            """CREATE TEMP TABLE pc AS SELECT DISTINCT ON (p.idnproceeding) p.*,
-                 coalesce(c.custody, '') AS custody, c.nat, c.lang,
+        # Aggregates over every court, in one pass over the joined proceedings.
+        joined = """SELECT p.*, coalesce(c.custody, '') AS custody, c.nat, c.lang,
                  coalesce(p.case_type, c.case_type) AS ctype,
                  (coalesce(c.has_e28, false) OR r.idncase IS NOT NULL) AS represented
-               FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
-               WHERE p.idnproceeding IS NOT NULL
-               ORDER BY p.idnproceeding"""
-        )
+               FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)"""
         stats = con.execute(
-            """SELECT base_city, count(*), count(*) FILTER (WHERE pending),
+            f"""SELECT base_city, count(*), count(*) FILTER (WHERE pending),
                  count(*) FILTER (WHERE pending AND custody = 'D'),
                  count(*) FILTER (WHERE pending AND NOT represented),
                  count(*) FILTER (WHERE pending AND NOT represented AND custody = 'D')
-               FROM pc WHERE base_city IS NOT NULL GROUP BY base_city ORDER BY base_city"""
+               FROM ({joined}) WHERE base_city IS NOT NULL GROUP BY base_city
+               ORDER BY base_city"""
         ).fetchall()
+        con.execute(
+            f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) *
+               FROM ({joined})
+               WHERE base_city IN ({courts_sql}) AND idnproceeding IS NOT NULL
+                 AND (pending OR base_city = '{alert}')
+               ORDER BY idnproceeding"""
+        )
         detail = con.execute(
             f"""SELECT pc.idnproceeding, pc.idncase, pc.base_city,
                  coalesce(pc.hearing_loc, ''), coalesce(pc.ij_code, ''), pc.custody,
@@ -560,8 +580,7 @@ def _load(
                  pc.osc_date, pc.input_date, pc.comp_date, pc.pending, pc.represented,
                  n.d, coalesce(n.t, ''), coalesce(n.cal, ''), coalesce(n.stype, ''),
                  coalesce(n.judge, ''), coalesce(n.loc, '')
-               FROM pc LEFT JOIN n USING (idnproceeding)
-               WHERE pc.base_city IN ({courts_sql})"""
+               FROM pc LEFT JOIN n USING (idnproceeding)"""
         )
         names = [
             "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code", "custody",
@@ -646,6 +665,7 @@ def _load(
             session.add(release)
             session.commit()
     finally:
+        pool.shutdown(cancel_futures=True)
         con.close()
 
 
@@ -705,25 +725,3 @@ def _fetch_lines(path: Path, wanted: list[int]) -> dict[int, str]:
                     k += 1
             line += n
     return out
-
-
-def _count_nul(paths: dict[str, Path]) -> int:
-    """Lines holding a NUL byte, over the loaded tables (cheap: a byte scan)."""
-    total = 0
-    for path in paths.values():
-        with path.open("rb") as fh:
-            carry = b""
-            while True:
-                chunk = fh.read(1 << 24)
-                if not chunk:
-                    break
-                if b"\x00" in chunk or b"\x00" in carry:
-                    data = carry + chunk
-                    cut = data.rfind(b"\n") + 1
-                    total += sum(1 for line in data[:cut].split(b"\n") if b"\x00" in line)
-                    carry = data[cut:]
-                else:
-                    carry = chunk[chunk.rfind(b"\n") + 1 :]
-            if b"\x00" in carry:
-                total += 1
-    return total
