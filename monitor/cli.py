@@ -74,6 +74,20 @@ caseload_app = typer.Typer(
     help="Unrepresented caseloads from the FOIA releases, for coordinators (table, --csv, --json).",
     no_args_is_help=True,
 )
+stats_app = typer.Typer(
+    help="ICE detention statistics workbooks: parse one, load some, check ICE's page for new ones.",
+    no_args_is_help=True,
+)
+facilities_app = typer.Typer(
+    help="Detention facilities: population series from ICE's statistics.", no_args_is_help=True
+)
+courts_app = typer.Typer(
+    help="EOIR court operational status and the Adelanto judges: check now, list the statuses.",
+    no_args_is_help=True,
+)
+app.add_typer(stats_app, name="stats")
+app.add_typer(facilities_app, name="facilities")
+app.add_typer(courts_app, name="courts")
 app.add_typer(foia_app, name="foia")
 app.add_typer(caseload_app, name="caseload")
 
@@ -1148,6 +1162,157 @@ def caseload_hearings(
     _emit_table(result, as_json, as_csv)
 
 
+# ---------------------------------------------------------------------- ICE statistics, courts
+
+
+@stats_app.command("parse")
+@handles_errors
+def stats_parse(
+    path: Annotated[Path, typer.Argument(help="An ICE detention statistics .xlsx workbook.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole edition as JSON.")
+    ] = False,
+) -> None:
+    """Parse a workbook's Facilities sheet: the edition (fiscal year, data-as-of date, stale flag,
+    sheet name) and every facility (name, city, state, AOR, type, levels A-D, ADP, ...)."""
+    from storage.detention_stats import parse_workbook
+
+    edition = parse_workbook(path)
+    if as_json:
+        sys.stdout.write(json.dumps(edition.as_dict(), indent=1, default=str) + "\n")
+        return
+    stale = f" STALE: {edition.stale_reason}" if edition.stale else ""
+    out.print(
+        f"{edition.file}: sheet {edition.sheet.strip()!r}, FY{edition.fiscal_year}, data as of "
+        f"{edition.data_as_of}, header at row {edition.header_row}, "
+        f"{len(edition.facilities)} facilities ({edition.dropped_rows} rows dropped){stale}"
+    )
+    table = Table()
+    for c in ("name", "city", "state", "aor", "type", "adp", "alos", "checks"):
+        table.add_column(c)
+    for f in edition.facilities:
+        alos = f"{f.alos:.1f}" if f.alos is not None else ""
+        table.add_row(
+            f.name, f.city, f.state, f.aor, f.type, f"{f.adp:.1f}", alos, "; ".join(f.checks)
+        )
+    out.print(table)
+
+
+@stats_app.command("load")
+@handles_errors
+def stats_load(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Workbooks to store (a file once, by SHA-256).")
+    ],
+) -> None:
+    """Store workbooks' facility rows (matched to known facilities by name) for the trend."""
+    from monitor.stats import load_file
+
+    with _engine() as engine:
+        for path in paths:
+            with _session(engine) as session:
+                row, new = load_file(session, path)
+            flag = f" STALE ({row.stale_reason})" if row.stale else ""
+            out.print(
+                f"{path.name}: {'edition' if new else 'already stored as'} {row.id}"
+                f", FY{row.fiscal_year}, data as of {row.data_as_of}, {row.facilities} facilities, "
+                f"{row.checks_failed} failing sanity checks{flag}"
+            )
+
+
+@stats_app.command("check")
+@handles_errors
+def stats_check() -> None:
+    """Look at ICE's detention-management page now; fetch and store the newest workbook if new."""
+    from monitor.stats import run_stats_check
+
+    settings = _settings()
+    with _engine() as engine:
+        result = run_stats_check(engine, settings)
+    out.print(f"detention_stats run #{result.run_id}: {result.outcome}: {result.message}")
+    if result.health:
+        out.print(f"source health: {result.health}")
+    if result.outcome != "ok":
+        raise typer.Exit(1)
+
+
+@facilities_app.command("trend")
+@handles_errors
+def facilities_trend(
+    name: Annotated[str, typer.Argument(help="Part of a facility's name, or its DETLOC code.")],
+    chart: Annotated[
+        Path | None, typer.Option(help="Where to write the SVG chart (default: NAME-trend.svg).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """A facility's population per stored edition (ADP by level, ALOS, guaranteed minimum, last
+    inspection, failed sanity checks), and a chart of its ADP."""
+    from monitor.stats import svg_chart, trend, trend_records
+    from storage.errors import NotFoundError
+
+    with _engine() as engine, _session(engine) as session:
+        series = trend(session, name)
+        if not series:
+            raise NotFoundError(f"no stored edition has a facility matching {name!r}")
+        records = trend_records(series)
+        path = chart or Path(f"{name.lower().replace(' ', '-')}-trend.svg")
+        path.write_text(svg_chart(series, f"{name.upper()}: average daily population"))
+    _emit(records, as_json, as_csv, title=f"{name}: population per edition")
+    err.print(f"chart: {path}")
+
+
+@courts_app.command("check")
+@handles_errors
+def courts_check(
+    dispatch: Annotated[
+        bool, typer.Option("--dispatch/--no-dispatch", help="Send the alerts it made now.")
+    ] = True,
+) -> None:
+    """Read EOIR's operational-status page and the Adelanto court page now: closures alert the
+    attorneys of clients with hearings on the affected days; judge changes go to coordinators."""
+    from monitor.court_watch import run_court_check
+    from monitor.dispatch import Dispatcher
+
+    settings = _settings()
+    with _engine() as engine:
+        report = run_court_check(engine, settings)
+        out.print(f"court_status run #{report.run_id}: {report.outcome}: {report.message}")
+        if report.events:
+            out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
+        if report.health:
+            out.print(f"source health: {report.health}")
+        if dispatch:
+            sent = Dispatcher(engine, settings).run_once()
+            out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
+    if report.outcome != "ok":
+        raise typer.Exit(1)
+
+
+@courts_app.command("status")
+@handles_errors
+def courts_status(
+    closed: Annotated[bool, typer.Option("--closed", help="Closed courts only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """The courts' statuses as last seen on EOIR's page."""
+    from sqlmodel import col, select
+
+    from storage.models import CourtStatus
+
+    with _engine() as engine, _session(engine) as session:
+        q = select(CourtStatus).order_by(col(CourtStatus.name))
+        if closed:
+            q = q.where(col(CourtStatus.closed).is_(True))
+        records = [
+            {"court": c.name, "code": c.court_code, "status": c.status_text[:120],
+             "closed_days": c.closed_days, "changed": c.changed_at.isoformat(timespec="minutes")}
+            for c in session.exec(q)
+        ]  # fmt: skip
+    _emit(records, as_json, as_csv, title=f"court status ({len(records)})")
+
+
 # ---------------------------------------------------------------------------------------- sandbox
 
 
@@ -1242,10 +1407,10 @@ def sandbox_foia(
     ] = None,
 ) -> None:
     """Serve a release as EOIR's file share does (HEAD with ETag and Last-Modified, Range) until
-    Ctrl-C. Control it over HTTP: GET /_control?publish=PATH (a new release; with modified=YYYY-MM-DD), weak=0|1,
+    Ctrl-C. Control it over HTTP: GET /_control?publish=PATH (a new release; with
+    modified=YYYY-MM-DD), weak=0|1,
     fail=block|truncate|truncate_once."""
     import time
-
     from datetime import UTC, datetime
 
     from sandbox.foia import FoiaShare
@@ -1259,6 +1424,44 @@ def sandbox_foia(
         share.publish(release.resolve(), stamp)
         share.set(weak=weak_etag)
         out.print(f"FOIA file share at {share.zip_url} (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@sandbox_app.command("courts")
+def sandbox_courts(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8474) -> None:
+    """Serve the EOIR court status page and Adelanto court page replicas until Ctrl-C. Control
+    over HTTP: GET /_control?slug=adelanto-immigration-court&status=CLOSED..., judges=A|B,
+    layout=broken|normal."""
+    import time
+
+    from sandbox.courts import CourtsSandbox
+
+    with CourtsSandbox(port) as replica:
+        out.print(f"EOIR court pages at {replica.url}/eoir/immigration-court-operational-status")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@sandbox_app.command("ice-stats")
+def sandbox_ice_stats(
+    files: Annotated[list[Path], typer.Argument(help="Workbooks to serve, oldest first.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8475,
+) -> None:
+    """Serve ICE's detention-management page replica, linking the given workbooks, until Ctrl-C."""
+    import time
+
+    from sandbox.ice_stats import IceStatsSandbox
+
+    with IceStatsSandbox(port) as replica:
+        replica.serve([f.resolve() for f in files])
+        out.print(f"ICE detention-management page at {replica.page_url}")
         try:
             while True:
                 time.sleep(1)

@@ -116,6 +116,9 @@ register("custody_court_mismatch", N, C,
 register("court_closed", U, C,
          "EOIR lists a court as closed on days the client has a hearing there (coordinators get "
          "a summary).", "Court CLOSED", "Tribunal CERRADO")
+register("court_closed_summary", U, CO,
+         "A court closed: the clients with hearings on the affected days, for coordinators.",
+         "Court CLOSED: client hearings affected", "Tribunal CERRADO: audiencias afectadas")
 register("court_reopened", N, C, "A court that was closed is open again.",
          "Court reopened", "Tribunal reabierto")
 register("court_judges_changed", I, CO, "A judge was added to or removed from the Adelanto court.",

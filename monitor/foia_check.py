@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -153,5 +152,3 @@ def run_foia_check(
     )
     health = _finish(engine, settings, run_id, CrawlOutcome.ok.value, message, report.detail_rows)
     return FoiaCheck(run_id, CrawlOutcome.ok.value, message, release=report, health=health)
-
-

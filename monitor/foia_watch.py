@@ -50,19 +50,17 @@ def _judge(names: dict[str, dict[str, str]], code: str) -> str:
 def unrepresented_query(release_id: int, court: str, detained: bool) -> Any:
     # Plain rows, not ORM objects: a court's caseload runs to thousands of rows.
     q = sa.select(*table(FoiaProceeding).c).where(
-        FoiaProceeding.release_id == release_id,
-        FoiaProceeding.base_city == court,
+        col(FoiaProceeding.release_id) == release_id,
+        col(FoiaProceeding.base_city) == court,
         col(FoiaProceeding.pending).is_(True),
         col(FoiaProceeding.represented).is_(False),
     )
     if detained:
-        q = q.where(FoiaProceeding.custody == "D")
+        q = q.where(col(FoiaProceeding.custody) == "D")
     return q
 
 
-def new_unrepresented(
-    session: Session, release_id: int, previous_id: int, court: str
-) -> list[Any]:
+def new_unrepresented(session: Session, release_id: int, previous_id: int, court: str) -> list[Any]:
     prev = (
         select(FoiaProceeding.idnproceeding)
         .where(FoiaProceeding.release_id == previous_id, FoiaProceeding.base_city == court)
@@ -73,7 +71,9 @@ def new_unrepresented(
     )
     return list(
         session.execute(
-            q.order_by(col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding)
+            q.order_by(
+                col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding
+            )
         ).all()
     )
 
@@ -211,13 +211,29 @@ def caseload_unrepresented(
     )
     if by is None:
         return Table(
-            ["case", "proceeding", "nationality", "language", "case_type", "custody",
-             "next_hearing", "time", "judge"],  # fmt: skip
             [
-                [r.idncase, r.idnproceeding, _label(names, "nationality", r.nat),
-                 _label(names, "language", r.lang), _label(names, "case_type", r.case_type),
-                 r.custody, r.next_date.isoformat() if r.next_date else "",
-                 _hhmm(r.next_time), _judge(names, r.next_judge or r.ij_code)]  # fmt: skip
+                "case",
+                "proceeding",
+                "nationality",
+                "language",
+                "case_type",
+                "custody",
+                "next_hearing",
+                "time",
+                "judge",
+            ],
+            [
+                [
+                    r.idncase,
+                    r.idnproceeding,
+                    _label(names, "nationality", r.nat),
+                    _label(names, "language", r.lang),
+                    _label(names, "case_type", r.case_type),
+                    r.custody,
+                    r.next_date.isoformat() if r.next_date else "",
+                    _hhmm(r.next_time),
+                    _judge(names, r.next_judge or r.ij_code),
+                ]
                 for r in rows
             ],
             title,
@@ -253,14 +269,29 @@ def caseload_trend(session: Session, court: str) -> Table:
         .order_by(col(FoiaRelease.as_of), col(FoiaRelease.id))
     ).all()
     return Table(
-        ["release", "as_of", "pending", "unrepresented", "share", "pending_detained",
-         "unrepresented_detained", "detained_share"],  # fmt: skip
         [
-            [rel.id, rel.as_of.isoformat(), s.pending, s.unrepresented,
-             f"{100 * s.unrepresented / s.pending:.1f}%" if s.pending else "",
-             s.pending_detained, s.unrepresented_detained,
-             f"{100 * s.unrepresented_detained / s.pending_detained:.1f}%"
-             if s.pending_detained else ""]  # fmt: skip
+            "release",
+            "as_of",
+            "pending",
+            "unrepresented",
+            "share",
+            "pending_detained",
+            "unrepresented_detained",
+            "detained_share",
+        ],
+        [
+            [
+                rel.id,
+                rel.as_of.isoformat(),
+                s.pending,
+                s.unrepresented,
+                f"{100 * s.unrepresented / s.pending:.1f}%" if s.pending else "",
+                s.pending_detained,
+                s.unrepresented_detained,
+                f"{100 * s.unrepresented_detained / s.pending_detained:.1f}%"
+                if s.pending_detained
+                else "",
+            ]
             for rel, s in rows
         ],
         f"{court}: pending and unrepresented proceedings per FOIA release",
@@ -283,14 +314,31 @@ def caseload_hearings(
         )
     ).all()
     return Table(
-        ["date", "time", "judge", "location", "calendar", "nationality", "language",
-         "case_type", "custody", "case"],  # fmt: skip
         [
-            [r.next_date.isoformat() if r.next_date else "", _hhmm(r.next_time),
-             _judge(names, r.next_judge or r.ij_code), r.next_hearing_loc or r.hearing_loc,
-             {"M": "Master", "I": "Individual"}.get(r.next_cal_type, r.next_cal_type),
-             _label(names, "nationality", r.nat), _label(names, "language", r.lang),
-             _label(names, "case_type", r.case_type), r.custody, r.idncase]  # fmt: skip
+            "date",
+            "time",
+            "judge",
+            "location",
+            "calendar",
+            "nationality",
+            "language",
+            "case_type",
+            "custody",
+            "case",
+        ],
+        [
+            [
+                r.next_date.isoformat() if r.next_date else "",
+                _hhmm(r.next_time),
+                _judge(names, r.next_judge or r.ij_code),
+                r.next_hearing_loc or r.hearing_loc,
+                {"M": "Master", "I": "Individual"}.get(r.next_cal_type, r.next_cal_type),
+                _label(names, "nationality", r.nat),
+                _label(names, "language", r.lang),
+                _label(names, "case_type", r.case_type),
+                r.custody,
+                r.idncase,
+            ]
             for r in rows
         ],
         f"Hearings of unrepresented respondents at {court}, {start:%Y-%m-%d} to {end:%Y-%m-%d} "

@@ -78,11 +78,59 @@ TABLES = {
 }
 
 SOCAL = ["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"]
-OTHER_COURTS = (
-    "ATL BAL BOS BUF CHI DAL DEN DET ELP HAR HON HOU KRO LVG MEM MIA NEW NOL NYC OAK ORL PHI "
-    "PHO SAJ SEA SFR SNA SPD TUC ULS SLC CLE TAC KAN OMA CHL PSD AUR ELO OTO CIC FTW NYB RIC "
-    "SIN HYA STE CCC POR CHE ANN"
-).split()
+OTHER_COURTS = [
+    "ATL",
+    "BAL",
+    "BOS",
+    "BUF",
+    "CHI",
+    "DAL",
+    "DEN",
+    "DET",
+    "ELP",
+    "HAR",
+    "HON",
+    "HOU",
+    "KRO",
+    "LVG",
+    "MEM",
+    "MIA",
+    "NEW",
+    "NOL",
+    "NYC",
+    "OAK",
+    "ORL",
+    "PHI",
+    "PHO",
+    "SAJ",
+    "SEA",
+    "SFR",
+    "SNA",
+    "SPD",
+    "TUC",
+    "ULS",
+    "SLC",
+    "CLE",
+    "TAC",
+    "KAN",
+    "OMA",
+    "CHL",
+    "PSD",
+    "AUR",
+    "ELO",
+    "OTO",
+    "CIC",
+    "FTW",
+    "NYB",
+    "RIC",
+    "SIN",
+    "HYA",
+    "STE",
+    "CCC",
+    "POR",
+    "CHE",
+    "ANN",
+]
 # Share of all proceedings per base city: the Southern California courts, then the rest.
 COURT_WEIGHTS = [
     ("ADL", 0.02), ("LOS", 0.05), ("NLA", 0.01), ("WLA", 0.02), ("VNS", 0.01), ("LAD", 0.004),
@@ -362,7 +410,9 @@ def _new_case(
         for j in range(n_sched):
             future = pending and j == n_sched - 1
             if future:
-                day = as_of + timedelta(days=1 + int(rng.random() * (90 if custody == "D" else 400)))
+                day = as_of + timedelta(
+                    days=1 + int(rng.random() * (90 if custody == "D" else 400))
+                )
             srow = [""] * len(SCHEDULE_COLUMNS)
             srow[0] = str(world.next_schedule) if rng.random() > 0.05 else ""  # null keys exist
             world.next_schedule += 1
@@ -409,8 +459,9 @@ def _new_case(
         world.next_custody += 1
         tables["tbl_CustodyHistory"].add(crow)
     tables["A_TblCase"].add(
-        _case_row(world, idncase, nat, lang, custody, case_type, court, e28, latest, gender_col,
-                  quirks)  # fmt: skip
+        _case_row(
+            world, idncase, nat, lang, custody, case_type, court, e28, latest, gender_col, quirks
+        )
     )
     return next_proc
 
@@ -458,7 +509,9 @@ def _write_lookups(zf: zipfile.ZipFile, quirks: Quirks) -> None:
          ["ADV", "DESERT VIEW", "ADELANTO", "CA", "ADL"],
          ["SIH", "SANTA ANA IHP", "SANTA ANA", "CA", "SNC"]],
     )  # fmt: skip
-    judges = [[code, judge_name(code), "1"] for c in SOCAL + OTHER_COURTS for code in judge_codes(c)]
+    judges = [
+        [code, judge_name(code), "1"] for c in SOCAL + OTHER_COURTS for code in judge_codes(c)
+    ]
     judges[3][1] = judges[3][1] + "\x00"  # NULs are most common in the lookup tables
     quirks.nul_lookup_rows += 1
     table("tblLookupJudge", ["JUDGE_CODE", "JUDGE_NAME", "blnActive"], judges)
@@ -468,7 +521,9 @@ def _write_lookups(zf: zipfile.ZipFile, quirks: Quirks) -> None:
         [["D", "Detained"], ["N", "Never Detained"], ["R", "Released"]],
     )
     table("tblLanguage", ["strCode", "strDescription"], [[k, v] for k, v in LANGUAGES.items()])
-    table("tblLookupAlienNat", ["strCode", "strDescription"], [[k, v] for k, v in NAT_NAMES.items()])
+    table(
+        "tblLookupAlienNat", ["strCode", "strDescription"], [[k, v] for k, v in NAT_NAMES.items()]
+    )
     table(
         "tblLookupCaseType", ["strCode", "strDescription"],
         [[k, v] for k, v in CASE_TYPE_NAMES.items()],
@@ -773,7 +828,7 @@ class _Handler(ReplicaHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(length))
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.state.heads += 1
         target = self._target()
         if target is None:
@@ -784,7 +839,7 @@ class _Handler(ReplicaHandler):
         self._headers(f, modified, f.stat().st_size)
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.state.gets += 1
         if urlsplit(self.path).path == "/_control":
             self._control()

@@ -52,7 +52,9 @@ class Download:
     resumed: int  # how many times the transfer was resumed
 
 
-def _request(url: str, method: str, user_agent: str, headers: dict[str, str] | None = None) -> urllib.request.Request:
+def _request(
+    url: str, method: str, user_agent: str, headers: dict[str, str] | None = None
+) -> urllib.request.Request:
     h = {"User-Agent": user_agent, "Accept": "*/*"}
     h.update(headers or {})
     return urllib.request.Request(url, method=method, headers=h)
@@ -150,7 +152,9 @@ def download(
         except FetchError:
             raise
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            log.warning("download of %s interrupted (%s); attempt %d of %d", url, exc, attempt, attempts)
+            log.warning(
+                "download of %s interrupted (%s); attempt %d of %d", url, exc, attempt, attempts
+            )
             if attempt == attempts:
                 raise FetchError("failed", f"GET {url}: {exc}") from exc
         time.sleep(backoff * attempt)

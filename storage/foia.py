@@ -24,8 +24,8 @@ drift between releases. The loader:
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import shutil
 import threading
 import time
@@ -211,10 +211,14 @@ def _extract(
 def _header(path: Path) -> list[str]:
     with path.open("rb") as fh:
         first = fh.readline(1 << 16)
-    return [h.replace("\x00", "").strip() for h in first.decode("latin-1").rstrip("\r\n").split("\t")]
+    return [
+        h.replace("\x00", "").strip() for h in first.decode("latin-1").rstrip("\r\n").split("\t")
+    ]
 
 
-def _lookup_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str) -> Iterator[tuple[str, str]]:
+def _lookup_rows(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str
+) -> Iterator[tuple[str, str]]:
     text = zf.read(info).decode("latin-1").replace("\x00", "")
     rows = [r.split("\t") for r in text.splitlines() if r.strip()]
     if not rows:
@@ -343,10 +347,13 @@ def load_release(
         missing = [n for n in (*NEEDED, "Count") if n not in core]
         if missing:
             raise ReleaseError(
-                f"{zip_path.name}: {', '.join(m + ('.txt' if m == 'Count' else '.csv') for m in missing)}"
-                " not found in the zip"
+                f"{zip_path.name}: "
+                + ", ".join(m + (".txt" if m == "Count" else ".csv") for m in missing)
+                + " not found in the zip"
             )
-        counts = read_counts(zf.read(core["Count"]).decode("latin-1"), f"{zip_path.name}: Count.txt")
+        counts = read_counts(
+            zf.read(core["Count"]).decode("latin-1"), f"{zip_path.name}: Count.txt"
+        )
         as_of = as_of or (meta.get("last_modified") or now).date()
         lookups = [
             (kind, code, label)
@@ -525,7 +532,7 @@ def _load(
         )
         con.execute("DROP TABLE raw_tbl_RepsAssigned")
         con.execute(
-            f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
+            """CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
                   idnproceeding, d, t, cal, stype, judge, loc
                 FROM raw_tbl_schedule
                 WHERE _ok AND idnproceeding IS NOT NULL
@@ -533,9 +540,7 @@ def _load(
         )
         con.execute("DROP TABLE raw_tbl_schedule")
         quarantine = _raw_lines(paths, bad_lines, MAX_QUARANTINE_STORED)
-        (dups,) = con.execute(
-            "SELECT count(*) - count(DISTINCT idnproceeding) FROM p"
-        ).fetchone()
+        (dups,) = con.execute("SELECT count(*) - count(DISTINCT idnproceeding) FROM p").fetchone()
         q = con.execute(
             """SELECT (SELECT count(*) FILTER (WHERE spaced) FROM c)
                     + (SELECT count(*) FILTER (WHERE spaced) FROM p),
@@ -574,7 +579,7 @@ def _load(
                ORDER BY idnproceeding"""
         )
         detail = con.execute(
-            f"""SELECT pc.idnproceeding, pc.idncase, pc.base_city,
+            """SELECT pc.idnproceeding, pc.idncase, pc.base_city,
                  coalesce(pc.hearing_loc, ''), coalesce(pc.ij_code, ''), pc.custody,
                  coalesce(pc.ctype, ''), coalesce(pc.nat, ''), coalesce(pc.lang, ''),
                  pc.osc_date, pc.input_date, pc.comp_date, pc.pending, pc.represented,
@@ -651,8 +656,12 @@ def _load(
                 if (kind, code) not in seen:
                     seen.add((kind, code))
                     lookup_rows.append(
-                        {"release_id": report.release_id, "table_name": kind, "code": code,
-                         "label": label}  # fmt: skip
+                        {
+                            "release_id": report.release_id,
+                            "table_name": kind,
+                            "code": code,
+                            "label": label,
+                        }
                     )
             insert_rows(conn, table(FoiaLookup), lookup_rows)
             report.seconds["detail"] = time.perf_counter() - t2

@@ -387,7 +387,9 @@ class FoiaRelease(SQLModel, table=True):
     started_at: datetime = Field(sa_column=utc_column(nullable=False))
     loaded_at: datetime | None = Field(default=None, sa_column=utc_column())
     message: str = Field(default="", max_length=2000)
-    report: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    report: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
 
 
 class FoiaProceeding(SQLModel, table=True):
@@ -457,3 +459,101 @@ class FoiaLookup(SQLModel, table=True):
     table_name: str = Field(primary_key=True, max_length=40)
     code: str = Field(primary_key=True, max_length=10)
     label: str = Field(default="", max_length=200)
+
+
+class StatsEdition(SQLModel, table=True):
+    """One ICE detention statistics workbook as downloaded (by URL and SHA-256) and parsed."""
+
+    __tablename__ = "stats_edition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(default="", max_length=500)
+    file_name: str = Field(max_length=200)
+    sha256: str = Field(max_length=64, unique=True)
+    sheet: str = Field(default="", max_length=60)
+    fiscal_year: int | None = None
+    workbook_fiscal_year: int | None = None
+    data_as_of: date | None = None
+    stale: bool = False
+    stale_reason: str = Field(default="", max_length=300)
+    facilities: int = 0
+    checks_failed: int = 0
+    fetched_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class FacilityPopulation(SQLModel, table=True):
+    """One facility's row in one edition: ADP by level, gender x criminality, threat level."""
+
+    __tablename__ = "facility_population"
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="stats_edition.id", index=True)
+    facility_id: int | None = Field(default=None, foreign_key="facility.id", index=True)
+    name: str = Field(max_length=160)
+    match_key: str = Field(max_length=160, index=True, description="normalized name")
+    city: str = Field(default="", max_length=80)
+    state: str = Field(default="", max_length=2)
+    zip: str = Field(default="", max_length=10)
+    aor: str = Field(default="", max_length=60)
+    type: str = Field(default="", max_length=20)
+    gender: str = Field(default="", max_length=20)
+    adp: float = 0.0
+    level_a: float = 0.0
+    level_b: float = 0.0
+    level_c: float = 0.0
+    level_d: float = 0.0
+    male_crim: float | None = None
+    male_noncrim: float | None = None
+    female_crim: float | None = None
+    female_noncrim: float | None = None
+    threat_1: float | None = None
+    threat_2: float | None = None
+    threat_3: float | None = None
+    no_threat: float | None = None
+    mandatory: float | None = None
+    alos: float | None = None
+    guaranteed_minimum: int | None = None
+    last_inspection_date: date | None = None
+    last_inspection_note: str = Field(default="", max_length=60)
+    checks: str = Field(default="", max_length=500, description="failed sanity checks, '; '")
+
+
+class CourtStatus(SQLModel, table=True):
+    """The operational status EOIR lists for one court, as last seen (sources.md §5.1)."""
+
+    __tablename__ = "court_status"
+
+    slug: str = Field(primary_key=True, max_length=80)
+    name: str = Field(max_length=120)
+    court_code: str = Field(default="", max_length=3)
+    status_text: str = Field(default="", max_length=1000)
+    closed: bool = False
+    closed_days: str = Field(default="", max_length=300, description="ISO dates, comma-separated")
+    address: str = Field(default="", max_length=300)
+    seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+    changed_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class CourtJudge(SQLModel, table=True):
+    """A judge listed on a court's page; removed ones keep ``removed_at``."""
+
+    __tablename__ = "court_judge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    court_code: str = Field(max_length=3, index=True)
+    name: str = Field(max_length=120)
+    first_seen: datetime = Field(sa_column=utc_column(nullable=False))
+    removed_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class CheckRequest(SQLModel, table=True):
+    """A request to check a client on a source early (a court closure, an assisted refresh)."""
+
+    __tablename__ = "check_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    source: str = Field(max_length=30)
+    reason: str = Field(max_length=200)
+    requested_at: datetime = Field(sa_column=utc_column(nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=utc_column())

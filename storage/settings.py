@@ -137,6 +137,23 @@ class Settings(BaseSettings):
         ge=100,
         description="Memory the FOIA loader's query engine may use before spilling to disk.",
     )
+    court_status_base_url: str = Field(
+        default="https://www.justice.gov",
+        description="EOIR's site with the court status and court pages (the sandbox's in tests).",
+    )
+    court_closure_days: int = Field(
+        default=2,
+        ge=0,
+        le=30,
+        description=(
+            "When a closure notice names no dates: hearings today and this many days ahead are "
+            "treated as affected."
+        ),
+    )
+    ice_stats_url: str = Field(
+        default="https://www.ice.gov/detain/detention-management",
+        description="ICE's detention-management page with the statistics workbooks.",
+    )
     source_failure_threshold: int = Field(
         default=3,
         ge=1,

@@ -46,3 +46,15 @@ def test_custody_cycle_bench_smoke() -> None:
     last = run_bench("custody_cycle", "--lookups", "60")
     assert last["lookups"] == 60
     assert last["cpu_ms_per_lookup"] > 0 and last["reference_ms_per_lookup"] > 0
+
+
+def test_foia_ingest_bench_smoke() -> None:
+    last = run_bench("foia_ingest", "--cases", "2000")
+    assert last["cases"] == 2000 and last["rows"] > 2000
+    assert last["ingest_s"] > 0 and last["reference_s"] > 0 and last["peak_rss_mb"] > 0
+
+
+def test_stats_parse_bench_smoke() -> None:
+    last = run_bench("stats_parse", "--repeat", "1")
+    assert last["workbooks"] >= 10
+    assert last["s_per_workbook"] > 0 and last["reference_s_per_workbook"] > 0

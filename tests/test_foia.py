@@ -83,7 +83,9 @@ def independent_new_unrepresented(prev: Path, cur: Path, court: str = "ADL") -> 
         if r["STRATTYTYPE"].upper() == "ALIEN" and r["STRATTYLEVEL"].upper() == "COURT"
     }
     before = {
-        int(r["IDNPROCEEDING"]) for r in _rows(prev, "B_TblProceeding") if r["BASE_CITY_CODE"] == court
+        int(r["IDNPROCEEDING"])
+        for r in _rows(prev, "B_TblProceeding")
+        if r["BASE_CITY_CODE"] == court
     }
     out = set()
     for p in _rows(cur, "B_TblProceeding"):
@@ -197,9 +199,11 @@ def test_a_row_with_a_non_numeric_id_is_quarantined_with_its_line(
             "Count.txt says",
         ),
         (
-            lambda n, d: d.replace(b"BASE_CITY_CODE", b"BASE_CITY", 1)
-            if n.endswith("B_TblProceeding.csv")
-            else d,
+            lambda n, d: (
+                d.replace(b"BASE_CITY_CODE", b"BASE_CITY", 1)
+                if n.endswith("B_TblProceeding.csv")
+                else d
+            ),
             "layout changed",
         ),
         (lambda n, d: b"" if n == "Count.txt" else d, "Count"),
@@ -221,11 +225,14 @@ def test_a_bad_release_stores_nothing_and_keeps_the_previous(
         assert current is not None and current.as_of == AS_OF_1
         failed = s.exec(select(FoiaRelease).where(FoiaRelease.status == "failed")).one()
         assert message.split()[0] in failed.message
-        assert s.exec(
-            select(sa.func.count()).select_from(FoiaProceeding).where(
-                FoiaProceeding.release_id == failed.id
-            )
-        ).one() == 0
+        assert (
+            s.exec(
+                select(sa.func.count())
+                .select_from(FoiaProceeding)
+                .where(FoiaProceeding.release_id == failed.id)
+            ).one()
+            == 0
+        )
     assert not any((tmp_path / "w").glob("release-*"))  # the work files are gone
 
 
@@ -305,7 +312,9 @@ def test_coordinator_queries(
         trend = caseload_trend(s, "ADL")
         hearings = caseload_hearings(s, "ADL", AS_OF_2, date(2026, 12, 31))
         rows = s.exec(
-            select(FoiaProceeding).where(FoiaProceeding.release_id == 2, FoiaProceeding.base_city == "ADL")
+            select(FoiaProceeding).where(
+                FoiaProceeding.release_id == 2, FoiaProceeding.base_city == "ADL"
+            )
         ).all()
     detained_unrep = [r for r in rows if r.pending and not r.represented and r.custody == "D"]
     assert len(listed.rows) == len(detained_unrep) > 0
@@ -332,7 +341,7 @@ def share(releases: tuple[ReleaseInfo, ReleaseInfo]) -> Iterator[FoiaShare]:
 def test_check_downloads_only_new_releases_resumes_and_survives_a_block(
     engine: sa.Engine, tmp_path: Path, share: FoiaShare, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:
-    first, second = releases
+    _first, second = releases
     settings = Settings(
         foia_url=share.zip_url, data_dir=tmp_path / "data", foia_courts=COURTS,
         source_failure_threshold=2,
@@ -379,7 +388,7 @@ def test_check_downloads_only_new_releases_resumes_and_survives_a_block(
 def test_coordinator_gets_one_email_per_release(
     engine: sa.Engine, tmp_path: Path, share: FoiaShare, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:
-    first, second = releases
+    _first, second = releases
     with SmtpSink() as sink:
         with session_scope(engine) as s:
             add_staff(
