@@ -1,35 +1,79 @@
-"""The docketwatch service: APScheduler jobs, run until Ctrl-C or SIGTERM.
+"""The docketwatch service: APScheduler 3.x jobs in a persistent store, run until Ctrl-C/SIGTERM.
 
-Today the service upgrades the database, loads reference data, and runs the heartbeat and the
-alert dispatcher (and the acknowledgement web endpoint when ``web_listen`` is set); the source
-crawls join the schedule as they land. Each job logs what it did. SIGINT and SIGTERM stop the
-scheduler after the running job finishes, and the process exits 0.
+- One job per source (``sources``), on an interval from the settings, with jitter. The jobs live in
+  the database's ``apscheduler_jobs`` table, so a run that was due while the service was down
+  happens once at restart: ``misfire_grace_time=None`` (no limit; 3.x's default of one second
+  would silently drop it) and ``coalesce=True`` (several missed runs make one). One instance per
+  job.
+- Each source check runs in its own process (``python -m monitor.cli <source> check``) with a
+  timeout: Twisted's reactor cannot restart in one process, and a browser crash must not take the
+  service down. The child does the crawl and the monitor pass (detect, route, outbox); the
+  service then runs the dispatcher.
+- A single-instance lock in the database: a second scheduler on the same database refuses to
+  start (3.x duplicates jobs when two schedulers share a store). A lock left by a killed process
+  on this host is taken over; one held on another host must go stale first.
+- A heartbeat for the scheduler and one per source; a watchdog raises ``source_unhealthy`` when a
+  source has had no ok run in twice its interval.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
-from datetime import UTC, datetime
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import sqlalchemy as sa
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import col, select
 
 from monitor.dispatch import Dispatcher
+from monitor.events import EventInput, emit
 from monitor.web import make_server, parse_listen, serve_in_thread
 from storage.db import make_engine, session_scope, upgrade
-from storage.errors import ConfigError
-from storage.models import Heartbeat
+from storage.errors import ConfigError, DocketwatchError
+from storage.models import CrawlOutcome, CrawlRun, Heartbeat, ServiceLock
 from storage.people import count_active_clients
 from storage.reference_data import load_reference_data
 from storage.settings import Settings, mask_url
 
 log = logging.getLogger("docketwatch.scheduler")
 
+LOCK = "scheduler"
+# source -> the check command its child process runs
+COMMANDS = {
+    "acis": ["acis", "check", "--planned", "--no-dispatch"],
+    "detainee_locator": ["custody", "check", "--planned", "--no-dispatch"],
+    "eoir_foia": ["foia", "check", "--no-dispatch"],
+    "detention_stats": ["stats", "check"],
+    "court_status": ["courts", "check", "--no-dispatch"],
+}
 
-def heartbeat(engine: sa.Engine, now: datetime | None = None) -> str:
+
+class AlreadyRunning(DocketwatchError):
+    """Another scheduler holds this database."""
+
+
+def interval_of(settings: Settings, source: str) -> timedelta:
+    return {
+        "acis": timedelta(minutes=settings.acis_interval_minutes),
+        "detainee_locator": timedelta(minutes=settings.locator_interval_minutes),
+        "eoir_foia": timedelta(hours=settings.foia_interval_hours),
+        "detention_stats": timedelta(hours=settings.stats_interval_hours),
+        "court_status": timedelta(hours=settings.court_status_interval_hours),
+    }[source]
+
+
+def heartbeat(engine: sa.Engine, now: datetime | None = None, token: str | None = None) -> str:
     """Record that the service is alive, with a one-line summary of what it watches."""
     stamp = now or datetime.now(UTC)
     with session_scope(engine) as session:
@@ -40,8 +84,230 @@ def heartbeat(engine: sa.Engine, now: datetime | None = None) -> str:
             row = Heartbeat(component="scheduler", beat_at=stamp, detail=detail)
         row.beat_at, row.detail = stamp, detail
         session.add(row)
+        lock = session.get(ServiceLock, LOCK)
+        if token and lock is not None and lock.token == token:
+            lock.beat_at = stamp
+            session.add(lock)
     log.info("heartbeat: %s", detail)
     return detail
+
+
+# -- the single-instance lock -------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lock(engine: sa.Engine, settings: Settings, now: datetime | None = None) -> str:
+    """Take the scheduler lock; raise AlreadyRunning (with who holds it) if it is held."""
+    now = now or datetime.now(UTC)
+    host, pid, token = socket.gethostname(), os.getpid(), uuid.uuid4().hex
+    stale_after = timedelta(seconds=max(3 * settings.heartbeat_seconds, 120))
+    with session_scope(engine) as session:
+        q = select(ServiceLock).where(ServiceLock.name == LOCK)
+        if engine.dialect.name == "postgresql":
+            q = q.with_for_update()
+        held = session.exec(q).first()
+        if held is not None:
+            same_host = held.host == host
+            alive = _pid_alive(held.pid) if same_host else now - held.beat_at < stale_after
+            if alive and not (same_host and held.pid == pid):
+                raise AlreadyRunning(
+                    f"another docketwatch scheduler is running on this database (pid {held.pid} "
+                    f"on {held.host}, since {held.started_at:%Y-%m-%d %H:%M} UTC, last seen "
+                    f"{held.beat_at:%H:%M:%S} UTC). Two schedulers on one database would run "
+                    "every job twice; stop the other one first."
+                )
+            log.warning(
+                "taking over the scheduler lock from pid %d on %s (%s)",
+                held.pid,
+                held.host,
+                "not running" if same_host else "silent since " + f"{held.beat_at:%H:%M}",
+            )
+            held.host, held.pid, held.token = host, pid, token
+            held.started_at, held.beat_at = now, now
+            session.add(held)
+        else:
+            session.add(
+                ServiceLock(name=LOCK, host=host, pid=pid, token=token, started_at=now, beat_at=now)
+            )
+    return token
+
+
+def release_lock(engine: sa.Engine, token: str) -> None:
+    with session_scope(engine) as session:
+        held = session.get(ServiceLock, LOCK)
+        if held is not None and held.token == token:
+            session.delete(held)
+
+
+# -- jobs (module-level functions: the job store keeps references to them, not objects) --------
+
+
+@dataclass
+class _Context:
+    settings: Settings
+    engine: sa.Engine
+    dispatcher: Dispatcher
+    token: str
+
+
+_CTX: _Context | None = None
+
+
+def _ctx() -> _Context:
+    if _CTX is None:
+        raise RuntimeError("the scheduler context is not set (jobs run inside serve())")
+    return _CTX
+
+
+def heartbeat_job() -> None:
+    ctx = _ctx()
+    heartbeat(ctx.engine, token=ctx.token)
+
+
+def dispatch_job() -> None:
+    _ctx().dispatcher.run_once()
+
+
+def source_job(source: str) -> str:
+    """Run one source's check in a child process, then send what it produced."""
+    ctx = _ctx()
+    started = datetime.now(UTC)
+    command = [sys.executable, "-m", "monitor.cli", *COMMANDS[source]]
+    browser = source in ("acis", "detainee_locator")
+    if browser and ctx.settings.browser_headed and not os.environ.get("DISPLAY"):
+        command = ["xvfb-run", "-a", *command]
+    log.info("source %s: starting %s", source, " ".join(COMMANDS[source]))
+    outcome = ""
+    try:
+        proc = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=ctx.settings.crawl_timeout_seconds,
+            start_new_session=True,
+        )
+        if proc.returncode not in (0, 1):
+            outcome = f"check exited {proc.returncode}: {proc.stderr.strip()[-500:]}"
+    except subprocess.TimeoutExpired:
+        outcome = f"timed out after {ctx.settings.crawl_timeout_seconds:.0f} s"
+    finished = datetime.now(UTC)
+    with session_scope(ctx.engine) as session:
+        runs = session.exec(
+            select(CrawlRun)
+            .where(CrawlRun.source == source, col(CrawlRun.started_at) >= started)
+            .order_by(col(CrawlRun.id))
+        ).all()
+        for run in runs:
+            if run.outcome == CrawlOutcome.running.value:  # the child died mid-run
+                run.outcome, run.finished_at = CrawlOutcome.failed.value, finished
+                run.message = (run.message + "; " + (outcome or "the check process ended"))[:2000]
+                session.add(run)
+        summary = f"{runs[-1].outcome}: {runs[-1].message}"[:500] if runs else (outcome or "no run")
+        row = session.get(Heartbeat, f"source:{source}")
+        if row is None:
+            row = Heartbeat(component=f"source:{source}", beat_at=finished)
+        row.beat_at, row.detail = finished, summary
+        session.add(row)
+    log.info("source %s: %s", source, summary)
+    ctx.dispatcher.run_once()
+    return summary
+
+
+def watchdog_job() -> int:
+    ctx = _ctx()
+    return watchdog(ctx.engine, ctx.settings, datetime.now(UTC))
+
+
+def watchdog(engine: sa.Engine, settings: Settings, now: datetime) -> int:
+    """Raise source_unhealthy for each source with no ok run in twice its interval."""
+    raised = 0
+    with session_scope(engine) as session:
+        lock = session.get(ServiceLock, LOCK)
+        since = lock.started_at if lock is not None else now
+        for source in settings.sources:
+            limit = 2 * interval_of(settings, source)
+            last_ok = session.exec(
+                select(CrawlRun)
+                .where(CrawlRun.source == source, CrawlRun.outcome == CrawlOutcome.ok.value)
+                .order_by(col(CrawlRun.id).desc())
+            ).first()
+            reference = last_ok.finished_at if last_ok and last_ok.finished_at else None
+            if reference is None:
+                reference = since  # never ran: count from when the service started
+            if now - reference <= limit:
+                continue
+            event = emit(
+                session,
+                EventInput(
+                    kind="source_unhealthy",
+                    subject_type="source",
+                    subject_key=source,
+                    dedup_key=f"source_overdue:{source}:{last_ok.id if last_ok else 0}",
+                    payload={
+                        "detail": (
+                            f"{source} is overdue: no successful run since "
+                            f"{reference:%Y-%m-%d %H:%M} UTC (expected every "
+                            f"{interval_of(settings, source)})."
+                        ),
+                        "source": source,
+                        "outcome": "overdue",
+                    },
+                    occurred_at=now,
+                ),
+                now,
+            )
+            raised += event is not None
+    return raised
+
+
+def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
+    """Runs and loads left 'running' by a service that was killed are marked failed."""
+    from storage.models import FoiaRelease
+
+    now = now or datetime.now(UTC)
+    with session_scope(engine) as session:
+        runs = session.exec(
+            select(CrawlRun).where(CrawlRun.outcome == CrawlOutcome.running.value)
+        ).all()
+        for run in runs:
+            run.outcome, run.finished_at = CrawlOutcome.failed.value, now
+            run.message = (run.message + "; interrupted: the service stopped mid-run")[:2000]
+            session.add(run)
+        for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
+            release.status, release.message = "failed", "interrupted: the service stopped mid-load"
+            session.add(release)
+    if runs:
+        log.warning("%d interrupted run(s) marked failed", len(runs))
+    return len(runs)
+
+
+def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str, trigger: IntervalTrigger,
+              args: list[str] | None = None, first: datetime | None = None) -> None:  # fmt: skip
+    """Add a job, or keep the stored one (and its pending run time) if its schedule is the same."""
+    existing = scheduler.get_job(job_id)
+    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    if (
+        existing is not None
+        and str(existing.trigger) == str(trigger)
+        and existing.args == tuple(args or [])
+    ):
+        log.info("job %s kept; next run %s", job_id, existing.next_run_time)
+        return
+    if existing is not None:
+        scheduler.remove_job(job_id)
+    kwargs = {"next_run_time": first} if first else {}
+    scheduler.add_job(func, trigger, args=args or [], id=job_id, name=job_id, **options, **kwargs)
+    log.info("job %s scheduled (%s)", job_id, trigger)
 
 
 def serve(settings: Settings, *, once: bool = False) -> int:
@@ -64,6 +330,8 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         log.info("docketwatch ran once and stopped")
         return 0
 
+    global _CTX
+    token = acquire_lock(engine, settings)  # before anything starts: a second service stops here
     web = None
     if settings.web_listen:
         host, port = parse_listen(settings.web_listen)
@@ -80,30 +348,35 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
 
+    _CTX = _Context(settings, engine, dispatcher, token)
+    recover_interrupted(engine)
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = BackgroundScheduler(timezone=settings.timezone)
-    scheduler.add_job(
-        heartbeat,
-        "interval",
-        seconds=settings.heartbeat_seconds,
-        args=[engine],
-        id="heartbeat",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
+    scheduler = BackgroundScheduler(
+        timezone=settings.timezone,
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
     )
-    scheduler.add_job(
-        dispatcher.run_once,
-        "interval",
-        seconds=settings.dispatch_seconds,
-        id="dispatch",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-    scheduler.start()
+    scheduler.start(paused=True)  # the stored jobs load; nothing runs until they are reconciled
+    now = datetime.now(UTC)
+    jitter = int(settings.schedule_jitter_seconds) or None
+    _schedule(scheduler, "heartbeat", "scheduler:heartbeat_job",
+              IntervalTrigger(seconds=settings.heartbeat_seconds), first=now)  # fmt: skip
+    _schedule(scheduler, "dispatch", "scheduler:dispatch_job",
+              IntervalTrigger(seconds=settings.dispatch_seconds), first=now)  # fmt: skip
+    _schedule(scheduler, "watchdog", "scheduler:watchdog_job",
+              IntervalTrigger(minutes=settings.watchdog_minutes))  # fmt: skip
+    for source in COMMANDS:
+        job_id = f"source:{source}"
+        if source not in settings.sources:
+            if scheduler.get_job(job_id) is not None:
+                scheduler.remove_job(job_id)
+            continue
+        trigger = IntervalTrigger(seconds=interval_of(settings, source).total_seconds(),
+                                  jitter=jitter)  # fmt: skip
+        _schedule(scheduler, job_id, "scheduler:source_job", trigger, [source], first=now)
+    scheduler.resume()
     log.info(
-        "docketwatch running (heartbeat every %.0f s); Ctrl-C or SIGTERM stops it",
+        "docketwatch running (sources: %s; heartbeat every %.0f s); Ctrl-C or SIGTERM stops it",
+        ", ".join(settings.sources) or "none",
         settings.heartbeat_seconds,
     )
     try:
@@ -111,6 +384,8 @@ def serve(settings: Settings, *, once: bool = False) -> int:
             pass
     finally:
         scheduler.shutdown(wait=True)
+        release_lock(engine, token)
+        _CTX = None
         if web is not None:
             web.shutdown()
             web.server_close()

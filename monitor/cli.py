@@ -753,6 +753,13 @@ def acis_check(
         list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
     ] = None,
     dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
+    planned: Annotated[
+        bool,
+        typer.Option(
+            "--planned",
+            help="Only the clients the polling budget picks now (what the service runs hourly).",
+        ),
+    ] = False,
 ) -> None:
     """Look clients up on ACIS now, one at a time in a real browser, and report the outcomes;
     changes become alerts."""
@@ -766,7 +773,14 @@ def acis_check(
                 "`docketwatch acis refresh A-NUMBER --assist`."
             )
 
-    _run_check("ACIS", run_acis_check, a_numbers or [], dispatch, after)
+    _run_check(
+        "ACIS",
+        run_acis_check,
+        a_numbers or [],
+        dispatch,
+        after,
+        planned_source="acis" if planned else None,
+    )
 
 
 def _run_check(
@@ -775,8 +789,11 @@ def _run_check(
     a_numbers: list[str],
     dispatch: bool,
     after: Callable[[Any], None] | None = None,
+    planned_source: str | None = None,
 ) -> None:
     """A source check with a progress bar, a table of outcomes, then the alerts it made."""
+    from datetime import UTC, datetime
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from monitor.dispatch import Dispatcher
@@ -784,7 +801,16 @@ def _run_check(
     settings = _settings()
     with _engine() as engine:
         with _session(engine) as session:
-            clients = _clients_for(session, a_numbers)
+            if planned_source is not None:
+                from monitor.planner_run import planned_clients
+
+                clients, note = planned_clients(engine, session, settings, planned_source)
+                if not clients:
+                    out.print(f"{label}: {note}")
+                    return
+                out.print(f"{label}: {note}")
+            else:
+                clients = _clients_for(session, a_numbers)
         if not clients:
             raise _fail("no active clients to check")
         with Progress(
@@ -812,6 +838,12 @@ def _run_check(
             out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
         if after is not None:
             after(report)
+        if planned_source is not None:
+            from monitor.planner import mark_done
+
+            with _session(engine) as session:
+                mark_done(session, planned_source.replace("detainee_locator", "locator"),
+                          [c.id for c in clients], datetime.now(UTC))  # fmt: skip
         if report.health:
             out.print(f"source health: {report.health}")
         if dispatch:
@@ -901,12 +933,25 @@ def custody_check(
         list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
     ] = None,
     dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
+    planned: Annotated[
+        bool,
+        typer.Option(
+            "--planned",
+            help="Only the clients the polling budget picks now (what the service runs hourly).",
+        ),
+    ] = False,
 ) -> None:
     """Look clients up on ICE's detainee locator now (A-number and country of birth), one at a
     time in a real browser; transfers, releases and detentions become alerts."""
     from monitor.custody_check import run_custody_check
 
-    _run_check("detainee locator", run_custody_check, a_numbers or [], dispatch)
+    _run_check(
+        "detainee locator",
+        run_custody_check,
+        a_numbers or [],
+        dispatch,
+        planned_source="detainee_locator" if planned else None,
+    )
 
 
 # ------------------------------------------------------------------------------- FOIA, caseload
@@ -1311,6 +1356,187 @@ def courts_status(
             for c in session.exec(q)
         ]  # fmt: skip
     _emit(records, as_json, as_csv, title=f"court status ({len(records)})")
+
+
+# ------------------------------------------------------------------ service: status, health, plan
+
+schedule_app = typer.Typer(
+    help="The polling budget: who is checked when, and why.", no_args_is_help=True
+)
+app.add_typer(schedule_app, name="schedule")
+
+
+def _age(when: Any, now: Any) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+@app.command("status")
+@handles_errors
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each source's last run, outcome and freshness, the next scheduled runs, the scheduler's
+    heartbeat and the deliveries still pending."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import col, select
+
+    import scheduler as sched
+    from monitor.route import pending_count
+    from storage.models import APSCHEDULER_JOBS, CrawlOutcome, CrawlRun, Heartbeat, ServiceLock
+
+    settings = _settings()
+    now = datetime.now(UTC)
+    with _engine() as engine, _session(engine) as session:
+        next_runs = {
+            row.id: datetime.fromtimestamp(row.next_run_time, UTC)
+            for row in session.execute(sa.select(APSCHEDULER_JOBS)).all()
+            if row.next_run_time is not None
+        }
+        records = []
+        for source in sched.COMMANDS:
+            last = session.exec(
+                select(CrawlRun).where(CrawlRun.source == source).order_by(col(CrawlRun.id).desc())
+            ).first()
+            last_ok = session.exec(
+                select(CrawlRun)
+                .where(CrawlRun.source == source, CrawlRun.outcome == CrawlOutcome.ok.value)
+                .order_by(col(CrawlRun.id).desc())
+            ).first()
+            interval = sched.interval_of(settings, source)
+            ok_at = last_ok.finished_at if last_ok else None
+            fresh = "fresh" if ok_at and now - ok_at <= 2 * interval else "OVERDUE"
+            if source not in settings.sources:
+                fresh = "disabled"
+            nxt = next_runs.get(f"source:{source}")
+            records.append(
+                {
+                    "source": source,
+                    "every": str(interval),
+                    "last_run": last.started_at.isoformat(timespec="seconds") if last else "",
+                    "outcome": last.outcome if last else "",
+                    "last_ok": _age(ok_at, now),
+                    "freshness": fresh,
+                    "next_run": nxt.isoformat(timespec="seconds") if nxt else "",
+                    "message": (last.message[:100] if last else ""),
+                }
+            )
+        beat = session.get(Heartbeat, "scheduler")
+        lock = session.get(ServiceLock, sched.LOCK)
+        pending = pending_count(session)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "sources": records,
+                    "scheduler_heartbeat": beat.beat_at.isoformat() if beat else None,
+                    "scheduler": f"pid {lock.pid} on {lock.host}" if lock else None,
+                    "pending_deliveries": pending,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return
+    _emit(records, False, False, title="sources")
+    running = f"running as pid {lock.pid} on {lock.host}" if lock else "not running"
+    out.print(f"scheduler: {running}; heartbeat {_age(beat.beat_at if beat else None, now)}")
+    out.print(f"pending deliveries: {pending} (`docketwatch alerts pending`)")
+
+
+@app.command("health")
+@handles_errors
+def health(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 when the scheduler has stalled (for cron/systemd)."),
+    ] = False,
+) -> None:
+    """Is the service alive? Reads the scheduler's heartbeat from the database, independently of
+    the scheduler; with --check, exits non-zero when it is missing or too old."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from storage.models import Heartbeat
+
+    settings = _settings()
+    now = datetime.now(UTC)
+    limit = timedelta(seconds=max(3 * settings.heartbeat_seconds, 180))
+    with _engine() as engine, _session(engine) as session:
+        beats = {b.component: b for b in session.exec(select(Heartbeat))}
+    beat = beats.get("scheduler")
+    for name, b in sorted(beats.items()):
+        out.print(f"{name}: {_age(b.beat_at, now)} ({b.detail[:120]})", markup=False)
+    if beat is None or now - beat.beat_at > limit:
+        message = (
+            "the scheduler has never run on this database"
+            if beat is None
+            else f"the scheduler has stalled: last heartbeat {_age(beat.beat_at, now)} "
+            f"(limit {limit.total_seconds():.0f} s)"
+        )
+        if check:
+            raise _fail(message, code=1)
+        out.print(f"UNHEALTHY: {message}")
+        return
+    out.print("OK: the scheduler is alive")
+
+
+@schedule_app.command("plan")
+@handles_errors
+def schedule_plan(
+    source: Annotated[str, typer.Option(help="acis or locator.")] = "acis",
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Who the polling budget checks next on a browser source, in order, with the tier
+    (daily, every 3 days, weekly) and the reason; the first --limit rows."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from monitor.planner import MIN_RATIO, in_browser_hours, load_states, rank
+    from storage.errors import ValidationError
+
+    if source not in ("acis", "locator"):
+        raise ValidationError(f"--source must be acis or locator, not {source!r}")
+    settings = _settings()
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    with _engine() as engine, _session(engine) as session:
+        ranked = rank(load_states(session, source, now), now, today)
+    per_hour = settings.browser_lookups_per_hour
+    records = []
+    for i, p in enumerate(ranked[:limit]):
+        due = p.ratio >= MIN_RATIO
+        records.append(
+            {
+                "order": i + 1,
+                "client": p.state.label,
+                "tier": {1: "daily", 3: "every 3 days", 7: "weekly"}[p.interval.days],
+                "reason": p.reason,
+                "last_checked": _age(p.state.last_checked, now),
+                "due": "now"
+                if due
+                else (p.due_at.isoformat(timespec="minutes") if p.due_at else ""),
+                "batch": (i // per_hour + 1) if due and per_hour else "",
+            }
+        )
+    hours = (
+        "inside" if in_browser_hours(settings.browser_hours, now, settings.timezone) else "outside"
+    )
+    _emit(records, as_json, as_csv,
+          title=f"{source} plan: {per_hour} lookups/hour, hours {settings.browser_hours} "
+                f"(now {hours}); batch 1 is the next run")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- sandbox

@@ -557,3 +557,26 @@ class CheckRequest(SQLModel, table=True):
     reason: str = Field(max_length=200)
     requested_at: datetime = Field(sa_column=utc_column(nullable=False))
     done_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class ServiceLock(SQLModel, table=True):
+    """Who runs the scheduler on this database: one scheduler per database, or jobs duplicate."""
+
+    __tablename__ = "service_lock"
+
+    name: str = Field(primary_key=True, max_length=40)
+    host: str = Field(max_length=200)
+    pid: int
+    token: str = Field(max_length=64)
+    started_at: datetime = Field(sa_column=utc_column(nullable=False))
+    beat_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+# APScheduler 3.x's SQLAlchemyJobStore table, declared here so that migrations own it.
+APSCHEDULER_JOBS = sa.Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
+)

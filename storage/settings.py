@@ -154,6 +154,45 @@ class Settings(BaseSettings):
         default="https://www.ice.gov/detain/detention-management",
         description="ICE's detention-management page with the statistics workbooks.",
     )
+    sources: Annotated[list[str], NoDecode] = Field(
+        default=["acis", "detainee_locator", "eoir_foia", "detention_stats", "court_status"],
+        description="Sources the service polls (comma-separated in the environment).",
+    )
+    acis_interval_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the service runs a budgeted batch of ACIS lookups.",
+    )
+    locator_interval_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the service runs a budgeted batch of locator lookups.",
+    )
+    foia_interval_hours: float = Field(
+        default=8.0, gt=0, description="How often the service asks whether a FOIA release is out."
+    )
+    stats_interval_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How often the service looks for a new ICE statistics workbook.",
+    )
+    court_status_interval_hours: float = Field(
+        default=6.0, gt=0, description="How often the service reads EOIR's court status page."
+    )
+    schedule_jitter_seconds: float = Field(
+        default=300.0, ge=0, description="Random delay added to each scheduled run (politeness)."
+    )
+    watchdog_minutes: float = Field(
+        default=15.0, gt=0, description="How often the service checks that every source is fresh."
+    )
+    browser_lookups_per_hour: int = Field(
+        default=20, ge=0, description="Browser lookups per hour per source (ACIS, locator)."
+    )
+    browser_hours: str = Field(
+        default="7-21",
+        pattern=r"^\d{1,2}-\d{1,2}$",
+        description="Local hours in which browser lookups run, e.g. 7-21 (7:00 to 20:59).",
+    )
     source_failure_threshold: int = Field(
         default=3,
         ge=1,
@@ -208,6 +247,18 @@ class Settings(BaseSettings):
         default=None,
         description="Secret that signs acknowledgement links (required with web_base_url).",
     )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_list(cls, value: Any) -> Any:
+        known = {"acis", "detainee_locator", "eoir_foia", "detention_stats", "court_status"}
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, list):
+            for v in value:
+                if v not in known:
+                    raise ValueError(f"unknown source {v!r} (known: {', '.join(sorted(known))})")
+        return value
 
     @field_validator("foia_courts", mode="before")
     @classmethod

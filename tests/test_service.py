@@ -19,6 +19,7 @@ def _start(tmp_path: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
     env.pop("DATABASE_URL", None)
     env["DOCKETWATCH_HEARTBEAT_SECONDS"] = "0.5"
+    env["DOCKETWATCH_SOURCES"] = ""  # no public site is polled from a test
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("docketwatch")), "run"],
         cwd=tmp_path,

@@ -1,0 +1,224 @@
+"""The service killed with SIGKILL mid-cycle and restarted: missed runs happen once, nothing is
+lost, duplicated or sent twice. Also: one scheduler per database, health, status."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from sandbox.courts import CourtsSandbox
+from sandbox.foia import FoiaShare, generate, successor
+from sandbox.mail import SmtpSink, free_port
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import CrawlRun, Event, FoiaRelease, Hearing
+from storage.people import add_client, add_staff, assign
+from storage.reference_data import load_reference_data
+from tests.conftest import run_cli
+
+EXE = str(Path(sys.executable).with_name("docketwatch"))
+
+
+def _env(db: str, courts: str, foia: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
+    env.update(
+        {
+            "DATABASE_URL": db,
+            "DOCKETWATCH_SOURCES": "court_status,eoir_foia",
+            "DOCKETWATCH_COURT_STATUS_BASE_URL": courts,
+            "DOCKETWATCH_FOIA_URL": foia,
+            "DOCKETWATCH_COURT_STATUS_INTERVAL_HOURS": "0.005",  # 18 s
+            "DOCKETWATCH_FOIA_INTERVAL_HOURS": "0.005",
+            "DOCKETWATCH_SCHEDULE_JITTER_SECONDS": "0",
+            "DOCKETWATCH_HEARTBEAT_SECONDS": "1",
+            "DOCKETWATCH_DISPATCH_SECONDS": "1",
+            "DOCKETWATCH_FOIA_COURTS": "ADL,LOS",
+        }
+    )
+    return env
+
+
+def _start(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [EXE, "run"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        stdout=(cwd / "service.log").open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _until(check: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the service and its check processes, as a power cut would."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                stat = (entry / "stat").read_text().split()
+            except OSError:
+                continue
+            if int(stat[3]) == proc.pid and b"monitor.cli" in cmd:
+                children.append(int(entry.name))
+    proc.send_signal(signal.SIGKILL)
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    proc.wait(timeout=10)
+
+
+def _runs(engine: sa.Engine, source: str) -> list[CrawlRun]:
+    with Session(engine) as s:
+        return list(
+            s.exec(select(CrawlRun).where(CrawlRun.source == source).order_by(col(CrawlRun.id)))
+        )
+
+
+def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'dw.db'}"
+    engine = make_engine(db)
+    upgrade(engine)
+    load_reference_data(engine)
+    r1 = generate(tmp_path / "r1.zip", 150_000, seed=21)
+    r2 = successor(r1.path, tmp_path / "r2.zip", seed=22)
+    local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
+    with SmtpSink() as sink, CourtsSandbox(free_port()) as courts, FoiaShare(free_port()) as share:
+        share.publish(r1.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
+        with session_scope(engine) as s:
+            for who, role in (("ana@example.org", "attorney"), ("coord@example.org", "coordinator"),
+                              ("admin@example.org", "admin")):  # fmt: skip
+                add_staff(s, name=who[:4].title(), email=who, role=role, channels=[sink.url(who)])
+            client = add_client(s, a_number="912000011", name="TEST, ONE", nationality="MX")
+            assign(s, "912000011", "ana@example.org", "primary")
+            assert client.id is not None
+            s.add(Hearing(client_id=client.id, hearing_on=local + timedelta(days=1),
+                          hearing_time="9:00 AM", court_code="ADL",
+                          seen_at=datetime.now(UTC)))  # fmt: skip
+        env = _env(db, courts.url, share.zip_url)
+        proc = _start(tmp_path, env)
+        try:
+            # The first cycle: both sources run at once (baselines).
+            _until(lambda: [r.outcome for r in _runs(engine, "eoir_foia")] == ["ok"], 120,
+                   "the first FOIA load")  # fmt: skip
+            _until(lambda: [r.outcome for r in _runs(engine, "court_status")] == ["ok"], 60,
+                   "the first court check")  # fmt: skip
+            second = run_cli("run", cwd=tmp_path, env=env)  # one scheduler per database
+            assert second.returncode == 2 and "another docketwatch scheduler" in second.stderr
+            # The world changes: a new release, and Adelanto closes tomorrow.
+            share.publish(r2.path, datetime(2026, 12, 1, 12, tzinfo=UTC))
+            tomorrow = local + timedelta(days=1)
+            courts.close("adelanto-immigration-court",
+                         f"CLOSED\nClosed {tomorrow:%m/%d/%Y} (water leak).")  # fmt: skip
+
+            # SIGKILL while the next FOIA release is being loaded.
+            def loading() -> bool:
+                with Session(engine) as s:
+                    return (
+                        s.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")).first()
+                        is not None
+                    )
+
+            _until(loading, 120, "the second release to be loading")
+            _kill_tree(proc)
+            killed_at = datetime.now(UTC)
+            with Session(engine) as s:
+                loaded = s.exec(select(FoiaRelease).where(FoiaRelease.status == "loaded")).all()
+                assert len(loaded) == 1  # the interrupted load left nothing behind
+            # Down for more than two intervals: two or three runs of each source are missed.
+            time.sleep(40)
+            before = {src: len(_runs(engine, src)) for src in ("eoir_foia", "court_status")}
+            restarted_at = datetime.now(UTC)
+            proc = _start(tmp_path, env)
+            _until(lambda: all(len(_runs(engine, src)) > before[src] and
+                               _runs(engine, src)[-1].outcome != "running"
+                               for src in before), 120, "the missed runs")  # fmt: skip
+            time.sleep(4)  # room for a wrongly repeated run to show up (the interval is 18 s)
+            after = {src: _runs(engine, src) for src in before}
+            for src, runs in after.items():
+                new = [r for r in runs if r.started_at >= restarted_at]
+                assert len(new) == 1, (src, [(r.started_at, r.outcome) for r in new])
+                assert new[0].outcome == "ok" and new[0].started_at - restarted_at < timedelta(
+                    seconds=15
+                )
+            interrupted = [r for r in after["eoir_foia"] if "interrupted" in r.message]
+            assert len(interrupted) == 1 and interrupted[0].started_at < killed_at
+            _until(lambda: len(sink.to("coord@example.org")) >= 2 and sink.to("ana@example.org"),
+                   60, "the alerts")  # fmt: skip
+            time.sleep(3)  # a duplicate would be sent within a dispatch interval or two
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+        with Session(engine) as s:
+            kinds = Counter(e.kind for e in s.exec(select(Event)))
+            releases = s.exec(select(FoiaRelease).order_by(col(FoiaRelease.id))).all()
+        assert kinds["new_unrepresented_case"] == 1
+        assert kinds["court_closed"] == 1 and kinds["court_closed_summary"] == 1
+        assert [r.status for r in releases] == ["loaded", "failed", "loaded"]
+        sent = Counter((m.recipients[0], m.subject) for m in sink.messages)
+        assert all(n == 1 for n in sent.values()), sent  # nothing sent twice
+        assert len(sink.to("ana@example.org")) == 1  # the closure, once
+        assert len(sink.to("coord@example.org")) == 2  # the new cases and the closure summary
+    log = (tmp_path / "service.log").read_text()
+    assert "interrupted run(s) marked failed" in log and "Traceback" not in log
+    engine.dispose()
+
+
+def test_health_check_and_status_without_the_scheduler(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "DOCKETWATCH_SOURCES": ""}
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+    never = run_cli("health", "--check", cwd=tmp_path, env=env)
+    assert never.returncode == 1 and "never run" in never.stderr
+    engine = make_engine(env["DATABASE_URL"])
+    from scheduler import heartbeat
+
+    heartbeat(engine, now=datetime.now(UTC) - timedelta(hours=1))
+    stalled = run_cli("health", "--check", cwd=tmp_path, env=env)
+    assert stalled.returncode == 1 and "stalled" in stalled.stderr
+    heartbeat(engine)
+    ok = run_cli("health", "--check", cwd=tmp_path, env=env)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    status = run_cli("status", cwd=tmp_path, env=env)
+    assert (
+        status.returncode == 0
+        and "eoir_foia" in status.stdout
+        and "pending deliveries: 0" in (status.stdout)
+    )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("source", ["court_status"])
+def test_watchdog_raises_source_unhealthy_when_overdue(
+    sqlite_engine: sa.Engine, source: str
+) -> None:
+    from scheduler import acquire_lock, watchdog
+    from storage.settings import Settings
+
+    settings = Settings(sources=[source], court_status_interval_hours=1)
+    start = datetime.now(UTC)
+    acquire_lock(sqlite_engine, settings, now=start - timedelta(hours=3))
+    assert watchdog(sqlite_engine, settings, start) == 1  # never ran in 3 h, expected hourly
+    assert watchdog(sqlite_engine, settings, start + timedelta(minutes=15)) == 0  # said once
+    with session_scope(sqlite_engine) as s:
+        s.add(CrawlRun(source=source, started_at=start, finished_at=start, outcome="ok"))
+    assert watchdog(sqlite_engine, settings, start + timedelta(hours=1)) == 0
+    assert watchdog(sqlite_engine, settings, start + timedelta(hours=3)) == 1
