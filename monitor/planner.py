@@ -85,9 +85,7 @@ def rank(states: Sequence[ClientState], now: datetime, today: date) -> list[Plan
     return out
 
 
-def choose(
-    states: Sequence[ClientState], now: datetime, today: date, slots: int
-) -> list[Planned]:
+def choose(states: Sequence[ClientState], now: datetime, today: date, slots: int) -> list[Planned]:
     """The clients to look up now, within ``slots`` lookups."""
     return [p for p in rank(states, now, today) if p.ratio >= MIN_RATIO][: max(slots, 0)]
 

@@ -3,6 +3,7 @@ lost, duplicated or sent twice. Also: one scheduler per database, health, status
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,10 +80,8 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
                 children.append(int(entry.name))
     proc.send_signal(signal.SIGKILL)
     for pid in children:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
     proc.wait(timeout=10)
 
 
