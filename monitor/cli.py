@@ -1539,6 +1539,34 @@ def schedule_plan(
                 f"(now {hours}); batch 1 is the next run")  # fmt: skip
 
 
+@app.command("demo")
+@handles_errors
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's database and mailbox (replaced).")
+    ] = Path("demo"),
+) -> None:
+    """Run docketwatch end to end against local replicas of every source: seed a demo
+    organization, run a cycle, change the world (a hearing moved earlier, a transfer out of
+    Adelanto, a new FOIA release, a court closure), run again, and show the alerts delivered."""
+    from monitor.demo import run_demo
+
+    setup_logging("WARNING")
+    result = run_demo(folder, say=lambda line: out.print(line, markup=False))
+    out.print("-- what happened")
+    for kind, n in sorted(result.events.items()):
+        out.print(f"  {n} {kind}")
+    out.print("-- alerts delivered (by email to the local mailbox)")
+    for who, n in sorted(result.sent.items()):
+        out.print(f"  {who}: {n}")
+    out.print(
+        f"Read them: the mailbox folder {result.mailbox}/new (one file per message), or\n"
+        f"  DATABASE_URL={result.database_url} docketwatch alerts log\n"
+        f"  DATABASE_URL={result.database_url} docketwatch caseload unrepresented --new",
+        markup=False,
+    )
+
+
 # ---------------------------------------------------------------------------------------- sandbox
 
 

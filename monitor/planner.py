@@ -1,13 +1,15 @@
 """The polling budget for the browser sources: who is looked up when, and why.
 
-Every client has an urgency tier: checked **daily** when a hearing is within 7 days, a decision's
-appeal window is open, or the client was just transferred; **every 3 days** when a hearing is
+Every client has an urgency tier: checked **daily** when a hearing is within 7 days (or was held
+in the last 7, so the next step is due), a decision's appeal window is open, or the client was
+just transferred; **every 3 days** when a hearing is
 within 30 days; **weekly** otherwise. A pending check request (a court closure, an assisted
 refresh) puts the client at the front. Each run may spend the hour's budget
-(``browser_lookups_per_hour``, only within ``browser_hours``): first the requests, then clients by
-how far into their interval they are (a daily client half a day after its last check ranks with a
-weekly one three and a half days after), never a client less than halfway through its interval.
-Spare budget thus goes to the most urgent clients first.
+(``browser_lookups_per_hour``, only within ``browser_hours``): first the requests, then the clients
+that are due (daily ones before every-3-days ones before weekly ones), then, with what is left,
+clients by how far into their interval they are (a daily client 6 hours after its last check
+ranks with a weekly one 42 hours after), never one less than a quarter into its interval. Spare
+budget thus goes to the most urgent clients first, which is what catches a moved hearing early.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from storage.models import (
 )
 
 DAILY, EVERY_3_DAYS, WEEKLY = timedelta(days=1), timedelta(days=3), timedelta(days=7)
-MIN_RATIO = 0.5
+MIN_RATIO = 0.25
+INF = float("inf")
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Planned:
 def tier(state: ClientState, now: datetime, today: date) -> tuple[timedelta, str]:
     if state.next_hearing is not None and today <= state.next_hearing <= today + timedelta(7):
         return DAILY, f"hearing within 7 days ({state.next_hearing:%Y-%m-%d})"
+    if state.next_hearing is not None and today - timedelta(7) <= state.next_hearing < today:
+        # Held, as far as docketwatch knows: the next hearing or a decision is coming.
+        return DAILY, f"hearing just held ({state.next_hearing:%Y-%m-%d})"
     if state.appeal_open_until is not None and state.appeal_open_until >= today:
         return DAILY, f"appeal window open until {state.appeal_open_until:%Y-%m-%d}"
     if state.transferred_at is not None and now - state.transferred_at <= timedelta(days=7):
@@ -81,7 +87,11 @@ def rank(states: Sequence[ClientState], now: datetime, today: date) -> list[Plan
             ratio = (now - s.last_checked) / interval
             due = s.last_checked + interval
         out.append(Planned(s, interval, reason, float("inf") if requested else ratio, due))
-    out.sort(key=lambda p: (-p.ratio, p.state.client_id))
+    # Due ones first, the most urgent tier first; then the rest by how far into their interval.
+    # (Requests and never-checked clients have an infinite ratio: they come before all.)
+    out.sort(
+        key=lambda p: (-(p.ratio == INF), -(p.ratio >= 1), p.interval, -p.ratio, p.state.client_id)
+    )
     return out
 
 
@@ -121,7 +131,10 @@ def load_states(session: Session, source: str, now: datetime) -> list[ClientStat
     hearings = dict(
         session.exec(
             select(Hearing.client_id, sa.func.min(Hearing.hearing_on))
-            .where(col(Hearing.current).is_(True), col(Hearing.hearing_on) >= now.date())
+            .where(
+                col(Hearing.current).is_(True),
+                col(Hearing.hearing_on) >= now.date() - timedelta(days=7),
+            )
             .group_by(col(Hearing.client_id))
         ).all()
     )

@@ -58,3 +58,9 @@ def test_stats_parse_bench_smoke() -> None:
     last = run_bench("stats_parse", "--repeat", "1")
     assert last["workbooks"] >= 10
     assert last["s_per_workbook"] > 0 and last["reference_s_per_workbook"] > 0
+
+
+def test_polling_budget_bench_smoke() -> None:
+    last = run_bench("polling_budget", "--clients", "300", "--days", "10", "--per-day", "120")
+    assert last["clients"] == 300 and last["plan"]["lookups"] > 0
+    assert last["plan"]["changes"] > 0 and last["round_robin"]["p95_h"] > 0

@@ -69,6 +69,11 @@ COMMANDS = [
     ["courts"],
     ["courts", "check"],
     ["courts", "status"],
+    ["status"],
+    ["health"],
+    ["schedule"],
+    ["schedule", "plan"],
+    ["demo"],
 ]
 
 

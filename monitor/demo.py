@@ -1,0 +1,171 @@
+"""``docketwatch demo``: the whole service against local replicas, in a few minutes.
+
+It starts every replica on loopback (ACIS, the ICE locator, EOIR's FOIA file share, EOIR's court
+pages, ICE's detention-management page) and an SMTP sink that files every message in a mailbox
+folder; seeds a demo organization (synthetic clients and staff, no real person) in its own
+database; runs one cycle of every source; changes the world (a hearing moved earlier, a transfer
+out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto closure on a
+client's hearing day); runs again; and sends the alerts. Nothing public is contacted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from monitor.acis_check import run_acis_check
+from monitor.court_watch import run_court_check
+from monitor.custody_check import run_custody_check
+from monitor.dispatch import Dispatcher
+from monitor.foia_check import run_foia_check
+from monitor.stats import run_stats_check
+from sandbox.acis import AcisSandbox
+from sandbox.acis_data import Case, Hearing
+from sandbox.courts import CourtsSandbox
+from sandbox.foia import FoiaShare, generate, successor
+from sandbox.ice_stats import IceStatsSandbox, make_workbook
+from sandbox.locator import LocatorSandbox, Person
+from sandbox.mail import SmtpSink, free_port
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import Client, Delivery, Event, Staff
+from storage.people import add_client, add_staff, assign
+from storage.reference_data import load_reference_data
+from storage.settings import Settings
+
+ZONE = ZoneInfo("America/Los_Angeles")
+STAFF = [
+    ("Ana Ruiz", "ana.ruiz@demo.example", "attorney", "en"),
+    ("Beto Paz", "beto.paz@demo.example", "attorney", "es"),
+    ("Cora Lee", "cora.lee@demo.example", "coordinator", "en"),
+    ("Dee Admin", "it@demo.example", "admin", "en"),
+]
+# Synthetic clients (A-numbers in the 999 range, names that are plainly not people's).
+CLIENTS = [
+    ("999000101", "DEMO, HEARING MOVED", "GT", "ana.ruiz@demo.example"),
+    ("999000102", "DEMO, TRANSFERRED", "HO", "beto.paz@demo.example"),
+    ("999000103", "DEMO, COURT CLOSED", "MX", "ana.ruiz@demo.example"),
+]
+
+
+@dataclass
+class DemoResult:
+    folder: Path
+    mailbox: Path
+    database_url: str
+    events: Counter[str] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)  # recipient -> messages
+    steps: list[str] = field(default_factory=list)
+
+
+def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    mailbox = folder / "mailbox"
+    url = f"sqlite:///{(folder / 'docketwatch.db').resolve()}"
+    result = DemoResult(folder, mailbox, url)
+    engine = make_engine(url)
+    upgrade(engine)
+    load_reference_data(engine)
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    with (
+        SmtpSink(maildir=mailbox) as sink,
+        AcisSandbox(free_port()) as acis,
+        LocatorSandbox(free_port()) as locator,
+        FoiaShare(free_port()) as share,
+        CourtsSandbox(free_port()) as courts,
+        IceStatsSandbox(free_port()) as ice,
+    ):
+        settings = Settings(
+            database_url=url,
+            data_dir=folder / "data",
+            acis_base_url=acis.url,
+            acis_pace_seconds=0,
+            locator_base_url=locator.url,
+            locator_pace_seconds=0,
+            foia_url=share.zip_url,
+            court_status_base_url=courts.url,
+            ice_stats_url=ice.page_url,
+            sources=[],
+        )
+        say(f"replicas on 127.0.0.1; mail goes to {mailbox}")
+        _seed(engine, sink, acis, locator, today)
+        release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
+        share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
+        fy = today.year + (1 if today.month >= 10 else 0)
+        ice.serve([make_workbook(folder / "data" / f"FY{fy % 100}_detentionStats_1.xlsx", fy,
+                                 today - timedelta(days=10),
+                                 {"ADELANTO ICE PROCESSING CENTER": 1650.0})])  # fmt: skip
+
+        def cycle(label: str) -> None:
+            say(f"-- {label}")
+            with Session(engine) as s:
+                clients = list(s.exec(select(Client).where(col(Client.active).is_(True))))
+            a = run_acis_check(engine, settings, clients)
+            say(f"ACIS: {a.outcome} {dict(a.outcomes)}")
+            c = run_custody_check(engine, settings, clients)
+            say(f"ICE locator: {c.outcome} {dict(c.outcomes)}")
+            f = run_foia_check(engine, settings)
+            say(f"EOIR FOIA: {f.outcome}: {f.message}")
+            st = run_stats_check(engine, settings)
+            say(f"ICE statistics: {st.outcome}: {st.message}")
+            ct = run_court_check(engine, settings)
+            say(f"court status: {ct.outcome}: {ct.message}")
+            sent = Dispatcher(engine, settings).run_once()
+            say(f"alerts sent: {sent.sent}")
+            result.steps.append(label)
+
+        cycle("first cycle (baselines: nothing has changed yet)")
+        say("-- the world changes")
+        hearing_soon = today + timedelta(days=3)
+        acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
+                           hearing=Hearing(on=hearing_soon, time="8:30 AM")))  # fmt: skip
+        say(f"ACIS: client ***0101's hearing moved earlier, to {hearing_soon}")
+        locator.transfer("999000102", "ELOYAZ")
+        say("ICE locator: client ***0102 transferred from Adelanto to Eloy, AZ")
+        release2 = successor(release1.path, folder / "data" / "release-2.zip", seed=8,
+                             as_of=today + timedelta(days=1))  # fmt: skip
+        share.publish(release2.path, datetime.combine(today, datetime.min.time(), UTC)
+                      + timedelta(hours=12))  # fmt: skip
+        say("EOIR: a new FOIA release is out")
+        closed_day = today + timedelta(days=2)
+        notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
+        courts.close("adelanto-immigration-court", notice)
+        say(f"EOIR: Adelanto Immigration Court closed on {closed_day}")
+        cycle("second cycle")
+        with Session(engine) as s:
+            result.events = Counter(e.kind for e in s.exec(select(Event)))
+            for d, member in s.exec(
+                select(Delivery, Staff).join(Staff, col(Staff.id) == col(Delivery.staff_id))
+            ):
+                if d.status == "sent":
+                    result.sent[member.email] += 1
+    engine.dispose()
+    return result
+
+
+def _seed(
+    engine: object, sink: SmtpSink, acis: AcisSandbox, locator: LocatorSandbox, today: date
+) -> None:
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        for name, email, role, lang in STAFF:
+            add_staff(s, name=name, email=email, role=role, language=lang,
+                      channels=[sink.url(email)])  # fmt: skip
+        for number, name, nat, attorney in CLIENTS:
+            add_client(s, a_number=number, name=name, nationality=nat, country_of_birth=nat)
+            assign(s, number, attorney, "primary")
+    acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
+                       hearing=Hearing(on=today + timedelta(days=40))))  # fmt: skip
+    acis.set_case(Case("999000102", "HO", name="DEMO, TRANSFERRED", case_id=20000102,
+                       hearing=Hearing(on=today + timedelta(days=25))))  # fmt: skip
+    acis.set_case(Case("999000103", "MX", name="DEMO, COURT CLOSED", case_id=20000103,
+                       hearing=Hearing(on=today + timedelta(days=2), time="1:00 PM")))  # fmt: skip
+    locator.detain(Person("999000102", "HO", "DEMO", "TRANSFERRED"), "ADLNTCA")
+    locator.detain(Person("999000103", "MX", "DEMO", "COURT CLOSED"), "ADLNTCA")

@@ -1,0 +1,27 @@
+"""``docketwatch demo`` runs end to end, as a newcomer would run it after the README's setup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+
+def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", "demo", cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for line in ("1 hearing_moved_earlier", "1 client_transferred", "1 new_unrepresented_case",
+                 "1 court_closed", "1 court_closed_summary"):  # fmt: skip
+        assert line in out, out
+    assert "ana.ruiz@demo.example: 2" in out and "cora.lee@demo.example: 2" in out
+    mails = list((tmp_path / "demo" / "mailbox" / "new").iterdir())
+    assert len(mails) == 5
+    text = "\n".join(m.read_text(errors="replace") for m in mails)
+    assert "EARLIER" in text.upper() and "Adelanto" in text
+    assert "999000101" not in text  # no full A-number in any message
+    db = f"sqlite:///{tmp_path / 'demo' / 'docketwatch.db'}"
+    log = run_cli("alerts", "log", "--json", cwd=tmp_path, env={"DATABASE_URL": db})
+    assert log.returncode == 0, log.stderr
+    assert sum(1 for r in json.loads(log.stdout) if r["status"] == "sent") == 5

@@ -1,0 +1,88 @@
+"""The polling budget: tiers, order, requests first, browser hours, and the plan command."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.planner import (
+    DAILY,
+    EVERY_3_DAYS,
+    WEEKLY,
+    ClientState,
+    choose,
+    in_browser_hours,
+    parse_hours,
+    rank,
+    tier,
+)
+from tests.conftest import run_cli
+
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 27)
+
+
+def test_tiers() -> None:
+    def t(**kw: object) -> timedelta:
+        return tier(ClientState(client_id=1, **kw), NOW, TODAY)[0]  # type: ignore[arg-type]
+
+    assert t(next_hearing=TODAY + timedelta(days=3)) == DAILY
+    assert t(next_hearing=TODAY - timedelta(days=2)) == DAILY  # just held
+    assert t(appeal_open_until=TODAY + timedelta(days=20)) == DAILY
+    assert t(transferred_at=NOW - timedelta(days=2)) == DAILY
+    assert t(next_hearing=TODAY + timedelta(days=20)) == EVERY_3_DAYS
+    assert t(next_hearing=TODAY + timedelta(days=90)) == WEEKLY
+    assert t(transferred_at=NOW - timedelta(days=30)) == WEEKLY
+    assert t() == WEEKLY
+
+
+def test_order_requests_then_due_by_urgency_then_spare_budget() -> None:
+    states = [
+        ClientState(1, last_checked=NOW - timedelta(days=8)),  # weekly, overdue
+        ClientState(
+            2, last_checked=NOW - timedelta(hours=25), next_hearing=TODAY + timedelta(days=2)
+        ),
+        ClientState(
+            3, last_checked=NOW - timedelta(hours=1), requested_at=NOW - timedelta(minutes=5)
+        ),
+        ClientState(
+            4, last_checked=NOW - timedelta(hours=8), next_hearing=TODAY + timedelta(days=1)
+        ),
+        ClientState(5, last_checked=NOW - timedelta(hours=2)),  # weekly, just checked
+        ClientState(6),  # never checked
+    ]
+    order = [p.state.client_id for p in rank(states, NOW, TODAY)]
+    assert order[:4] == [3, 6, 2, 1] and order[4] == 4
+    assert [p.state.client_id for p in choose(states, NOW, TODAY, 3)] == [3, 6, 2]
+    assert 5 not in [p.state.client_id for p in choose(states, NOW, TODAY, 10)]
+    assert choose(states, NOW, TODAY, 0) == []
+
+
+def test_browser_hours() -> None:
+    assert in_browser_hours("7-21", datetime(2026, 11, 27, 18, tzinfo=UTC), "America/Los_Angeles")
+    assert not in_browser_hours("7-21", datetime(2026, 11, 27, 6, tzinfo=UTC),
+                                "America/Los_Angeles")  # 22:00 in LA  # fmt: skip
+    assert in_browser_hours("22-6", datetime(2026, 11, 27, 6, tzinfo=UTC), "America/Los_Angeles")
+    with pytest.raises(ValueError, match="hour range"):
+        parse_hours("9-9")
+
+
+def test_schedule_plan_command(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "DOCKETWATCH_SOURCES": ""}
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+    for n in ("912000021", "912000022"):
+        r = run_cli("clients", "add", n, "--name", "TEST, PLAN", "--nationality", "MX",
+                    cwd=tmp_path, env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    plan = run_cli("schedule", "plan", "--json", cwd=tmp_path, env=env)
+    assert plan.returncode == 0, plan.stderr
+    import json
+
+    rows = json.loads(plan.stdout)
+    assert [r["order"] for r in rows] == [1, 2]
+    assert all(r["due"] == "now" and r["batch"] == 1 for r in rows)
+    assert all("912000021" not in r["client"] and "***" in r["client"] for r in rows)
+    bad = run_cli("schedule", "plan", "--source", "ftp", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "acis or locator" in bad.stderr
