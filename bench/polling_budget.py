@@ -25,10 +25,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
