@@ -888,13 +888,40 @@ def acis_refresh(
         typer.Option("--assist", help="Open a visible browser for a person to finish the lookup."),
     ] = False,
     wait: Annotated[float, typer.Option(help="Minutes to wait for the person.")] = 10,
+    queue: Annotated[
+        bool,
+        typer.Option("--queue", help="Ask the service to look this client up first, next batch."),
+    ] = False,
 ) -> None:
     """Refresh one client's ACIS status. With --assist a visible browser opens with everything
-    filled in; complete the captcha if one appears, and the answer is stored."""
+    filled in; complete the captcha if one appears, and the answer is stored. With --queue the
+    running service checks the client at the front of its next budgeted batch."""
     from monitor.acis_assist import assisted_refresh
 
+    if queue:
+        from datetime import UTC, datetime
+
+        from storage.models import CheckRequest
+        from storage.people import get_client
+
+        with _engine() as engine, _session(engine) as session:
+            client = get_client(session, a_number)
+            assert client.id is not None
+            session.add(
+                CheckRequest(
+                    client_id=client.id,
+                    source="acis",
+                    reason="refresh requested by a person",
+                    requested_at=datetime.now(UTC),
+                )
+            )
+        out.print(f"queued: {redact_a_number(client.a_number)} is first in the next ACIS batch")
+        return
     if not assist:
-        raise _fail("use --assist (a person completes the lookup), or `acis check A-NUMBER`")
+        raise _fail(
+            "use --assist (a person completes the lookup now), --queue (the service looks the "
+            "client up first in its next batch), or `acis check A-NUMBER`"
+        )
     settings = _settings()
     with _engine() as engine:
         observation, events = assisted_refresh(engine, settings, a_number, wait * 60)

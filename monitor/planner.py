@@ -52,8 +52,9 @@ class Planned:
     state: ClientState
     interval: timedelta
     reason: str
-    ratio: float  # time since the last check / interval (inf: never checked)
+    ratio: float  # time since the last check / interval (inf: never checked, or requested)
     due_at: datetime | None
+    requested: bool = False
 
 
 def tier(state: ClientState, now: datetime, today: date) -> tuple[timedelta, str]:
@@ -86,11 +87,18 @@ def rank(states: Sequence[ClientState], now: datetime, today: date) -> list[Plan
         else:
             ratio = (now - s.last_checked) / interval
             due = s.last_checked + interval
-        out.append(Planned(s, interval, reason, float("inf") if requested else ratio, due))
+        out.append(Planned(s, interval, reason, INF if requested else ratio, due, requested))
     # Due ones first, the most urgent tier first; then the rest by how far into their interval.
-    # (Requests and never-checked clients have an infinite ratio: they come before all.)
+    # Requests first, then never-checked clients, then the due ones by tier, then the rest.
     out.sort(
-        key=lambda p: (-(p.ratio == INF), -(p.ratio >= 1), p.interval, -p.ratio, p.state.client_id)
+        key=lambda p: (
+            -p.requested,
+            -(p.ratio == INF),
+            -(p.ratio >= 1),
+            p.interval,
+            -p.ratio,
+            p.state.client_id,
+        )
     )
     return out
 

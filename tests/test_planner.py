@@ -84,5 +84,9 @@ def test_schedule_plan_command(tmp_path: Path) -> None:
     assert [r["order"] for r in rows] == [1, 2]
     assert all(r["due"] == "now" and r["batch"] == 1 for r in rows)
     assert all("912000021" not in r["client"] and "***" in r["client"] for r in rows)
+    queued = run_cli("acis", "refresh", "912000022", "--queue", cwd=tmp_path, env=env)
+    assert queued.returncode == 0 and "***0022" in queued.stdout, queued.stderr
+    rows = json.loads(run_cli("schedule", "plan", "--json", cwd=tmp_path, env=env).stdout)
+    assert rows[0]["client"].endswith("(***0022)") and "requested" in rows[0]["reason"]
     bad = run_cli("schedule", "plan", "--source", "ftp", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "acis or locator" in bad.stderr
