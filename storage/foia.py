@@ -627,25 +627,29 @@ def _load(
                  AND (pending OR base_city = '{alert}')
                ORDER BY idnproceeding"""
         )
+        sqlite = engine.dialect.name == "sqlite"
+        # Values ready for the driver: on SQLite, dates as ISO text and booleans as 0/1 (what
+        # SQLAlchemy's types store there); elsewhere DATE and BOOLEAN, for COPY.
+        day = (lambda c: f"strftime({c}, '%Y-%m-%d')") if sqlite else (lambda c: c)
+        flag = (lambda c: f"CAST({c} AS INTEGER)") if sqlite else (lambda c: c)
         detail = con.execute(
-            """SELECT pc.idnproceeding, pc.idncase, pc.base_city,
-                 coalesce(pc.hearing_loc, ''), coalesce(pc.ij_code, ''), pc.custody,
-                 coalesce(pc.ctype, ''), coalesce(pc.nat, ''), coalesce(pc.lang, ''),
-                 pc.osc_date, pc.input_date, pc.comp_date, pc.pending, pc.represented,
-                 n.d, coalesce(n.t, ''), coalesce(n.cal, ''), coalesce(n.stype, ''),
-                 coalesce(n.judge, ''), coalesce(n.loc, '')
+            f"""SELECT {int(report.release_id)}, pc.idnproceeding, pc.idncase, pc.base_city,
+                 left(coalesce(pc.hearing_loc, ''), 3), left(coalesce(pc.ij_code, ''), 3),
+                 left(pc.custody, 1), left(coalesce(pc.ctype, ''), 3),
+                 left(coalesce(pc.nat, ''), 2), left(coalesce(pc.lang, ''), 3),
+                 {day("pc.osc_date")}, {day("pc.input_date")}, {day("pc.comp_date")},
+                 {flag("pc.pending")}, {flag("pc.represented")}, {day("n.d")},
+                 left(coalesce(n.t, ''), 4), left(coalesce(n.cal, ''), 1),
+                 left(coalesce(n.stype, ''), 2), left(coalesce(n.judge, ''), 3),
+                 left(coalesce(n.loc, ''), 3)
                FROM pc LEFT JOIN n USING (idnproceeding)"""
         )
         names = [
-            "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code", "custody",
-            "case_type", "nat", "lang", "osc_date", "input_date", "comp_date", "pending",
-            "represented", "next_date", "next_time", "next_cal_type", "next_schedule_type",
-            "next_judge", "next_hearing_loc",
+            "release_id", "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code",
+            "custody", "case_type", "nat", "lang", "osc_date", "input_date", "comp_date",
+            "pending", "represented", "next_date", "next_time", "next_cal_type",
+            "next_schedule_type", "next_judge", "next_hearing_loc",
         ]  # fmt: skip
-        widths = {"hearing_loc": 3, "ij_code": 3, "case_type": 3, "nat": 2, "lang": 3,
-                  "custody": 1, "next_time": 4, "next_cal_type": 1, "next_schedule_type": 2,
-                  "next_judge": 3, "next_hearing_loc": 3}  # fmt: skip
-        cut = [(names.index(k), w) for k, w in widths.items()]
         with Session(engine, expire_on_commit=False) as session:
             conn = session.connection()
             release = session.get(FoiaRelease, report.release_id)
@@ -655,16 +659,7 @@ def _load(
                 batch = detail.fetchmany(50_000)
                 if not batch:
                     break
-                rows = []
-                for tup in batch:
-                    values = list(tup)
-                    for i, w in cut:
-                        if values[i] and len(values[i]) > w:
-                            values[i] = values[i][:w]
-                    d = dict(zip(names, values, strict=True))
-                    d["release_id"] = report.release_id
-                    rows.append(d)
-                written += insert_rows(conn, table(FoiaProceeding), rows)
+                written += _write_tuples(conn, table(FoiaProceeding), names, batch)
                 tick("store", written, 0)
             report.detail_rows = written
             insert_rows(
@@ -725,6 +720,25 @@ def _load(
     finally:
         pool.shutdown(cancel_futures=True)
         con.close()
+
+
+def _write_tuples(
+    conn: sa.Connection, tbl: sa.Table, names: list[str], rows: list[tuple[Any, ...]]
+) -> int:
+    """Rows already in the driver's types, straight to the driver (COPY on PostgreSQL)."""
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
+    target = dialect.identifier_preparer.format_table(tbl)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
+    conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", rows)
+    return len(rows)
 
 
 def _accepted_lines(ranks: list[int], rejected: list[int]) -> Iterator[int]:

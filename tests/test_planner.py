@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
 from monitor.planner import (
     DAILY,
@@ -90,3 +91,48 @@ def test_schedule_plan_command(tmp_path: Path) -> None:
     assert rows[0]["client"].endswith("(***0022)") and "requested" in rows[0]["reason"]
     bad = run_cli("schedule", "plan", "--source", "ftp", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "acis or locator" in bad.stderr
+
+
+def test_planned_acis_check_spends_only_the_budget(tmp_path: Path) -> None:
+    from sandbox.acis import AcisSandbox
+    from sandbox.acis_data import Case, Hearing
+
+    with AcisSandbox() as replica:
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
+            "DOCKETWATCH_SOURCES": "",
+            "DOCKETWATCH_ACIS_BASE_URL": replica.url,
+            "DOCKETWATCH_ACIS_PACE_SECONDS": "0",
+            "DOCKETWATCH_BROWSER_LOOKUPS_PER_HOUR": "2",
+            "DOCKETWATCH_BROWSER_HOURS": "0-24",
+        }
+        assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+        numbers = ["912000031", "912000032", "912000033"]
+        for n in numbers:
+            assert run_cli("clients", "add", n, "--name", "TEST, BUDGET", "--nationality", "MX",
+                           cwd=tmp_path, env=env).returncode == 0  # fmt: skip
+            replica.set_case(Case(n, "MX", hearing=Hearing(on=TODAY + timedelta(days=40))))
+        queued = run_cli("acis", "refresh", numbers[2], "--queue", cwd=tmp_path, env=env)
+        assert queued.returncode == 0, queued.stderr
+        first = run_cli("acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env,
+                        timeout=300)  # fmt: skip
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "2 due within the budget of 2/hour" in first.stdout
+        from storage.db import make_engine
+        from storage.models import AcisLookup, CheckRequest
+
+        engine = make_engine(env["DATABASE_URL"])
+        with Session(engine) as s:
+            looked = {row.client_id for row in s.exec(select(AcisLookup))}
+            assert len(looked) == 2 and 3 in looked  # the requested client went first
+            assert all(r.done_at is not None for r in s.exec(select(CheckRequest)))
+        second = run_cli("acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env,
+                         timeout=300)  # fmt: skip
+        assert "1 due within the budget" in second.stdout  # the one left; the others are fresh
+        third = run_cli("acis", "check", "--planned", cwd=tmp_path, env=env)
+        assert "nobody is due" in third.stdout
+        night = run_cli("acis", "check", "--planned", cwd=tmp_path,
+                        env={**env, "DOCKETWATCH_BROWSER_HOURS": "3-4"})  # fmt: skip
+        assert night.returncode == 0
+        assert "outside browser hours" in night.stdout or "nobody is due" in night.stdout
+        engine.dispose()
