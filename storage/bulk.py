@@ -55,17 +55,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
                 converted = memo[value] = proc(value)
             values[i] = converted
         tuples.append(tuple(values))
+    return write_tuples(conn, table, columns, tuples)
+
+
+def write_tuples(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> int:
+    """Rows already in the driver's types, straight to the driver; return how many."""
+    dialect = conn.dialect
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(c) for c in columns)
-    head = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES "
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([mark] * len(columns)) + ")"
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         # COPY is PostgreSQL's bulk path: one stream instead of one statement per row.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN") as copy:
-            for values_row in tuples:
-                copy.write_row(values_row)
-        return len(tuples)
-    conn.exec_driver_sql(head + one, tuples)
-    return len(tuples)
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})",
+                         list(rows))  # fmt: skip
+    return len(rows)

@@ -42,7 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.bulk import insert_rows, table
+from storage.bulk import insert_rows, table, write_tuples
 from storage.errors import ReleaseError
 from storage.models import (
     FoiaCourtStats,
@@ -577,10 +577,11 @@ def _load(
         )
         con.execute("DROP TABLE raw_tbl_RepsAssigned")
         con.execute(
-            """CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
+            f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
                   idnproceeding, d, t, cal, stype, judge, loc
                 FROM raw_tbl_schedule
-                WHERE _ok AND idnproceeding IS NOT NULL
+                WHERE _ok AND idnproceeding IN (
+                  SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
                 ORDER BY idnproceeding, d, t"""
         )
         con.execute("DROP TABLE raw_tbl_schedule")
@@ -659,7 +660,7 @@ def _load(
                 batch = detail.fetchmany(50_000)
                 if not batch:
                     break
-                written += _write_tuples(conn, table(FoiaProceeding), names, batch)
+                written += write_tuples(conn, table(FoiaProceeding), names, batch)
                 tick("store", written, 0)
             report.detail_rows = written
             insert_rows(
@@ -722,25 +723,6 @@ def _load(
         con.close()
 
 
-def _write_tuples(
-    conn: sa.Connection, tbl: sa.Table, names: list[str], rows: list[tuple[Any, ...]]
-) -> int:
-    """Rows already in the driver's types, straight to the driver (COPY on PostgreSQL)."""
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(n) for n in names)
-    target = dialect.identifier_preparer.format_table(tbl)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return len(rows)
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
-    conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", rows)
-    return len(rows)
-
-
 def _accepted_lines(ranks: list[int], rejected: list[int]) -> Iterator[int]:
     """Physical line numbers of accepted rows, from their 0-based ranks among accepted rows.
 
@@ -781,7 +763,7 @@ def _fetch_lines(path: Path, wanted: list[int]) -> dict[int, str]:
     carry = b""
     with path.open("rb") as fh:
         while k < len(want):
-            chunk = fh.read(1 << 24)
+            chunk = fh.read(1 << 20)  # small: only a chunk holding a wanted line is split
             if not chunk:
                 if carry and want[k] == line:
                     out[line] = carry.decode("latin-1").rstrip("\r")
