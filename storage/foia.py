@@ -498,6 +498,7 @@ def _load(
         as_of = report.as_of.isoformat()
         courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
         alert = alert_court if alert_court.isalnum() else ""
+        watched = f"trim(BASE_CITY_CODE) IN ({courts_sql})"
         # ISO dates compare as text; a malformed one is simply not upcoming.
         upcoming = f"""{_nz("ADJ_RSN")} IS NULL AND left(trim(ADJ_DATE), 10) >= '{as_of}'"""
         keep = {
@@ -505,13 +506,19 @@ def _load(
                 {_nz("CUSTODY")} AS custody, {_nz("CASE_TYPE")} AS case_type,
                 {_nz("E_28_DATE")} IS NOT NULL AS has_e28,
                 LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced""",
+            # Every proceeding counts in the aggregates; only the watched courts' are stored in
+            # detail, so only theirs have their other fields converted.
             "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
-                {_nz("BASE_CITY_CODE")} AS base_city, {_nz("HEARING_LOC_CODE")} AS hearing_loc,
-                {_nz("IJ_CODE")} AS ij_code, {_nz("CASE_TYPE")} AS case_type,
-                {_day("OSC_DATE")} AS osc_date, {_day("INPUT_DATE")} AS input_date,
-                {_day("COMP_DATE")} AS comp_date,
+                {_nz("BASE_CITY_CODE")} AS base_city,
+                CASE WHEN {watched} THEN {_nz("HEARING_LOC_CODE")} END AS hearing_loc,
+                CASE WHEN {watched} THEN {_nz("IJ_CODE")} END AS ij_code,
+                {_nz("CASE_TYPE")} AS case_type,
+                CASE WHEN {watched} THEN {_day("OSC_DATE")} END AS osc_date,
+                CASE WHEN {watched} THEN {_day("INPUT_DATE")} END AS input_date,
+                CASE WHEN {watched} THEN {_day("COMP_DATE")} END AS comp_date,
                 {_nz("COMP_DATE")} IS NULL AND {_nz("OTHER_COMP")} IS NULL AS pending,
-                {_nz("COMP_DATE")} IS NOT NULL AND {_day("COMP_DATE")} IS NULL AS bad_date,
+                CASE WHEN {watched} THEN {_nz("COMP_DATE")} IS NOT NULL
+                  AND {_day("COMP_DATE")} IS NULL ELSE false END AS bad_date,
                 BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced""",
             "tbl_RepsAssigned": """try_cast(trim(IDNCASE) AS BIGINT) AS idncase,
                 upper(trim(STRATTYTYPE)) = 'ALIEN' AND upper(trim(STRATTYLEVEL)) = 'COURT'
