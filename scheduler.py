@@ -187,19 +187,28 @@ def source_job(source: str) -> str:
         command = ["xvfb-run", "-a", *command]
     log.info("source %s: starting %s", source, " ".join(COMMANDS[source]))
     outcome = ""
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: stopped as one, with its browser
+    )
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(proc)
     try:
-        proc = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=ctx.settings.crawl_timeout_seconds,
-            start_new_session=True,
-        )
-        if proc.returncode not in (0, 1):
-            outcome = f"check exited {proc.returncode}: {proc.stderr.strip()[-500:]}"
+        _, stderr = proc.communicate(timeout=ctx.settings.crawl_timeout_seconds)
+        if proc.returncode < 0:
+            outcome = f"the check was stopped by {signal.Signals(-proc.returncode).name}"
+        elif proc.returncode not in (0, 1):
+            outcome = f"check exited {proc.returncode}: {stderr.strip()[-500:]}"
     except subprocess.TimeoutExpired:
+        _stop_child(proc)
         outcome = f"timed out after {ctx.settings.crawl_timeout_seconds:.0f} s"
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.discard(proc)
     finished = datetime.now(UTC)
     with session_scope(ctx.engine) as session:
         runs = session.exec(
@@ -210,7 +219,8 @@ def source_job(source: str) -> str:
         for run in runs:
             if run.outcome == CrawlOutcome.running.value:  # the child died mid-run
                 run.outcome, run.finished_at = CrawlOutcome.failed.value, finished
-                run.message = (run.message + "; " + (outcome or "the check process ended"))[:2000]
+                why = outcome or "the check process ended"
+                run.message = "; ".join(m for m in (run.message, why) if m)[:2000]
                 session.add(run)
         summary = f"{runs[-1].outcome}: {runs[-1].message}"[:500] if runs else (outcome or "no run")
         row = session.get(Heartbeat, f"source:{source}")
@@ -221,6 +231,33 @@ def source_job(source: str) -> str:
     log.info("source %s: %s", source, summary)
     ctx.dispatcher.run_once()
     return summary
+
+
+_CHILDREN: set[subprocess.Popen[str]] = set()
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _stop_child(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM a check's process group; SIGKILL it if it has not ended after ``grace``."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stop_children() -> None:
+    """Stop the checks still running, so that the service stops promptly."""
+    with _CHILDREN_LOCK:
+        running = list(_CHILDREN)
+    for proc in running:
+        log.info("stopping a running check (pid %d)", proc.pid)
+        _stop_child(proc)
 
 
 def watchdog_job() -> int:
@@ -281,7 +318,8 @@ def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
         ).all()
         for run in runs:
             run.outcome, run.finished_at = CrawlOutcome.failed.value, now
-            run.message = (run.message + "; interrupted: the service stopped mid-run")[:2000]
+            why = "interrupted: the service stopped mid-run"
+            run.message = "; ".join(m for m in (run.message, why) if m)[:2000]
             session.add(run)
         for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
             release.status, release.message = "failed", "interrupted: the service stopped mid-load"
@@ -331,14 +369,19 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         return 0
 
     global _CTX
-    token = acquire_lock(engine, settings)  # before anything starts: a second service stops here
     web = None
     if settings.web_listen:
         host, port = parse_listen(settings.web_listen)
-        secret = settings.ack_secret.get_secret_value() if settings.ack_secret else ""
-        if not secret:
+        if not (settings.ack_secret and settings.ack_secret.get_secret_value()):
             raise ConfigError("web_listen is set but ack_secret is not")
-        web = make_server(engine, secret, host, port)
+    token = acquire_lock(engine, settings)  # before anything starts: a second service stops here
+    if settings.web_listen:
+        assert settings.ack_secret is not None
+        try:
+            web = make_server(engine, settings.ack_secret.get_secret_value(), host, port)
+        except OSError:
+            release_lock(engine, token)
+            raise
         serve_in_thread(web)
         log.info("web endpoint listening on %s:%d", host, port)
 
@@ -383,6 +426,7 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         while not stop.wait(1.0):
             pass
     finally:
+        stop_children()  # a crawl can run for an hour; the service stops now, marking it failed
         scheduler.shutdown(wait=True)
         release_lock(engine, token)
         _CTX = None

@@ -221,3 +221,33 @@ def test_watchdog_raises_source_unhealthy_when_overdue(
         s.add(CrawlRun(source=source, started_at=start, finished_at=start, outcome="ok"))
     assert watchdog(sqlite_engine, settings, start + timedelta(hours=1)) == 0
     assert watchdog(sqlite_engine, settings, start + timedelta(hours=3)) == 1
+
+
+def test_sigterm_stops_a_running_check_promptly(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'dw.db'}"
+    engine = make_engine(db)
+    upgrade(engine)
+    release = generate(tmp_path / "r.zip", 300_000, seed=31)
+    with CourtsSandbox(free_port()) as courts, FoiaShare(free_port()) as share:
+        share.publish(release.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
+        env = _env(db, courts.url, share.zip_url)
+        proc = _start(tmp_path, env)
+        try:
+
+            def loading() -> bool:
+                with Session(engine) as s:
+                    q = select(FoiaRelease).where(FoiaRelease.status == "loading")
+                    return s.exec(q).first() is not None
+
+            _until(loading, 120, "the release to be loading")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0  # not the whole load, let alone an hour's crawl
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    runs = _runs(engine, "eoir_foia")
+    assert runs and runs[-1].outcome == "failed"
+    assert "stopped by SIGTERM" in runs[-1].message
+    log = (tmp_path / "service.log").read_text()
+    assert "stopping a running check" in log and "docketwatch stopped" in log
+    engine.dispose()
