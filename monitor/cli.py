@@ -746,6 +746,15 @@ def _clients_for(session: Session, a_numbers: list[str]) -> list[Any]:
     return list(session.exec(select(Client).where(Client.active == True)))  # noqa: E712
 
 
+PlannedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--planned",
+        help="Only the clients the polling budget picks now (what the service runs hourly).",
+    ),
+]
+
+
 @acis_app.command("check")
 @handles_errors
 def acis_check(
@@ -753,13 +762,7 @@ def acis_check(
         list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
     ] = None,
     dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
-    planned: Annotated[
-        bool,
-        typer.Option(
-            "--planned",
-            help="Only the clients the polling budget picks now (what the service runs hourly).",
-        ),
-    ] = False,
+    planned: PlannedOpt = False,
 ) -> None:
     """Look clients up on ACIS now, one at a time in a real browser, and report the outcomes;
     changes become alerts."""
@@ -805,10 +808,9 @@ def _run_check(
                 from monitor.planner_run import planned_clients
 
                 clients, note = planned_clients(engine, session, settings, planned_source)
-                if not clients:
-                    out.print(f"{label}: {note}")
-                    return
                 out.print(f"{label}: {note}")
+                if not clients:
+                    return
             else:
                 clients = _clients_for(session, a_numbers)
         if not clients:
@@ -839,11 +841,11 @@ def _run_check(
         if after is not None:
             after(report)
         if planned_source is not None:
-            from monitor.planner import mark_done
+            from monitor.planner import PLAN_SOURCE, mark_done
 
             with _session(engine) as session:
-                mark_done(session, planned_source.replace("detainee_locator", "locator"),
-                          [c.id for c in clients], datetime.now(UTC))  # fmt: skip
+                mark_done(session, PLAN_SOURCE[planned_source], [c.id for c in clients],
+                          datetime.now(UTC))  # fmt: skip
         if report.health:
             out.print(f"source health: {report.health}")
         if dispatch:
@@ -960,13 +962,7 @@ def custody_check(
         list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
     ] = None,
     dispatch: Annotated[bool, typer.Option(help="Send the resulting alerts right away.")] = True,
-    planned: Annotated[
-        bool,
-        typer.Option(
-            "--planned",
-            help="Only the clients the polling budget picks now (what the service runs hourly).",
-        ),
-    ] = False,
+    planned: PlannedOpt = False,
 ) -> None:
     """Look clients up on ICE's detainee locator now (A-number and country of birth), one at a
     time in a real browser; transfers, releases and detentions become alerts."""

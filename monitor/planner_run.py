@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from monitor.crawl import start_run
-from monitor.planner import choose, in_browser_hours, load_states
+from monitor.planner import PLAN_SOURCE, choose, in_browser_hours, load_states
 from storage.db import session_scope
 from storage.models import Client, CrawlOutcome, CrawlRun
 from storage.settings import Settings
@@ -39,7 +39,7 @@ def planned_clients(
         _record(engine, source, note)
         return [], note
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    plan_source = "acis" if source == "acis" else "locator"
+    plan_source = PLAN_SOURCE[source]
     picked = choose(load_states(session, plan_source, now), now, today,
                     settings.browser_lookups_per_hour)  # fmt: skip
     if not picked:

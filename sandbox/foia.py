@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -904,10 +903,6 @@ class _Handler(ReplicaHandler):
                     else datetime.now(UTC)
                 )
         self._send(200, "application/json", '{"ok": true}')
-
-
-def serve_handler() -> type[BaseHTTPRequestHandler]:
-    return _Handler
 
 
 def describe(info: ReleaseInfo) -> dict[str, Any]:
