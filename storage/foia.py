@@ -4,12 +4,15 @@ The files are hostile (sources.md §3.2): tab-delimited despite the ``.csv`` nam
 latin-1, with NUL bytes, rows shifted by stray tabs, codes with trailing spaces and headers that
 drift between releases. The loader:
 
-1. finds the members by name wherever the zip nests them, streams the four tables it needs to a
-   work folder (bounded memory) while counting their lines, and checks each count against
-   ``Count.txt``: a truncated or incomplete release is refused before anything is stored;
-2. reads them with DuckDB's CSV reader (in-process, memory-capped, spilling to disk), columns
-   mapped by header name; a row whose field count is not the header's or whose id is not a
-   number is quarantined with its file and line number, never silently dropped;
+1. finds the members by name wherever the zip nests them and inflates the four tables it needs,
+   in a thread, into pieces of whole lines in a work folder (bounded memory and disk: each
+   piece is deleted once read), counting lines as the bytes go by, and checks each table's
+   count against ``Count.txt``: a truncated or incomplete release is refused and nothing of it
+   is stored;
+2. reads each piece as soon as it is out with DuckDB's CSV reader (in-process, memory-capped,
+   spilling to disk), columns mapped by header name; a row whose field count is not the
+   header's or whose id is not a number is quarantined with its file and line number, never
+   silently dropped;
 3. trims codes, strips NUL bytes, turns blanks into NULL, and computes per proceeding the
    representation (a respondent's attorney at court level: ``STRATTYTYPE='ALIEN'`` and
    ``STRATTYLEVEL='COURT'`` in tbl_RepsAssigned, or an ``E_28_DATE`` on the case; DHS counsel does
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
 import shutil
 import struct
@@ -33,7 +37,6 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -98,7 +101,15 @@ LOOKUPS = {
     "tbllookupaliennat": "nationality",
     "tbllookupbasecity": "base_city",
 }
+# Fields kept raw, tab-joined, while reading (converted later, for the few rows that need them).
+CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE")
+PROCEEDING_FIELDS = ("HEARING_LOC_CODE", "IJ_CODE", "CASE_TYPE", "OSC_DATE", "INPUT_DATE",
+                     "COMP_DATE")  # fmt: skip
+SCHEDULE_FIELDS = ("IDNPROCEEDING", "ADJ_DATE", "ADJ_TIME_START", "CAL_TYPE", "SCHEDULE_TYPE",
+                   "IJ_CODE", "HEARING_LOC_CODE")  # fmt: skip
 MAX_QUARANTINE_STORED = 10_000
+# Tables are extracted in pieces of about this size, each read and deleted in turn.
+PART_BYTES = 64 << 20
 STATUS_LOADED = "loaded"
 
 Progress = Callable[[str, int, int], None]
@@ -188,26 +199,78 @@ def read_counts(text: str, where: str = "Count.txt") -> dict[str, int]:
     return out
 
 
-def _extract(
-    zf_path: Path, info: zipfile.ZipInfo, dest: Path, tick: Callable[[int], None]
-) -> tuple[int, int]:
-    """Stream one member to ``dest``; return (data lines, NUL bytes) as the bytes go by.
+@dataclass
+class _Part:
+    """A piece of one extracted table: whole lines, the header only in the first piece."""
 
-    Deflated members are inflated with ISA-L (several times faster than zlib, the same output)
-    and checked against their CRC-32; other methods go through :mod:`zipfile`.
+    name: str
+    index: int
+    path: Path
+    lines: int  # physical lines in this piece
+    nuls: int
+    ascii: bool  # plain ASCII: read as UTF-8, which skips transcoding from latin-1
+
+
+@dataclass
+class _Done:
+    name: str
+    data_lines: int  # data lines in the whole table (the header not counted)
+
+
+def _split_member(
+    zf_path: Path,
+    info: zipfile.ZipInfo,
+    name: str,
+    folder: Path,
+    part_bytes: int,
+    tick: Callable[[int], None],
+) -> Iterator[_Part | _Done]:
+    """Stream one member into files of about ``part_bytes``, cut at line ends.
+
+    Lines and NUL bytes are counted as the bytes go by. Pieces keep the disk bounded (each is
+    deleted once read) and let the reader start on a table before it is all inflated.
     """
-    lines = nuls = 0
+    total = 0
+    index = size = lines = nuls = 0
+    plain = True
     last = b"\n"
-    with dest.open("wb") as out:
+    path = folder / f"{name}.{index}.csv"
+    out = path.open("wb")
+    try:
         for chunk in _member_chunks(zf_path, info):
-            lines += chunk.count(b"\n")
-            nuls += chunk.count(b"\x00")
-            last = chunk[-1:]
-            out.write(chunk)
             tick(len(chunk))
-    if last != b"\n":
+            last = chunk[-1:]
+            # Cut at the first line end past the piece's size, as often as the chunk allows.
+            while size + len(chunk) >= part_bytes and (
+                cut := chunk.find(b"\n", max(part_bytes - size - 1, 0)) + 1
+            ):
+                head, chunk = chunk[:cut], chunk[cut:]
+                out.write(head)
+                out.close()
+                n = head.count(b"\n")
+                z = head.count(b"\x00") if b"\x00" in head else 0
+                yield _Part(name, index, path, lines + n, nuls + z, plain and head.isascii())
+                total += lines + n
+                index += 1
+                size = lines = nuls = 0
+                plain = True
+                path = folder / f"{name}.{index}.csv"
+                out = path.open("wb")
+            out.write(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+            if b"\x00" in chunk:
+                nuls += chunk.count(b"\x00")
+            plain = plain and chunk.isascii()
+    finally:
+        out.close()
+    if last != b"\n":  # a last line without its newline
         lines += 1
-    return max(lines - 1, 0), nuls
+    if size or not index:
+        yield _Part(name, index, path, lines, nuls, plain)
+    else:  # the table ended exactly at a cut
+        path.unlink()
+    yield _Done(name, max(total + lines - 1, 0))
 
 
 def _member_chunks(zf_path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -218,7 +281,7 @@ def _member_chunks(zf_path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
                 "(Deflate64 archives need unpacking with `unzip` first)"
             )
         with zipfile.ZipFile(zf_path) as zf, zf.open(info) as src:
-            while chunk := src.read(1 << 22):
+            while chunk := src.read(1 << 20):
                 yield chunk
         return
     from isal import isal_zlib
@@ -232,8 +295,11 @@ def _member_chunks(zf_path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
         fh.seek(info.header_offset + 30 + name_len + extra_len)
         inflate = isal_zlib.decompressobj(-15)
         left, crc, size = info.compress_size, 0, 0
+        # Small input pieces keep each inflated chunk to a few MB: the allocator then reuses its
+        # memory, where chunks of tens of MB would each be fresh pages from the kernel (this
+        # made extraction three times slower).
         while left > 0:
-            raw = fh.read(min(1 << 22, left))
+            raw = fh.read(min(1 << 18, left))
             if not raw:
                 raise zipfile.BadZipFile(f"{info.filename}: the archive ends inside this member")
             left -= len(raw)
@@ -281,13 +347,36 @@ def _lookup_rows(
 # -- the load ---------------------------------------------------------------------------------
 
 
-def _nz(column: str) -> str:
+def _clean(sql: str) -> str:
+    """SQL: ``sql`` (a quoted column or an expression) trimmed and NUL-free; '' when blank.
+
+    Where a piece of a table holds no NUL byte, the reader drops the ``replace`` around its
+    columns (see ``_NUL_STRIP``).
+    """
+    return f"trim(replace({sql}, chr(0), ''))"
+
+
+def _nz(sql: str) -> str:
     """SQL: trimmed, NUL-free text, NULL when blank."""
-    return f"nullif(trim(replace(\"{column}\", chr(0), '')), '')"
+    return f"nullif({_clean(sql)}, '')"
 
 
-def _day(column: str) -> str:
-    return f"try_cast(left(trim(replace(\"{column}\", chr(0), '')), 10) AS DATE)"
+def _day(sql: str) -> str:
+    return f"try_cast(left({_clean(sql)}, 10) AS DATE)"
+
+
+def _fields(names: tuple[str, ...]) -> str:
+    """SQL: the raw fields ``names`` in one tab-joined string (a tab is never inside a field);
+    split again only for the few rows that need them, far cheaper than a column each."""
+    return "concat(" + ", chr(9), ".join(f'"{n}"' for n in names) + ")"
+
+
+def _field(names: tuple[str, ...], name: str, var: str = "f") -> str:
+    """SQL: field ``name`` of a ``_fields`` string split into the list ``var``."""
+    return f"{var}[{names.index(name) + 1}]"
+
+
+_NUL_STRIP = re.compile(r"replace\((\"[^\"]+\"), chr\(0\), ''\)")
 
 
 def _dedupe(header: list[str]) -> list[str]:
@@ -304,7 +393,14 @@ def _dedupe(header: list[str]) -> list[str]:
     return cols
 
 
-def _read_csv(path: Path, header: list[str], types: dict[str, str], rejects: str) -> str:
+def _read_csv(
+    path: Path,
+    header: list[str],
+    types: dict[str, str],
+    rejects: str,
+    has_header: bool = True,
+    encoding: str = "latin-1",
+) -> str:
     """DuckDB's reader for one table, every column by name.
 
     DuckDB accepts a row with extra *empty* trailing fields, and a stray tab in the real files
@@ -315,8 +411,9 @@ def _read_csv(path: Path, header: list[str], types: dict[str, str], rejects: str
     cols = _dedupe(header) + [f"_X{i}" for i in range(1, 9)]
     spec = ", ".join(f"'{c.replace(chr(39), '')}': '{types.get(c, 'VARCHAR')}'" for c in cols)
     return (
-        f"read_csv('{path}', delim='\\t', quote='', escape='', header=true, auto_detect=false, "
-        f"columns={{{spec}}}, encoding='latin-1', strict_mode=true, null_padding=true, "
+        f"read_csv('{path}', delim='\\t', quote='', escape='', header={str(has_header).lower()}, "
+        "auto_detect=false, "
+        f"columns={{{spec}}}, encoding='{encoding}', strict_mode=true, null_padding=true, "
         f"nullstr='\\x02', "
         f"store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
         f"max_line_size=1048576)"
@@ -461,96 +558,116 @@ def _load(
     for name in NEEDED:
         if name not in counts:
             raise ReleaseError(f"Count.txt has no row count for {name}")
-    # 1. Extract, in parallel, counting lines as the bytes go by.
+    # 1. Extract in pieces, in a thread, counting lines as the bytes go by.
     total = sum(core[n].file_size for n in NEEDED)
     done = [0]
-    lock = threading.Lock()
 
     def advance(n: int) -> None:
-        with lock:
-            done[0] += n
-            tick("extract", done[0], total)
+        done[0] += n
+        tick("extract", done[0], total)
 
-    paths = {n: work / f"{n}.csv" for n in NEEDED}
-    # The biggest table first: the others are read by DuckDB while it is still being extracted.
-    pool = ThreadPoolExecutor(max_workers=2)
-    order = sorted(NEEDED, key=lambda n: -core[n].file_size)
-    futures = {n: pool.submit(_extract, zip_path, core[n], paths[n], advance) for n in order}
-    nuls: dict[str, int] = {}
+    pieces: queue.Queue[_Part | _Done | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
 
-    def extracted(n: str) -> None:
+    def put(item: _Part | _Done | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                pieces.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def extract() -> None:
+        n = ""
         try:
-            report.lines[n], nuls[n] = futures[n].result()
+            for n in sorted(NEEDED, key=lambda n: -core[n].file_size):
+                for item in _split_member(zip_path, core[n], n, work, PART_BYTES, advance):
+                    if not put(item):
+                        return
+            put(None)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            raise ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})") from exc
-        if report.lines[n] != counts[n]:
-            raise ReleaseError(
-                f"{n}.csv has {report.lines[n]:,} rows but Count.txt says {counts[n]:,}: "
-                "the release is incomplete or damaged; nothing was loaded"
-            )
+            put(ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})"))
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            put(exc)
 
-    # 2. Read with DuckDB.
+    extractor = threading.Thread(target=extract, name="foia-extract", daemon=True)
+
+    # 2. Read with DuckDB, each piece as soon as it is out.
     con = duckdb.connect()
     try:
+        extractor.start()
         con.execute(f"SET memory_limit='{memory_mb}MB'")
         con.execute(f"SET temp_directory='{work / 'spill'}'")
         con.execute("SET threads=2")
         as_of = report.as_of.isoformat()
         courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
         alert = alert_court if alert_court.isalnum() else ""
-        watched = f"trim(BASE_CITY_CODE) IN ({courts_sql})"
-        # ISO dates compare as text; a malformed one is simply not upcoming.
-        upcoming = f"""{_nz("ADJ_RSN")} IS NULL AND left(trim(ADJ_DATE), 10) >= '{as_of}'"""
+        city = _clean('"BASE_CITY_CODE"')
+        # Only what every row needs is converted while reading; the fields kept for the watched
+        # courts, and for upcoming hearings, travel as one raw string and are converted later.
         keep = {
-            "A_TblCase": f"""IDNCASE AS idncase, {_nz("NAT")} AS nat, {_nz("LANG")} AS lang,
-                {_nz("CUSTODY")} AS custody, {_nz("CASE_TYPE")} AS case_type,
-                {_nz("E_28_DATE")} IS NOT NULL AS has_e28,
-                LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced""",
-            # Every proceeding counts in the aggregates; only the watched courts' are stored in
-            # detail, so only theirs have their other fields converted.
+            "A_TblCase": f"""IDNCASE AS idncase, {_clean('"CUSTODY"')} AS custody,
+                {_clean('"E_28_DATE"')} <> '' AS has_e28,
+                LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced,
+                {_fields(CASE_FIELDS)} AS w""",
             "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
-                {_nz("BASE_CITY_CODE")} AS base_city,
-                CASE WHEN {watched} THEN {_nz("HEARING_LOC_CODE")} END AS hearing_loc,
-                CASE WHEN {watched} THEN {_nz("IJ_CODE")} END AS ij_code,
-                {_nz("CASE_TYPE")} AS case_type,
-                CASE WHEN {watched} THEN {_day("OSC_DATE")} END AS osc_date,
-                CASE WHEN {watched} THEN {_day("INPUT_DATE")} END AS input_date,
-                CASE WHEN {watched} THEN {_day("COMP_DATE")} END AS comp_date,
-                {_nz("COMP_DATE")} IS NULL AND {_nz("OTHER_COMP")} IS NULL AS pending,
-                CASE WHEN {watched} THEN {_nz("COMP_DATE")} IS NOT NULL
-                  AND {_day("COMP_DATE")} IS NULL ELSE false END AS bad_date,
-                BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced""",
-            "tbl_RepsAssigned": """try_cast(trim(IDNCASE) AS BIGINT) AS idncase,
-                upper(trim(STRATTYTYPE)) = 'ALIEN' AND upper(trim(STRATTYLEVEL)) = 'COURT'
-                AS respondent_court""",
-            # Only upcoming, not adjourned hearings matter: the other rows (most of the biggest
-            # table) are checked for their shape and otherwise left unconverted.
-            "tbl_schedule": f"""CASE WHEN {upcoming} THEN
-                  try_cast(trim(IDNPROCEEDING) AS BIGINT) END AS idnproceeding,
-                CASE WHEN {upcoming} THEN {_day("ADJ_DATE")} END AS d,
-                CASE WHEN {upcoming} THEN coalesce({_nz("ADJ_TIME_START")}, '') END AS t,
-                CASE WHEN {upcoming} THEN coalesce({_nz("CAL_TYPE")}, '') END AS cal,
-                CASE WHEN {upcoming} THEN coalesce({_nz("SCHEDULE_TYPE")}, '') END AS stype,
-                CASE WHEN {upcoming} THEN coalesce({_nz("IJ_CODE")}, '') END AS judge,
-                CASE WHEN {upcoming} THEN coalesce({_nz("HEARING_LOC_CODE")}, '') END AS loc""",
+                {city} AS base_city,
+                {_clean('"COMP_DATE"')} = '' AND {_clean('"OTHER_COMP"')} = '' AS pending,
+                BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced,
+                CASE WHEN {city} IN ({courts_sql}) THEN {_fields(PROCEEDING_FIELDS)}
+                END AS w""",
+            "tbl_RepsAssigned": f"""CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
+                  AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
+                THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase""",
+            # Most of the biggest table is past or adjourned hearings: those rows are checked
+            # for their shape and otherwise left unconverted. ISO dates compare as text; a
+            # malformed one is simply not upcoming.
+            "tbl_schedule": f"""CASE WHEN {_clean('"ADJ_RSN"')} = ''
+                  AND left(trim(ADJ_DATE), 10) >= '{as_of}'
+                THEN {_fields(SCHEDULE_FIELDS)} END AS h""",
         }
-        bad_lines: dict[str, dict[int, str]] = {}
-        by_future = {fut: n for n, fut in futures.items()}
-        for i, fut in enumerate(as_completed(by_future)):  # each table as soon as it is out
-            n = by_future[fut]
-            tick("read", i, len(NEEDED))
-            extracted(n)
-            header, drift = _map_header(n, _header(paths[n]))
-            report.header_drift += drift
-            src = _read_csv(paths[n], header, NEEDED[n], f"rej_{n}")
+        bad_lines: dict[str, dict[int, str]] = {n: {} for n in NEEDED}
+        quarantine: list[tuple[str, int, str, str]] = []
+        headers: dict[str, list[str]] = {}
+        nuls = dict.fromkeys(NEEDED, 0)
+        seen_lines = dict.fromkeys(NEEDED, 0)  # physical lines in the pieces read so far
+        rows = dict.fromkeys(NEEDED, 0)  # rows in raw_<table> so far
+        finished = 0
+        while (item := pieces.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, _Done):
+                found = report.lines[item.name] = item.data_lines
+                if found != counts[item.name]:
+                    raise ReleaseError(
+                        f"{item.name}.csv has {found:,} rows but Count.txt says "
+                        f"{counts[item.name]:,}: the release is incomplete or damaged; "
+                        "nothing was loaded"
+                    )
+                finished += 1
+                tick("read", finished, len(NEEDED))
+                continue
+            n, first = item.name, item.index == 0
+            if first:
+                header, drift = _map_header(n, _header(item.path))
+                report.header_drift += drift
+                headers[n] = header
+            header = headers[n]
+            encoding = "utf-8" if item.ascii else "latin-1"
+            src = _read_csv(item.path, header, NEEDED[n], f"rej_{n}", first, encoding)
             last = _dedupe(header)[-1]
             select_sql = keep[n]
-            if not nuls[n]:  # no NUL byte in this file: skip stripping them
-                select_sql = re.sub(r"replace\((\"[^\"]+\"), chr\(0\), ''\)", r"\1", select_sql)
+            if not item.nuls:  # no NUL byte in this piece: skip stripping them
+                select_sql = _NUL_STRIP.sub(r"\1", select_sql)
+            nuls[n] += item.nuls
             # Insertion order is kept, so rowid is a row's rank among the accepted rows.
+            select = f"""SELECT {select_sql},
+                ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}"""
             con.execute(
-                f"""CREATE TEMP TABLE raw_{n} AS SELECT {select_sql},
-                    ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}"""
+                f"CREATE TEMP TABLE raw_{n} AS {select}"
+                if first
+                else f"INSERT INTO raw_{n} {select}"
             )
             rejected = {
                 int(line): f"{etype}: {msg}"
@@ -559,49 +676,78 @@ def _load(
                     f"FROM rej_{n} GROUP BY line"
                 ).fetchall()
             }
+            con.execute(f"DROP TABLE rej_{n}; DROP TABLE rej_{n}_scan")
+            start = rows[n]
+            (rows[n],) = con.execute(f"SELECT count(*) FROM raw_{n}").fetchone()
             shifted = [
                 int(r)
                 for (r,) in con.execute(
-                    f"SELECT rowid FROM raw_{n} WHERE NOT _ok ORDER BY 1"
+                    f"SELECT rowid - {start} FROM raw_{n} WHERE rowid >= {start} AND NOT _ok "
+                    "ORDER BY 1"
                 ).fetchall()
             ]
-            lines = dict(rejected)
+            bad = dict(rejected)
             width = len(header)
-            for line in _accepted_lines(shifted, sorted(rejected)):
-                lines[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
-            bad_lines[n] = lines
-        pool.shutdown()
+            for line in _accepted_lines(shifted, sorted(rejected), 2 if first else 1):
+                bad[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
+            if bad:  # the raw text, while the piece is still on disk
+                room = max(MAX_QUARANTINE_STORED - len(quarantine), 0)
+                wanted = sorted(bad)[:room]
+                texts = _fetch_lines(item.path, wanted)
+                offset = seen_lines[n]
+                for line in wanted:
+                    raw = texts.get(line, "").replace("\x00", "\\0")
+                    quarantine.append((f"{n}.csv", offset + line, bad[line], raw))
+                bad_lines[n].update({offset + line: why for line, why in bad.items()})
+            seen_lines[n] += item.lines
+            item.path.unlink()
+        extractor.join()
         report.seconds["extract_and_read"] = time.perf_counter() - t0
         for n in NEEDED:
             report.quarantined[n] = len(bad_lines[n])
             report.loaded[n] = report.lines[n] - len(bad_lines[n])
-        tick("read", len(NEEDED), len(NEEDED))
         con.execute("CREATE TEMP VIEW c AS SELECT * FROM raw_A_TblCase WHERE _ok")
         con.execute("CREATE TEMP VIEW p AS SELECT * FROM raw_B_TblProceeding WHERE _ok")
+        # The watched courts' proceedings, their kept fields converted.
+        pf = {name: _field(PROCEEDING_FIELDS, name) for name in PROCEEDING_FIELDS}
+        con.execute(
+            f"""CREATE TEMP VIEW pw AS SELECT idnproceeding, idncase, base_city, pending,
+                  {_nz(pf["HEARING_LOC_CODE"])} AS hearing_loc, {_nz(pf["IJ_CODE"])} AS ij_code,
+                  {_nz(pf["CASE_TYPE"])} AS case_type, {_day(pf["OSC_DATE"])} AS osc_date,
+                  {_day(pf["INPUT_DATE"])} AS input_date, {_day(pf["COMP_DATE"])} AS comp_date,
+                  {_nz(pf["COMP_DATE"])} IS NOT NULL AND {_day(pf["COMP_DATE"])} IS NULL
+                    AS bad_date
+                FROM (SELECT *, string_split(w, chr(9)) AS f FROM p WHERE w IS NOT NULL)"""
+        )
         con.execute(
             "CREATE TEMP TABLE r AS SELECT DISTINCT idncase FROM raw_tbl_RepsAssigned "
-            "WHERE _ok AND respondent_court AND idncase IS NOT NULL"
+            "WHERE _ok AND idncase IS NOT NULL"
         )
         con.execute("DROP TABLE raw_tbl_RepsAssigned")
+        sf = {name: _clean(_field(SCHEDULE_FIELDS, name)) for name in SCHEDULE_FIELDS}
         con.execute(
             f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
                   idnproceeding, d, t, cal, stype, judge, loc
-                FROM raw_tbl_schedule
-                WHERE _ok AND idnproceeding IN (
+                FROM (SELECT try_cast({sf["IDNPROCEEDING"]} AS BIGINT) AS idnproceeding,
+                        {_day(_field(SCHEDULE_FIELDS, "ADJ_DATE"))} AS d,
+                        {sf["ADJ_TIME_START"]} AS t, {sf["CAL_TYPE"]} AS cal,
+                        {sf["SCHEDULE_TYPE"]} AS stype, {sf["IJ_CODE"]} AS judge,
+                        {sf["HEARING_LOC_CODE"]} AS loc
+                      FROM (SELECT string_split(h, chr(9)) AS f FROM raw_tbl_schedule
+                            WHERE _ok AND h IS NOT NULL))
+                WHERE idnproceeding IN (
                   SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
                 ORDER BY idnproceeding, d, t"""
         )
         con.execute("DROP TABLE raw_tbl_schedule")
         read_s = report.seconds["extract_and_read"]
         report.seconds["next_hearings"] = time.perf_counter() - t0 - read_s
-        t1 = time.perf_counter()
-        quarantine = _raw_lines(paths, bad_lines, MAX_QUARANTINE_STORED)
-        report.seconds["quarantine"] = time.perf_counter() - t1
+        quarantine.sort(key=lambda q: (q[0], q[1]))
         (dups,) = con.execute("SELECT count(*) - count(DISTINCT idnproceeding) FROM p").fetchone()
         q = con.execute(
             """SELECT (SELECT count(*) FILTER (WHERE spaced) FROM c)
                     + (SELECT count(*) FILTER (WHERE spaced) FROM p),
-                      (SELECT count(*) FILTER (WHERE bad_date) FROM p),
+                      (SELECT count(*) FILTER (WHERE bad_date) FROM pw),
                       (SELECT count(*) FROM p LEFT JOIN c USING (idncase)
                        WHERE c.idncase IS NULL)"""
         ).fetchone()
@@ -616,23 +762,28 @@ def _load(
         # 3. Detail and aggregates.
         t2 = time.perf_counter()
         # Aggregates over every court, in one pass over the joined proceedings.
-        joined = """SELECT p.*, coalesce(c.custody, '') AS custody, c.nat, c.lang,
-                 coalesce(p.case_type, c.case_type) AS ctype,
-                 (coalesce(c.has_e28, false) OR r.idncase IS NOT NULL) AS represented
-               FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)"""
+        represented = "(coalesce(c.has_e28, false) OR r.idncase IS NOT NULL)"
         stats = con.execute(
             f"""SELECT base_city, count(*), count(*) FILTER (WHERE pending),
                  count(*) FILTER (WHERE pending AND custody = 'D'),
                  count(*) FILTER (WHERE pending AND NOT represented),
                  count(*) FILTER (WHERE pending AND NOT represented AND custody = 'D')
-               FROM ({joined}) WHERE base_city IS NOT NULL GROUP BY base_city
-               ORDER BY base_city"""
+               FROM (SELECT p.base_city, p.pending, coalesce(c.custody, '') AS custody,
+                       {represented} AS represented
+                     FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase))
+               WHERE base_city <> '' GROUP BY base_city ORDER BY base_city"""
         ).fetchall()
+        cf = {
+            name: _nz(_field(CASE_FIELDS, name, "string_split(c.w, chr(9))"))
+            for name in CASE_FIELDS
+        }
         con.execute(
-            f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) *
-               FROM ({joined})
-               WHERE base_city IN ({courts_sql}) AND idnproceeding IS NOT NULL
-                 AND (pending OR base_city = '{alert}')
+            f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) pw.*,
+                 coalesce(c.custody, '') AS custody, {cf["NAT"]} AS nat, {cf["LANG"]} AS lang,
+                 coalesce(pw.case_type, {cf["CASE_TYPE"]}) AS ctype,
+                 {represented} AS represented
+               FROM pw LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
+               WHERE idnproceeding IS NOT NULL AND (pending OR base_city = '{alert}')
                ORDER BY idnproceeding"""
         )
         sqlite = engine.dialect.name == "sqlite"
@@ -726,39 +877,26 @@ def _load(
             session.add(release)
             session.commit()
     finally:
-        pool.shutdown(cancel_futures=True)
+        stop.set()
+        if extractor.ident is not None:
+            extractor.join()
         con.close()
 
 
-def _accepted_lines(ranks: list[int], rejected: list[int]) -> Iterator[int]:
+def _accepted_lines(ranks: list[int], rejected: list[int], first: int = 2) -> Iterator[int]:
     """Physical line numbers of accepted rows, from their 0-based ranks among accepted rows.
 
-    Line 1 is the header; lines the reader rejected are skipped when counting.
+    ``first`` is the line of the first data row (2 below a header); lines the reader rejected
+    are skipped when counting.
     """
     j = 0
     for rank in ranks:
-        line = rank + 2
+        line = rank + first
         # Every rejected line at or before the candidate pushes it one line further down.
         while j < len(rejected) and rejected[j] <= line:
             j += 1
             line += 1
         yield line
-
-
-def _raw_lines(
-    paths: dict[str, Path], bad: dict[str, dict[int, str]], limit: int
-) -> list[tuple[str, int, str, str]]:
-    """(file, line, reason, raw text) of the quarantined rows, read back from the files."""
-    out: list[tuple[str, int, str, str]] = []
-    for name, lines in sorted(bad.items()):
-        if not lines:
-            continue
-        wanted = sorted(lines)[: max(limit - len(out), 0)]
-        texts = _fetch_lines(paths[name], wanted)
-        for line in wanted:
-            raw = texts.get(line, "").replace("\x00", "\\0")
-            out.append((f"{name}.csv", line, lines[line], raw))
-    return out
 
 
 def _fetch_lines(path: Path, wanted: list[int]) -> dict[int, str]:
