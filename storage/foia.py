@@ -633,12 +633,13 @@ def _load(
         nuls = dict.fromkeys(NEEDED, 0)
         seen_lines = dict.fromkeys(NEEDED, 0)  # physical lines in the pieces read so far
         rows = dict.fromkeys(NEEDED, 0)  # rows in raw_<table> so far
+        blank = dict.fromkeys(NEEDED, 0)  # empty lines, which are not rows
         finished = 0
         while (item := pieces.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             if isinstance(item, _Done):
-                found = report.lines[item.name] = item.data_lines
+                found = report.lines[item.name] = item.data_lines - blank[item.name]
                 if found != counts[item.name]:
                     raise ReleaseError(
                         f"{item.name}.csv has {found:,} rows but Count.txt says "
@@ -686,9 +687,23 @@ def _load(
                     "ORDER BY 1"
                 ).fetchall()
             ]
+            # Every line is a row read, a line refused, the header, or empty (the reader skips
+            # those); anything else unaccounted for would misplace the quarantine's line numbers.
+            data = item.lines - (1 if first else 0)
+            skipped: list[int] = []
+            if rows[n] - start + len(rejected) != data:
+                skipped = _empty_lines(item.path)
+                if rows[n] - start + len(rejected) + len(skipped) != data:
+                    raise ReleaseError(
+                        f"{n}.csv, lines {seen_lines[n] + 1:,}-{seen_lines[n] + item.lines:,}: "
+                        f"{data:,} lines but {rows[n] - start:,} rows read and "
+                        f"{len(rejected):,} refused; nothing was loaded"
+                    )
+                blank[n] += len(skipped)
             bad = dict(rejected)
             width = len(header)
-            for line in _accepted_lines(shifted, sorted(rejected), 2 if first else 1):
+            passed = sorted([*rejected, *skipped])
+            for line in _accepted_lines(shifted, passed, 2 if first else 1):
                 bad[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
             if bad:  # the raw text, while the piece is still on disk
                 room = max(MAX_QUARANTINE_STORED - len(quarantine), 0)
@@ -757,6 +772,7 @@ def _load(
             "proceedings_without_case_row": int(q[2]),
             "duplicate_proceeding_ids": int(dups),
             "nul_bytes_stripped": sum(nuls.values()),
+            "empty_lines_skipped": sum(blank.values()),
         }
 
         # 3. Detail and aggregates.
@@ -886,17 +902,23 @@ def _load(
 def _accepted_lines(ranks: list[int], rejected: list[int], first: int = 2) -> Iterator[int]:
     """Physical line numbers of accepted rows, from their 0-based ranks among accepted rows.
 
-    ``first`` is the line of the first data row (2 below a header); lines the reader rejected
-    are skipped when counting.
+    ``first`` is the line of the first data row (2 below a header); ``rejected`` are the lines
+    that hold no accepted row (refused or empty), in order, skipped when counting.
     """
-    j = 0
+    j = 0  # passed lines before the current candidate
     for rank in ranks:
-        line = rank + first
-        # Every rejected line at or before the candidate pushes it one line further down.
+        line = rank + first + j
+        # Every passed line at or before the candidate pushes it one line further down.
         while j < len(rejected) and rejected[j] <= line:
             j += 1
             line += 1
         yield line
+
+
+def _empty_lines(path: Path) -> list[int]:
+    """The 1-based numbers of the empty lines of a piece (rare: read only when rows are missing)."""
+    with path.open("rb") as fh:
+        return [i for i, line in enumerate(fh, start=1) if not line.rstrip(b"\r\n")]
 
 
 def _fetch_lines(path: Path, wanted: list[int]) -> dict[int, str]:

@@ -114,6 +114,21 @@ def test_etags_are_normalized() -> None:
     assert normalize_etag(None) == ""
 
 
+@pytest.mark.parametrize("first", [1, 2])
+def test_accepted_lines_match_a_plain_count(first: int) -> None:
+    """Ranks among accepted rows map to the physical lines a plain walk over the file gives."""
+    import random
+
+    rng = random.Random(first)
+    for _ in range(200):
+        last = rng.randint(first, 80)
+        passed = sorted(rng.sample(range(first, last + 1), rng.randint(0, last - first + 1)))
+        accepted = [n for n in range(first, last + 1) if n not in passed]
+        ranks = sorted(rng.sample(range(len(accepted)), rng.randint(0, len(accepted))))
+        got = list(foia_mod._accepted_lines(ranks, passed, first))
+        assert got == [accepted[r] for r in ranks], (passed, ranks)
+
+
 def test_generator_is_deterministic_and_real_shaped(tmp_path: Path) -> None:
     a = generate(tmp_path / "a.zip", 300, seed=3, as_of=AS_OF_1)
     b = generate(tmp_path / "b.zip", 300, seed=3, as_of=AS_OF_1)
@@ -237,6 +252,40 @@ def test_a_row_with_a_non_numeric_id_is_quarantined_with_its_line(
     hit = next(r for r in rows if r.line == bad_line)
     assert "10O4X" in hit.raw and "CAST" in hit.reason.upper()
     assert report.quarantined["B_TblProceeding"] == len(info.quirks.shifted_proceeding_rows) + 1
+
+
+@pytest.mark.parametrize("piece_bytes", [None, 2048], ids=["whole", "pieces"])
+def test_empty_lines_are_skipped_and_line_numbers_stay_true(
+    sqlite_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    piece_bytes: int | None,
+) -> None:  # fmt: skip
+    """The reader skips empty lines without a word: they are counted, not rows, and the
+    quarantined rows after them keep their true line numbers."""
+    if piece_bytes:
+        monkeypatch.setattr(foia_mod, "PART_BYTES", piece_bytes)
+    info = generate(tmp_path / "r.zip", 600, seed=2, as_of=AS_OF_1)
+    shifted = info.quirks.shifted_proceeding_rows
+    assert any(n > 31 for n in shifted)
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name.endswith("B_TblProceeding.csv"):
+            lines = data.split(b"\n")
+            lines.insert(30, b"")  # line 31 is empty
+            return b"\n".join(lines) + b"\n"  # and so is the last
+        return data
+
+    variant = tmp_path / "variant.zip"
+    _rewrite(info.path, variant, edit)
+    report = load_release(
+        sqlite_engine, variant, courts=COURTS, as_of=AS_OF_1, work_dir=tmp_path / "w"
+    )
+    assert report.quirks["empty_lines_skipped"] == 2
+    assert report.lines["B_TblProceeding"] == report.counts["B_TblProceeding"]
+    with Session(sqlite_engine) as s:
+        lines = s.exec(
+            select(FoiaQuarantine.line).where(FoiaQuarantine.file == "B_TblProceeding.csv")
+        ).all()
+    assert sorted(lines) == [n + (n > 30) for n in shifted]
 
 
 @pytest.mark.parametrize(
