@@ -9,7 +9,9 @@ them, anonymously (the files carry no names or A-numbers).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,30 +28,62 @@ ITEMS_IN_MESSAGE = 40
 GROUPS = ("nationality", "language", "judge", "week", "case_type")
 
 
-def labels(session: Session, release_id: int) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for row in session.exec(select(FoiaLookup).where(FoiaLookup.release_id == release_id)):
-        out.setdefault(row.table_name, {})[row.code] = row.label
-    return out
+class _Formatted(dict[str, str]):
+    """Formatted labels of one kind, each code formatted on first use."""
+
+    def __init__(self, labels: dict[str, str], fmt: Callable[[str, str], str]) -> None:
+        super().__init__()
+        self.labels, self.fmt = labels, fmt
+
+    def __missing__(self, code: str) -> str:
+        out = self[code] = self.fmt(code, self.labels.get(code, "") if code else "")
+        return out
 
 
-def _label(names: dict[str, dict[str, str]], kind: str, code: str) -> str:
-    if not code:
-        return ""
-    label = names.get(kind, {}).get(code, "")
-    return f"{label.title()} ({code})" if label else code
+class Labels:
+    """The lookup labels of one release, each code formatted once (caseloads run to tens of
+    thousands of rows with a few hundred distinct codes)."""
+
+    def __init__(self, names: dict[str, dict[str, str]]) -> None:
+        self.names = names
+        self._kinds: dict[str, _Formatted] = {}
+        self.judges = _Formatted(
+            names.get("judge", {}),
+            lambda code, label: (f"IJ {label}" if label else f"IJ {code}") if code else "",
+        )
+
+    def of(self, kind: str) -> _Formatted:
+        """``Label (CODE)`` by code, or the code alone when the release has no label for it."""
+        if kind not in self._kinds:
+            self._kinds[kind] = _Formatted(
+                self.names.get(kind, {}),
+                lambda code, label: f"{label.title()} ({code})" if label else code,
+            )
+        return self._kinds[kind]
+
+    def label(self, kind: str, code: str) -> str:
+        return self.of(kind)[code]
+
+    def judge(self, code: str) -> str:
+        return self.judges[code]
 
 
-def _judge(names: dict[str, dict[str, str]], code: str) -> str:
-    if not code:
-        return ""
-    label = names.get("judge", {}).get(code, "")
-    return f"IJ {label}" if label else f"IJ {code}"
+def labels(session: Session, release_id: int) -> Labels:
+    names: dict[str, dict[str, str]] = {}
+    c = table(FoiaLookup).c
+    for kind, code, label in session.execute(
+        sa.select(c.table_name, c.code, c.label).where(c.release_id == release_id)
+    ):
+        names.setdefault(kind, {})[code] = label
+    return Labels(names)
 
 
-def unrepresented_query(release_id: int, court: str, detained: bool) -> Any:
+def unrepresented_query(
+    release_id: int, court: str, detained: bool, columns: tuple[str, ...] | None = None
+) -> Any:
     # Plain rows, not ORM objects: a court's caseload runs to thousands of rows.
-    q = sa.select(*table(FoiaProceeding).c).where(
+    c = table(FoiaProceeding).c
+    q = sa.select(*(c[n] for n in columns) if columns else c).where(
         col(FoiaProceeding.release_id) == release_id,
         col(FoiaProceeding.base_city) == court,
         col(FoiaProceeding.pending).is_(True),
@@ -91,8 +125,8 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
         if not rows:
             return
         names = labels(session, release.id)
-        by_nat = Counter(_label(names, "nationality", r.nat) or "unknown" for r in rows)
-        by_lang = Counter(_label(names, "language", r.lang) or "unknown" for r in rows)
+        by_nat = Counter(names.label("nationality", r.nat) or "unknown" for r in rows)
+        by_lang = Counter(names.label("language", r.lang) or "unknown" for r in rows)
         top = lambda c: ", ".join(f"{k} {v}" for k, v in c.most_common(5))  # noqa: E731
         with_hearing = sum(1 for r in rows if r.next_date)
         detail = (
@@ -109,15 +143,15 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
         items = [
             {
                 "case": f"case {r.idncase}",
-                "nationality": _label(names, "nationality", r.nat),
-                "language": _label(names, "language", r.lang),
-                "case_type": _label(names, "case_type", r.case_type),
+                "nationality": names.label("nationality", r.nat),
+                "language": names.label("language", r.lang),
+                "case_type": names.label("case_type", r.case_type),
                 "next_hearing": (
                     f"{r.next_date:%Y-%m-%d} {_hhmm(r.next_time)}".strip()
                     if r.next_date
                     else "no hearing scheduled"
                 ),
-                "judge": _judge(names, r.next_judge or r.ij_code),
+                "judge": names.judge(r.next_judge or r.ij_code),
             }
             for r in rows[:ITEMS_IN_MESSAGE]
         ]
@@ -143,6 +177,7 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
     return hook
 
 
+@functools.lru_cache(maxsize=4096)
 def _hhmm(value: str) -> str:
     v = value.strip()
     return f"{v[:2]}:{v[2:]}" if len(v) == 4 and v.isdigit() else v
@@ -178,6 +213,19 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+# A listed proceeding's columns, in the order the list reads them.
+LISTED = ("idncase", "idnproceeding", "nat", "lang", "case_type", "custody", "next_date",
+          "next_time", "next_judge", "ij_code")  # fmt: skip
+# The columns each grouping reads: the counting is done by the database, per distinct value.
+GROUPED_BY = {
+    "nationality": ("nat",),
+    "language": ("lang",),
+    "judge": ("next_judge", "ij_code"),
+    "week": ("next_date",),
+    "case_type": ("case_type",),
+}
+
+
 def caseload_unrepresented(
     session: Session,
     court: str,
@@ -187,29 +235,53 @@ def caseload_unrepresented(
     new_only: bool = False,
     release_id: int | None = None,
 ) -> Table:
+    if by is not None and by not in GROUPS:
+        from storage.errors import ValidationError
+
+        raise ValidationError(f"--by must be one of {', '.join(GROUPS)}, not {by!r}")
     release = _release(session, release_id)
     assert release.id is not None
     names = labels(session, release.id)
+    fields = LISTED if by is None else GROUPED_BY[by]
+    rows: list[Any]  # (fields..., how many)
     if new_only:
         previous = previous_loaded(session, before=release.id)
-        if previous is None or previous.id is None:
-            rows = []
-        else:
-            rows = new_unrepresented(session, release.id, previous.id, court)  # detained ones
-    else:
-        rows = list(
-            session.execute(
-                unrepresented_query(release.id, court, detained).order_by(
-                    col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding
-                )
-            ).all()
+        found = (
+            new_unrepresented(session, release.id, previous.id, court)  # detained ones
+            if previous is not None and previous.id is not None
+            else []
         )
+        rows = [(*(getattr(r, f) for f in fields), 1) for r in found]
+    elif by is None:  # Core, not the ORM: a court's caseload runs to tens of thousands of rows
+        q = unrepresented_query(release.id, court, detained, LISTED)
+        # The date as the database gives it (ISO text on SQLite), not parsed row by row.
+        q = q.with_only_columns(
+            *(
+                sa.type_coerce(c, sa.String).label(c.name) if c.name == "next_date" else c
+                for c in q.selected_columns
+            )
+        )
+        order = (col(FoiaProceeding.next_date).asc().nulls_last(), FoiaProceeding.idnproceeding)
+        rows = [(*r, 1) for r in session.connection().execute(q.order_by(*order))]
+    else:
+        cols = [getattr(FoiaProceeding, f) for f in fields]
+        rows = list(
+            session.connection()
+            .execute(
+                unrepresented_query(release.id, court, detained, fields)
+                .add_columns(sa.func.count())
+                .group_by(*cols)
+            )
+            .all()
+        )
+    total = sum(r[-1] for r in rows)
     scope = f"{'detained ' if detained or new_only else ''}{'new ' if new_only else ''}"
     title = (
-        f"{len(rows)} {scope}unrepresented pending proceeding(s) at {court}, "
+        f"{total} {scope}unrepresented pending proceeding(s) at {court}, "
         f"release {release.id} of {release.as_of:%Y-%m-%d}"
     )
     if by is None:
+        nats, langs, types = (names.of(k) for k in ("nationality", "language", "case_type"))
         return Table(
             [
                 "case",
@@ -224,39 +296,34 @@ def caseload_unrepresented(
             ],
             [
                 [
-                    r.idncase,
-                    r.idnproceeding,
-                    _label(names, "nationality", r.nat),
-                    _label(names, "language", r.lang),
-                    _label(names, "case_type", r.case_type),
-                    r.custody,
-                    r.next_date.isoformat() if r.next_date else "",
-                    _hhmm(r.next_time),
-                    _judge(names, r.next_judge or r.ij_code),
+                    case,
+                    proceeding,
+                    nats[nat],
+                    langs[lang],
+                    types[ctype],
+                    custody,
+                    str(day) if day else "",  # ISO, from text or from a date
+                    _hhmm(at),
+                    names.judges[judge or ij],
                 ]
-                for r in rows
+                for case, proceeding, nat, lang, ctype, custody, day, at, judge, ij, _ in rows
             ],
             title,
         )
-    if by not in GROUPS:
-        from storage.errors import ValidationError
-
-        raise ValidationError(f"--by must be one of {', '.join(GROUPS)}, not {by!r}")
-    key = {
-        "nationality": lambda r: _label(names, "nationality", r.nat) or "unknown",
-        "language": lambda r: _label(names, "language", r.lang) or "unknown",
-        "judge": lambda r: _judge(names, r.next_judge or r.ij_code) or "unknown",
-        "case_type": lambda r: _label(names, "case_type", r.case_type) or "unknown",
-        "week": lambda r: (
-            f"week of {week_of(r.next_date):%Y-%m-%d}" if r.next_date else "no hearing scheduled"
-        ),
+    key: Any = {
+        "nationality": lambda nat: names.label("nationality", nat) or "unknown",
+        "language": lambda lang: names.label("language", lang) or "unknown",
+        "judge": lambda judge, ij: names.judge(judge or ij) or "unknown",
+        "case_type": lambda ctype: names.label("case_type", ctype) or "unknown",
+        "week": lambda day: f"week of {week_of(day):%Y-%m-%d}" if day else "no hearing scheduled",
     }[by]
-    counts = Counter(key(r) for r in rows)
+    counts: Counter[str] = Counter()
+    for r in rows:
+        counts[key(*r[:-1])] += r[-1]
     ordered = sorted(counts.items()) if by == "week" else counts.most_common()
-    total = len(rows) or 1
     return Table(
         [by, "unrepresented", "share"],
-        [[k, v, f"{100 * v / total:.1f}%"] for k, v in ordered],
+        [[k, v, f"{100 * v / (total or 1):.1f}%"] for k, v in ordered],
         title,
     )
 
@@ -330,12 +397,12 @@ def caseload_hearings(
             [
                 r.next_date.isoformat() if r.next_date else "",
                 _hhmm(r.next_time),
-                _judge(names, r.next_judge or r.ij_code),
+                names.judge(r.next_judge or r.ij_code),
                 r.next_hearing_loc or r.hearing_loc,
                 {"M": "Master", "I": "Individual"}.get(r.next_cal_type, r.next_cal_type),
-                _label(names, "nationality", r.nat),
-                _label(names, "language", r.lang),
-                _label(names, "case_type", r.case_type),
+                names.label("nationality", r.nat),
+                names.label("language", r.lang),
+                names.label("case_type", r.case_type),
                 r.custody,
                 r.idncase,
             ]

@@ -9,7 +9,8 @@ spaces, blank fields, ``2099-12-31`` dates, and the ``GENDER`` → ``Sex`` heade
 them is personal: cases carry only integer ids, as in the real files.
 
 Everything is deterministic by seed. Proportions follow the national figures (1.31 proceedings
-and 3.65 schedule rows per case, custody N/D/R about 65/23/11 %). A successor release is derived
+and 3.65 schedule rows per case, custody N/D/R about 65/23/11 %); a detained case that is more
+than eight months old is rarely still pending. A successor release is derived
 from a previous one by streaming its files: some pending cases complete, some get an EOIR-28,
 some hearings move, new cases arrive with ids above the previous ones (detained courts take a
 larger share of new intake than of the backlog), and the quirky rows pass through untouched.
@@ -364,7 +365,10 @@ def _new_case(
         idnproc = next_proc
         next_proc += 1
         last = k == n_proc - 1
-        pending = last and (recent or rng.random() < 0.35)
+        # Detained cases move fast: one detained for years is rarely still pending (a court
+        # like Adelanto holds a docket of thousands, not tens of thousands).
+        still = 0.35 if custody != "D" or age <= 240 else 0.02
+        pending = last and (recent or rng.random() < still)
         pcourt = court if last else _pick(rng, world.courts)
         judge = world.judge(pcourt)
         loc = world.hearing_loc(pcourt)
