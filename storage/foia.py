@@ -689,7 +689,7 @@ def _load(
             ]
             # Every line is a row read, a line refused, the header, or empty (the reader skips
             # those); anything else unaccounted for would misplace the quarantine's line numbers.
-            data = item.lines - (1 if first else 0)
+            data = max(item.lines - (1 if first else 0), 0)
             skipped: list[int] = []
             if rows[n] - start + len(rejected) != data:
                 skipped = _empty_lines(item.path)
