@@ -5,7 +5,7 @@
   happens once at restart: ``misfire_grace_time=None`` (no limit; 3.x's default of one second
   would silently drop it) and ``coalesce=True`` (several missed runs make one). One instance per
   job.
-- Each source check runs in its own process (``python -m monitor.cli <source> check``) with a
+- Each source check runs in its own process (``python -m cli <source> check``) with a
   timeout: Twisted's reactor cannot restart in one process, and a browser crash must not take the
   service down. The child does the crawl and the monitor pass (detect, route, outbox); the
   service then runs the dispatcher.
@@ -37,26 +37,22 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import col, select
 
 from monitor.dispatch import Dispatcher
-from monitor.events import EventInput, emit
+from monitor.events import EventInput
+from monitor.route import emit
+from monitor.source_health import overdue
 from monitor.web import make_server, parse_listen, serve_in_thread
 from storage.db import make_engine, session_scope, upgrade
 from storage.errors import ConfigError, DocketwatchError
-from storage.models import CrawlOutcome, CrawlRun, Heartbeat, ServiceLock
+from storage.models import CrawlRun, Heartbeat, ServiceLock
 from storage.people import count_active_clients
 from storage.reference_data import load_reference_data
+from storage.runs import fail_open_runs, last_run
 from storage.settings import Settings, mask_url
+from storage.sources import SOURCES
 
 log = logging.getLogger("docketwatch.scheduler")
 
 LOCK = "scheduler"
-# source -> the check command its child process runs
-COMMANDS = {
-    "acis": ["acis", "check", "--planned", "--no-dispatch"],
-    "detainee_locator": ["custody", "check", "--planned", "--no-dispatch"],
-    "eoir_foia": ["foia", "check", "--no-dispatch"],
-    "detention_stats": ["stats", "check"],
-    "court_status": ["courts", "check", "--no-dispatch"],
-}
 
 
 class AlreadyRunning(DocketwatchError):
@@ -64,13 +60,7 @@ class AlreadyRunning(DocketwatchError):
 
 
 def interval_of(settings: Settings, source: str) -> timedelta:
-    return {
-        "acis": timedelta(minutes=settings.acis_interval_minutes),
-        "detainee_locator": timedelta(minutes=settings.locator_interval_minutes),
-        "eoir_foia": timedelta(hours=settings.foia_interval_hours),
-        "detention_stats": timedelta(hours=settings.stats_interval_hours),
-        "court_status": timedelta(hours=settings.court_status_interval_hours),
-    }[source]
+    return SOURCES[source].interval(settings)
 
 
 def heartbeat(engine: sa.Engine, now: datetime | None = None, token: str | None = None) -> str:
@@ -181,11 +171,11 @@ def source_job(source: str) -> str:
     """Run one source's check in a child process, then send what it produced."""
     ctx = _ctx()
     started = datetime.now(UTC)
-    command = [sys.executable, "-m", "monitor.cli", *COMMANDS[source]]
-    browser = source in ("acis", "detainee_locator")
-    if browser and ctx.settings.browser_headed and not os.environ.get("DISPLAY"):
+    spec = SOURCES[source]
+    command = [sys.executable, "-m", "cli", *spec.check_command]
+    if spec.browser and ctx.settings.browser_headed and not os.environ.get("DISPLAY"):
         command = ["xvfb-run", "-a", *command]
-    log.info("source %s: starting %s", source, " ".join(COMMANDS[source]))
+    log.info("source %s: starting %s", source, " ".join(spec.check_command))
     outcome = ""
     proc = subprocess.Popen(
         command,
@@ -211,17 +201,14 @@ def source_job(source: str) -> str:
             _CHILDREN.discard(proc)
     finished = datetime.now(UTC)
     with session_scope(ctx.engine) as session:
+        # a run still open here: the child died mid-run
+        fail_open_runs(session, outcome or "the check process ended", finished,
+                       source=source, since=started)  # fmt: skip
         runs = session.exec(
             select(CrawlRun)
             .where(CrawlRun.source == source, col(CrawlRun.started_at) >= started)
             .order_by(col(CrawlRun.id))
         ).all()
-        for run in runs:
-            if run.outcome == CrawlOutcome.running.value:  # the child died mid-run
-                run.outcome, run.finished_at = CrawlOutcome.failed.value, finished
-                why = outcome or "the check process ended"
-                run.message = "; ".join(m for m in (run.message, why) if m)[:2000]
-                session.add(run)
         summary = f"{runs[-1].outcome}: {runs[-1].message}"[:500] if runs else (outcome or "no run")
         row = session.get(Heartbeat, f"source:{source}")
         if row is None:
@@ -272,16 +259,11 @@ def watchdog(engine: sa.Engine, settings: Settings, now: datetime) -> int:
         lock = session.get(ServiceLock, LOCK)
         since = lock.started_at if lock is not None else now
         for source in settings.sources:
-            limit = 2 * interval_of(settings, source)
-            last_ok = session.exec(
-                select(CrawlRun)
-                .where(CrawlRun.source == source, CrawlRun.outcome == CrawlOutcome.ok.value)
-                .order_by(col(CrawlRun.id).desc())
-            ).first()
+            last_ok = last_run(session, source, ok=True)
             reference = last_ok.finished_at if last_ok and last_ok.finished_at else None
             if reference is None:
                 reference = since  # never ran: count from when the service started
-            if now - reference <= limit:
+            if not overdue(reference, interval_of(settings, source), now):
                 continue
             event = emit(
                 session,
@@ -313,20 +295,13 @@ def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
 
     now = now or datetime.now(UTC)
     with session_scope(engine) as session:
-        runs = session.exec(
-            select(CrawlRun).where(CrawlRun.outcome == CrawlOutcome.running.value)
-        ).all()
-        for run in runs:
-            run.outcome, run.finished_at = CrawlOutcome.failed.value, now
-            why = "interrupted: the service stopped mid-run"
-            run.message = "; ".join(m for m in (run.message, why) if m)[:2000]
-            session.add(run)
+        interrupted = fail_open_runs(session, "interrupted: the service stopped mid-run", now)
         for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
             release.status, release.message = "failed", "interrupted: the service stopped mid-load"
             session.add(release)
-    if runs:
-        log.warning("%d interrupted run(s) marked failed", len(runs))
-    return len(runs)
+    if interrupted:
+        log.warning("%d interrupted run(s) marked failed", interrupted)
+    return interrupted
 
 
 def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str, trigger: IntervalTrigger,
@@ -407,7 +382,7 @@ def serve(settings: Settings, *, once: bool = False) -> int:
               IntervalTrigger(seconds=settings.dispatch_seconds), first=now)  # fmt: skip
     _schedule(scheduler, "watchdog", "scheduler:watchdog_job",
               IntervalTrigger(minutes=settings.watchdog_minutes))  # fmt: skip
-    for source in COMMANDS:
+    for source in SOURCES:
         job_id = f"source:{source}"
         if source not in settings.sources:
             if scheduler.get_job(job_id) is not None:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from rich.progress import track  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from monitor.acis_watch import detect  # noqa: E402
+from monitor.acis import detect  # noqa: E402
 from sandbox.acis_data import Case, Hearing, case_body  # noqa: E402
 from spiders.acis import parse_case_info  # noqa: E402
 from storage.acis import record  # noqa: E402
@@ -126,7 +126,7 @@ def part1(n: int, folder: Path) -> dict[str, float]:
 
 
 def part2(lookups: int, folder: Path) -> dict[str, float]:
-    from monitor.acis_check import run_acis_check
+    from checks.acis import check as run_acis_check
     from sandbox.acis import AcisSandbox
     from storage.db import session_scope
     from storage.people import add_client

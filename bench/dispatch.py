@@ -33,8 +33,8 @@ from rich.progress import Progress  # noqa: E402
 
 from monitor.detect import HearingSnapshot, hearing_changes  # noqa: E402
 from monitor.dispatch import AppriseSender, Dispatcher, SendResult  # noqa: E402
-from monitor.events import emit  # noqa: E402
 from monitor.messages import Message  # noqa: E402
+from monitor.route import emit  # noqa: E402
 from sandbox.mail import SmtpSink  # noqa: E402
 from sandbox.roster import FAMILY, GIVEN  # noqa: E402
 from storage.bulk import insert_rows, table  # noqa: E402

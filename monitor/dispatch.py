@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, emit
+from monitor.events import EventInput
 from monitor.messages import Message, render, render_digest
-from monitor.route import route
+from monitor.route import emit, route
 from storage.db import session_scope
 from storage.models import (
     Client,

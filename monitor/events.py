@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session, select
 
-from storage.models import Event, Severity
+from storage.errors import ValidationError
+from storage.models import Severity
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ def register(
     kind = EventKind(name, severity, audience, doc.strip(), en, es)
     KINDS[name] = kind
     return kind
+
+
+def known_kinds(names: list[str]) -> list[str]:
+    """``names`` if every one is a registered kind; else a ValidationError naming the first
+    unknown one (for muted kinds given on the command line or in the web app)."""
+    for name in names:
+        if name not in KINDS:
+            raise ValidationError(f"unknown event kind {name!r} (see `docketwatch events kinds`)")
+    return names
 
 
 def kind(name: str) -> EventKind:
@@ -175,31 +184,3 @@ class EventInput(BaseModel):
         if value.tzinfo is None:
             raise ValueError("occurred_at must be timezone-aware")
         return value
-
-
-def emit(session: Session, event: EventInput, now: datetime) -> Event | None:
-    """Write ``event`` and its deliveries in the session's transaction.
-
-    Returns the new Event, or None when an event with the same dedup key exists already.
-    """
-    from monitor.route import route
-
-    existing = session.exec(select(Event.id).where(Event.dedup_key == event.dedup_key)).first()
-    if existing is not None:
-        return None
-    row = Event(
-        kind=event.kind,
-        severity=(event.severity or kind(event.kind).severity).value,
-        subject_type=event.subject_type,
-        subject_key=event.subject_key,
-        client_id=event.client_id,
-        payload=event.payload,
-        dedup_key=event.dedup_key,
-        occurred_at=event.occurred_at,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    deliveries = route(session, row, now)
-    log.info("event %s #%s (%s) -> %d deliveries", row.kind, row.id, row.severity, deliveries)
-    return row

@@ -33,8 +33,6 @@ from storage.models import (
 
 DAILY, EVERY_3_DAYS, WEEKLY = timedelta(days=1), timedelta(days=3), timedelta(days=7)
 MIN_RATIO = 0.25
-# crawl source -> the planner's (and check requests') name for it
-PLAN_SOURCE = {"acis": "acis", "detainee_locator": "locator"}
 INF = float("inf")
 
 

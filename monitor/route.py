@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from monitor.events import Audience, kind
+from monitor.events import Audience, EventInput, kind
 from storage.models import (
     Client,
     Delivery,
@@ -55,6 +56,9 @@ def _by_role(session: Session, role: StaffRole) -> list[Staff]:
             .order_by(Staff.id)  # type: ignore[arg-type]
         )
     )
+
+
+log = logging.getLogger(__name__)
 
 
 def recipients(session: Session, event: Event, escalation_level: int = 0) -> list[Staff]:
@@ -131,3 +135,29 @@ def pending_count(session: Session) -> int:
             )
         ).one()
     )
+
+
+def emit(session: Session, event: EventInput, now: datetime) -> Event | None:
+    """Write ``event`` and its deliveries in the session's transaction.
+
+    Returns the new Event, or None when an event with the same dedup key exists already.
+    """
+    existing = session.exec(select(Event.id).where(Event.dedup_key == event.dedup_key)).first()
+    if existing is not None:
+        return None
+    row = Event(
+        kind=event.kind,
+        severity=(event.severity or kind(event.kind).severity).value,
+        subject_type=event.subject_type,
+        subject_key=event.subject_key,
+        client_id=event.client_id,
+        payload=event.payload,
+        dedup_key=event.dedup_key,
+        occurred_at=event.occurred_at,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    deliveries = route(session, row, now)
+    log.info("event %s #%s (%s) -> %d deliveries", row.kind, row.id, row.severity, deliveries)
+    return row

@@ -7,14 +7,27 @@ client event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, emit
+from monitor.events import EventInput
+from monitor.route import emit
 from storage.models import CrawlOutcome, CrawlRun, Event
 
-FAILING = {CrawlOutcome.blocked.value, CrawlOutcome.layout_changed.value, CrawlOutcome.failed.value}
+FAILING = {
+    CrawlOutcome.blocked.value,
+    CrawlOutcome.layout_changed.value,
+    CrawlOutcome.failed.value,
+    CrawlOutcome.timed_out.value,
+}
+#: a source is overdue when its last ok run is older than this many of its intervals
+OVERDUE_INTERVALS = 2
+
+
+def overdue(since: datetime | None, interval: timedelta, now: datetime) -> bool:
+    """The watchdog's rule, also shown by ``status``: no ok run for twice the interval."""
+    return since is None or now - since > OVERDUE_INTERVALS * interval
 
 
 def _last_health_event(session: Session, source: str) -> Event | None:

@@ -29,7 +29,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
 from sandbox.http import ReplicaHandler, ReplicaServer
-from sandbox.mail import free_port
 from storage.identifiers import nationalities
 
 TEXT = {
@@ -73,11 +72,10 @@ class AcisState:
 
 
 class AcisSandbox(ReplicaServer):
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, port: int = 0) -> None:
         self.state = AcisState()
         self.lock = threading.Lock()
-        super().__init__(self.port, self._handler())
+        super().__init__(port, self._handler())
 
     # ------------------------------------------------------------------ state, from Python
 

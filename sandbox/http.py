@@ -24,8 +24,10 @@ class ReplicaServer:
     """A threaded HTTP server on loopback, started and stopped as a context manager."""
 
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.port = port
+        # Port 0: the kernel picks a free port as the server binds (no window for another
+        # process to take it, as there is between finding a free port and binding it).
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

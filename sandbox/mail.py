@@ -70,16 +70,29 @@ class _Handler:
         return "250 Message accepted"
 
 
+class _BoundController(Controller):
+    """aiosmtpd's controller on a socket bound to port 0 by us: the kernel picks a free port as
+    it binds, so parallel test workers never race for one."""
+
+    def __init__(self, handler: object, port: int) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", port))
+        super().__init__(handler, hostname="127.0.0.1", port=self._sock.getsockname()[1])
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
 class SmtpSink:
-    def __init__(self, port: int | None = None, maildir: Path | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, port: int = 0, maildir: Path | None = None) -> None:
         self.messages: list[Received] = []
         self.refuse: str | None = None
         self.hold = threading.Event()
         self.arrived = threading.Event()
         self._lock = threading.Lock()
         self._maildir = mailbox.Maildir(maildir, create=True) if maildir else None
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = _BoundController(_Handler(self), port)
+        self.port = int(self._controller.port)
 
     def _store(self, received: Received) -> None:
         with self._lock:

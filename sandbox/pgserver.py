@@ -104,11 +104,13 @@ def server() -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """Create an empty database, yield its SQLAlchemy URL, drop it afterwards."""
+def fresh_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """Create a database (empty, or a copy of the database ``template``), yield its SQLAlchemy
+    URL, drop it afterwards."""
     name = f"dw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     base, _, _ = admin_url.rpartition("/")
     try:
         yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"

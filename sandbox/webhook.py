@@ -7,12 +7,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox.mail import free_port
-
 
 class WebhookSink:
     def __init__(self) -> None:
-        self.port = free_port()
         self.posts: list[tuple[str, dict[str, str], Any]] = []
         self.status = 200
         sink = self
@@ -33,7 +30,8 @@ class WebhookSink:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # the kernel picks
+        self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str = "/hook") -> str:

@@ -16,6 +16,7 @@ import json
 from datetime import date
 from typing import Any
 
+from storage.errors import SourceError
 from storage.snapshots import (
     CASE_OUTCOMES,
     AcisObservation,
@@ -27,6 +28,13 @@ from storage.snapshots import (
 __all__ = ["CASE_OUTCOMES", "AcisObservation", "CaseStatus", "Outcome", "parse_case_info"]
 
 SOURCE = "acis"
+# a source error (by its run outcome) -> what the lookup is recorded as
+LOOKUP_OUTCOME = {
+    "blocked": Outcome.blocked,
+    "layout_changed": Outcome.layout_changed,
+    "timed_out": Outcome.timed_out,
+    "failed": Outcome.upstream_error,
+}
 
 
 # `message` substrings of ACIS's error bodies (sources.md §1.4), most specific first.
@@ -260,7 +268,7 @@ def make_spider_class() -> type:
     import scrapy
     from scrapy.http import Response
 
-    from spiders.browser import LayoutChangedError, NoRequestError, acis_lookup
+    from spiders.browser import acis_lookup
 
     class AcisSpider(scrapy.Spider):
         """Looks clients up on ACIS as a person would; yields one item per lookup."""
@@ -273,6 +281,7 @@ def make_spider_class() -> type:
             targets: list[dict[str, Any]],
             language: str = "EN",
             pace_s: float = 0.3,
+            timeout_s: float = 10.0,
             **kwargs: Any,
         ) -> None:
             super().__init__(**kwargs)
@@ -280,6 +289,7 @@ def make_spider_class() -> type:
             self.targets = targets
             self.language = language
             self.pace_s = pace_s
+            self.timeout_s = timeout_s
 
         async def start(self):  # type: ignore[no-untyped-def]
             for request in self.start_requests():
@@ -310,14 +320,18 @@ def make_spider_class() -> type:
                     target["a_number"],
                     nationality_label(target["nat_code"]),
                     pace_s=self.pace_s,
+                    element_timeout_ms=self.timeout_s * 1000,
+                    response_timeout_ms=2 * self.timeout_s * 1000,
                 )
                 item.update(
                     http_status=captured.status, body=captured.body.decode("utf-8", "replace")
                 )
-            except LayoutChangedError as exc:
-                item.update(outcome=Outcome.layout_changed.value, message=str(exc))
-            except NoRequestError as exc:
-                item.update(outcome=Outcome.blocked.value, message=str(exc))
+            except SourceError as exc:
+                item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=str(exc))
+            except Exception as exc:  # a crashed page or browser: the lookup failed, and says so
+                self.logger.exception("lookup failed unexpectedly")
+                message = f"{type(exc).__name__}: {exc}"[:300]
+                item.update(outcome=LOOKUP_OUTCOME["failed"].value, message=message)
             finally:
                 await page.close()
             yield item

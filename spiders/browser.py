@@ -8,13 +8,15 @@ person takes, at a person's pace.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from playwright.async_api import Page, Response
+from playwright.async_api import Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from storage.errors import DocketwatchError
+from storage.errors import BlockedError, LayoutChangedError, SourceError, TimedOutError
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the service may run as root in a container
@@ -31,12 +33,46 @@ def launch_options(executable: str, headed: bool) -> dict[str, Any]:
     return {"executable_path": executable, "headless": not headed, "args": CHROMIUM_ARGS}
 
 
-class LayoutChangedError(DocketwatchError):
-    """An element the lookup needs is not on the page: the site changed."""
-
-
-class NoRequestError(DocketwatchError):
+class NoRequestError(BlockedError):
     """The page was submitted but never called the API: no captcha token was minted."""
+
+
+_IN_FLIGHT: weakref.WeakKeyDictionary[Page, set[Request]] = weakref.WeakKeyDictionary()
+
+
+def _watch_requests(page: Page) -> None:
+    """Keep count of the page's own API calls (same-origin XHR and fetch) still unanswered."""
+    if page in _IN_FLIGHT:
+        return
+    pending: set[Request] = set()
+    _IN_FLIGHT[page] = pending
+
+    def started(request: Request) -> None:
+        same_site = urlsplit(request.url).netloc == urlsplit(page.url).netloc
+        if request.resource_type in ("xhr", "fetch") and same_site:
+            pending.add(request)
+
+    def ended(request: Request) -> None:
+        pending.discard(request)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+
+
+async def _ran_out(page: Page, what: str) -> SourceError:
+    """A wait ran out. A page still loading, or still waiting for its own API's answer, is a
+    slow site (timed out); a page that has all it asked for and still lacks what the lookup
+    needs has changed (layout changed)."""
+    try:
+        state = await page.evaluate("document.readyState")
+    except Exception:  # the page itself is gone or stuck: nothing to conclude about its layout
+        state = ""
+    if state != "complete":
+        return TimedOutError(f"{what}: {page.url} was still loading when the wait ran out")
+    if _IN_FLIGHT.get(page):
+        return TimedOutError(f"{what}: {page.url} was still waiting for the site's answer")
+    return LayoutChangedError(f"{what} not found on {page.url}")
 
 
 @dataclass(frozen=True)
@@ -45,11 +81,19 @@ class Captured:
     body: bytes
 
 
+async def open_page(page: Page, url: str, timeout_ms: float) -> None:
+    """Navigate to ``url``; a page that does not load in time is a slow site (timed out)."""
+    try:
+        await page.goto(url, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise TimedOutError(f"{url} did not load within {timeout_ms / 1000:.0f} s") from None
+
+
 async def _need(page: Page, selector: str, what: str, timeout_ms: float) -> None:
     try:
         await page.wait_for_selector(selector, state="visible", timeout=timeout_ms)
     except PlaywrightTimeout:
-        raise LayoutChangedError(f"{what} ({selector}) not found on {page.url}") from None
+        raise await _ran_out(page, f"{what} ({selector})") from None
 
 
 async def acis_lookup(
@@ -63,6 +107,7 @@ async def acis_lookup(
 ) -> Captured:
     """On a loaded ACIS page: consent, the nine digits, the nationality, submit; return the
     GetCaseInfo answer the page itself receives."""
+    _watch_requests(page)
     await _need(page, ".ReactModalPortal button", "consent button", element_timeout_ms)
     await page.locator(".ReactModalPortal button").last.click()
     await asyncio.sleep(pace_s)
@@ -83,10 +128,12 @@ async def acis_lookup(
     try:
         await option.wait_for(state="visible", timeout=element_timeout_ms)
     except PlaywrightTimeout:
-        raise LayoutChangedError(f"nationality option {nationality_label!r} not offered") from None
+        raise await _ran_out(page, f"nationality option {nationality_label!r}") from None
     await option.click()
     await asyncio.sleep(pace_s)
     await _need(page, "#btn_submit", "submit button", element_timeout_ms)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/Case/GetCaseInfo" in r.url else None)
     try:
         async with page.expect_response(
             lambda r: "/api/Case/GetCaseInfo" in r.url, timeout=response_timeout_ms
@@ -94,6 +141,10 @@ async def acis_lookup(
             await page.locator("#btn_submit").click()
         response: Response = await info.value
     except PlaywrightTimeout:
+        if sent:  # asked, but no answer in time: a slow ACIS, not a captcha
+            raise TimedOutError(
+                f"ACIS did not answer the lookup within {response_timeout_ms / 1000:.0f} s"
+            ) from None
         raise NoRequestError("the page sent no GetCaseInfo request (no captcha token)") from None
     return Captured(response.status, await response.body())
 
@@ -116,11 +167,12 @@ async def locator_bio_lookup(
     element_timeout_ms: float = 10_000,
 ) -> LocatorPages:
     """The biographical form (last name, first name, country of birth, date of birth)."""
+    _watch_requests(page)
     last = page.locator("#lastName")
     try:
         await last.wait_for(state="visible", timeout=element_timeout_ms)
     except PlaywrightTimeout:
-        raise LayoutChangedError("last-name field (#lastName) not found") from None
+        raise await _ran_out(page, "last-name field (#lastName)") from None
     await last.press_sequentially(family_name, delay=50 if pace_s else 0)
     await page.locator("#firstName").press_sequentially(given_name, delay=50 if pace_s else 0)
     await page.locator("#firstName").blur()
@@ -140,7 +192,7 @@ async def locator_bio_lookup(
             "() => !document.querySelector('#lastName')", timeout=element_timeout_ms * 3
         )
     except PlaywrightTimeout:
-        raise LayoutChangedError("the biographical search form changed") from None
+        raise await _ran_out(page, "the biographical search's result") from None
     return await _results(page, pace_s, element_timeout_ms)
 
 
@@ -154,6 +206,7 @@ async def locator_lookup(
 ) -> LocatorPages:
     """On the locator's search page: the A-number form, country of birth by label, search;
     return the results HTML and, for a detained person, the facility page's."""
+    _watch_requests(page)
     field = page.locator("#alienNumber")
     try:
         await field.wait_for(state="visible", timeout=element_timeout_ms)
@@ -161,7 +214,7 @@ async def locator_lookup(
         content = await page.content()
         if "access denied" in content.lower():
             return LocatorPages(403, content)
-        raise LayoutChangedError(f"A-number field (#alienNumber) not found on {page.url}") from None
+        raise await _ran_out(page, "A-number field (#alienNumber)") from None
     await field.press_sequentially(a_number, delay=50 if pace_s else 0)  # Angular needs keys
     await field.blur()
     try:
@@ -169,22 +222,20 @@ async def locator_lookup(
             "#alien_Search_Country", label=country_label, timeout=element_timeout_ms
         )
     except PlaywrightTimeout:
-        raise LayoutChangedError(
-            "country-of-birth select (#alien_Search_Country) missing"
-        ) from None
+        raise await _ran_out(page, "country-of-birth select (#alien_Search_Country)") from None
     await asyncio.sleep(pace_s)
     try:
         await page.get_by_role("button", name="Search by A-Number").click(
             timeout=element_timeout_ms
         )
     except PlaywrightTimeout:
-        raise LayoutChangedError("'Search by A-Number' button missing") from None
+        raise await _ran_out(page, "'Search by A-Number' button") from None
     try:
         await page.wait_for_function(
             "() => !document.querySelector('#alienNumber')", timeout=element_timeout_ms * 3
         )
     except PlaywrightTimeout:
-        raise LayoutChangedError("the search never showed a result page") from None
+        raise await _ran_out(page, "the search's result page") from None
     return await _results(page, pace_s, element_timeout_ms)
 
 

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import date
 
 from parsel import Selector
+
+from storage.errors import LayoutChangedError
+from storage.snapshots import CourtRow
+
+SOURCE = "court_status"
 
 MIN_COURTS = 60
 MONTHS = {
@@ -53,21 +57,6 @@ SLUG_CODES = {
     "otay-mesa-immigration-court": "OTM",
     "san-diego-immigration-court": "SND",
 }
-
-
-class LayoutChanged(Exception):
-    """The page no longer looks like EOIR's status page."""
-
-
-@dataclass
-class CourtRow:
-    slug: str
-    name: str
-    status: str
-    address: str = ""
-    code: str = ""
-    closed: bool = False
-    closed_days: list[date] = field(default_factory=list)
 
 
 def _text(nodes: list[str]) -> str:
@@ -120,7 +109,7 @@ def parse_status_page(html: str, today: date) -> list[CourtRow]:
         courts.setdefault(slug, row)
     result = sorted(courts.values(), key=lambda c: c.slug)
     if len(result) < MIN_COURTS:
-        raise LayoutChanged(
+        raise LayoutChangedError(
             f"only {len(result)} courts parsed from the status page (at least {MIN_COURTS} "
             "expected): the layout changed"
         )
@@ -173,4 +162,6 @@ def parse_court_page(html: str) -> list[str]:
             items = heading.xpath("following-sibling::ul[1]/li")
             judges = [_text(li.css("::text").getall()) for li in items]
             return [j for j in judges if j]
-    raise LayoutChanged("no 'Immigration Judges' heading on the court page: the layout changed")
+    raise LayoutChangedError(
+        "no 'Immigration Judges' heading on the court page: the layout changed"
+    )

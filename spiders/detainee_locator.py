@@ -14,9 +14,18 @@ from typing import Any
 
 from parsel import Selector
 
+from spiders.http import BLOCKING_STATUSES
+from storage.errors import SourceError
 from storage.snapshots import CustodyObservation, CustodyOutcome
 
 SOURCE = "detainee_locator"
+# a source error (by its run outcome) -> what the lookup is recorded as
+LOOKUP_OUTCOME = {
+    "blocked": CustodyOutcome.blocked,
+    "layout_changed": CustodyOutcome.layout_changed,
+    "timed_out": CustodyOutcome.timed_out,
+    "failed": CustodyOutcome.error,
+}
 _LABEL = re.compile(r"^\s*([A-Za-z -]+?)\s*:\s*(.*?)\s*$")
 _ZERO = "returned zero (0) matching records"
 _ERROR = "an internal error has occurred"
@@ -35,7 +44,7 @@ def parse_result(status: int, html: str) -> CustodyObservation:
     def result(outcome: CustodyOutcome, message: str = "", **kw: Any) -> CustodyObservation:
         return CustodyObservation(outcome=outcome, message=message[:300], raw_sha256=digest, **kw)
 
-    if status in (403, 429) or any(marker in low for marker in _BLOCK):
+    if status in BLOCKING_STATUSES or any(marker in low for marker in _BLOCK):
         return result(CustodyOutcome.blocked, f"HTTP {status}: blocked or captcha")
     if _ERROR in low:
         return result(CustodyOutcome.ambiguous, "the locator's Internal Error page")
@@ -102,10 +111,10 @@ def make_spider_class() -> type:
     from scrapy.http import Response
 
     from spiders.browser import (
-        LayoutChangedError,
         LocatorPages,
         locator_bio_lookup,
         locator_lookup,
+        open_page,
     )
 
     class DetaineeLocatorSpider(scrapy.Spider):
@@ -120,6 +129,7 @@ def make_spider_class() -> type:
             targets: list[dict[str, Any]],
             pace_s: float = 0.3,
             zero_attempts: int = 3,
+            timeout_s: float = 10.0,
             **kwargs: Any,
         ) -> None:
             super().__init__(**kwargs)
@@ -127,6 +137,7 @@ def make_spider_class() -> type:
             self.targets = targets
             self.pace_s = pace_s
             self.zero_attempts = zero_attempts
+            self.wait_ms = timeout_s * 1000
 
         async def start(self):  # type: ignore[no-untyped-def]
             for request in self.start_requests():
@@ -145,8 +156,10 @@ def make_spider_class() -> type:
             context = await page.context.browser.new_context()
             try:
                 fresh = await context.new_page()
-                await fresh.goto(self.base_url + "/odls/#/search")
-                return await locator_lookup(fresh, a_number, label, pace_s=self.pace_s)
+                await open_page(fresh, self.base_url + "/odls/#/search", 3 * self.wait_ms)
+                return await locator_lookup(
+                    fresh, a_number, label, pace_s=self.pace_s, element_timeout_ms=self.wait_ms
+                )
             finally:
                 await context.close()
 
@@ -155,11 +168,12 @@ def make_spider_class() -> type:
             context = await page.context.browser.new_context()
             try:
                 fresh = await context.new_page()
-                await fresh.goto(self.base_url + "/odls/#/search")
+                await open_page(fresh, self.base_url + "/odls/#/search", 3 * self.wait_ms)
                 born = tuple(bio["born"]) if bio.get("born") else None
                 return await locator_bio_lookup(
-                    fresh, bio["family"], bio["given"], label, born, pace_s=self.pace_s
-                )
+                    fresh, bio["family"], bio["given"], label, born, pace_s=self.pace_s,
+                    element_timeout_ms=self.wait_ms,
+                )  # fmt: skip
             finally:
                 await context.close()
 
@@ -169,12 +183,13 @@ def make_spider_class() -> type:
             item: dict[str, Any] = {"client_id": target["client_id"], "attempts": 1}
             label = country_label(target["country"])
             try:
-                if response.status in (403, 429):
+                if response.status in BLOCKING_STATUSES:
                     item.update(status=response.status, html=response.text)
                 else:
                     pages = await locator_lookup(
-                        page, target["a_number"], label, pace_s=self.pace_s
-                    )
+                        page, target["a_number"], label, pace_s=self.pace_s,
+                        element_timeout_ms=self.wait_ms,
+                    )  # fmt: skip
                     while (
                         item["attempts"] < self.zero_attempts
                         and parse_result(pages.status, pages.results_html).outcome
@@ -193,8 +208,12 @@ def make_spider_class() -> type:
                         html=pages.results_html,
                         facility_html=pages.facility_html,
                     )
-            except LayoutChangedError as exc:
-                item.update(outcome=CustodyOutcome.layout_changed.value, message=str(exc))
+            except SourceError as exc:
+                item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=str(exc))
+            except Exception as exc:  # a crashed page or browser: the lookup failed, and says so
+                self.logger.exception("lookup failed unexpectedly")
+                message = f"{type(exc).__name__}: {exc}"[:300]
+                item.update(outcome=LOOKUP_OUTCOME["failed"].value, message=message)
             finally:
                 await page.close()
             yield item

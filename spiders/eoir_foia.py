@@ -22,19 +22,15 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from storage.foia import normalize_etag
+from spiders.http import status_error, transport_error
+from storage.eoir_foia import normalize_etag
+from storage.errors import BlockedError, FetchFailedError, SourceError
+
+SOURCE = "eoir_foia"
 
 log = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-class FetchError(Exception):
-    """The release could not be fetched; ``outcome`` is a CrawlOutcome value."""
-
-    def __init__(self, outcome: str, message: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
 
 
 @dataclass
@@ -81,13 +77,10 @@ def head(url: str, user_agent: str, timeout: float = 60.0) -> Head:
         with urllib.request.urlopen(_request(url, "HEAD", user_agent), timeout=timeout) as resp:
             ctype = resp.headers.get("Content-Type", "")
             if "html" in ctype.lower():
-                raise FetchError("blocked", f"HEAD {url}: an HTML page ({ctype}), not the zip")
+                raise BlockedError(f"HEAD {url}: an HTML page ({ctype}), not the zip")
             return _head_of(resp.headers)
-    except urllib.error.HTTPError as exc:
-        outcome = "blocked" if exc.code in (401, 403, 429) else "failed"
-        raise FetchError(outcome, f"HEAD {url}: HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise FetchError("failed", f"HEAD {url}: {exc}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise transport_error(exc, f"HEAD {url}") from exc
 
 
 def download(
@@ -120,13 +113,13 @@ def download(
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 ctype = resp.headers.get("Content-Type", "")
                 if "html" in ctype.lower():
-                    raise FetchError("blocked", f"GET {url}: an HTML page ({ctype}), not the zip")
+                    raise BlockedError(f"GET {url}: an HTML page ({ctype}), not the zip")
                 got = _head_of(resp.headers)
                 if resp.status == 200:
                     have = 0  # the server sent the whole file (no range, or the file changed)
                     total = got.content_length
                     if got.etag and expected.etag and got.etag != expected.etag:
-                        raise FetchError("failed", f"GET {url}: the release changed mid-download")
+                        raise FetchFailedError(f"GET {url}: the release changed mid-download")
                 elif resp.status == 206:
                     resumed += 1
                 with part.open("ab" if have else "wb") as out:
@@ -136,7 +129,7 @@ def download(
                         if not chunk:
                             break
                         if done == 0 and not chunk.startswith(ZIP_MAGIC):
-                            raise FetchError("blocked", f"GET {url}: the body is not a zip file")
+                            raise BlockedError(f"GET {url}: the body is not a zip file")
                         out.write(chunk)
                         done += len(chunk)
                         if progress:
@@ -145,24 +138,21 @@ def download(
                 break
             log.warning("download of %s stopped at %d of %s bytes; resuming", url, done, total)
         except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403, 429):
-                raise FetchError("blocked", f"GET {url}: HTTP {exc.code}") from exc
-            if attempt == attempts:
-                raise FetchError("failed", f"GET {url}: HTTP {exc.code}") from exc
-        except FetchError:
+            error = status_error(exc.code, f"GET {url}")
+            if isinstance(error, BlockedError) or attempt == attempts:
+                raise error from exc
+        except SourceError:
             raise
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except (urllib.error.URLError, OSError) as exc:
             log.warning(
                 "download of %s interrupted (%s); attempt %d of %d", url, exc, attempt, attempts
             )
             if attempt == attempts:
-                raise FetchError("failed", f"GET {url}: {exc}") from exc
+                raise transport_error(exc, f"GET {url}") from exc
         time.sleep(backoff * attempt)
     size = part.stat().st_size if part.exists() else 0
     if total is not None and size != total:
-        raise FetchError(
-            "failed", f"GET {url}: {size:,} bytes received, Content-Length said {total:,}"
-        )
+        raise FetchFailedError(f"GET {url}: {size:,} bytes received, Content-Length said {total:,}")
     digest = hashlib.sha256()
     with part.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):

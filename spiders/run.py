@@ -54,8 +54,8 @@ class StorePipeline:
         from datetime import UTC, datetime
 
         from spiders.detainee_locator import parse_facility, parse_result
-        from storage.custody import record
         from storage.db import session_scope
+        from storage.detainee_locator import record
         from storage.models import Client
         from storage.snapshots import CustodyObservation, CustodyOutcome
 
@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default="EN", choices=["EN", "ES"])
     parser.add_argument("--pace", type=float, default=3.0)
     parser.add_argument("--zero-attempts", type=int, default=3)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds a browser wait may take (elements)"
+    )
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(settings.browser_executable), settings.browser_headed
             ),
             "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
-            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 3 * args.timeout * 1000,
             "CONCURRENT_REQUESTS": 1,  # one browser lookup at a time per source
             "DOWNLOAD_DELAY": args.pace,
             "RANDOMIZE_DOWNLOAD_DELAY": True,
@@ -195,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             targets=targets,
             language=args.language,
             pace_s=min(args.pace, 1.0),
+            timeout_s=args.timeout,
         )
     else:
         process.crawl(
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             base_url=args.base_url,
             targets=targets,
             pace_s=min(args.pace, 1.0),
+            timeout_s=args.timeout,
             zero_attempts=args.zero_attempts,
         )
     process.start()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage.bulk import table
 from storage.models import AcisLookup, Client, Court, Hearing
@@ -105,3 +105,21 @@ def record(
                 )
             )
     return lookup_id
+
+
+def blocked_clients(session: Session) -> list[tuple[Client, datetime]]:
+    """Clients whose latest ACIS lookup met a captcha, with when: one query, whatever the
+    number of lookups stored."""
+    latest = (
+        select(AcisLookup.client_id, sa.func.max(AcisLookup.id).label("last_id"))
+        .group_by(col(AcisLookup.client_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Client, AcisLookup.observed_at)
+        .join(latest, col(Client.id) == latest.c.client_id)
+        .join(AcisLookup, col(AcisLookup.id) == latest.c.last_id)
+        .where(AcisLookup.outcome == Outcome.blocked.value)
+        .order_by(col(AcisLookup.observed_at))
+    ).all()
+    return [(client, observed_at) for client, observed_at in rows]

@@ -1,347 +1,21 @@
-"""ICE detention statistics workbooks (``FY##_detentionStats*.xlsx``): the Facilities sheet.
+"""ICE detention statistics in storage: editions, their facility rows, the population series.
 
-Any edition from FY19 on (sources.md §4): the sheet is found by name ("Facilities FY21 YTD",
-"Facilities EOYFY20 " with its trailing space, "Facilities EOFY23" ...), the header row by
-scanning for ``Name`` (row 3, 5, 6, 7 or 9 depending on the edition), columns by name (the ALOS
-header carries the fiscal year: ``FY26 ALOS``). Footnote and repeated-header rows are dropped,
-numbers come out as floats, Zip codes zero-padded, and an inspection date is kept apart from
-text such as "Scheduled FY26".
-
-An edition whose Facilities sheet belongs to another fiscal year than the workbook (ICE shipped
-FY20 data inside an FY22 file), or whose data-as-of date is old for its fiscal year, is parsed and
-flagged ``stale`` with the reason.
+Parsing a workbook is the spider's (:mod:`spiders.detention_stats`); this module stores a parsed
+:class:`~storage.snapshots.Edition` once per file (by SHA-256) and answers the trend query.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from storage.errors import ValidationError
+from sqlmodel import Session, col, select
 
-# Header name (lower case, spaces collapsed) -> field; the ALOS column is matched by pattern.
-COLUMNS = {
-    "name": "name",
-    "address": "address",
-    "city": "city",
-    "state": "state",
-    "zip": "zip",
-    "aor": "aor",
-    "type detailed": "type",
-    "male/female": "gender",
-    "level a": "level_a",
-    "level b": "level_b",
-    "level c": "level_c",
-    "level d": "level_d",
-    "male crim": "male_crim",
-    "male non-crim": "male_noncrim",
-    "female crim": "female_crim",
-    "female non-crim": "female_noncrim",
-    "ice threat level 1": "threat_1",
-    "ice threat level 2": "threat_2",
-    "ice threat level 3": "threat_3",
-    "no ice threat level": "no_threat",
-    "mandatory": "mandatory",
-    "guaranteed minimum": "guaranteed_minimum",
-    "last inspection type": "last_inspection_type",
-    "last inspection standard": "last_inspection_standard",
-    "odo last inspection standard": "last_inspection_standard",
-    "last inspection rating - final": "last_inspection_rating",
-    "last final rating": "last_inspection_rating",
-    "odo final rating": "last_inspection_rating",
-    "last inspection date": "last_inspection",
-    "last inspection end date": "last_inspection",
-    "odo inspection end date": "last_inspection",
-}
-NUMBERS = [
-    "level_a", "level_b", "level_c", "level_d", "male_crim", "male_noncrim", "female_crim",
-    "female_noncrim", "threat_1", "threat_2", "threat_3", "no_threat", "mandatory", "alos",
-]  # fmt: skip
-REQUIRED = {"name", "city", "state", "level_a", "level_b", "level_c", "level_d"}
-TOLERANCE = 0.02  # a breakdown may differ from the ADP by 2 % (or 1 detainee) before it is flagged
-FY_RE = re.compile(r"\bFY\s?(\d{2})(?!\d)", re.I)
-AS_OF_RE = re.compile(r"\((?:IIDS|EID)\),?\s*(\d{1,2})/(\d{1,2})/(\d{4})")
-
-
-@dataclass
-class FacilityRow:
-    name: str
-    address: str = ""
-    city: str = ""
-    state: str = ""
-    zip: str = ""
-    aor: str = ""
-    type: str = ""
-    gender: str = ""
-    alos: float | None = None
-    level_a: float = 0.0
-    level_b: float = 0.0
-    level_c: float = 0.0
-    level_d: float = 0.0
-    adp: float = 0.0
-    male_crim: float | None = None
-    male_noncrim: float | None = None
-    female_crim: float | None = None
-    female_noncrim: float | None = None
-    threat_1: float | None = None
-    threat_2: float | None = None
-    threat_3: float | None = None
-    no_threat: float | None = None
-    mandatory: float | None = None
-    guaranteed_minimum: int | None = None
-    last_inspection_type: str = ""
-    last_inspection_standard: str = ""
-    last_inspection_rating: str = ""
-    last_inspection_date: str | None = None  # ISO date
-    last_inspection_note: str = ""  # text in the date column, e.g. "Scheduled FY26"
-    row: int = 0  # 1-based worksheet row
-    checks: list[str] = field(default_factory=list)  # failed sanity checks
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Edition:
-    file: str
-    sheet: str
-    fiscal_year: int | None  # of the Facilities sheet
-    workbook_fiscal_year: int | None  # from the file name or the other sheets
-    data_as_of: str | None  # ISO date of the IIDS data pull
-    stale: bool
-    stale_reason: str
-    header_row: int  # 1-based
-    facilities: list[FacilityRow]
-    dropped_rows: int  # footnotes, repeated headers, empty rows
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["facilities"] = [f.as_dict() for f in self.facilities]
-        return d
-
-
-def _norm(text: Any) -> str:
-    return re.sub(r"\s+", " ", str(text or "")).strip()
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).replace(",", "").replace("\xa0", "").strip()
-    if text in ("", "*", "N/A", "NA", "-"):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _zip(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return f"{value:05d}"
-    text = str(value).strip()
-    if text.isdigit() and len(text) < 5:
-        return text.zfill(5)
-    return text
-
-
-def _fy(text: str) -> int | None:
-    m = FY_RE.search(text)
-    return 2000 + int(m.group(1)) if m else None
-
-
-def fiscal_year_of_file(name: str) -> int | None:
-    m = re.search(r"FY\s?(\d{2})", name, re.I)
-    return 2000 + int(m.group(1)) if m else None
-
-
-def _facilities_sheet(names: list[str]) -> str | None:
-    for name in names:
-        if "facilities" in name.strip().lower():
-            return name
-    return None
-
-
-def parse_workbook(path: Path) -> Edition:
-    """Parse the Facilities sheet of an ICE detention statistics workbook."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    if path.suffix.lower() != ".xlsx":
-        raise ValidationError(
-            f"{path.name}: not an .xlsx workbook; ICE's detention statistics are .xlsx files"
-        )
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise ValidationError(f"{path.name}: cannot be opened as a workbook ({exc})") from exc
-    try:
-        sheet = _facilities_sheet(wb.sheetnames)
-        if sheet is None:
-            raise ValidationError(
-                f"{path.name}: no Facilities sheet (sheets: {', '.join(wb.sheetnames)}); "
-                "not an ICE detention statistics edition"
-            )
-        other_fy = [fy for n in wb.sheetnames if n != sheet and (fy := _fy(n)) is not None]
-        return _parse_sheet(path, sheet, wb[sheet].iter_rows(values_only=True), other_fy)
-    finally:
-        wb.close()
-
-
-def _parse_sheet(path: Path, sheet: str, rows: Any, other_fy: list[int]) -> Edition:
-    banner: list[str] = []
-    header: list[str] | None = None
-    header_row = 0
-    mapping: dict[int, str] = {}
-    facilities: list[FacilityRow] = []
-    dropped = 0
-    for i, row in enumerate(rows, start=1):
-        if header is None:
-            first = _norm(row[0]) if row else ""
-            if first.lower() == "name":
-                header = [_norm(v) for v in row]
-                header_row = i
-                for j, h in enumerate(header):
-                    key = h.lower()
-                    if key in COLUMNS and COLUMNS[key] not in mapping.values():
-                        mapping[j] = COLUMNS[key]
-                    elif re.fullmatch(r"fy ?\d{2} alos", key):
-                        mapping[j] = "alos"
-                missing = REQUIRED - set(mapping.values())
-                if missing:
-                    raise ValidationError(
-                        f"{path.name} sheet {sheet.strip()!r} row {i}: column(s) "
-                        f"{', '.join(sorted(missing))} not found in the header"
-                    )
-            else:
-                banner.extend(_norm(v) for v in row if v is not None and _norm(v))
-                if i > 40:
-                    raise ValidationError(
-                        f"{path.name} sheet {sheet.strip()!r}: no header row starting with "
-                        "'Name' in the first 40 rows"
-                    )
-            continue
-        fac = _facility(row, mapping, i)
-        if fac is None:
-            dropped += 1
-            continue
-        facilities.append(fac)
-    if header is None:
-        raise ValidationError(f"{path.name} sheet {sheet.strip()!r}: no header row")
-    sheet_fy = None
-    for text in banner:
-        if "facilities data" in text.lower():
-            sheet_fy = _fy(text)
-            break
-    alos_header = next((h for j, h in enumerate(header) if mapping.get(j) == "alos"), "")
-    sheet_fy = sheet_fy or _fy(alos_header) or _fy(sheet)
-    as_of = None
-    for text in banner:
-        m = AS_OF_RE.search(text)
-        if m:
-            as_of = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-            break
-    file_fy = fiscal_year_of_file(path.name)
-    book_fy = file_fy or (max(other_fy) if other_fy else None)
-    reasons = []
-    if sheet_fy and book_fy and sheet_fy != book_fy:
-        reasons.append(
-            f"Facilities sheet is FY{sheet_fy % 100:02d} in an FY{book_fy % 100:02d} workbook"
-        )
-    if as_of and sheet_fy:
-        start, end = date(sheet_fy - 1, 10, 1), date(sheet_fy, 9, 30)
-        if not start - timedelta(days=31) <= as_of <= end + timedelta(days=62):
-            reasons.append(f"data as of {as_of:%m/%d/%Y} is outside FY{sheet_fy % 100:02d}")
-    if as_of and book_fy and as_of < date(book_fy - 1, 10, 1) - timedelta(days=31):
-        reasons.append(f"data as of {as_of:%m/%d/%Y} predates FY{book_fy % 100:02d}")
-    return Edition(
-        file=path.name,
-        sheet=sheet,
-        fiscal_year=sheet_fy,
-        workbook_fiscal_year=book_fy,
-        data_as_of=as_of.isoformat() if as_of else None,
-        stale=bool(reasons),
-        stale_reason="; ".join(dict.fromkeys(reasons)),
-        header_row=header_row,
-        facilities=facilities,
-        dropped_rows=dropped,
-    )
-
-
-def _facility(row: tuple[Any, ...], mapping: dict[int, str], i: int) -> FacilityRow | None:
-    values: dict[str, Any] = {}
-    for j, key in mapping.items():
-        if j < len(row):
-            values[key] = row[j]
-    name = _norm(values.get("name"))
-    if not name or name.lower() == "name":
-        return None
-    levels = [_number(values.get(k)) for k in ("level_a", "level_b", "level_c", "level_d")]
-    if all(v is None for v in levels) and not _norm(values.get("city")):
-        return None  # a footnote such as "(*) ORSA scheduled FY24 Q3"
-    fac = FacilityRow(name=name, row=i)
-    for key in ("address", "city", "state", "aor", "type", "gender", "last_inspection_type",
-                "last_inspection_standard", "last_inspection_rating"):  # fmt: skip
-        setattr(fac, key, _norm(values.get(key)))
-    fac.zip = _zip(values.get("zip"))
-    for key in NUMBERS:
-        setattr(fac, key, _number(values.get(key)))
-    for key in ("level_a", "level_b", "level_c", "level_d"):
-        if getattr(fac, key) is None:
-            setattr(fac, key, 0.0)
-    fac.adp = fac.level_a + fac.level_b + fac.level_c + fac.level_d
-    gm = _number(values.get("guaranteed_minimum"))
-    fac.guaranteed_minimum = int(gm) if gm is not None else None
-    when = values.get("last_inspection")
-    if isinstance(when, datetime):
-        fac.last_inspection_date = when.date().isoformat()
-    elif isinstance(when, date):
-        fac.last_inspection_date = when.isoformat()
-    elif when is not None and _norm(when):
-        text = _norm(when)
-        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-        if m:
-            try:
-                fac.last_inspection_date = date(
-                    int(m.group(3)), int(m.group(1)), int(m.group(2))
-                ).isoformat()
-            except ValueError:
-                fac.last_inspection_note = text
-        else:
-            fac.last_inspection_note = text
-    fac.checks = sanity_checks(fac)
-    return fac
-
-
-def sanity_checks(fac: FacilityRow) -> list[str]:
-    """TRAC-style checks: each breakdown of the population sums to the facility's ADP."""
-    failed = []
-    groups = {
-        "gender x criminality": ("male_crim", "male_noncrim", "female_crim", "female_noncrim"),
-        "threat levels": ("threat_1", "threat_2", "threat_3", "no_threat"),
-    }
-    for label, keys in groups.items():
-        parts = [getattr(fac, k) for k in keys]
-        if all(p is None for p in parts):
-            continue
-        total = sum(p or 0.0 for p in parts)
-        if abs(total - fac.adp) > max(1.0, TOLERANCE * fac.adp):
-            failed.append(f"{label} sum {total:.1f} != ADP {fac.adp:.1f}")
-    if fac.mandatory is not None and fac.mandatory > fac.adp + max(1.0, TOLERANCE * fac.adp):
-        failed.append(f"mandatory {fac.mandatory:.1f} > ADP {fac.adp:.1f}")
-    return failed
-
+from storage.models import Facility, FacilityPopulation, StatsEdition
+from storage.snapshots import Edition
 
 # -- names across editions and sources ---------------------------------------------------------
 
@@ -359,3 +33,111 @@ def normalize_name(name: str) -> str:
     out = [words.get(w, w) for w in text.split()]
     drop = {"THE", "ANNEX", "ICE", "IPC"}
     return " ".join(w for w in out if w not in drop)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def facility_index(session: Session) -> dict[tuple[str, str], int]:
+    """(normalized name, state) -> facility id, for the facilities docketwatch knows."""
+    out: dict[tuple[str, str], int] = {}
+    for f in session.exec(select(Facility)):
+        assert f.id is not None
+        out[(normalize_name(f.name), f.state.upper())] = f.id
+    return out
+
+
+def store_edition(
+    session: Session, edition: Edition, *, url: str, sha256: str, now: datetime | None = None
+) -> tuple[StatsEdition, bool]:
+    """Store a parsed edition; (row, False) when this exact file (SHA-256) is stored already."""
+    existing = session.exec(select(StatsEdition).where(StatsEdition.sha256 == sha256)).first()
+    if existing is not None:
+        return existing, False
+    now = now or datetime.now(UTC)
+    row = StatsEdition(
+        url=url,
+        file_name=edition.file[:200],
+        sha256=sha256,
+        sheet=edition.sheet.strip()[:60],
+        fiscal_year=edition.fiscal_year,
+        workbook_fiscal_year=edition.workbook_fiscal_year,
+        data_as_of=date.fromisoformat(edition.data_as_of) if edition.data_as_of else None,
+        stale=edition.stale,
+        stale_reason=edition.stale_reason[:300],
+        facilities=len(edition.facilities),
+        checks_failed=sum(1 for f in edition.facilities if f.checks),
+        fetched_at=now,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    index = facility_index(session)
+    for f in edition.facilities:
+        key = normalize_name(f.name)
+        session.add(
+            FacilityPopulation(
+                edition_id=row.id,
+                facility_id=index.get((key, f.state.upper())),
+                name=f.name[:160],
+                match_key=key[:160],
+                city=f.city[:80],
+                state=f.state[:2],
+                zip=f.zip[:10],
+                aor=f.aor[:60],
+                type=f.type[:20],
+                gender=f.gender[:20],
+                adp=f.adp,
+                level_a=f.level_a,
+                level_b=f.level_b,
+                level_c=f.level_c,
+                level_d=f.level_d,
+                male_crim=f.male_crim,
+                male_noncrim=f.male_noncrim,
+                female_crim=f.female_crim,
+                female_noncrim=f.female_noncrim,
+                threat_1=f.threat_1,
+                threat_2=f.threat_2,
+                threat_3=f.threat_3,
+                no_threat=f.no_threat,
+                mandatory=f.mandatory,
+                alos=f.alos,
+                guaranteed_minimum=f.guaranteed_minimum,
+                last_inspection_date=(
+                    date.fromisoformat(f.last_inspection_date) if f.last_inspection_date else None
+                ),
+                last_inspection_note=f.last_inspection_note[:60],
+                checks="; ".join(f.checks)[:500],
+            )
+        )
+    return row, True
+
+
+@dataclass
+class Point:
+    edition: StatsEdition
+    row: FacilityPopulation
+
+
+def trend(session: Session, query: str) -> dict[str, list[Point]]:
+    """The population series of the facilities whose name (or DETLOC code) matches ``query``."""
+    q = query.strip()
+    key = normalize_name(q)
+    facility = session.exec(select(Facility).where(Facility.code == q.upper())).first()
+    stmt = select(FacilityPopulation, StatsEdition).join(
+        StatsEdition, col(StatsEdition.id) == col(FacilityPopulation.edition_id)
+    )
+    if facility is not None:
+        stmt = stmt.where(FacilityPopulation.facility_id == facility.id)
+    else:
+        stmt = stmt.where(col(FacilityPopulation.match_key).contains(key))
+    rows = session.exec(stmt.order_by(col(StatsEdition.data_as_of), col(StatsEdition.id))).all()
+    series: dict[str, list[Point]] = {}
+    for pop, edition in rows:
+        series.setdefault(pop.match_key, []).append(Point(edition, pop))
+    return series

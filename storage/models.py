@@ -86,6 +86,7 @@ class CrawlOutcome(enum.StrEnum):
     blocked = "blocked"
     layout_changed = "layout_changed"
     failed = "failed"
+    timed_out = "timed_out"
 
 
 def _enum(kind: type[enum.Enum], length: int = 20) -> Any:

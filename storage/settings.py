@@ -29,6 +29,24 @@ DEFAULT_USER_AGENT = (
 )
 
 
+#: old setting name -> its name now (a source's settings are prefixed with the source's name)
+RENAMED: dict[str, str] = {}
+
+
+def renamed(old: str, new: str) -> AliasChoices:
+    """Where a renamed setting is read from: its own environment variable, and its old name in the
+    environment and in the TOML file, so that a working deployment keeps working after an
+    upgrade. (Its new name in the TOML file is read through ``populate_by_name``.)"""
+    RENAMED[old] = new
+    return AliasChoices(f"DOCKETWATCH_{new.upper()}", f"DOCKETWATCH_{old.upper()}", old)
+
+
+def _source_names() -> tuple[str, ...]:
+    from storage.sources import SOURCES
+
+    return tuple(SOURCES)
+
+
 def config_file_path() -> Path:
     """Where the optional TOML file is looked for."""
     return Path(os.environ.get("DOCKETWATCH_CONFIG", "docketwatch.toml"))
@@ -66,6 +84,15 @@ class Settings(BaseSettings):
             "on a server). Headless is fine against the sandbox."
         ),
     )
+    browser_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long a browser lookup waits for an element of the page (twice this for the "
+            "site's answer, three times for a page load); a page still loading then is recorded "
+            "as timed_out, a loaded page without the element as layout_changed."
+        ),
+    )
     user_agent: str = Field(
         default=DEFAULT_USER_AGENT,
         description="User agent declared on every plain HTTP request to a public source.",
@@ -95,24 +122,33 @@ class Settings(BaseSettings):
         ge=0,
         description="Pause between two ACIS lookups (one at a time, at a person's pace).",
     )
-    locator_base_url: str = Field(
+    detainee_locator_base_url: str = Field(
+        validation_alias=renamed("locator_base_url", "detainee_locator_base_url"),
         default="https://locator.ice.gov",
         description="Address of ICE's Online Detainee Locator (the replica's in tests/demo).",
     )
-    locator_pace_seconds: float = Field(
-        default=20.0, ge=0, description="Pause between two ICE locator lookups."
+    detainee_locator_pace_seconds: float = Field(
+        validation_alias=renamed("locator_pace_seconds", "detainee_locator_pace_seconds"),
+        default=20.0,
+        ge=0,
+        description="Pause between two ICE locator lookups.",
     )
-    locator_zero_attempts: int = Field(
+    detainee_locator_zero_attempts: int = Field(
+        validation_alias=renamed("locator_zero_attempts", "detainee_locator_zero_attempts"),
         default=3,
         ge=1,
         description="Tries, in fresh browser contexts, before one lookup counts as 'zero'.",
     )
-    custody_zero_repeats: int = Field(
+    detainee_locator_zero_repeats: int = Field(
+        validation_alias=renamed("custody_zero_repeats", "detainee_locator_zero_repeats"),
         default=3,
         ge=1,
         description="Zero-result lookups in a row before a detained client is 'not found'.",
     )
-    custody_zero_spacing_hours: float = Field(
+    detainee_locator_zero_spacing_hours: float = Field(
+        validation_alias=renamed(
+            "custody_zero_spacing_hours", "detainee_locator_zero_spacing_hours"
+        ),
         default=6.0,
         ge=0,
         description="Those zero results must span at least (repeats - 1) x this many hours.",
@@ -120,19 +156,23 @@ class Settings(BaseSettings):
     acis_not_found_repeats: int = Field(
         default=2, ge=1, description="Consecutive 'no case' lookups before case_not_found."
     )
-    foia_url: str = Field(
+    eoir_foia_url: str = Field(
+        validation_alias=renamed("foia_url", "eoir_foia_url"),
         default="https://fileshare.eoir.justice.gov/EOIR%20Case%20Data.zip",
         description="Address of EOIR's bulk FOIA case data (the sandbox's in tests/demo).",
     )
-    foia_courts: Annotated[list[str], NoDecode] = Field(
+    eoir_foia_courts: Annotated[list[str], NoDecode] = Field(
+        validation_alias=renamed("foia_courts", "eoir_foia_courts"),
         default=["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"],
         description="Base-city codes whose proceedings are kept in detail from each FOIA release.",
     )
-    foia_alert_court: str = Field(
+    eoir_foia_alert_court: str = Field(
+        validation_alias=renamed("foia_alert_court", "eoir_foia_alert_court"),
         default="ADL",
         description="Court whose new unrepresented detained cases coordinators are told of.",
     )
-    foia_memory_mb: int = Field(
+    eoir_foia_memory_mb: int = Field(
+        validation_alias=renamed("foia_memory_mb", "eoir_foia_memory_mb"),
         default=600,
         ge=100,
         description="Memory the FOIA loader's query engine may use before spilling to disk.",
@@ -141,7 +181,8 @@ class Settings(BaseSettings):
         default="https://www.justice.gov",
         description="EOIR's site with the court status and court pages (the sandbox's in tests).",
     )
-    court_closure_days: int = Field(
+    court_status_closure_days: int = Field(
+        validation_alias=renamed("court_closure_days", "court_status_closure_days"),
         default=2,
         ge=0,
         le=30,
@@ -150,12 +191,13 @@ class Settings(BaseSettings):
             "treated as affected."
         ),
     )
-    ice_stats_url: str = Field(
+    detention_stats_url: str = Field(
+        validation_alias=renamed("ice_stats_url", "detention_stats_url"),
         default="https://www.ice.gov/detain/detention-management",
         description="ICE's detention-management page with the statistics workbooks.",
     )
     sources: Annotated[list[str], NoDecode] = Field(
-        default=["acis", "detainee_locator", "eoir_foia", "detention_stats", "court_status"],
+        default_factory=lambda: list(_source_names()),
         description="Sources the service polls (comma-separated in the environment).",
     )
     acis_interval_minutes: float = Field(
@@ -163,15 +205,20 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the service runs a budgeted batch of ACIS lookups.",
     )
-    locator_interval_minutes: float = Field(
+    detainee_locator_interval_minutes: float = Field(
+        validation_alias=renamed("locator_interval_minutes", "detainee_locator_interval_minutes"),
         default=60.0,
         gt=0,
         description="How often the service runs a budgeted batch of locator lookups.",
     )
-    foia_interval_hours: float = Field(
-        default=8.0, gt=0, description="How often the service asks whether a FOIA release is out."
+    eoir_foia_interval_hours: float = Field(
+        validation_alias=renamed("foia_interval_hours", "eoir_foia_interval_hours"),
+        default=8.0,
+        gt=0,
+        description="How often the service asks whether a FOIA release is out.",
     )
-    stats_interval_hours: float = Field(
+    detention_stats_interval_hours: float = Field(
+        validation_alias=renamed("stats_interval_hours", "detention_stats_interval_hours"),
         default=24.0,
         gt=0,
         description="How often the service looks for a new ICE statistics workbook.",
@@ -251,7 +298,9 @@ class Settings(BaseSettings):
     @field_validator("sources", mode="before")
     @classmethod
     def _source_list(cls, value: Any) -> Any:
-        known = {"acis", "detainee_locator", "eoir_foia", "detention_stats", "court_status"}
+        from storage.sources import SOURCES
+
+        known = set(SOURCES)
         if isinstance(value, str):
             value = [v for v in value.replace(",", " ").split() if v]
         if isinstance(value, list):
@@ -260,7 +309,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"unknown source {v!r} (known: {', '.join(sorted(known))})")
         return value
 
-    @field_validator("foia_courts", mode="before")
+    @field_validator("eoir_foia_courts", mode="before")
     @classmethod
     def _court_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -275,7 +324,7 @@ class Settings(BaseSettings):
             return out
         return value
 
-    @field_validator("foia_alert_court")
+    @field_validator("eoir_foia_alert_court")
     @classmethod
     def _court_code(cls, value: str) -> str:
         code = value.strip().upper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,7 @@ class Outcome(enum.StrEnum):
     blocked = "blocked"
     upstream_error = "upstream_error"
     layout_changed = "layout_changed"
+    timed_out = "timed_out"  # ACIS was too slow to answer: says nothing about the case
 
 
 #: Outcomes that say something about the case (as opposed to about the source's health).
@@ -82,6 +84,7 @@ class CustodyOutcome(enum.StrEnum):
     blocked = "blocked"  # captcha or "Access Denied"
     error = "error"
     layout_changed = "layout_changed"
+    timed_out = "timed_out"  # the locator was too slow to answer: says nothing about custody
 
 
 class CustodyObservation(BaseModel):
@@ -99,3 +102,77 @@ class CustodyObservation(BaseModel):
     facility_phone: str = ""
     message: str = ""
     raw_sha256: str = ""
+
+
+# -- ICE detention statistics: one workbook's Facilities sheet --------------------------------
+
+
+@dataclass
+class FacilityRow:
+    name: str
+    address: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    aor: str = ""
+    type: str = ""
+    gender: str = ""
+    alos: float | None = None
+    level_a: float = 0.0
+    level_b: float = 0.0
+    level_c: float = 0.0
+    level_d: float = 0.0
+    adp: float = 0.0
+    male_crim: float | None = None
+    male_noncrim: float | None = None
+    female_crim: float | None = None
+    female_noncrim: float | None = None
+    threat_1: float | None = None
+    threat_2: float | None = None
+    threat_3: float | None = None
+    no_threat: float | None = None
+    mandatory: float | None = None
+    guaranteed_minimum: int | None = None
+    last_inspection_type: str = ""
+    last_inspection_standard: str = ""
+    last_inspection_rating: str = ""
+    last_inspection_date: str | None = None  # ISO date
+    last_inspection_note: str = ""  # text in the date column, e.g. "Scheduled FY26"
+    row: int = 0  # 1-based worksheet row
+    checks: list[str] = field(default_factory=list)  # failed sanity checks
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Edition:
+    file: str
+    sheet: str
+    fiscal_year: int | None  # of the Facilities sheet
+    workbook_fiscal_year: int | None  # from the file name or the other sheets
+    data_as_of: str | None  # ISO date of the IIDS data pull
+    stale: bool
+    stale_reason: str
+    header_row: int  # 1-based
+    facilities: list[FacilityRow]
+    dropped_rows: int  # footnotes, repeated headers, empty rows
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["facilities"] = [f.as_dict() for f in self.facilities]
+        return d
+
+
+# -- EOIR court status: one court as the status page lists it ---------------------------------
+
+
+@dataclass
+class CourtRow:
+    slug: str
+    name: str
+    status: str
+    address: str = ""
+    code: str = ""
+    closed: bool = False
+    closed_days: list[date] = field(default_factory=list)

@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from monitor.dispatch import Dispatcher
-from monitor.events import EventInput, emit
+from monitor.events import EventInput
+from monitor.route import emit
 from sandbox.mail import SmtpSink
 from storage.db import session_scope
 from storage.models import Event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,6 @@ from storage.people import add_staff
 from storage.reference_data import load_reference_data
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,21 +51,53 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    """A migrated database with reference data loaded, on SQLite and on PostgreSQL."""
-    eng = make_engine(db_url)
+def _prepare(url: str) -> None:
+    eng = make_engine(url)
     upgrade(eng)
     load_reference_data(eng)
-    yield eng
-    eng.dispose()
+    eng.dispose()  # no connection may stay open on a template
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "docketwatch.db"
+    _prepare(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
+    """A PostgreSQL database migrated once per test session, copied with CREATE DATABASE ...
+    TEMPLATE for each test."""
+    with pg.fresh_database(pg_admin_url) as url:
+        _prepare(url)
+        yield url.rpartition("/")[2]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A migrated database with reference data loaded, on SQLite and on PostgreSQL: a copy of
+    the session's template, so the migrations run once per session, not once per test."""
+    if request.param == "sqlite":
+        path = tmp_path / "docketwatch.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        eng = make_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    with pg.fresh_database(admin, template=request.getfixturevalue("pg_template")) as url:
+        eng = make_engine(url)
+        yield eng
+        eng.dispose()
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'docketwatch.db'}")
-    upgrade(eng)
-    load_reference_data(eng)
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[sa.Engine]:
+    path = tmp_path / "docketwatch.db"
+    shutil.copyfile(sqlite_template, path)
+    eng = make_engine(f"sqlite:///{path}")
     yield eng
     eng.dispose()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
-from monitor.acis_check import run_acis_check
+from checks.acis import check as run_acis_check
 from monitor.dispatch import Dispatcher
 from sandbox.acis import AcisSandbox
 from sandbox.acis_data import Case, Hearing
@@ -48,7 +48,11 @@ def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, AcisSandbox, SmtpSink, Se
                 channels=[sink.url("admin@example.org")],
             )
         settings = Settings(
-            database_url=url, acis_base_url=replica.url, acis_pace_seconds=0, acis_language="EN"
+            database_url=url,
+            acis_base_url=replica.url,
+            acis_pace_seconds=0,
+            acis_language="EN",
+            browser_timeout_seconds=5,  # the failure paths wait this long, not the default 10 s
         )
         yield engine, replica, sink, settings
     engine.dispose()
@@ -81,18 +85,21 @@ def _check(engine: sa.Engine, settings: Settings) -> tuple[str, Counter[str], Co
     return report.outcome, report.outcomes, report.events
 
 
-def test_fifty_clients_ten_changes(
-    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings],
+@pytest.mark.parametrize("n", [10, pytest.param(50, marks=pytest.mark.scale)])
+def test_clients_and_ten_changes(
+    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings], n: int
 ) -> None:
+    """Every kind of hearing change once, among ``n`` clients (10: each client one change; the
+    scale tier: 50, of whom 40 must stay silent)."""
     engine, replica, sink, settings = world
-    cases = _clients(engine, replica, 50)
+    cases = _clients(engine, replica, n)
     outcome, outcomes, events = _check(engine, settings)
-    assert (outcome, outcomes, events) == ("ok", Counter(ok=50), Counter())
+    assert (outcome, outcomes, events) == ("ok", Counter(ok=n), Counter())
 
     for case in cases:  # the next day: only the clock fields changed
         case.elapsed_days += 1
     outcome, outcomes, events = _check(engine, settings)
-    assert (outcomes, events, len(sink.messages)) == (Counter(ok=50), Counter(), 0)
+    assert (outcomes, events, len(sink.messages)) == (Counter(ok=n), Counter(), 0)
 
     def hearing(i: int, **change: object) -> None:
         current = cases[i].hearing
@@ -122,7 +129,7 @@ def test_fifty_clients_ten_changes(
         9: "hearing_removed",
     }
     outcome, outcomes, events = _check(engine, settings)
-    assert outcomes == Counter(ok=50)
+    assert outcomes == Counter(ok=n)
     assert events == Counter(expected.values())
     assert len(sink.messages) == 10
     for i, kind in expected.items():
@@ -175,6 +182,24 @@ def test_source_trouble_then_recovery(
         assert kinds == {"source_unhealthy", "source_recovered"}
         outcomes = Counter(x.outcome for x in s.exec(select(AcisLookup)))
     assert outcomes == Counter(ok=6, blocked=3, upstream_error=3, layout_changed=3)
+
+
+def test_a_slow_acis_is_a_timeout_never_a_changed_page(
+    world: tuple[sa.Engine, AcisSandbox, SmtpSink, Settings],
+) -> None:
+    """ACIS that answers after the wait ran out: the lookup is timed_out (the site is slow), not
+    layout_changed, and says nothing about the client's case."""
+    engine, replica, sink, settings = world
+    _clients(engine, replica, 1)
+    assert _check(engine, settings)[:2] == ("ok", Counter(ok=1))
+    replica.state.latency_s = 8  # the answer comes after the 2 x 2 s the spider waits for it
+    impatient = settings.model_copy(update={"browser_timeout_seconds": 2})
+    outcome, outcomes, events = _check(engine, impatient)
+    assert (outcome, outcomes, events) == ("timed_out", Counter(timed_out=1), Counter())
+    with session_scope(engine) as s:
+        lookup = s.exec(select(AcisLookup).order_by(col(AcisLookup.id).desc())).first()
+        assert lookup is not None and "did not answer" in lookup.message
+    assert sink.messages == []
 
 
 def test_headed_browser_under_a_virtual_display(

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 from spiders.acis import Outcome, parse_case_info, split_address
-from tests.conftest import SHARED
 from tests.golden import check_golden
 
 FIXTURES = Path(__file__).parent / "fixtures" / "acis"
 CASES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.endswith(".expected.json"))
-REAL = SHARED / "realdata" / "acis_sloria_eoir_api" / "master_hearing_scheduled.json"
+REAL = FIXTURES / "real" / "master_hearing_scheduled.json"  # sanitized real shape (README)
 
 
 def _load(path: Path) -> tuple[int, bytes, str, date]:

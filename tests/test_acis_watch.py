@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from monitor.acis_watch import detect
+from monitor.acis import detect
 from monitor.source_health import check_source
 from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
 from spiders.acis import parse_case_info

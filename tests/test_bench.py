@@ -42,20 +42,20 @@ def test_acis_cycle_bench_smoke() -> None:
     assert last["cpu_ms_per_client"] > 0 and last["s_per_browser_lookup"] > 0
 
 
-def test_custody_cycle_bench_smoke() -> None:
-    last = run_bench("custody_cycle", "--lookups", "60")
+def test_detainee_locator_cycle_bench_smoke() -> None:
+    last = run_bench("detainee_locator_cycle", "--lookups", "60")
     assert last["lookups"] == 60
     assert last["cpu_ms_per_lookup"] > 0 and last["reference_ms_per_lookup"] > 0
 
 
-def test_foia_ingest_bench_smoke() -> None:
-    last = run_bench("foia_ingest", "--cases", "2000")
+def test_eoir_foia_ingest_bench_smoke() -> None:
+    last = run_bench("eoir_foia_ingest", "--cases", "2000")
     assert last["cases"] == 2000 and last["rows"] > 2000
     assert last["ingest_s"] > 0 and last["reference_s"] > 0 and last["peak_rss_mb"] > 0
 
 
-def test_stats_parse_bench_smoke() -> None:
-    last = run_bench("stats_parse", "--repeat", "1")
+def test_detention_stats_parse_bench_smoke() -> None:
+    last = run_bench("detention_stats_parse", "--repeat", "1")
     assert last["workbooks"] >= 10
     assert last["s_per_workbook"] > 0 and last["reference_s_per_workbook"] > 0
 
@@ -64,3 +64,9 @@ def test_polling_budget_bench_smoke() -> None:
     last = run_bench("polling_budget", "--clients", "300", "--days", "10", "--per-day", "120")
     assert last["clients"] == 300 and last["plan"]["lookups"] > 0
     assert last["plan"]["changes"] > 0 and last["round_robin"]["p95_h"] > 0
+
+
+def test_cli_start_bench_smoke() -> None:
+    last = run_bench("cli_start", "--runs", "3")
+    assert last["runs"] == 3
+    assert last["help_s"] > 0 and last["clients_list_s"] > 0 and last["reference_s"] > 0

@@ -12,19 +12,20 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from monitor.stats import run_stats_check, svg_chart, trend
-from sandbox.ice_stats import IceStatsSandbox, make_workbook
-from sandbox.mail import free_port
-from spiders.detention_stats import find_workbooks
-from storage.detention_stats import FacilityRow, normalize_name, parse_workbook, sanity_checks
+from checks.detention_stats import check as run_stats_check
+from monitor.detention_stats import svg_chart
+from sandbox.detention_stats import IceStatsSandbox, make_workbook
+from spiders.detention_stats import find_workbooks, parse_workbook, sanity_checks
+from storage.detention_stats import normalize_name, trend
 from storage.errors import ValidationError
 from storage.models import CrawlRun, FacilityPopulation, StatsEdition
 from storage.reference_data import load_reference_data
 from storage.settings import Settings
-from tests.conftest import SHARED, run_cli
+from storage.snapshots import FacilityRow
+from tests.conftest import ROOT, run_cli
 from tests.golden import check_golden
 
-XLSX = SHARED / "realdata/ice_detention_stats_carwilb/ice_xlsx"
+XLSX = ROOT / "tests/fixtures/detention_stats/ice_xlsx"  # real ICE workbooks (see README)
 EDITIONS = sorted(XLSX.glob("FY*.xlsx"))
 FIXTURES = Path(__file__).parent / "fixtures" / "detention_stats"
 
@@ -91,9 +92,15 @@ def test_editions_summary_golden(update_goldens: bool) -> None:
         ("Over72HourFacilities.xlsx", "no Facilities sheet"),
     ],
 )
-def test_files_that_are_not_editions_get_a_clear_error(name: str, message: str) -> None:
+def test_files_that_are_not_editions_get_a_clear_error(
+    name: str, message: str, tmp_path: Path
+) -> None:
+    path = XLSX / name
+    if name.endswith(".xls"):  # ICE's 2009 list is a legacy OLE2 workbook: its signature suffices
+        path = tmp_path / name
+        path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
     with pytest.raises(ValidationError, match=message) as info:
-        parse_workbook(XLSX / name)
+        parse_workbook(path)
     assert name in str(info.value)
 
 
@@ -190,9 +197,9 @@ def test_source_check_downloads_only_new_workbooks(engine: sa.Engine, tmp_path: 
                          {"ADELANTO ICE PROCESSING CENTER": 1500.0})  # fmt: skip
     real = tmp_path / "FY26_detentionStats_04092026.xlsx"
     shutil.copy(XLSX / real.name, real)
-    with IceStatsSandbox(free_port()) as site:
+    with IceStatsSandbox() as site:
         site.serve([made, real])  # the newest is listed first here, an older one after it
-        settings = Settings(ice_stats_url=site.page_url, data_dir=tmp_path / "data")
+        settings = Settings(detention_stats_url=site.page_url, data_dir=tmp_path / "data")
         first = run_stats_check(engine, settings)
         assert first.outcome == "ok" and "new edition" in first.message, first.message
         assert site.state.downloads == [made.name]

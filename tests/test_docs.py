@@ -50,3 +50,16 @@ def test_setup_installs_the_debian_packages_the_project_uses() -> None:
     packages = re.search(r"DEBIAN_PACKAGES=\((.*?)\)", setup)
     assert packages is not None
     assert {"chromium", "xvfb", "postgresql", "redis-server"} <= set(packages.group(1).split())
+
+
+def test_the_sources_table_is_the_registry() -> None:
+    from storage.sources import SOURCES
+
+    table = re.search(r"## Sources.*?\n\|---.*?\n(.*?)\n\n", README, re.S)
+    assert table is not None
+    rows = [line.split(" | ") for line in table.group(1).splitlines()]
+    assert [row[0].strip("|` ") for row in rows] == list(SOURCES)
+    for row, source in zip(rows, SOURCES.values(), strict=True):
+        assert row[1] == source.title and row[2] == source.doc
+        assert row[3] == f"`{source.interval_setting}`"
+        assert row[4] == ("yes" if source.browser else "no")

@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from sandbox.courts import CourtsSandbox
-from sandbox.foia import FoiaShare, generate, successor
-from sandbox.mail import SmtpSink, free_port
+from sandbox.court_status import CourtsSandbox
+from sandbox.eoir_foia import FoiaShare, generate, successor
+from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import CrawlRun, Event, FoiaRelease, Hearing
+from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
 from tests.conftest import run_cli
@@ -38,13 +38,13 @@ def _env(db: str, courts: str, foia: str) -> dict[str, str]:
             "DATABASE_URL": db,
             "DOCKETWATCH_SOURCES": "court_status,eoir_foia",
             "DOCKETWATCH_COURT_STATUS_BASE_URL": courts,
-            "DOCKETWATCH_FOIA_URL": foia,
+            "DOCKETWATCH_EOIR_FOIA_URL": foia,
             "DOCKETWATCH_COURT_STATUS_INTERVAL_HOURS": "0.005",  # 18 s
-            "DOCKETWATCH_FOIA_INTERVAL_HOURS": "0.005",
+            "DOCKETWATCH_EOIR_FOIA_INTERVAL_HOURS": "0.005",
             "DOCKETWATCH_SCHEDULE_JITTER_SECONDS": "0",
             "DOCKETWATCH_HEARTBEAT_SECONDS": "1",
             "DOCKETWATCH_DISPATCH_SECONDS": "1",
-            "DOCKETWATCH_FOIA_COURTS": "ADL,LOS",
+            "DOCKETWATCH_EOIR_FOIA_COURTS": "ADL,LOS",
         }
     )
     return env
@@ -76,13 +76,18 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
                 stat = (entry / "stat").read_text().split()
             except OSError:
                 continue
-            if int(stat[3]) == proc.pid and b"monitor.cli" in cmd:
+            if int(stat[3]) == proc.pid and b"cli" in cmd:
                 children.append(int(entry.name))
     proc.send_signal(signal.SIGKILL)
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
     proc.wait(timeout=10)
+
+
+def _deliveries(engine: sa.Engine) -> list[tuple[str, int]]:
+    with Session(engine) as s:
+        return [(d.status, d.attempts) for d in s.exec(select(Delivery))]
 
 
 def _runs(engine: sa.Engine, source: str) -> list[CrawlRun]:
@@ -100,7 +105,7 @@ def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
     r1 = generate(tmp_path / "r1.zip", 150_000, seed=21)
     r2 = successor(r1.path, tmp_path / "r2.zip", seed=22)
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
-    with SmtpSink() as sink, CourtsSandbox(free_port()) as courts, FoiaShare(free_port()) as share:
+    with SmtpSink() as sink, CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(r1.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         with session_scope(engine) as s:
             for who, role in (("ana@example.org", "attorney"), ("coord@example.org", "coordinator"),
@@ -142,16 +147,34 @@ def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
             with Session(engine) as s:
                 loaded = s.exec(select(FoiaRelease).where(FoiaRelease.status == "loaded")).all()
                 assert len(loaded) == 1  # the interrupted load left nothing behind
-            # Down for more than two intervals: two or three runs of each source are missed.
-            time.sleep(40)
+            # Down for more than two intervals: the stored jobs were due 40 s ago, so two or
+            # three runs of each source were missed (as if the machine had been off that long).
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "UPDATE apscheduler_jobs SET next_run_time = :t WHERE id LIKE 'source:%'"
+                    ),
+                    {"t": (datetime.now(UTC) - timedelta(seconds=40)).timestamp()},
+                )
             before = {src: len(_runs(engine, src)) for src in ("eoir_foia", "court_status")}
             restarted_at = datetime.now(UTC)
             proc = _start(tmp_path, env)
             _until(lambda: all(len(_runs(engine, src)) > before[src] and
                                _runs(engine, src)[-1].outcome != "running"
                                for src in before), 120, "the missed runs")  # fmt: skip
-            time.sleep(4)  # room for a wrongly repeated run to show up (the interval is 18 s)
+            # Coalesced: each job's next run is a whole interval (18 s) after its one catch-up
+            # run, so no second missed run can follow it.
             after = {src: _runs(engine, src) for src in before}
+            with engine.connect() as conn:
+                upcoming: dict[str, float] = dict(
+                    conn.execute(
+                        sa.text("SELECT id, next_run_time FROM apscheduler_jobs "
+                                "WHERE id LIKE 'source:%'")
+                    ).all()
+                )  # fmt: skip
+            for src, runs in after.items():
+                next_at = datetime.fromtimestamp(upcoming[f"source:{src}"], UTC)
+                assert next_at - runs[-1].started_at > timedelta(seconds=12), (src, next_at)
             for src, runs in after.items():
                 new = [r for r in runs if r.started_at >= restarted_at]
                 assert len(new) == 1, (src, [(r.started_at, r.outcome) for r in new])
@@ -162,7 +185,12 @@ def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
             assert len(interrupted) == 1 and interrupted[0].started_at < killed_at
             _until(lambda: len(sink.to("coord@example.org")) >= 2 and sink.to("ana@example.org"),
                    60, "the alerts")  # fmt: skip
-            time.sleep(3)  # a duplicate would be sent within a dispatch interval or two
+            # Every delivery recorded sent, each after one attempt, and no message more than
+            # the deliveries: nothing is left that could be sent a second time.
+            _until(lambda: _deliveries(engine) and all(status == "sent" for status, _ in
+                   _deliveries(engine)), 60, "every delivery recorded")  # fmt: skip
+            assert all(attempts == 1 for _, attempts in _deliveries(engine))
+            assert len(sink.messages) == len(_deliveries(engine))
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -228,7 +256,7 @@ def test_sigterm_stops_a_running_check_promptly(tmp_path: Path) -> None:
     engine = make_engine(db)
     upgrade(engine)
     release = generate(tmp_path / "r.zip", 300_000, seed=31)
-    with CourtsSandbox(free_port()) as courts, FoiaShare(free_port()) as share:
+    with CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(release.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         env = _env(db, courts.url, share.zip_url)
         proc = _start(tmp_path, env)

@@ -78,3 +78,40 @@ def test_masking() -> None:
     )
     masked = mask_channel("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general")
     assert "TIiajkdnlazkcOXrIdevi7FQ" not in masked and masked.startswith("slack://T1JJ***")
+
+
+def test_a_renamed_setting_is_still_read_by_its_old_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from storage.settings import RENAMED
+
+    assert RENAMED["locator_pace_seconds"] == "detainee_locator_pace_seconds"
+    for old, new in RENAMED.items():  # every new name starts with its source's name
+        assert new.split("_")[0] in {"acis", "detainee", "eoir", "detention", "court"}, new
+        assert old not in Settings.model_fields
+    (tmp_path / "docketwatch.toml").write_text(
+        'foia_url = "http://127.0.0.1:1/old.zip"\nice_stats_url = "http://127.0.0.1:1/page"\n'
+    )
+    monkeypatch.setenv("DOCKETWATCH_LOCATOR_PACE_SECONDS", "7")
+    monkeypatch.setenv("DOCKETWATCH_FOIA_COURTS", "adl,los")
+    s = load_settings()
+    assert s.detainee_locator_pace_seconds == 7
+    assert s.eoir_foia_courts == ["ADL", "LOS"]
+    assert s.eoir_foia_url == "http://127.0.0.1:1/old.zip"
+    assert s.detention_stats_url == "http://127.0.0.1:1/page"
+    # the new names win: the environment over the file, and in the file itself
+    (tmp_path / "docketwatch.toml").write_text('eoir_foia_url = "http://127.0.0.1:1/new.zip"\n')
+    monkeypatch.setenv("DOCKETWATCH_DETAINEE_LOCATOR_PACE_SECONDS", "9")
+    monkeypatch.delenv("DOCKETWATCH_LOCATOR_PACE_SECONDS")
+    s = load_settings()
+    assert s.detainee_locator_pace_seconds == 9
+    assert s.eoir_foia_url == "http://127.0.0.1:1/new.zip"
+
+
+def test_sources_setting_is_checked_against_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.sources import SOURCES
+
+    assert load_settings().sources == list(SOURCES)
+    monkeypatch.setenv("DOCKETWATCH_SOURCES", "acis, custody")
+    with pytest.raises(ConfigError, match="unknown source 'custody'"):
+        load_settings()

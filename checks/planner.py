@@ -1,0 +1,42 @@
+"""The budgeted batch of a browser source: who to look up in this run (and a note of why)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from checks.run import crawl_run
+from monitor.planner import choose, in_browser_hours, load_states
+from storage.models import Client
+from storage.settings import Settings
+
+
+def _record(engine: sa.Engine, settings: Settings, source: str, message: str) -> None:
+    """A run that looked nobody up is still a run: the watchdog counts it as the source's."""
+    with crawl_run(engine, settings, source) as report:
+        report.message = message
+
+
+def planned_clients(
+    engine: sa.Engine, session: Session, settings: Settings, source: str
+) -> tuple[list[Any], str]:
+    now = datetime.now(UTC)
+    if not in_browser_hours(settings.browser_hours, now, settings.timezone):
+        note = f"outside browser hours ({settings.browser_hours} {settings.timezone}); no lookups"
+        _record(engine, settings, source, note)
+        return [], note
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    picked = choose(load_states(session, source, now), now, today,
+                    settings.browser_lookups_per_hour)  # fmt: skip
+    if not picked:
+        note = "nobody is due"
+        _record(engine, settings, source, note)
+        return [], note
+    clients = [session.get(Client, p.state.client_id) for p in picked]
+    reasons = sorted({p.reason.split(" (")[0] for p in picked})
+    note = f"{len(picked)} due within the budget of {settings.browser_lookups_per_hour}/hour"
+    return [c for c in clients if c is not None], note + f" ({'; '.join(reasons)})"

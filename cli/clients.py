@@ -1,0 +1,206 @@
+"""``docketwatch clients``: the client roster."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import (
+    CsvOpt,
+    JsonOpt,
+    RevealOpt,
+    emit_records,
+    err,
+    fail,
+    group,
+    handles_errors,
+    open_engine,
+    open_session,
+    out,
+    show_a,
+)
+from storage.identifiers import redact_a_number
+
+app = group("The client roster: import, add, list, show, deactivate.")
+
+
+@app.command("import")
+@handles_errors
+def clients_import(
+    file: Annotated[Path, typer.Argument(help="Roster export, .csv or .xlsx.")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Column for a field the importer does not recognize: FIELD=HEADER, e.g. "
+            '--map a_number="Client ID". Repeatable. Fields: a_number, name, family_name, '
+            "given_name, nationality, country_of_birth, born_on, status, attorney_email, "
+            "backup_attorney_email, notes.",
+        ),
+    ] = None,
+    status: Annotated[
+        str, typer.Option(help="Status for rows without a Status column: prospect, represented.")
+    ] = "represented",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count everything, store nothing.")
+    ] = False,
+) -> None:
+    """Import (upsert by A-number) a client roster.
+
+    Good rows are stored in one transaction; each rejected row is listed with its line, column
+    and reason and written to FILE.rejects.csv beside the input; the exit status is 1 when any
+    row was rejected. Importing the same file again changes nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from storage.people import ClientStatus
+    from storage.roster import import_roster, parse_mapping
+
+    if status not in ClientStatus.__members__:
+        raise fail(f"--status {status!r} is not prospect, represented or closed")
+    columns = parse_mapping(mapping or [])
+    with (
+        open_engine() as engine,
+        Progress(
+            TextColumn("reading {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task(file.name, total=None)
+        report = import_roster(
+            engine,
+            file,
+            mapping=columns,
+            default_status=status,
+            dry_run=dry_run,
+            progress=lambda n: bar.advance(task, n),
+        )
+    verb = "would be" if dry_run else "were"
+    out.print(
+        f"{file.name}: header at line {report.header_line}; {report.rows} rows read; "
+        f"{report.accepted} accepted ({report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged), {report.duplicates_skipped} identical repeats skipped; "
+        f"{len(report.rejects)} rejected."
+        + (f" Nothing {verb} stored (dry run)." if dry_run else "")
+    )
+    if report.rejects:
+        table = Table(title=f"rejected rows ({len(report.rejects)})")
+        table.add_column("line", justify="right")
+        table.add_column("column")
+        table.add_column("reason")
+        for r in report.rejects:
+            table.add_row(str(r.line), r.column, r.reason)
+        out.print(table)
+        out.print(f"rejected rows written to {report.rejects_path}")
+        raise typer.Exit(1)
+
+
+@app.command("add")
+@handles_errors
+def clients_add(
+    a_number: Annotated[str, typer.Argument(help="A-number, e.g. A-012-345-678.")],
+    name: Annotated[str, typer.Option(help="Full name, e.g. 'DOE, JANE'.")],
+    nationality: Annotated[str, typer.Option(help="EOIR nationality code or name.")],
+    country_of_birth: Annotated[
+        str | None, typer.Option(help="EOIR code or name (default: the nationality).")
+    ] = None,
+    born_on: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+    status: Annotated[str, typer.Option(help="prospect, represented or closed.")] = "represented",
+    attorney: Annotated[
+        str | None, typer.Option(help="Email of the primary attorney (already staff).")
+    ] = None,
+) -> None:
+    """Add one client to the roster (for many, use `clients import`)."""
+    from storage.people import add_client, assign
+    from storage.roster import parse_date
+
+    with open_engine() as engine, open_session(engine) as session:
+        client = add_client(
+            session,
+            a_number=a_number,
+            name=name,
+            nationality=nationality,
+            country_of_birth=country_of_birth,
+            born_on=parse_date(born_on) if born_on else None,
+            status=status,
+        )
+        if attorney:
+            assign(session, client.a_number, attorney, "primary")
+        out.print(f"added client {redact_a_number(client.a_number)} ({client.status})")
+
+
+@app.command("list")
+@handles_errors
+def clients_list(
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    include_inactive: Annotated[
+        bool, typer.Option("--all", help="Include deactivated clients.")
+    ] = False,
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: prospect, represented, closed.")
+    ] = None,
+    reveal: RevealOpt = False,
+) -> None:
+    """List clients with their status, nationality and attorneys."""
+    from storage.people import list_clients
+
+    with open_engine() as engine, open_session(engine) as session:
+        rows = list_clients(session, include_inactive=include_inactive, status=status)
+        records = [
+            {
+                "a_number": show_a(r.client.a_number, reveal),
+                "name": r.client.name,
+                "nationality": r.client.nationality_code,
+                "country_of_birth": r.client.country_of_birth_code,
+                "born_on": r.client.born_on.isoformat() if r.client.born_on else None,
+                "status": r.client.status,
+                "active": r.client.active,
+                "primary_attorney": r.primary,
+                "backup_attorney": r.backup,
+            }
+            for r in rows
+        ]
+    emit_records(records, as_json, as_csv, title=f"clients ({len(records)})")
+
+
+@app.command("show")
+@handles_errors
+def clients_show(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    as_json: JsonOpt = False,
+    reveal: RevealOpt = False,
+) -> None:
+    """Show one client: status, nationality and assigned attorneys."""
+    from storage.people import client_details
+
+    with open_engine() as engine, open_session(engine) as session:
+        details = client_details(session, a_number)
+    details["a_number"] = show_a(details["a_number"], reveal)
+    if as_json:
+        sys.stdout.write(json.dumps(details, indent=2) + "\n")
+        return
+    table = Table(show_header=False)
+    for key, value in details.items():
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+@app.command("deactivate")
+@handles_errors
+def clients_deactivate(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+) -> None:
+    """Stop watching a client (the record and its history are kept)."""
+    from storage.people import deactivate_client
+
+    with open_engine() as engine, open_session(engine) as session:
+        client = deactivate_client(session, a_number)
+        out.print(f"client {redact_a_number(client.a_number)} deactivated")

@@ -1,0 +1,285 @@
+"""What every command group shares: consoles, one-line errors, settings and database scopes,
+the common options and the table / JSON / CSV output.
+
+Only light modules are imported here at module level (typer, rich's console, the error tree):
+``docketwatch --help`` must not pay for SQLAlchemy or the settings; a command imports what it
+needs when it runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from storage.errors import DocketwatchError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from storage.settings import Settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
+RevealOpt = Annotated[
+    bool,
+    typer.Option("--reveal", help="Show full A-numbers (otherwise only the last four digits)."),
+]
+DispatchOpt = Annotated[
+    bool, typer.Option("--dispatch/--no-dispatch", help="Send the alerts it made now.")
+]
+PlannedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--planned",
+        help="Only the clients the polling budget picks now (what the service runs hourly).",
+    ),
+]
+ANumbersArg = Annotated[
+    list[str] | None, typer.Argument(help="Clients to look up (default: every active one).")
+]
+CourtOpt = Annotated[str, typer.Option("--court", help="EOIR base-city code, e.g. ADL.")]
+
+
+def group(help: str, **options: Any) -> typer.Typer:
+    """A command group that shows its help when called without a command.
+
+    Help is click's plain text (``rich_markup_mode=None``): the rich help renderer costs more
+    start-up time than the rest of the command line together. Tracebacks stay the standard
+    ones, which carry no local variables (no A-number or secret in a crash report)."""
+    return typer.Typer(
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        **options,
+    )
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn docketwatch's own errors into one clear line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DocketwatchError as exc:
+            raise fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def get_settings() -> Settings:
+    from storage.logs import setup_logging
+    from storage.settings import load_settings
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    return settings
+
+
+@contextmanager
+def open_engine(*, migrate: bool = False) -> Iterator[sa.Engine]:
+    """An engine on the configured database, which must be at this code's schema (or is brought
+    to it with ``migrate``)."""
+    from storage.db import make_engine, require_current, upgrade
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            require_current(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_session(engine: sa.Engine) -> Iterator[Session]:
+    from storage.db import session_scope
+
+    with session_scope(engine) as session:
+        yield session
+
+
+def show_a(a_number: str, reveal: bool) -> str:
+    """An A-number for output: the last four digits unless ``--reveal``."""
+    from storage.identifiers import format_a_number, redact_a_number
+
+    return format_a_number(a_number) if reveal else redact_a_number(a_number)
+
+
+def emit_records(records: list[dict[str, Any]], as_json: bool, as_csv: bool, title: str) -> None:
+    """Records as a table, or as JSON or CSV for another program."""
+    if as_json and as_csv:
+        raise fail("choose one of --json and --csv")
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2, default=str) + "\n")
+        return
+    if as_csv:
+        if records:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    for key in records[0] if records else ["(none)"]:
+        table.add_column(key)
+    for rec in records:
+        table.add_row(*("" if v is None else str(v) for v in rec.values()))
+    out.print(table)
+
+
+def emit_result(result: Any, as_json: bool, as_csv: bool) -> None:
+    """A query result (``title``, ``columns``, ``rows``) as a table, JSON or CSV."""
+    if as_json or as_csv:
+        records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        emit_records(records, as_json, as_csv, title=result.title)
+        return
+    from rich.table import Table
+
+    table = Table(title=result.title)
+    for c in result.columns:
+        table.add_column(c)
+    for row in result.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+def print_report_tail(report: Any, engine: sa.Engine, settings: Settings, dispatch: bool) -> None:
+    """The end of every check's output: the events it raised, the source's health, and the
+    alerts sent when ``dispatch``."""
+    if report.events:
+        out.print("events: " + ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())))
+    if report.health:
+        out.print(f"source health: {report.health}")
+    if dispatch:
+        from monitor.dispatch import Dispatcher
+
+        sent = Dispatcher(engine, settings).run_once()
+        out.print(f"alerts: {sent.sent} sent, {sent.failed_attempts} failed attempts")
+
+
+def run_check_command(
+    source: str,
+    run: Callable[[sa.Engine, Settings], Any],
+    dispatch: bool,
+    details: Callable[[Any], None] | None = None,
+) -> None:
+    """A source check from the command line: its run's outcome, what it found, its events and
+    health, the alerts sent; exit status 1 when the source could not be read."""
+    settings = get_settings()
+    with open_engine() as engine:
+        report = run(engine, settings)
+        out.print(f"{source} run #{report.run_id}: {report.outcome}: {report.message}")
+        if details is not None:
+            details(report)
+        print_report_tail(report, engine, settings, dispatch)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def serve_until_interrupted(replica: Any, banner: str) -> None:
+    """Keep a replica (already started) serving until Ctrl-C."""
+    import time
+
+    out.print(f"{banner} (Ctrl-C stops it)")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        out.print("stopped")
+
+
+def clients_for(session: Session, a_numbers: list[str]) -> list[Any]:
+    from sqlmodel import select
+
+    from storage.models import Client
+    from storage.people import get_client
+
+    if a_numbers:
+        return [get_client(session, a) for a in a_numbers]
+    return list(session.exec(select(Client).where(Client.active == True)))  # noqa: E712
+
+
+def run_source_check(
+    label: str,
+    runner: Callable[..., Any],
+    a_numbers: list[str],
+    dispatch: bool,
+    after: Callable[[Any], None] | None = None,
+    planned_source: str | None = None,
+) -> None:
+    """A source check with a progress bar, a table of outcomes, then the alerts it made."""
+    from datetime import UTC, datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    settings = get_settings()
+    with open_engine() as engine:
+        with open_session(engine) as session:
+            if planned_source is not None:
+                from checks.planner import planned_clients
+
+                clients, note = planned_clients(engine, session, settings, planned_source)
+                out.print(f"{label}: {note}")
+                if not clients:
+                    return
+            else:
+                clients = clients_for(session, a_numbers)
+        if not clients:
+            raise fail("no active clients to check")
+        with Progress(
+            TextColumn(f"{label} lookups"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=len(clients))
+            report = runner(
+                engine,
+                settings,
+                clients,
+                progress=lambda outcome: bar.update(task, advance=1, description=outcome),
+            )
+        from rich.table import Table
+
+        table = Table(title=f"{label} run #{report.run_id}: {report.outcome}")
+        table.add_column("outcome")
+        table.add_column("lookups", justify="right")
+        for outcome, n in sorted(report.outcomes.items()):
+            table.add_row(outcome, str(n))
+        out.print(table)
+        if after is not None:
+            after(report)
+        if planned_source is not None:
+            from monitor.planner import mark_done
+
+            with open_session(engine) as session:
+                mark_done(session, planned_source, [c.id for c in clients], datetime.now(UTC))
+        print_report_tail(report, engine, settings, dispatch)

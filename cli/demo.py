@@ -1,0 +1,181 @@
+"""``docketwatch demo``: the whole service against local replicas, in a few minutes.
+
+It starts every replica on loopback (ACIS, the ICE locator, EOIR's FOIA file share, EOIR's court
+pages, ICE's detention-management page) and an SMTP sink that files every message in a mailbox
+folder; seeds a demo organization (synthetic clients and staff, no real person) in its own
+database; runs one cycle of every source; changes the world (a hearing moved earlier, a transfer
+out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto closure on a
+client's hearing day); runs again; and sends the alerts. Nothing public is contacted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from checks import acis as acis_check
+from checks import court_status as court_status_check
+from checks import detainee_locator as detainee_locator_check
+from checks import detention_stats as detention_stats_check
+from checks import eoir_foia as eoir_foia_check
+from monitor.dispatch import Dispatcher
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import Client, Delivery, Event, Staff
+from storage.people import add_client, add_staff, assign
+from storage.reference_data import load_reference_data
+from storage.settings import Settings
+
+if TYPE_CHECKING:  # the replicas are loaded when the demo runs, never with the CLI
+    from sandbox.acis import AcisSandbox
+    from sandbox.detainee_locator import LocatorSandbox
+    from sandbox.mail import SmtpSink
+
+ZONE = ZoneInfo("America/Los_Angeles")
+STAFF = [
+    ("Ana Ruiz", "ana.ruiz@demo.example", "attorney", "en"),
+    ("Beto Paz", "beto.paz@demo.example", "attorney", "es"),
+    ("Cora Lee", "cora.lee@demo.example", "coordinator", "en"),
+    ("Dee Admin", "it@demo.example", "admin", "en"),
+]
+# Synthetic clients (A-numbers in the 999 range, names that are plainly not people's).
+CLIENTS = [
+    ("999000101", "DEMO, HEARING MOVED", "GT", "ana.ruiz@demo.example"),
+    ("999000102", "DEMO, TRANSFERRED", "HO", "beto.paz@demo.example"),
+    ("999000103", "DEMO, COURT CLOSED", "MX", "ana.ruiz@demo.example"),
+]
+
+
+@dataclass
+class DemoResult:
+    folder: Path
+    mailbox: Path
+    database_url: str
+    events: Counter[str] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)  # recipient -> messages
+    steps: list[str] = field(default_factory=list)
+
+
+def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
+    from sandbox.acis import AcisSandbox
+    from sandbox.acis_data import Case, Hearing
+    from sandbox.court_status import CourtsSandbox
+    from sandbox.detainee_locator import LocatorSandbox
+    from sandbox.detention_stats import IceStatsSandbox, make_workbook
+    from sandbox.eoir_foia import FoiaShare, generate, successor
+    from sandbox.mail import SmtpSink
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    mailbox = folder / "mailbox"
+    url = f"sqlite:///{(folder / 'docketwatch.db').resolve()}"
+    result = DemoResult(folder, mailbox, url)
+    engine = make_engine(url)
+    upgrade(engine)
+    load_reference_data(engine)
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    with (
+        SmtpSink(maildir=mailbox) as sink,
+        AcisSandbox() as acis,
+        LocatorSandbox() as locator,
+        FoiaShare() as share,
+        CourtsSandbox() as courts,
+        IceStatsSandbox() as ice,
+    ):
+        settings = Settings(
+            database_url=url,
+            data_dir=folder / "data",
+            acis_base_url=acis.url,
+            acis_pace_seconds=0,
+            detainee_locator_base_url=locator.url,
+            detainee_locator_pace_seconds=0,
+            eoir_foia_url=share.zip_url,
+            court_status_base_url=courts.url,
+            detention_stats_url=ice.page_url,
+            sources=[],
+        )
+        say(f"replicas on 127.0.0.1; mail goes to {mailbox}")
+        _seed(engine, sink, acis, locator, today)
+        release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
+        share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
+        fy = today.year + (1 if today.month >= 10 else 0)
+        ice.serve([make_workbook(folder / "data" / f"FY{fy % 100}_detentionStats_1.xlsx", fy,
+                                 today - timedelta(days=10),
+                                 {"ADELANTO ICE PROCESSING CENTER": 1650.0})])  # fmt: skip
+
+        def cycle(label: str) -> None:
+            say(f"-- {label}")
+            with Session(engine) as s:
+                clients = list(s.exec(select(Client).where(col(Client.active).is_(True))))
+            a = acis_check.check(engine, settings, clients)
+            say(f"ACIS: {a.outcome} {dict(a.outcomes)}")
+            c = detainee_locator_check.check(engine, settings, clients)
+            say(f"ICE locator: {c.outcome} {dict(c.outcomes)}")
+            f = eoir_foia_check.check(engine, settings)
+            say(f"EOIR FOIA: {f.outcome}: {f.message}")
+            st = detention_stats_check.check(engine, settings)
+            say(f"ICE statistics: {st.outcome}: {st.message}")
+            ct = court_status_check.check(engine, settings)
+            say(f"court status: {ct.outcome}: {ct.message}")
+            sent = Dispatcher(engine, settings).run_once()
+            say(f"alerts sent: {sent.sent}")
+            result.steps.append(label)
+
+        cycle("first cycle (baselines: nothing has changed yet)")
+        say("-- the world changes")
+        hearing_soon = today + timedelta(days=3)
+        acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
+                           hearing=Hearing(on=hearing_soon, time="8:30 AM")))  # fmt: skip
+        say(f"ACIS: client ***0101's hearing moved earlier, to {hearing_soon}")
+        locator.transfer("999000102", "ELOYAZ")
+        say("ICE locator: client ***0102 transferred from Adelanto to Eloy, AZ")
+        release2 = successor(release1.path, folder / "data" / "release-2.zip", seed=8,
+                             as_of=today + timedelta(days=1))  # fmt: skip
+        share.publish(release2.path, datetime.combine(today, datetime.min.time(), UTC)
+                      + timedelta(hours=12))  # fmt: skip
+        say("EOIR: a new FOIA release is out")
+        closed_day = today + timedelta(days=2)
+        notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
+        courts.close("adelanto-immigration-court", notice)
+        say(f"EOIR: Adelanto Immigration Court closed on {closed_day}")
+        cycle("second cycle")
+        with Session(engine) as s:
+            result.events = Counter(e.kind for e in s.exec(select(Event)))
+            for d, member in s.exec(
+                select(Delivery, Staff).join(Staff, col(Staff.id) == col(Delivery.staff_id))
+            ):
+                if d.status == "sent":
+                    result.sent[member.email] += 1
+    engine.dispose()
+    return result
+
+
+def _seed(
+    engine: object, sink: SmtpSink, acis: AcisSandbox, locator: LocatorSandbox, today: date
+) -> None:
+    from sandbox.acis_data import Case, Hearing
+    from sandbox.detainee_locator import Person
+
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        for name, email, role, lang in STAFF:
+            add_staff(s, name=name, email=email, role=role, language=lang,
+                      channels=[sink.url(email)])  # fmt: skip
+        for number, name, nat, attorney in CLIENTS:
+            add_client(s, a_number=number, name=name, nationality=nat, country_of_birth=nat)
+            assign(s, number, attorney, "primary")
+    acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
+                       hearing=Hearing(on=today + timedelta(days=40))))  # fmt: skip
+    acis.set_case(Case("999000102", "HO", name="DEMO, TRANSFERRED", case_id=20000102,
+                       hearing=Hearing(on=today + timedelta(days=25))))  # fmt: skip
+    acis.set_case(Case("999000103", "MX", name="DEMO, COURT CLOSED", case_id=20000103,
+                       hearing=Hearing(on=today + timedelta(days=2), time="1:00 PM")))  # fmt: skip
+    locator.detain(Person("999000102", "HO", "DEMO", "TRANSFERRED"), "ADLNTCA")
+    locator.detain(Person("999000103", "MX", "DEMO", "COURT CLOSED"), "ADLNTCA")

@@ -1,0 +1,308 @@
+"""The service's commands at the top level: init, config, run, status, health, demo, the
+polling budget's plan, nationalities."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.common import (
+    CsvOpt,
+    JsonOpt,
+    emit_records,
+    fail,
+    get_settings,
+    group,
+    handles_errors,
+    open_engine,
+    open_session,
+    out,
+)
+
+app = group("The service's commands")  # its commands are added to the top level
+schedule_app = group("The polling budget: who is checked when, and why.")
+
+
+@app.command()
+@handles_errors
+def init() -> None:
+    """Create the database or upgrade it to this version's schema, and load reference data
+    (EOIR nationality codes, Southern California courts and hearing locations, Adelanto and
+    Desert View facilities). Safe to run again."""
+    from storage.db import current_revision
+    from storage.reference_data import load_reference_data
+
+    with open_engine(migrate=True) as engine:
+        counts = load_reference_data(engine)
+        out.print(
+            f"database ready at schema {current_revision(engine)}: "
+            f"{counts.nationalities} nationalities, {counts.courts} courts, "
+            f"{counts.hearing_locations} hearing locations, {counts.facilities} facilities"
+        )
+
+
+@app.command()
+@handles_errors
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the effective settings (passwords masked) and where each can be set.
+
+    Settings come from DOCKETWATCH_* environment variables (and DATABASE_URL), then
+    docketwatch.toml (path in DOCKETWATCH_CONFIG), then defaults."""
+    from storage.settings import config_file_path, field_help
+
+    settings = get_settings()
+    values = settings.masked()
+    if as_json:
+        out.print_json(json.dumps(values))
+        return
+    out.print(f"# effective settings; config file: {config_file_path()}", markup=False)
+    for name, text in field_help().items():
+        env = "DATABASE_URL" if name == "database_url" else f"DOCKETWATCH_{name.upper()}"
+        out.print(f"\n# {text}\n# environment: {env}", markup=False)
+        out.print(f"{name} = {json.dumps(values[name])}", markup=False)
+
+
+@app.command()
+@handles_errors
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one pass of every job, then exit.")
+    ] = False,
+) -> None:
+    """Run the service: upgrade the database, then run the scheduled passes until Ctrl-C or
+    SIGTERM, which stop it cleanly."""
+    import scheduler
+
+    settings = get_settings()
+    raise typer.Exit(scheduler.serve(settings, once=once))
+
+
+@app.command("nationalities")
+def list_nationalities(
+    search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",
+) -> None:
+    """List EOIR nationality codes (these are not ISO codes: Honduras is HO, China CH)."""
+    from storage.identifiers import nationalities
+
+    table = Table()
+    table.add_column("code")
+    table.add_column("name")
+    table.add_column("active")
+    needle = search.strip().upper()
+    for nat in sorted(nationalities().values(), key=lambda n: n.name):
+        if needle and needle not in nat.name.upper() and needle != nat.code:
+            continue
+        table.add_row(nat.code, nat.name, "yes" if nat.active else "no")
+    out.print(table)
+
+
+def _age(when: Any, now: Any) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+@app.command("status")
+@handles_errors
+def status(
+    as_json: JsonOpt = False,
+) -> None:
+    """Each source's last run, outcome and freshness, the next scheduled runs, the scheduler's
+    heartbeat and the deliveries still pending."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    import scheduler as sched
+    from monitor.route import pending_count
+    from monitor.source_health import overdue
+    from storage.models import APSCHEDULER_JOBS, Heartbeat, ServiceLock
+    from storage.runs import last_run
+    from storage.sources import SOURCES
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    with open_engine() as engine, open_session(engine) as session:
+        next_runs = {
+            row.id: datetime.fromtimestamp(row.next_run_time, UTC)
+            for row in session.execute(sa.select(APSCHEDULER_JOBS)).all()
+            if row.next_run_time is not None
+        }
+        records = []
+        for source, spec in SOURCES.items():
+            last = last_run(session, source)
+            last_ok = last_run(session, source, ok=True)
+            interval = spec.interval(settings)
+            ok_at = last_ok.finished_at if last_ok else None
+            fresh = "OVERDUE" if overdue(ok_at, interval, now) else "fresh"
+            if source not in settings.sources:
+                fresh = "disabled"
+            nxt = next_runs.get(f"source:{source}")
+            records.append(
+                {
+                    "source": source,
+                    "every": str(interval),
+                    "last_run": last.started_at.isoformat(timespec="seconds") if last else "",
+                    "outcome": last.outcome if last else "",
+                    "last_ok": _age(ok_at, now),
+                    "freshness": fresh,
+                    "next_run": nxt.isoformat(timespec="seconds") if nxt else "",
+                    "message": (last.message[:100] if last else ""),
+                }
+            )
+        beat = session.get(Heartbeat, "scheduler")
+        lock = session.get(ServiceLock, sched.LOCK)
+        pending = pending_count(session)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "sources": records,
+                    "scheduler_heartbeat": beat.beat_at.isoformat() if beat else None,
+                    "scheduler": f"pid {lock.pid} on {lock.host}" if lock else None,
+                    "pending_deliveries": pending,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return
+    emit_records(records, False, False, title="sources")
+    running = f"running as pid {lock.pid} on {lock.host}" if lock else "not running"
+    out.print(f"scheduler: {running}; heartbeat {_age(beat.beat_at if beat else None, now)}")
+    out.print(f"pending deliveries: {pending} (`docketwatch alerts pending`)")
+
+
+@app.command("health")
+@handles_errors
+def health(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 when the scheduler has stalled (for cron/systemd)."),
+    ] = False,
+) -> None:
+    """Is the service alive? Reads the scheduler's heartbeat from the database, independently of
+    the scheduler; with --check, exits non-zero when it is missing or too old."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from storage.models import Heartbeat
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    limit = timedelta(seconds=max(3 * settings.heartbeat_seconds, 180))
+    with open_engine() as engine, open_session(engine) as session:
+        beats = {b.component: b for b in session.exec(select(Heartbeat))}
+    beat = beats.get("scheduler")
+    for name, b in sorted(beats.items()):
+        out.print(f"{name}: {_age(b.beat_at, now)} ({b.detail[:120]})", markup=False)
+    if beat is None or now - beat.beat_at > limit:
+        message = (
+            "the scheduler has never run on this database"
+            if beat is None
+            else f"the scheduler has stalled: last heartbeat {_age(beat.beat_at, now)} "
+            f"(limit {limit.total_seconds():.0f} s)"
+        )
+        if check:
+            raise fail(message, code=1)
+        out.print(f"UNHEALTHY: {message}")
+        return
+    out.print("OK: the scheduler is alive")
+
+
+@schedule_app.command("plan")
+@handles_errors
+def schedule_plan(
+    source: Annotated[
+        str, typer.Option(help="A browser source: acis or detainee_locator.")
+    ] = "acis",
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Who the polling budget checks next on a browser source, in order, with the tier
+    (daily, every 3 days, weekly) and the reason; the first --limit rows."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from monitor.planner import MIN_RATIO, in_browser_hours, load_states, rank
+    from storage.errors import ValidationError
+    from storage.sources import browser_sources
+
+    if source == "locator":  # the name it had before the sources were named alike
+        source = "detainee_locator"
+    if source not in browser_sources():
+        known = " or ".join(browser_sources())
+        raise ValidationError(f"--source must be {known}, not {source!r}")
+    settings = get_settings()
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    with open_engine() as engine, open_session(engine) as session:
+        ranked = rank(load_states(session, source, now), now, today)
+    per_hour = settings.browser_lookups_per_hour
+    records = []
+    for i, p in enumerate(ranked[:limit]):
+        due = p.ratio >= MIN_RATIO
+        records.append(
+            {
+                "order": i + 1,
+                "client": p.state.label,
+                "tier": {1: "daily", 3: "every 3 days", 7: "weekly"}[p.interval.days],
+                "reason": p.reason,
+                "last_checked": _age(p.state.last_checked, now),
+                "due": "now"
+                if due
+                else (p.due_at.isoformat(timespec="minutes") if p.due_at else ""),
+                "batch": (i // per_hour + 1) if due and per_hour else "",
+            }
+        )
+    hours = (
+        "inside" if in_browser_hours(settings.browser_hours, now, settings.timezone) else "outside"
+    )
+    emit_records(records, as_json, as_csv,
+          title=f"{source} plan: {per_hour} lookups/hour, hours {settings.browser_hours} "
+                f"(now {hours}); batch 1 is the next run")  # fmt: skip
+
+
+@app.command("demo")
+@handles_errors
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's database and mailbox (replaced).")
+    ] = Path("demo"),
+) -> None:
+    """Run docketwatch end to end against local replicas of every source: seed a demo
+    organization, run a cycle, change the world (a hearing moved earlier, a transfer out of
+    Adelanto, a new FOIA release, a court closure), run again, and show the alerts delivered."""
+    from cli.demo import run_demo
+    from storage.logs import setup_logging
+
+    setup_logging("WARNING")
+    result = run_demo(folder, say=lambda line: out.print(line, markup=False))
+    out.print("-- what happened")
+    for kind, n in sorted(result.events.items()):
+        out.print(f"  {n} {kind}")
+    out.print("-- alerts delivered (by email to the local mailbox)")
+    for who, n in sorted(result.sent.items()):
+        out.print(f"  {who}: {n}")
+    out.print(
+        f"Read them: the mailbox folder {result.mailbox}/new (one file per message), or\n"
+        f"  DATABASE_URL={result.database_url} docketwatch alerts log\n"
+        f"  DATABASE_URL={result.database_url} docketwatch caseload unrepresented --new",
+        markup=False,
+    )

@@ -1,0 +1,179 @@
+"""``docketwatch staff``: staff who receive alerts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import (
+    JsonOpt,
+    emit_records,
+    group,
+    handles_errors,
+    open_engine,
+    open_session,
+    out,
+)
+from storage.identifiers import redact_a_number
+
+app = group("Staff who receive alerts: add, list, assign to clients.")
+
+
+@app.command("add")
+@handles_errors
+def staff_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="Email address (also the staff member's key).")],
+    role: Annotated[str, typer.Option(help="attorney, coordinator or admin.")],
+    language: Annotated[str, typer.Option(help="Alert language: en or es.")] = "en",
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Apprise URL to alert on (mailto://..., slack://..., json://...). Repeatable; "
+            "checked now."
+        ),
+    ] = None,
+    quiet_hours: Annotated[
+        str | None,
+        typer.Option(help="Local hours when only urgent alerts go out, e.g. 21:00-07:00."),
+    ] = None,
+    allow_personal_data: Annotated[
+        bool,
+        typer.Option(help="Let these channels carry full names and A-numbers (off by default)."),
+    ] = False,
+    digest: Annotated[
+        bool, typer.Option(help="Send non-urgent alerts as one daily digest instead.")
+    ] = False,
+    min_severity: Annotated[
+        str, typer.Option(help="Lowest severity to receive: info, normal or urgent.")
+    ] = "info",
+    mute: Annotated[
+        list[str] | None,
+        typer.Option(help="Event kind not to receive (see `events kinds`). Repeatable."),
+    ] = None,
+) -> None:
+    """Add a staff member who receives alerts, with their channels and preferences."""
+    from monitor.events import known_kinds
+    from storage.people import add_staff
+
+    with open_engine() as engine, open_session(engine) as session:
+        staff = add_staff(
+            session,
+            name=name,
+            email=email,
+            role=role,
+            language=language,
+            channels=channel or [],
+            quiet_hours=quiet_hours,
+            allow_personal_data=allow_personal_data,
+            digest=digest,
+            min_severity=min_severity,
+            muted_kinds=known_kinds(mute or []),
+        )
+        out.print(f"added {staff.role} {staff.email} with {len(channel or [])} channel(s)")
+
+
+@app.command("list")
+@handles_errors
+def staff_list(
+    as_json: JsonOpt = False,
+) -> None:
+    """List staff and their channels (channel secrets masked)."""
+    from storage.people import list_staff
+    from storage.settings import mask_channel
+
+    with open_engine() as engine, open_session(engine) as session:
+        records: list[dict[str, Any]] = [
+            {
+                "name": s.name,
+                "email": s.email,
+                "role": s.role,
+                "language": s.language,
+                "quiet_hours": f"{s.quiet_start:%H:%M}-{s.quiet_end:%H:%M}"
+                if s.quiet_start and s.quiet_end
+                else None,
+                "active": s.active,
+                "channels": [mask_channel(c.url) for c in chans],
+            }
+            for s, chans in list_staff(session)
+        ]
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        return
+    for rec in records:
+        rec["channels"] = ", ".join(rec["channels"])
+    emit_records(records, False, False, title=f"staff ({len(records)})")
+
+
+@app.command("assign")
+@handles_errors
+def staff_assign(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    email: Annotated[str, typer.Argument(help="The attorney's email.")],
+    role: Annotated[str, typer.Option(help="primary or backup.")] = "primary",
+) -> None:
+    """Make an attorney the primary or backup attorney of a client."""
+    from storage.people import assign
+
+    with open_engine() as engine, open_session(engine) as session:
+        client = assign(session, a_number, email, role)
+        out.print(
+            f"{email.strip().lower()} is now the {role} attorney of "
+            f"{redact_a_number(client.a_number)}"
+        )
+
+
+@app.command("set")
+@handles_errors
+def staff_set(
+    email: Annotated[str, typer.Argument(help="The staff member's email.")],
+    digest: Annotated[
+        bool | None, typer.Option("--digest/--no-digest", help="Daily digest for non-urgent.")
+    ] = None,
+    min_severity: Annotated[
+        str | None, typer.Option(help="Lowest severity to receive: info, normal or urgent.")
+    ] = None,
+    mute: Annotated[list[str] | None, typer.Option(help="Event kind to mute. Repeatable.")] = None,
+    unmute: Annotated[
+        list[str] | None, typer.Option(help="Event kind to receive again. Repeatable.")
+    ] = None,
+    quiet_hours: Annotated[
+        str | None, typer.Option(help="e.g. 21:00-07:00; an empty string removes them.")
+    ] = None,
+    add_channel: Annotated[
+        list[str] | None, typer.Option(help="Apprise URL to add. Repeatable.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="en or es.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Receive alerts at all.")
+    ] = None,
+    personal_data: Annotated[
+        bool | None,
+        typer.Option(
+            "--personal-data/--no-personal-data",
+            help="Let all this person's channels carry full names and A-numbers, or stop it.",
+        ),
+    ] = None,
+) -> None:
+    """Change a staff member's alert preferences and channels."""
+    from monitor.events import known_kinds
+    from storage.people import update_staff
+
+    with open_engine() as engine, open_session(engine) as session:
+        staff = update_staff(
+            session,
+            email,
+            digest=digest,
+            min_severity=min_severity,
+            mute=known_kinds(mute or []),
+            unmute=known_kinds(unmute or []),
+            quiet_hours=quiet_hours,
+            add_channels=add_channel or [],
+            language=language,
+            active=active,
+            allow_personal_data=personal_data,
+        )
+        out.print(f"updated {staff.email}")

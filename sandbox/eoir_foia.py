@@ -1,0 +1,920 @@
+"""Generated EOIR FOIA releases ("EOIR Case Data.zip") and a replica of EOIR's file share.
+
+A release is laid out like EOIR's (sources.md §3): ``EOIR Case Data/`` with the core tables
+A_TblCase, B_TblProceeding, tbl_schedule, tbl_RepsAssigned and tbl_CustodyHistory, a ``Lookup/``
+folder and ``Count.txt`` (``<table>\\t<rows>``). The columns are the real ones, in the real
+order. The files carry every quirk of the real ones: tab-delimited ``.csv`` files, no quoting,
+latin-1, NUL bytes inside fields, rows shifted by a stray tab in free text, codes with trailing
+spaces, blank fields, ``2099-12-31`` dates, and the ``GENDER`` → ``Sex`` header drift. Nothing in
+them is personal: cases carry only integer ids, as in the real files.
+
+Everything is deterministic by seed. Proportions follow the national figures (1.31 proceedings
+and 3.65 schedule rows per case, custody N/D/R about 65/23/11 %); a detained case that is more
+than eight months old is rarely still pending. A successor release is derived
+from a previous one by streaming its files: some pending cases complete, some get an EOIR-28,
+some hearings move, new cases arrive with ids above the previous ones (detained courts take a
+larger share of new intake than of the backlog), and the quirky rows pass through untouched.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import io
+import random
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandbox.http import ReplicaHandler, ReplicaServer
+
+CORE = "EOIR Case Data"
+ZIP_NAME = "EOIR Case Data.zip"
+
+CASE_COLUMNS = [
+    "IDNCASE", "ALIEN_CITY", "ALIEN_STATE", "ALIEN_ZIPCODE", "UPDATED_ZIPCODE", "UPDATED_CITY",
+    "NAT", "LANG", "CUSTODY", "SITE_TYPE", "E_28_DATE", "ATTY_NBR", "CASE_TYPE", "UPDATE_SITE",
+    "LATEST_HEARING", "LATEST_TIME", "LATEST_CAL_TYPE", "UP_BOND_DATE", "UP_BOND_RSN",
+    "CORRECTIONAL_FAC", "RELEASE_MONTH", "RELEASE_YEAR", "INMATE_HOUSING", "DATE_OF_ENTRY",
+    "C_ASY_TYPE", "C_BIRTHDATE", "C_RELEASE_DATE", "UPDATED_STATE", "ADDRESS_CHANGEDON",
+    "ZBOND_MRG_FLAG", "GENDER", "DATE_DETAINED", "DATE_RELEASED", "LPR", "DETENTION_DATE",
+    "DETENTION_LOCATION", "DCO_LOCATION", "DETENTION_FACILITY_TYPE", "CASEPRIORITY_CODE",
+]  # fmt: skip
+PROCEEDING_COLUMNS = [
+    "IDNPROCEEDING", "IDNCASE", "OSC_DATE", "INPUT_DATE", "BASE_CITY_CODE", "HEARING_LOC_CODE",
+    "IJ_CODE", "TRANS_IN_DATE", "PREV_HEARING_LOC", "PREV_HEARING_BASE", "PREV_IJ_CODE",
+    "TRANS_NBR", "HEARING_DATE", "HEARING_TIME", "DEC_TYPE", "DEC_CODE", "DEPORTED_1",
+    "DEPORTED_2", "OTHER_COMP", "APPEAL_RSVD", "APPEAL_NOT_FILED", "COMP_DATE", "ABSENTIA",
+    "VENUE_CHG_GRANTED", "TRANSFER_TO", "DATE_APPEAL_DUE_STATUS", "TRANSFER_STATUS", "CUSTODY",
+    "CASE_TYPE", "NAT", "LANG", "SCHEDULED_HEAR_LOC", "CORRECTIONAL_FAC", "CRIM_IND", "IHP",
+    "AGGRAVATE_FELON", "DATE_DETAINED", "DATE_RELEASED",
+]  # fmt: skip
+SCHEDULE_COLUMNS = [
+    "IDNSCHEDULE", "IDNPROCEEDING", "IDNCASE", "OSC_DATE", "GENERATION", "SUB_GENERATION",
+    "REC_TYPE", "LANG", "HEARING_LOC_CODE", "BASE_CITY_CODE", "IJ_CODE", "INTERPRETER_CODE",
+    "INPUT_DATE", "INPUT_TIME", "UPDATE_DATE", "UPDATE_TIME", "ASSIGNMENT_PATH", "CAL_TYPE",
+    "ADJ_DATE", "ADJ_TIME_START", "ADJ_TIME_STOP", "ADJ_RSN", "ADJ_MEDIUM", "ADJ_MSG",
+    "ADJ_ELAP_DAYS", "LNGSESSNID", "SCHEDULE_TYPE", "NOTICE_CODE", "BLNCLOCKOVERRIDE",
+    "EOIRAttorneyID",
+]  # fmt: skip
+REPS_COLUMNS = [
+    "IDNREPSASSIGNED", "IDNCASE", "STRATTYLEVEL", "STRATTYTYPE", "PARENT_TABLE", "PARENT_IDN",
+    "BASE_CITY_CODE", "INS_TA_DATE_ASSIGNED", "E_27_DATE", "E_28_DATE", "BLNPRIMEATTY",
+]  # fmt: skip
+CUSTODY_COLUMNS = ["IDNCUSTODY", "IDNCASE", "CUSTODY", "DATDETAINED", "DATRELEASED"]
+
+TABLES = {
+    "A_TblCase": CASE_COLUMNS,
+    "B_TblProceeding": PROCEEDING_COLUMNS,
+    "tbl_schedule": SCHEDULE_COLUMNS,
+    "tbl_RepsAssigned": REPS_COLUMNS,
+    "tbl_CustodyHistory": CUSTODY_COLUMNS,
+}
+
+SOCAL = ["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"]
+OTHER_COURTS = [
+    "ATL",
+    "BAL",
+    "BOS",
+    "BUF",
+    "CHI",
+    "DAL",
+    "DEN",
+    "DET",
+    "ELP",
+    "HAR",
+    "HON",
+    "HOU",
+    "KRO",
+    "LVG",
+    "MEM",
+    "MIA",
+    "NEW",
+    "NOL",
+    "NYC",
+    "OAK",
+    "ORL",
+    "PHI",
+    "PHO",
+    "SAJ",
+    "SEA",
+    "SFR",
+    "SNA",
+    "SPD",
+    "TUC",
+    "ULS",
+    "SLC",
+    "CLE",
+    "TAC",
+    "KAN",
+    "OMA",
+    "CHL",
+    "PSD",
+    "AUR",
+    "ELO",
+    "OTO",
+    "CIC",
+    "FTW",
+    "NYB",
+    "RIC",
+    "SIN",
+    "HYA",
+    "STE",
+    "CCC",
+    "POR",
+    "CHE",
+    "ANN",
+]
+# Share of all proceedings per base city: the Southern California courts, then the rest.
+COURT_WEIGHTS = [
+    ("ADL", 0.02), ("LOS", 0.05), ("NLA", 0.01), ("WLA", 0.02), ("VNS", 0.01), ("LAD", 0.004),
+    ("SNC", 0.012), ("IMP", 0.004), ("OTM", 0.006), ("SND", 0.012),
+]  # fmt: skip
+DETAINED_COURTS = {"ADL", "LAD", "IMP", "OTM", "ELO", "OTO", "STE", "CCC", "TAC"}
+HEARING_LOCS = {"ADL": ["ADL", "ADL", "ADE", "ADW", "ADV"], "LOS": ["LOS"], "SNC": ["SNC", "SIH"]}
+NATS = [("MX", 30), ("GT", 14), ("HO", 13), ("ES", 9), ("VE", 6), ("CU", 4), ("CO", 4),
+        ("EC", 4), ("IN", 3), ("CH", 3), ("HA", 3), ("NU", 3), ("BR", 2), ("PE", 2), ("RS", 1),
+        ("TU", 1)]  # fmt: skip
+NAT_NAMES = {
+    "MX": "MEXICO", "GT": "GUATEMALA", "HO": "HONDURAS", "ES": "EL SALVADOR", "VE": "VENEZUELA",
+    "CU": "CUBA", "CO": "COLOMBIA", "EC": "ECUADOR", "IN": "INDIA", "CH": "CHINA", "HA": "HAITI",
+    "NU": "NICARAGUA", "BR": "BRAZIL", "PE": "PERU", "RS": "SERBIA", "TU": "TURKEY",
+}  # fmt: skip
+LANG_BY_NAT = {
+    "MX": ["SP"], "GT": ["SP", "SP", "MAM", "QUI"], "HO": ["SP"], "ES": ["SP"], "VE": ["SP"],
+    "CU": ["SP"], "CO": ["SP"], "EC": ["SP"], "IN": ["PUN", "HIN", "ENG"], "CH": ["MAN"],
+    "HA": ["HAI", "FR"], "NU": ["SP"], "BR": ["POR"], "PE": ["SP"], "RS": ["RUS", "ENG"],
+    "TU": ["TUR"],
+}  # fmt: skip
+LANGUAGES = {
+    "SP": "SPANISH", "MAM": "MAM", "QUI": "QUICHE", "PUN": "PUNJABI", "HIN": "HINDI",
+    "ENG": "ENGLISH", "MAN": "MANDARIN", "HAI": "HAITIAN CREOLE", "FR": "FRENCH",
+    "POR": "PORTUGUESE", "RUS": "RUSSIAN", "TUR": "TURKISH",
+}  # fmt: skip
+CASE_TYPES = [("RMV", 83), ("DEP", 5), ("CFR", 3), ("WHO", 2), ("RFR", 2), ("EXC", 2),
+              ("AOC", 2), ("CSR", 1)]  # fmt: skip
+CASE_TYPE_NAMES = {
+    "RMV": "Removal", "DEP": "Deportation", "CFR": "Credible Fear Review", "WHO":
+    "Withholding Only", "RFR": "Reasonable Fear Case", "EXC": "Exclusion",
+    "AOC": "Asylum Only Case", "CSR": "Claimed Status Review",
+}  # fmt: skip
+SCHEDULE_TYPES = {"M": ["MM", "MR", "MD", "RD", "MA"], "I": ["II", "ID", "IR", "IA"]}
+ADJ_REASONS = ["01", "02", "03", "09", "17", "30", "35", "41"]
+CITIES = ["LOS ANGELES", "SANTA ANA", "ADELANTO", "SAN BERNARDINO", "RIVERSIDE", "HOUSTON",
+          "SAN JOS\xc9", "PE\xd1ASCO", "CHICAGO", "MIAMI", "NEW YORK", ""]  # fmt: skip
+STATES = ["CA", "CA", "CA", "TX", "IL", "FL", "NY", "AZ", ""]
+JUDGE_SURNAMES = [
+    "Abara", "Bellweather", "Castellan", "Dunmore", "Esquivel", "Farrow", "Galloway", "Hartigan",
+    "Ibarra", "Jessup", "Kowalczyk", "Lindqvist", "Marchetti", "Nakagawa", "Okonkwo", "Pruitt",
+]  # fmt: skip
+JUDGE_GIVEN = ["A.", "B.", "C.", "D.", "E.", "F.", "G.", "H."]
+
+
+def _weights(pairs: list[tuple[str, float]]) -> tuple[list[str], list[float]]:
+    total = 0.0
+    cum = []
+    for _, w in pairs:
+        total += w
+        cum.append(total)
+    return [p[0] for p in pairs], [c / total for c in cum]
+
+
+def _pick(rng: random.Random, table: tuple[list[str], list[float]]) -> str:
+    return table[0][bisect.bisect_left(table[1], rng.random())]
+
+
+def judge_codes(court: str) -> list[str]:
+    """Synthetic judge codes of a court: three letters per judge, stable across releases."""
+    n = 6 if court in ("ADL", "LOS") else 3
+    return [f"{court[0]}{chr(65 + (ord(court[1]) + i) % 26)}{chr(65 + i)}" for i in range(n)]
+
+
+def judge_name(code: str) -> str:
+    h = int(hashlib.sha256(code.encode()).hexdigest(), 16)
+    return f"{JUDGE_SURNAMES[h % 16]}, {JUDGE_GIVEN[(h >> 8) % 8]}"
+
+
+def _d(day: date) -> str:
+    return f"{day.isoformat()} 00:00:00.000"
+
+
+@dataclass
+class Quirks:
+    """What the generator put in, so tests can check the load report counts each one."""
+
+    shifted_case_rows: list[int] = field(default_factory=list)  # 1-based physical lines
+    shifted_proceeding_rows: list[int] = field(default_factory=list)
+    nul_schedule_rows: int = 0
+    nul_lookup_rows: int = 0
+    far_future_dates: int = 0
+    trailing_space_codes: int = 0
+
+
+@dataclass
+class ReleaseInfo:
+    path: Path
+    as_of: date
+    counts: dict[str, int]
+    quirks: Quirks
+    max_case: int
+    max_proceeding: int
+
+
+class _Table:
+    """One member of the zip, written line by line in big chunks."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self._stream = path.open("wb")
+        self._buf: list[str] = []
+        self.rows = 0
+        self.line = 1  # physical line of the last row written (the header is line 1)
+        self._write("\t".join(header))
+
+    def _write(self, text: str) -> None:
+        self._buf.append(text)
+        if len(self._buf) >= 4096:
+            self.flush()
+
+    def add(self, fields: list[str]) -> int:
+        self._write("\t".join(fields))
+        self.rows += 1
+        self.line += 1
+        return self.line
+
+    def add_raw(self, line: str) -> None:
+        self._write(line)
+        self.rows += 1
+        self.line += 1
+
+    def flush(self) -> None:
+        if self._buf:
+            self._stream.write(("\n".join(self._buf) + "\n").encode("latin-1"))
+            self._buf = []
+
+    def close(self) -> None:
+        self.flush()
+        self._stream.close()
+
+
+class _World:
+    """The random choices shared by the first release and its successors."""
+
+    def __init__(self, seed: int, as_of: date, detained_adl_share: float = 0.85) -> None:
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        rest = 1.0 - sum(w for _, w in COURT_WEIGHTS)
+        each = rest / len(OTHER_COURTS)
+        self.courts = _weights(COURT_WEIGHTS + [(c, each) for c in OTHER_COURTS])
+        # Detained dockets turn over fast: their share of new intake is well above their share
+        # of the backlog.
+        self.new_courts = _weights(
+            [(c, w * (4 if c in DETAINED_COURTS else 1)) for c, w in COURT_WEIGHTS]
+            + [(c, each * (4 if c in DETAINED_COURTS else 1)) for c in OTHER_COURTS]
+        )
+        self.nats = _weights([(n, float(w)) for n, w in NATS])
+        self.case_types = _weights([(n, float(w)) for n, w in CASE_TYPES])
+        self.detained_adl_share = detained_adl_share
+        self.judges = {c: judge_codes(c) for c in SOCAL + OTHER_COURTS}
+        self.next_schedule = 1
+        self.next_rep = 1
+        self.next_custody = 1
+
+    def custody_for(self, court: str) -> str:
+        r = self.rng.random()
+        if court in DETAINED_COURTS:
+            return "D" if r < self.detained_adl_share else ("R" if r < 0.97 else "N")
+        return "N" if r < 0.70 else ("D" if r < 0.88 else ("R" if r < 0.99 else ""))
+
+    def hearing_loc(self, court: str) -> str:
+        locs = HEARING_LOCS.get(court, [court])
+        return locs[int(self.rng.random() * len(locs))]
+
+    def judge(self, court: str) -> str:
+        js = self.judges[court]
+        return js[int(self.rng.random() * len(js))]
+
+
+def _case_row(
+    world: _World, idncase: int, nat: str, lang: str, custody: str, case_type: str, court: str,
+    e28: str, latest: str, gender_col: str, quirks: Quirks,
+) -> list[str]:  # fmt: skip
+    rng = world.rng
+    row = [""] * len(CASE_COLUMNS)
+    row[0] = str(idncase)
+    row[1] = CITIES[int(rng.random() * len(CITIES))]
+    row[2] = STATES[int(rng.random() * len(STATES))]
+    row[3] = f"{90000 + int(rng.random() * 9999):05d}" if row[2] else ""
+    row[6] = nat
+    # Trailing spaces on codes, as in the real files ('SP ').
+    if rng.random() < 0.03:
+        row[7] = lang + " "
+        quirks.trailing_space_codes += 1
+    else:
+        row[7] = lang
+    row[8] = custody
+    row[10] = e28
+    row[12] = case_type
+    row[13] = court
+    row[14] = latest
+    row[15] = "0830" if latest else ""
+    row[16] = "M" if latest else ""
+    row[30] = "M" if rng.random() < 0.7 else "F"
+    if custody == "D":
+        row[31] = _d(world.as_of - timedelta(days=int(rng.random() * 200)))
+    return row
+
+
+def _new_case(
+    world: _World, tables: dict[str, _Table], idncase: int, next_proc: int, quirks: Quirks,
+    gender_col: str, *, recent: bool, shift_proceeding: bool = False,
+) -> int:  # fmt: skip
+    """Write one case with its proceedings, hearings, representatives and custody history.
+
+    Returns the next free proceeding id.
+    """
+    rng = world.rng
+    as_of = world.as_of
+    court = _pick(rng, world.new_courts if recent else world.courts)
+    nat = _pick(rng, world.nats)
+    langs = LANG_BY_NAT[nat]
+    lang = langs[int(rng.random() * len(langs))]
+    custody = world.custody_for(court)
+    case_type = _pick(rng, world.case_types)
+    r = rng.random()
+    n_proc = 1 if r < 0.75 else (2 if r < 0.95 else 3)
+    # Representation: detained respondents are represented far less often.
+    rep_p = 0.30 if custody == "D" else 0.65
+    represented = rng.random() < rep_p
+    age = int(rng.random() * (120 if recent else 3000)) + 1
+    osc = as_of - timedelta(days=age)
+    e28 = _d(osc + timedelta(days=min(age - 1, int(rng.random() * 60)))) if represented else ""
+    latest = ""
+    if rng.random() < 0.002:
+        latest = _d(date(2099, 12, 31))  # the far-future placeholder seen in the real files
+        quirks.far_future_dates += 1
+    procs = tables["B_TblProceeding"]
+    sched = tables["tbl_schedule"]
+    for k in range(n_proc):
+        idnproc = next_proc
+        next_proc += 1
+        last = k == n_proc - 1
+        # Detained cases move fast: one detained for years is rarely still pending (a court
+        # like Adelanto holds a docket of thousands, not tens of thousands).
+        still = 0.35 if custody != "D" or age <= 240 else 0.02
+        pending = last and (recent or rng.random() < still)
+        pcourt = court if last else _pick(rng, world.courts)
+        judge = world.judge(pcourt)
+        loc = world.hearing_loc(pcourt)
+        base = pcourt
+        if rng.random() < 0.02:
+            base = pcourt + " "  # trailing space on a code
+            quirks.trailing_space_codes += 1
+        prow = [""] * len(PROCEEDING_COLUMNS)
+        prow[0] = str(idnproc)
+        prow[1] = str(idncase)
+        prow[2] = _d(osc)
+        prow[3] = _d(osc + timedelta(days=2))
+        prow[4] = base
+        prow[5] = loc
+        prow[6] = judge
+        first = osc + timedelta(days=14 + int(rng.random() * 60))
+        prow[12] = _d(first)
+        prow[13] = "0830"
+        if not pending:
+            comp = min(as_of - timedelta(days=1), first + timedelta(days=int(rng.random() * 400)))
+            prow[14] = "O"
+            prow[15] = "X" if rng.random() < 0.5 else "R"
+            prow[21] = _d(comp)
+            prow[22] = "N"
+        prow[27] = custody
+        prow[28] = case_type
+        prow[29] = nat
+        prow[30] = lang
+        prow[31] = loc
+        prow[33] = "N" if rng.random() < 0.9 else "Y"
+        prow[35] = "0"
+        if shift_proceeding and last:
+            # A stray tab in a text field: the row has one field too many and cannot load.
+            prow[11] = "12\t3"
+            procs.add_raw("\t".join(prow))
+            quirks.shifted_proceeding_rows.append(procs.line)
+        else:
+            procs.add(prow)
+        # Hearings: past ones adjourned with a reason; a pending proceeding has one ahead.
+        n_sched = 1 + int(rng.random() * 4)
+        day = first
+        for j in range(n_sched):
+            future = pending and j == n_sched - 1
+            if future:
+                day = as_of + timedelta(
+                    days=1 + int(rng.random() * (90 if custody == "D" else 400))
+                )
+            srow = [""] * len(SCHEDULE_COLUMNS)
+            srow[0] = str(world.next_schedule) if rng.random() > 0.05 else ""  # null keys exist
+            world.next_schedule += 1
+            srow[1] = str(idnproc)
+            srow[2] = str(idncase)
+            srow[3] = _d(osc)
+            srow[4] = "99"
+            srow[5] = "1"
+            srow[6] = "B"
+            srow[7] = lang
+            srow[8] = loc
+            srow[9] = pcourt
+            srow[10] = judge
+            srow[12] = _d(day - timedelta(days=30))
+            srow[13] = "1015"
+            srow[14] = _d(day - timedelta(days=10))
+            srow[15] = "1420"
+            srow[16] = "W"
+            cal = "I" if (j == n_sched - 1 and rng.random() < 0.3) else "M"
+            srow[17] = cal
+            srow[18] = _d(day)
+            hour = 8 + int(rng.random() * 7)
+            srow[19] = f"{hour:02d}{'30' if rng.random() < 0.5 else '00'}"
+            srow[20] = f"{hour + 1:02d}00"
+            if not future and (not pending or day < as_of):
+                srow[21] = ADJ_REASONS[int(rng.random() * len(ADJ_REASONS))]
+            srow[22] = "P" if rng.random() < 0.6 else "V"
+            if rng.random() < 0.001:
+                srow[23] = "N\x00"  # a NUL byte inside a field
+                quirks.nul_schedule_rows += 1
+            st = SCHEDULE_TYPES[cal]
+            srow[26] = st[int(rng.random() * len(st))]
+            srow[28] = "0"
+            sched.add(srow)
+            if not future:
+                day = day + timedelta(days=20 + int(rng.random() * 120))
+                if day >= as_of and pending:
+                    day = as_of - timedelta(days=1)
+    _reps(world, tables, idncase, court, represented, e28)
+    if custody in ("D", "R"):
+        crow = [str(world.next_custody), str(idncase), custody, _d(osc), ""]
+        if custody == "R":
+            crow[4] = _d(osc + timedelta(days=30))
+        world.next_custody += 1
+        tables["tbl_CustodyHistory"].add(crow)
+    tables["A_TblCase"].add(
+        _case_row(
+            world, idncase, nat, lang, custody, case_type, court, e28, latest, gender_col, quirks
+        )
+    )
+    return next_proc
+
+
+def _reps(
+    world: _World, tables: dict[str, _Table], idncase: int, court: str, represented: bool,
+    e28: str,
+) -> None:  # fmt: skip
+    rng = world.rng
+    reps = tables["tbl_RepsAssigned"]
+    # DHS counsel is on almost every case: the pitfall of counting any row as representation.
+    if rng.random() < 0.85:
+        reps.add([str(world.next_rep), str(idncase), "COURT", "INS", "A_Tblcase", str(idncase),
+                  court, _d(world.as_of - timedelta(days=300)), "", "", "1"])  # fmt: skip
+        world.next_rep += 1
+    if represented:
+        reps.add([str(world.next_rep), str(idncase), "COURT", "ALIEN", "A_Tblcase", str(idncase),
+                  court, "", "", e28, "1"])  # fmt: skip
+        world.next_rep += 1
+    elif rng.random() < 0.04:
+        # A BIA-level attorney only: not representation at the immigration court.
+        reps.add([str(world.next_rep), str(idncase), "BIA", "ALIEN", "A_Tblcase", str(idncase),
+                  court, "", _d(world.as_of - timedelta(days=20)), "", "0"])  # fmt: skip
+        world.next_rep += 1
+
+
+def _write_lookups(zf: zipfile.ZipFile, quirks: Quirks) -> None:
+    def table(name: str, header: list[str], rows: list[list[str]]) -> None:
+        text = "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
+        zf.writestr(f"Lookup/{name}.csv", text.encode("latin-1"))
+
+    table(
+        "tblLookupBaseCity",
+        ["BASE_CITY_CODE", "BASE_CITY_NAME", "BASE_CITY", "BASE_STATE", "strRegion", "blnActive"],
+        [[c, "IMMIGRATION COURT", c, "CA" if c in SOCAL else "", "", "1"]
+         for c in SOCAL + OTHER_COURTS],
+    )  # fmt: skip
+    table(
+        "tblLookupHloc",
+        ["HEARING_LOC_CODE", "HEARING_LOC_NAME", "HEARING_CITY", "HEARING_STATE",
+         "HEARING_BASE_CITY"],
+        [["ADL", "ADELANTO", "ADELANTO", "CA", "ADL"],
+         ["ADE", "ADELANTO DETENTION FACILITY EAST", "ADELANTO", "CA", "ADL"],
+         ["ADW", "ADELANTO DETENTION FACILITY WEST", "ADELANTO", "CA", "ADL"],
+         ["ADV", "DESERT VIEW", "ADELANTO", "CA", "ADL"],
+         ["SIH", "SANTA ANA IHP", "SANTA ANA", "CA", "SNC"]],
+    )  # fmt: skip
+    judges = [
+        [code, judge_name(code), "1"] for c in SOCAL + OTHER_COURTS for code in judge_codes(c)
+    ]
+    judges[3][1] = judges[3][1] + "\x00"  # NULs are most common in the lookup tables
+    quirks.nul_lookup_rows += 1
+    table("tblLookupJudge", ["JUDGE_CODE", "JUDGE_NAME", "blnActive"], judges)
+    table(
+        "tblLookupCustodyStatus",
+        ["strCode", "strDescription"],
+        [["D", "Detained"], ["N", "Never Detained"], ["R", "Released"]],
+    )
+    table("tblLanguage", ["strCode", "strDescription"], [[k, v] for k, v in LANGUAGES.items()])
+    table(
+        "tblLookupAlienNat", ["strCode", "strDescription"], [[k, v] for k, v in NAT_NAMES.items()]
+    )
+    table(
+        "tblLookupCaseType", ["strCode", "strDescription"],
+        [[k, v] for k, v in CASE_TYPE_NAMES.items()],
+    )  # fmt: skip
+
+
+def _open_tables(work: Path, gender_col: str) -> dict[str, _Table]:
+    """The core tables, written to files in ``work`` first: a zip takes one member at a time."""
+    work.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, cols in TABLES.items():
+        header = [gender_col if c == "GENDER" else c for c in cols]
+        out[name] = _Table(work / f"{name}.csv", header)
+    return out
+
+
+def _shift(row: list[str], rng: random.Random) -> str:
+    """A row with a stray tab inside its free text (ALIEN_CITY), as ~100 real rows have."""
+    fields = list(row)
+    fields[1] = (fields[1] or "SAN") + "\t" + "JOSE"
+    if rng.random() < 0.5:
+        fields[1] += "\tCA"
+    return "\t".join(fields)
+
+
+def _finish(zf: zipfile.ZipFile, tables: dict[str, _Table]) -> dict[str, int]:
+    counts = {}
+    for name, t in tables.items():
+        t.close()
+        counts[name] = t.rows
+        zf.write(t.path, f"{CORE}/{name}.csv")
+        t.path.unlink()
+    t.path.parent.rmdir()
+    zf.writestr("Count.txt", "".join(f"{k}\t{v}\r\n" for k, v in counts.items()))
+    return counts
+
+
+def generate(
+    path: Path,
+    cases: int,
+    *,
+    seed: int = 1,
+    as_of: date | None = None,
+    gender_col: str = "GENDER",
+    progress: Callable[[int], None] | None = None,
+) -> ReleaseInfo:
+    """Write a first release of ``cases`` cases to ``path``."""
+    if cases < 10:
+        raise ValueError("a release needs at least 10 cases")
+    as_of = as_of or date(2026, 11, 1)
+    world = _World(seed, as_of)
+    quirks = Quirks()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
+        # About 100 shifted rows in 12.6 M cases nationally; at least two in any release.
+        n_shift = max(2, cases * 100 // 12_600_000)
+        shift_at = set(world.rng.sample(range(2, cases), n_shift))
+        shift_proc_at = set(world.rng.sample(range(2, cases), n_shift)) - shift_at
+        next_proc = 1_000_001
+        for i in range(cases):
+            idncase = 500_001 + i
+            if i in shift_at:
+                _shifted_case(world, tables, idncase, quirks)
+                continue
+            next_proc = _new_case(world, tables, idncase, next_proc, quirks, gender_col,
+                                  recent=False, shift_proceeding=i in shift_proc_at)  # fmt: skip
+            if progress and i % 10_000 == 0:
+                progress(i)
+        _write_lookups(zf, quirks)
+        counts = _finish(zf, tables)
+    tmp.replace(path)
+    return ReleaseInfo(path, as_of, counts, quirks, 500_000 + cases, next_proc - 1)
+
+
+def _shifted_case(world: _World, tables: dict[str, _Table], idncase: int, quirks: Quirks) -> None:
+    """A case whose A_TblCase row is shifted by stray tabs (and so cannot be loaded)."""
+    row = _case_row(world, idncase, "MX", "SP", "N", "RMV", "LOS", "", "", "GENDER", quirks)
+    tables["A_TblCase"].add_raw(_shift(row, world.rng))
+    quirks.shifted_case_rows.append(tables["A_TblCase"].line)
+
+
+def _read_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    found = {}
+    for info in zf.infolist():
+        base = info.filename.rsplit("/", 1)[-1]
+        stem = base.rsplit(".", 1)[0]
+        if stem in TABLES:
+            found[stem] = info.filename
+    return found
+
+
+def _lines(zf: zipfile.ZipFile, member: str) -> Iterator[str]:
+    with zf.open(member) as raw:
+        for line in io.TextIOWrapper(raw, encoding="latin-1", newline="\n"):
+            yield line.rstrip("\n")
+
+
+def successor(
+    previous: Path,
+    path: Path,
+    *,
+    seed: int = 2,
+    as_of: date | None = None,
+    new_cases: int | None = None,
+    gender_col: str = "Sex",
+) -> ReleaseInfo:
+    """Derive the next release from ``previous``.
+
+    Pending proceedings: 4 % complete, 3 % of unrepresented cases get an EOIR-28 (a new
+    tbl_RepsAssigned row and E_28_DATE), 6 % of upcoming hearings move. New cases arrive with ids
+    above the previous release's (5 % of its cases by default). Rows that do not have the
+    header's field count (the shifted rows) pass through unchanged.
+    """
+    with zipfile.ZipFile(previous) as old:
+        counts_text = old.read("Count.txt").decode("latin-1")
+        members = _read_members(old)
+        prev_counts = {
+            k: int(v) for k, v in (ln.split("\t") for ln in counts_text.strip().splitlines())
+        }
+        as_of = as_of or _as_of_of(old, members) + timedelta(days=30)
+        world = _World(seed, as_of)
+        rng = world.rng
+        quirks = Quirks()
+        n_new = new_cases if new_cases is not None else max(10, prev_counts["A_TblCase"] // 20)
+        completed: set[str] = set()
+        lawyered: dict[str, str] = {}
+        max_case = max_proc = 0
+        tmp = path.with_name(path.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
+            # Proceedings first: which ones complete is decided here.
+            it = _lines(old, members["B_TblProceeding"])
+            header = next(it).split("\t")
+            width = len(header)
+            comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
+            for line in it:
+                f = line.split("\t")
+                if len(f) != width:
+                    tables["B_TblProceeding"].add_raw(line)
+                    quirks.shifted_proceeding_rows.append(tables["B_TblProceeding"].line)
+                    continue
+                max_proc = max(max_proc, int(f[0]))
+                if not f[comp_i] and rng.random() < 0.04:
+                    f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+                    f[dec_i] = "O"
+                    completed.add(f[0])
+                if f[4] != f[4].strip():
+                    quirks.trailing_space_codes += 1
+                tables["B_TblProceeding"].add(f)
+            # Cases: some unrepresented ones get an EOIR-28.
+            it = _lines(old, members["A_TblCase"])
+            header = next(it).split("\t")
+            width = len(header)
+            e28_i = header.index("E_28_DATE")
+            for line in it:
+                f = line.split("\t")
+                if len(f) != width:
+                    tables["A_TblCase"].add_raw(line)
+                    quirks.shifted_case_rows.append(tables["A_TblCase"].line)
+                    continue
+                max_case = max(max_case, int(f[0]))
+                if not f[e28_i] and rng.random() < 0.03:
+                    f[e28_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+                    lawyered[f[0]] = f[13].strip()
+                if f[7] != f[7].strip():
+                    quirks.trailing_space_codes += 1
+                tables["A_TblCase"].add(f)
+            # Hearings: upcoming ones move; completed proceedings' hearings are adjourned.
+            it = _lines(old, members["tbl_schedule"])
+            header = next(it).split("\t")
+            date_i, rsn_i, upd_i = (header.index(c) for c in ("ADJ_DATE", "ADJ_RSN", "UPDATE_DATE"))
+            for line in it:
+                f = line.split("\t")
+                if f[date_i] and not f[rsn_i] and f[date_i][:10] >= as_of.isoformat():
+                    if f[1] in completed:
+                        f[rsn_i] = "30"
+                        f[upd_i] = _d(as_of - timedelta(days=2))
+                    elif rng.random() < 0.06:
+                        day = date.fromisoformat(f[date_i][:10])
+                        day += timedelta(days=int(rng.random() * 60) - 20)
+                        f[date_i] = _d(max(day, as_of + timedelta(days=1)))
+                        f[upd_i] = _d(as_of - timedelta(days=3))
+                if "\x00" in line:
+                    quirks.nul_schedule_rows += 1
+                world.next_schedule = max(world.next_schedule, int(f[0] or 0) + 1)
+                tables["tbl_schedule"].add(f)
+            for name in ("tbl_RepsAssigned", "tbl_CustodyHistory"):
+                it = _lines(old, members[name])
+                next(it)
+                for line in it:
+                    f = line.split("\t")
+                    if name == "tbl_RepsAssigned":
+                        world.next_rep = max(world.next_rep, int(f[0]) + 1)
+                    else:
+                        world.next_custody = max(world.next_custody, int(f[0]) + 1)
+                    tables[name].add(f)
+            for idncase, court in sorted(lawyered.items()):
+                tables["tbl_RepsAssigned"].add(
+                    [str(world.next_rep), idncase, "COURT", "ALIEN", "A_Tblcase", idncase, court,
+                     "", "", _d(as_of - timedelta(days=5)), "1"]
+                )  # fmt: skip
+                world.next_rep += 1
+            next_proc = max_proc + 1
+            for i in range(n_new):
+                next_proc = _new_case(world, tables, max_case + 1 + i, next_proc, quirks,
+                                      gender_col, recent=True)  # fmt: skip
+            for info in old.infolist():
+                if info.filename.startswith("Lookup/"):
+                    zf.writestr(info.filename, old.read(info.filename))
+            quirks.nul_lookup_rows = 1
+            counts = _finish(zf, tables)
+    tmp.replace(path)
+    return ReleaseInfo(path, as_of, counts, quirks, max_case + n_new, next_proc - 1)
+
+
+def _as_of_of(zf: zipfile.ZipFile, members: dict[str, str]) -> date:
+    """The newest input date in a release's proceedings: the release's own date, near enough."""
+    latest = ""
+    it = _lines(zf, members["B_TblProceeding"])
+    header = next(it).split("\t")
+    i = header.index("INPUT_DATE")
+    for line in it:
+        f = line.split("\t")
+        if len(f) > i and f[i][:10] > latest:
+            latest = f[i][:10]
+    return date.fromisoformat(latest) if latest else date(2026, 11, 1)
+
+
+# -- the file share replica -------------------------------------------------------------------
+
+
+@dataclass
+class _Share:
+    files: dict[str, Path] = field(default_factory=dict)  # URL path -> file
+    modified: dict[str, datetime] = field(default_factory=dict)
+    weak: bool = False
+    # "" | "block" (an HTML page instead of the zip) | "truncate" (every body cut halfway) |
+    # "truncate_once" (the next body only)
+    fail: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    gets: int = 0
+    heads: int = 0
+
+
+def etag_for(path: Path) -> str:
+    st = path.stat()
+    return f'"{int(st.st_mtime_ns):x}{st.st_size:x}:0"'  # IIS style: "e7c249785323dd1:0"
+
+
+class FoiaShare(ReplicaServer):
+    """EOIR's file share on loopback: ``/EOIR%20Case%20Data.zip`` with HEAD, ETag and Range.
+
+    ``publish(path)`` makes a release current (as EOIR replacing the file does); ``weak_etags``
+    makes the ETag weak (``W/"…"``), as Cloudflare does; ``fail`` serves a block page or a
+    truncated body.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.share = _Share()
+        share = self.share
+
+        class Handler(_Handler):
+            state = share
+
+        super().__init__(port, Handler)
+
+    @property
+    def zip_url(self) -> str:
+        return f"{self.url}/EOIR%20Case%20Data.zip"
+
+    def publish(self, path: Path, modified: datetime | None = None) -> None:
+        with self.share.lock:
+            self.share.files["/" + ZIP_NAME] = path
+            self.share.modified["/" + ZIP_NAME] = modified or datetime.now(UTC)
+
+    def set(self, *, weak: bool | None = None, fail: str | None = None) -> None:
+        with self.share.lock:
+            if weak is not None:
+                self.share.weak = weak
+            if fail is not None:
+                self.share.fail = fail
+
+
+class _Handler(ReplicaHandler):
+    state: _Share
+
+    def _target(self) -> tuple[Path, datetime] | None:
+        path = unquote(urlsplit(self.path).path)
+        with self.state.lock:
+            f = self.state.files.get(path)
+            return (f, self.state.modified[path]) if f else None
+
+    def _headers(self, f: Path, modified: datetime, length: int) -> None:
+        tag = etag_for(f)
+        if self.state.weak:
+            tag = "W/" + tag
+        self.send_header("Content-Type", "application/x-zip-compressed")
+        self.send_header("Last-Modified", format_datetime(modified, usegmt=True))
+        self.send_header("ETag", tag)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(length))
+
+    def do_HEAD(self) -> None:
+        self.state.heads += 1
+        target = self._target()
+        if target is None:
+            self._send(404, "text/html", "<h1>404 - File or directory not found.</h1>")
+            return
+        f, modified = target
+        self.send_response(200)
+        self._headers(f, modified, f.stat().st_size)
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.state.gets += 1
+        if urlsplit(self.path).path == "/_control":
+            self._control()
+            return
+        target = self._target()
+        if target is None:
+            self._send(404, "text/html", "<h1>404 - File or directory not found.</h1>")
+            return
+        if self.state.fail == "block":
+            self._send(403, "text/html", "<html><title>Access Denied</title>Blocked</html>")
+            return
+        f, modified = target
+        size = f.stat().st_size
+        start = 0
+        rng = self.headers.get("Range", "")
+        if rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+        if start >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.end_headers()
+            return
+        self.send_response(206 if start else 200)
+        self._headers(f, modified, size - start)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.end_headers()
+        limit = size - start
+        truncate = self.state.fail in ("truncate", "truncate_once")
+        if truncate:
+            limit = limit // 2  # the connection drops halfway
+            if self.state.fail == "truncate_once":
+                self.state.fail = ""
+        with f.open("rb") as fh:
+            fh.seek(start)
+            sent = 0
+            while sent < limit:
+                chunk = fh.read(min(1 << 20, limit - sent))
+                if not chunk:
+                    break
+                try:
+                    self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+                sent += len(chunk)
+        if truncate:
+            self.close_connection = True
+
+    def _control(self) -> None:
+        q = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        with self.state.lock:
+            if "weak" in q:
+                self.state.weak = q["weak"] == "1"
+            if "fail" in q:
+                self.state.fail = q["fail"]
+            if "publish" in q:
+                p = Path(q["publish"])
+                self.state.files["/" + ZIP_NAME] = p
+                self.state.modified["/" + ZIP_NAME] = (
+                    datetime.fromisoformat(q["modified"]).replace(tzinfo=UTC)
+                    if q.get("modified")
+                    else datetime.now(UTC)
+                )
+        self._send(200, "application/json", '{"ok": true}')
+
+
+def describe(info: ReleaseInfo) -> dict[str, Any]:
+    return {
+        "path": str(info.path),
+        "as_of": info.as_of.isoformat(),
+        "counts": info.counts,
+        "shifted_case_rows": info.quirks.shifted_case_rows,
+        "max_case": info.max_case,
+        "max_proceeding": info.max_proceeding,
+    }

@@ -1,0 +1,124 @@
+"""The registry of public sources: one :class:`Source` per source, read by everything that needs
+to know which sources exist.
+
+The scheduler (which check to run, how often), the CLI (one command group per source), ``status``
+and the watchdog (freshness), the planner (the browser sources), settings validation (``sources``)
+and the docs test all read :data:`SOURCES`. A source's name is the name of its spider, of its
+modules (``spiders/``, ``checks/``, ``monitor/``, ``storage/``, ``sandbox/`` where it has one),
+of its CLI group, of the prefix of its settings, of its fixture folder and test files, and of the
+value stored in ``crawl_run.source``: a grep for the name finds everything about it.
+
+The upper layers are named here by dotted path, never imported: storage imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """One public source docketwatch reads."""
+
+    name: str
+    title: str  # what people call it
+    doc: str  # one line: what docketwatch reads there and why
+    interval_setting: str  # the Settings field with the service's interval (…_minutes, …_hours)
+    browser: bool  # read in a real browser, within the polling budget
+    check_command: tuple[str, ...]  # the CLI command the service runs in a child process
+    check: str  # "module:function" of the check
+    spider: str  # module of the spider (its `SOURCE` is this name)
+    replica: str  # "module:class" of the local replica in sandbox/
+
+    def interval(self, settings: Any) -> timedelta:
+        """How often the service runs this source's check, from its setting."""
+        value = float(getattr(settings, self.interval_setting))
+        if self.interval_setting.endswith("_minutes"):
+            return timedelta(minutes=value)
+        if self.interval_setting.endswith("_hours"):
+            return timedelta(hours=value)
+        raise ValueError(f"{self.interval_setting}: an interval setting ends in _minutes or _hours")
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+    """Add a source to the registry; a name registered twice is a programming error."""
+    if source.name in SOURCES:
+        raise ValueError(f"source {source.name!r} is registered twice")
+    SOURCES[source.name] = source
+    return source
+
+
+def browser_sources() -> list[str]:
+    return [s.name for s in SOURCES.values() if s.browser]
+
+
+register(
+    Source(
+        name="acis",
+        title="EOIR case status (ACIS)",
+        doc="each client's next hearing, decision and appeal, looked up as a person would",
+        interval_setting="acis_interval_minutes",
+        browser=True,
+        check_command=("acis", "check", "--planned", "--no-dispatch"),
+        check="checks.acis:check",
+        spider="spiders.acis",
+        replica="sandbox.acis:AcisSandbox",
+    )
+)
+register(
+    Source(
+        name="detainee_locator",
+        title="ICE online detainee locator",
+        doc="where each detained client is held: detentions, transfers, releases",
+        interval_setting="detainee_locator_interval_minutes",
+        browser=True,
+        check_command=("detainee_locator", "check", "--planned", "--no-dispatch"),
+        check="checks.detainee_locator:check",
+        spider="spiders.detainee_locator",
+        replica="sandbox.detainee_locator:LocatorSandbox",
+    )
+)
+register(
+    Source(
+        name="eoir_foia",
+        title="EOIR bulk FOIA case data",
+        doc="every case at every court: the unrepresented caseload and new cases at Adelanto",
+        interval_setting="eoir_foia_interval_hours",
+        browser=False,
+        check_command=("eoir_foia", "check", "--no-dispatch"),
+        check="checks.eoir_foia:check",
+        spider="spiders.eoir_foia",
+        replica="sandbox.eoir_foia:FoiaShare",
+    )
+)
+register(
+    Source(
+        name="detention_stats",
+        title="ICE detention statistics",
+        doc="each facility's population per edition of ICE's workbooks",
+        interval_setting="detention_stats_interval_hours",
+        browser=False,
+        check_command=("detention_stats", "check"),
+        check="checks.detention_stats:check",
+        spider="spiders.detention_stats",
+        replica="sandbox.detention_stats:IceStatsSandbox",
+    )
+)
+register(
+    Source(
+        name="court_status",
+        title="EOIR court operational status",
+        doc="court closures (hearings on those days) and the Adelanto judges",
+        interval_setting="court_status_interval_hours",
+        browser=False,
+        check_command=("court_status", "check", "--no-dispatch"),
+        check="checks.court_status:check",
+        spider="spiders.court_status",
+        replica="sandbox.court_status:CourtsSandbox",
+    )
+)

@@ -1,0 +1,112 @@
+"""Imports run one way: interfaces and the scheduler -> checks -> spiders, monitor, storage;
+monitor -> storage; storage -> nothing above it; the product never loads sandbox/ at import time.
+
+Read from the source with ``ast`` (every import statement, at module level or inside a function),
+so a violation fails here before it tangles the house.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PRODUCT = ["spiders", "monitor", "storage", "checks", "cli", "scheduler.py"]
+# package -> top-level packages it must never import, anywhere in it
+FORBIDDEN = {
+    "spiders": {"monitor", "checks", "cli", "scheduler"},
+    "monitor": {"spiders", "checks", "cli", "scheduler"},
+    "storage": {"spiders", "monitor", "checks", "cli", "scheduler", "sandbox"},
+    "checks": {"cli", "scheduler"},
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    path: str
+    line: int
+    module: str  # the imported module's full dotted name
+    top_level: bool  # at import time (module body, not a function, not under TYPE_CHECKING)
+
+
+def _imports(tree: ast.Module, path: str) -> list[Import]:
+    found: list[Import] = []
+
+    def visit(node: ast.AST, top: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) or (
+                isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test)
+            ):
+                visit(child, False)
+            elif isinstance(child, ast.Import):
+                found.extend(Import(path, child.lineno, a.name, top) for a in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                found.append(Import(path, child.lineno, child.module, top))
+            else:
+                visit(child, top)
+
+    visit(tree, True)
+    return found
+
+
+def violations(source: str, path: str) -> list[str]:
+    """What in one file breaks the layering (``path`` relative to the repository)."""
+    layer = path.split("/", 1)[0].removesuffix(".py")
+    problems = []
+    for imp in _imports(ast.parse(source), path):
+        top = imp.module.split(".", 1)[0]
+        if top in FORBIDDEN.get(layer, set()):
+            problems.append(f"{path}:{imp.line}: {layer} imports {imp.module}")
+        if top == "sandbox" and imp.top_level:
+            problems.append(f"{path}:{imp.line}: imports {imp.module} when it is loaded")
+    return problems
+
+
+def _product_files() -> list[Path]:
+    files: list[Path] = []
+    for name in PRODUCT:
+        target = ROOT / name
+        files += [target] if target.is_file() else sorted(target.rglob("*.py"))
+    return files
+
+
+def test_imports_run_one_way() -> None:
+    files = _product_files()
+    assert len(files) > 40  # the whole product is read, not an empty glob
+    problems = [p for f in files for p in violations(f.read_text(), f.relative_to(ROOT).as_posix())]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("spiders/x.py", "def f():\n    from monitor.route import emit\n", "spiders imports"),
+        ("monitor/x.py", "import spiders.acis\n", "monitor imports spiders.acis"),
+        ("monitor/x.py", "from checks.run import crawl_run\n", "monitor imports checks.run"),
+        ("storage/x.py", "from monitor.events import KINDS\n", "storage imports monitor"),
+        ("storage/x.py", "def f():\n    import cli\n", "storage imports cli"),
+        ("checks/x.py", "from cli.common import out\n", "checks imports cli.common"),
+        ("cli/x.py", "from sandbox.acis import AcisSandbox\n", "when it is loaded"),
+        ("scheduler.py", "import sandbox.mail\n", "when it is loaded"),
+    ],
+)
+def test_the_check_catches_each_kind_of_violation(path: str, source: str, expected: str) -> None:
+    found = violations(source, path)
+    assert found and expected in found[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("cli/x.py", "def demo():\n    from sandbox.acis import AcisSandbox\n"),
+        ("cli/x.py", "if TYPE_CHECKING:\n    from sandbox.acis import AcisSandbox\n"),
+        ("checks/x.py", "from spiders.acis import SOURCE\nfrom monitor.acis import detect\n"),
+        ("spiders/x.py", "from storage.errors import SourceError\n"),
+    ],
+)
+def test_what_the_layering_allows(path: str, source: str) -> None:
+    assert violations(source, path) == []
