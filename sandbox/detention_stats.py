@@ -78,7 +78,7 @@ class IceStatsSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = StatsState()
         state = self.state
-        base = f"http://127.0.0.1:{port}"
+        replica = self  # its address is known once the server has bound its port
 
         class Handler(ReplicaHandler):
             def do_GET(self) -> None:
@@ -91,7 +91,8 @@ class IceStatsSandbox(ReplicaServer):
                     for i, f in enumerate(files):
                         href = f"/doclib/detention/{quote(f.name)}"
                         if i % 2 == 0:
-                            href = base + href  # absolute and relative links, as seen on ICE's
+                            # absolute and relative links, as seen on ICE's
+                            href = replica.url + href
                         label = f"Detention statistics {html.escape(f.stem)} (227 KB)"
                         links.append(f"<li><a href='{href}'>{label}</a></li>")
                     body = "".join(links) if layout == "normal" else ""

@@ -158,15 +158,17 @@ def test_source_trouble_then_recovery(
     cases = _clients(engine, replica, 3)
     assert _check(engine, settings)[0] == "ok"
 
+    # The failing pages need not be waited for as long as a real site: 2 s per wait.
+    impatient = settings.model_copy(update={"browser_timeout_seconds": 2})
     replica.state.refuse_all = True  # the captcha refuses every lookup
-    assert _check(engine, settings)[:2] == ("blocked", Counter(blocked=3))
+    assert _check(engine, impatient)[:2] == ("blocked", Counter(blocked=3))
     replica.state.refuse_all = False
     replica.state.fail_502 = {c.a_number for c in cases}  # a Cloudflare 502
     assert _check(engine, settings)[:2] == ("failed", Counter(upstream_error=3))
     assert sink.to("admin@example.org") == []  # two failing runs: not yet
     replica.state.fail_502 = set()
     replica.state.layout = "v2"  # the page changed
-    assert _check(engine, settings)[:2] == ("layout_changed", Counter(layout_changed=3))
+    assert _check(engine, impatient)[:2] == ("layout_changed", Counter(layout_changed=3))
     (unhealthy,) = sink.to("admin@example.org")
     assert "Source failing" in unhealthy.subject
 

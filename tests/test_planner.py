@@ -90,7 +90,7 @@ def test_schedule_plan_command(tmp_path: Path) -> None:
     rows = json.loads(run_cli("schedule", "plan", "--json", cwd=tmp_path, env=env).stdout)
     assert rows[0]["client"].endswith("(***0022)") and "requested" in rows[0]["reason"]
     bad = run_cli("schedule", "plan", "--source", "ftp", cwd=tmp_path, env=env)
-    assert bad.returncode == 2 and "acis or locator" in bad.stderr
+    assert bad.returncode == 2 and "acis or detainee_locator" in bad.stderr
 
 
 def test_planned_acis_check_spends_only_the_budget(tmp_path: Path) -> None:
