@@ -61,7 +61,7 @@ def _check(engine: sa.Engine, settings: Settings) -> tuple[str, Counter[str], Co
     return report.outcome, report.outcomes, report.events
 
 
-@pytest.mark.parametrize(("n", "repeats"), [(10, 2), pytest.param(40, 3, marks=pytest.mark.scale)])
+@pytest.mark.parametrize(("n", "repeats"), [(8, 2), pytest.param(40, 3, marks=pytest.mark.scale)])
 def test_clients_eight_changes_thirty_percent_false_zeros(
     world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings], n: int, repeats: int
 ) -> None:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sandbox.court_status import CourtsSandbox
-from sandbox.eoir_foia import FoiaShare, generate, successor
+from sandbox.eoir_foia import FoiaShare, ReleaseInfo, generate, successor
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing, ServiceLock
@@ -105,13 +105,23 @@ def _runs(engine: sa.Engine, source: str) -> list[CrawlRun]:
         )
 
 
-def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, ReleaseInfo]:
+    """A release big enough that its load takes a few seconds (a kill lands in the middle of it),
+    and its successor; generated once for the tests of this file."""
+    folder = tmp_path_factory.mktemp("releases")
+    first = generate(folder / "r1.zip", 150_000, seed=21)
+    return first, successor(first.path, folder / "r2.zip", seed=22)
+
+
+def test_sigkill_mid_cycle_then_restart(
+    tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
+) -> None:
     db = f"sqlite:///{tmp_path / 'dw.db'}"
     engine = make_engine(db)
     upgrade(engine)
     load_reference_data(engine)
-    r1 = generate(tmp_path / "r1.zip", 150_000, seed=21)
-    r2 = successor(r1.path, tmp_path / "r2.zip", seed=22)
+    r1, r2 = releases
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
     with SmtpSink() as sink, CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(r1.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
@@ -205,10 +215,10 @@ def test_sigkill_mid_cycle_then_restart(tmp_path: Path) -> None:
                 proc.wait(timeout=60)
         with Session(engine) as s:
             kinds = Counter(e.kind for e in s.exec(select(Event)))
-            releases = s.exec(select(FoiaRelease).order_by(col(FoiaRelease.id))).all()
+            stored = s.exec(select(FoiaRelease).order_by(col(FoiaRelease.id))).all()
         assert kinds["new_unrepresented_case"] == 1
         assert kinds["court_closed"] == 1 and kinds["court_closed_summary"] == 1
-        assert [r.status for r in releases] == ["loaded", "failed", "loaded"]
+        assert [r.status for r in stored] == ["loaded", "failed", "loaded"]
         sent = Counter((m.recipients[0], m.subject) for m in sink.messages)
         assert all(n == 1 for n in sent.values()), sent  # nothing sent twice
         assert len(sink.to("ana@example.org")) == 1  # the closure, once
@@ -259,11 +269,13 @@ def test_watchdog_raises_source_unhealthy_when_overdue(
     assert watchdog(sqlite_engine, settings, start + timedelta(hours=3)) == 1
 
 
-def test_sigterm_stops_a_running_check_promptly(tmp_path: Path) -> None:
+def test_sigterm_stops_a_running_check_promptly(
+    tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
+) -> None:
     db = f"sqlite:///{tmp_path / 'dw.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    release = generate(tmp_path / "r.zip", 300_000, seed=31)
+    release = releases[0]
     with CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(release.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         env = _env(db, courts.url, share.zip_url)
