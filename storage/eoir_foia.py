@@ -110,6 +110,8 @@ SCHEDULE_FIELDS = ("IDNPROCEEDING", "ADJ_DATE", "ADJ_TIME_START", "CAL_TYPE", "S
 MAX_QUARANTINE_STORED = 10_000
 # Tables are extracted in pieces of about this size, each read and deleted in turn.
 PART_BYTES = 64 << 20
+# A lookup table or Count.txt is kilobytes; one that inflates past this is refused, not read.
+SMALL_MEMBER_LIMIT = 64 << 20
 STATUS_LOADED = "loaded"
 
 Progress = Callable[[str, int, int], None]
@@ -273,19 +275,58 @@ def _split_member(
     yield _Done(name, max(total + lines - 1, 0))
 
 
-def _member_chunks(zf_path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ReleaseError(
-                f"{info.filename}: compression method {info.compress_type} is not supported "
-                "(Deflate64 archives need unpacking with `unzip` first)"
-            )
-        with zipfile.ZipFile(zf_path) as zf, zf.open(info) as src:
-            while chunk := src.read(1 << 20):
-                yield chunk
-        return
+#: zip compression methods by number (APPNOTE 4.4.5); EOIR's releases use 8 and 9
+ZIP_METHODS = {0: "stored", 8: "Deflate", 9: "Deflate64", 12: "bzip2", 14: "LZMA",
+               93: "Zstandard", 95: "XZ", 98: "PPMd"}  # fmt: skip
+DEFLATE64 = 9
+
+
+class _Inflate64:
+    """inflate64's Inflater with the interface of a zlib decompressor."""
+
+    def __init__(self) -> None:
+        import inflate64
+
+        self._inflater = inflate64.Inflater()
+
+    def decompress(self, data: bytes) -> bytes:
+        out: bytes = self._inflater.inflate(data)
+        return out
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _unpacker(info: zipfile.ZipInfo) -> Any:
+    """What inflates one member, by its compression method; a clear error for any other."""
+    method = info.compress_type
+    if info.flag_bits & 0x1:
+        raise ReleaseError(f"{info.filename}: the member is encrypted; EOIR's releases are not")
+    if method == zipfile.ZIP_STORED:
+        return None
+    if method == zipfile.ZIP_DEFLATED:
+        from isal import isal_zlib
+
+        return isal_zlib.decompressobj(-15)
+    if method == DEFLATE64:
+        return _Inflate64()
+    name = ZIP_METHODS.get(method, "unknown")
+    raise ReleaseError(
+        f"{info.filename}: compression method {method} ({name}) is not supported; EOIR's "
+        "releases use Deflate and Deflate64"
+    )
+
+
+def _member_chunks(
+    zf_path: Path, info: zipfile.ZipInfo, limit: int | None = None
+) -> Iterator[bytes]:
+    """A member's bytes, inflated in pieces of a few MB whatever its method (stored, Deflate,
+    Deflate64), its size checked and its CRC-32 verified at the end; past ``limit`` inflated
+    bytes the member is refused (a table is streamed, but a small member that swells is a bomb).
+    """
     from isal import isal_zlib
 
+    unpack = _unpacker(info)
     with zf_path.open("rb") as fh:
         fh.seek(info.header_offset)
         head = fh.read(30)
@@ -293,28 +334,39 @@ def _member_chunks(zf_path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
             raise zipfile.BadZipFile(f"{info.filename}: bad local header")
         name_len, extra_len = struct.unpack("<HH", head[26:30])
         fh.seek(info.header_offset + 30 + name_len + extra_len)
-        inflate = isal_zlib.decompressobj(-15)
         left, crc, size = info.compress_size, 0, 0
         # Small input pieces keep each inflated chunk to a few MB: the allocator then reuses its
         # memory, where chunks of tens of MB would each be fresh pages from the kernel (this
         # made extraction three times slower).
-        while left > 0:
-            raw = fh.read(min(1 << 18, left))
-            if not raw:
+        while left > 0 or unpack is not None:
+            raw = fh.read(min(1 << 18, left)) if left > 0 else b""
+            if left > 0 and not raw:
                 raise zipfile.BadZipFile(f"{info.filename}: the archive ends inside this member")
             left -= len(raw)
-            chunk = inflate.decompress(raw)
+            if unpack is None:
+                chunk = raw
+            elif raw:
+                chunk = unpack.decompress(raw)
+            else:
+                chunk, unpack = unpack.flush(), None
             if chunk:
                 crc = isal_zlib.crc32(chunk, crc)
                 size += len(chunk)
+                if limit is not None and size > limit:
+                    raise ReleaseError(
+                        f"{info.filename}: inflates past {limit:,} bytes; refused (a zip bomb, "
+                        "or not EOIR's file)"
+                    )
                 yield chunk
-        tail = inflate.flush()
-        if tail:
-            crc = isal_zlib.crc32(tail, crc)
-            size += len(tail)
-            yield tail
+            if left <= 0 and unpack is None:
+                break
     if size != info.file_size or crc != info.CRC:
         raise zipfile.BadZipFile(f"{info.filename}: CRC or size mismatch (damaged download?)")
+
+
+def _read_member(zf_path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A small member (a lookup table, Count.txt) whole, at most ``limit`` bytes inflated."""
+    return b"".join(_member_chunks(zf_path, info, limit))
 
 
 def _header(path: Path) -> list[str]:
@@ -325,10 +377,8 @@ def _header(path: Path) -> list[str]:
     ]
 
 
-def _lookup_rows(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str
-) -> Iterator[tuple[str, str]]:
-    text = zf.read(info).decode("latin-1").replace("\x00", "")
+def _lookup_rows(zf_path: Path, info: zipfile.ZipInfo, kind: str) -> Iterator[tuple[str, str]]:
+    text = _read_member(zf_path, info, SMALL_MEMBER_LIMIT).decode("latin-1").replace("\x00", "")
     rows = [r.split("\t") for r in text.splitlines() if r.strip()]
     if not rows:
         return
@@ -492,14 +542,15 @@ def load_release(
                 + " not found in the zip"
             )
         counts = read_counts(
-            zf.read(core["Count"]).decode("latin-1"), f"{zip_path.name}: Count.txt"
+            _read_member(zip_path, core["Count"], SMALL_MEMBER_LIMIT).decode("latin-1"),
+            f"{zip_path.name}: Count.txt",
         )
         as_of = as_of or (meta.get("last_modified") or now).date()
         lookups = [
             (kind, code, label)
             for stem, kind in LOOKUPS.items()
             if stem in lookup_infos
-            for code, label in _lookup_rows(zf, lookup_infos[stem], kind)
+            for code, label in _lookup_rows(zip_path, lookup_infos[stem], kind)
         ]
     report = LoadReport(release_id=0, as_of=as_of, counts=counts)
     with Session(engine, expire_on_commit=False) as session:

@@ -61,6 +61,7 @@ def _lookups(url: str) -> list[AcisLookup]:
     return rows
 
 
+@pytest.mark.slow
 def test_check_import_and_blocked(
     setup: tuple[dict[str, str], AcisSandbox, SmtpSink, str], tmp_path: Path
 ) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow
 def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
     result = run_cli("demo", "--dir", "demo", cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -506,6 +506,7 @@ def test_coordinator_gets_one_email_per_release(
         assert f"{release.new_unrepresented} new detained case(s)" in mail.text()
 
 
+@pytest.mark.slow
 def test_caseload_cli(tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]) -> None:
     first, second = releases
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "DOCKETWATCH_DATA_DIR": str(tmp_path)}

@@ -93,6 +93,7 @@ def test_schedule_plan_command(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "acis or detainee_locator" in bad.stderr
 
 
+@pytest.mark.slow
 def test_planned_acis_check_spends_only_the_budget(tmp_path: Path) -> None:
     from sandbox.acis import AcisSandbox
     from sandbox.acis_data import Case, Hearing

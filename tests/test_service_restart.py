@@ -110,10 +110,11 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Rel
     """A release big enough that its load takes a few seconds (a kill lands in the middle of it),
     and its successor; generated once for the tests of this file."""
     folder = tmp_path_factory.mktemp("releases")
-    first = generate(folder / "r1.zip", 150_000, seed=21)
+    first = generate(folder / "r1.zip", 100_000, seed=21)
     return first, successor(first.path, folder / "r2.zip", seed=22)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_cycle_then_restart(
     tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:
@@ -269,6 +270,7 @@ def test_watchdog_raises_source_unhealthy_when_overdue(
     assert watchdog(sqlite_engine, settings, start + timedelta(hours=3)) == 1
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_running_check_promptly(
     tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:
