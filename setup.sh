@@ -9,7 +9,9 @@ cd "$(dirname "$0")"
 # xvfb: a virtual display for the headed browser the real ACIS requires.
 # postgresql, redis-server: servers the tests start themselves when none is running.
 # python3-venv: virtualenvs on a stock Debian Python.
-DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates)
+# unzip: Info-ZIP, which reads Deflate64: the tests' independent reader of FOIA releases, and
+#   the benchmark's reference for inflating them.
+DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

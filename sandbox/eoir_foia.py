@@ -1,12 +1,20 @@
 """Generated EOIR FOIA releases ("EOIR Case Data.zip") and a replica of EOIR's file share.
 
-A release is laid out like EOIR's (sources.md §3): ``EOIR Case Data/`` with the core tables
-A_TblCase, B_TblProceeding, tbl_schedule, tbl_RepsAssigned and tbl_CustodyHistory, a ``Lookup/``
-folder and ``Count.txt`` (``<table>\\t<rows>``). The columns are the real ones, in the real
-order. The files carry every quirk of the real ones: tab-delimited ``.csv`` files, no quoting,
-latin-1, NUL bytes inside fields, rows shifted by a stray tab in free text, codes with trailing
-spaces, blank fields, ``2099-12-31`` dates, and the ``GENDER`` → ``Sex`` header drift. Nothing in
-them is personal: cases carry only integer ids, as in the real files.
+A release is laid out like EOIR's (sources.md §3): ``EOIR Case Data/`` with every core table
+of the real release (A_TblCase, B_TblProceeding, tbl_schedule, tbl_RepsAssigned and
+tbl_CustodyHistory in volume; the other fourteen with a few rows), a ``Lookup/`` folder with the
+real lookup tables, and ``Count.txt`` (``<table>\\t<rows>``). Every header line is the real one
+(``storage/reference/eoir_foia_headers.json``), and the zip is compressed as EOIR's is: the big
+members (B_TblProceeding, tbl_schedule, D_TblAssociatedBond) with **Deflate64** (zip method 9),
+the others with Deflate, Count.txt stored, zip64 records where a member passes 4 GiB.
+
+The files carry every quirk of the real ones: tab-delimited ``.csv`` files, no quoting, latin-1,
+NUL bytes inside fields, rows shifted by a stray tab in free text, codes with trailing spaces,
+blank fields, ``2099-12-31`` dates, the ``GENDER`` → ``Sex`` header drift, and the
+value shapes of the 2026 release: ``YYYY-MM-DD hh:mm:ss.fff`` datetimes, date-only INPUT_DATE in
+tbl_schedule, ``M/YYYY`` birth dates, ``N/A`` and ``b6`` placeholders, ``??`` nationality,
+zero-padded codes, ``A_Tblcase`` and ``a_tblcase`` in PARENT_TABLE, a datetime in IDNCASE.
+Nothing in them is personal: cases carry only integer ids, as in the real files.
 
 Everything is deterministic by seed. Proportions follow the national figures (1.31 proceedings
 and 3.65 schedule rows per case, custody N/D/R about 65/23/11 %); a detained case that is more
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import io
+import json
 import random
 import threading
 import zipfile
@@ -28,11 +36,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.http import ReplicaHandler, ReplicaServer
+from sandbox.zipwriter import DEFLATE64, DEFLATED, STORED, ZipWriter
+from storage.eoir_foia import member_chunks
 
 CORE = "EOIR Case Data"
 ZIP_NAME = "EOIR Case Data.zip"
@@ -69,6 +80,15 @@ REPS_COLUMNS = [
 ]  # fmt: skip
 CUSTODY_COLUMNS = ["IDNCUSTODY", "IDNCASE", "CUSTODY", "DATDETAINED", "DATRELEASED"]
 
+#: the real header lines, per edition (2026-04, and 2023-06 for tbl_schedule)
+REAL_HEADERS: dict[str, Any] = json.loads(
+    resources.files("storage.reference").joinpath("eoir_foia_headers.json").read_text("utf-8")
+)
+EDITION_2026 = REAL_HEADERS["editions"]["2026-04"]
+LOOKUP_TABLES = REAL_HEADERS["lookup_tables"]
+#: members EOIR compresses with Deflate64 (zip method 9); the rest with Deflate
+DEFLATE64_MEMBERS = {"B_TblProceeding", "tbl_schedule", "D_TblAssociatedBond"}
+
 TABLES = {
     "A_TblCase": CASE_COLUMNS,
     "B_TblProceeding": PROCEEDING_COLUMNS,
@@ -76,6 +96,10 @@ TABLES = {
     "tbl_RepsAssigned": REPS_COLUMNS,
     "tbl_CustodyHistory": CUSTODY_COLUMNS,
 }
+
+MINOR_TABLES = [
+    t for t in EDITION_2026 if t not in LOOKUP_TABLES and t not in TABLES
+]  # the other core tables of the real release: real header, a few rows
 
 SOCAL = ["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"]
 OTHER_COURTS = [
@@ -200,6 +224,11 @@ def judge_name(code: str) -> str:
     return f"{JUDGE_SURNAMES[h % 16]}, {JUDGE_GIVEN[(h >> 8) % 8]}"
 
 
+def _stamp(day: date) -> float:
+    """The members' time in the zip: the release's day, so one seed makes one file."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
+
+
 def _d(day: date) -> str:
     return f"{day.isoformat()} 00:00:00.000"
 
@@ -214,6 +243,9 @@ class Quirks:
     nul_lookup_rows: int = 0
     far_future_dates: int = 0
     trailing_space_codes: int = 0
+    placeholders: int = 0  # b6 and N/A in A_TblCase
+    unknown_nationality: int = 0  # NAT ??
+    datetime_idncase_rows: list[int] = field(default_factory=list)  # tbl_schedule lines
 
 
 @dataclass
@@ -268,6 +300,7 @@ class _World:
 
     def __init__(self, seed: int, as_of: date, detained_adl_share: float = 0.85) -> None:
         self.rng = random.Random(seed)
+        self.shapes = random.Random(seed * 7919 + 1)  # placeholders and padding, apart
         self.as_of = as_of
         rest = 1.0 - sum(w for _, w in COURT_WEIGHTS)
         each = rest / len(OTHER_COURTS)
@@ -328,12 +361,26 @@ def _case_row(
     row[30] = "M" if rng.random() < 0.7 else "F"
     if custody == "D":
         row[31] = _d(world.as_of - timedelta(days=int(rng.random() * 200)))
+    shapes = world.shapes
+    born = world.as_of.year - 18 - int(shapes.random() * 50)
+    row[25] = f"{1 + int(shapes.random() * 12)}/{born}"  # C_BIRTHDATE is M/YYYY
+    r = shapes.random()
+    if r < 0.01:
+        row[1] = "b6"  # a FOIA redaction
+        quirks.placeholders += 1
+    elif r < 0.02:
+        row[5] = "N/A"
+        quirks.placeholders += 1
+    if shapes.random() < 0.002:
+        row[6] = "??"  # nationality unknown
+        quirks.unknown_nationality += 1
     return row
 
 
 def _new_case(
     world: _World, tables: dict[str, _Table], idncase: int, next_proc: int, quirks: Quirks,
     gender_col: str, *, recent: bool, shift_proceeding: bool = False,
+    datetime_idncase: bool = False,
 ) -> int:  # fmt: skip
     """Write one case with its proceedings, hearings, representatives and custody history.
 
@@ -400,6 +447,9 @@ def _new_case(
         prow[31] = loc
         prow[33] = "N" if rng.random() < 0.9 else "Y"
         prow[35] = "0"
+        if world.shapes.random() < 0.1:
+            prow[7] = _d(osc + timedelta(days=5))
+            prow[11] = "01"  # TRANS_NBR, zero-padded
         if shift_proceeding and last:
             # A stray tab in a text field: the row has one field too many and cannot load.
             prow[11] = "12\t3"
@@ -429,7 +479,7 @@ def _new_case(
             srow[8] = loc
             srow[9] = pcourt
             srow[10] = judge
-            srow[12] = _d(day - timedelta(days=30))
+            srow[12] = (day - timedelta(days=30)).isoformat()  # INPUT_DATE: date only
             srow[13] = "1015"
             srow[14] = _d(day - timedelta(days=10))
             srow[15] = "1420"
@@ -449,7 +499,13 @@ def _new_case(
             st = SCHEDULE_TYPES[cal]
             srow[26] = st[int(rng.random() * len(st))]
             srow[28] = "0"
-            sched.add(srow)
+            if srow[21]:
+                srow[24] = f"{int(world.shapes.random() * 200):04d}"  # ADJ_ELAP_DAYS, padded
+            if datetime_idncase and j == 0:
+                srow[2] = _d(osc)  # a datetime where IDNCASE belongs, as in 2023 rows
+            line = sched.add(srow)
+            if datetime_idncase and j == 0:
+                quirks.datetime_idncase_rows.append(line)
             if not future:
                 day = day + timedelta(days=20 + int(rng.random() * 120))
                 if day >= as_of and pending:
@@ -476,12 +532,13 @@ def _reps(
     rng = world.rng
     reps = tables["tbl_RepsAssigned"]
     # DHS counsel is on almost every case: the pitfall of counting any row as representation.
+    parent = "a_tblcase" if world.shapes.random() < 0.3 else "A_Tblcase"  # both, as EOIR's
     if rng.random() < 0.85:
-        reps.add([str(world.next_rep), str(idncase), "COURT", "INS", "A_Tblcase", str(idncase),
+        reps.add([str(world.next_rep), str(idncase), "COURT", "INS", parent, str(idncase),
                   court, _d(world.as_of - timedelta(days=300)), "", "", "1"])  # fmt: skip
         world.next_rep += 1
     if represented:
-        reps.add([str(world.next_rep), str(idncase), "COURT", "ALIEN", "A_Tblcase", str(idncase),
+        reps.add([str(world.next_rep), str(idncase), "COURT", "ALIEN", parent, str(idncase),
                   court, "", "", e28, "1"])  # fmt: skip
         world.next_rep += 1
     elif rng.random() < 0.04:
@@ -491,46 +548,153 @@ def _reps(
         world.next_rep += 1
 
 
-def _write_lookups(zf: zipfile.ZipFile, quirks: Quirks) -> None:
-    def table(name: str, header: list[str], rows: list[list[str]]) -> None:
-        text = "\n".join("\t".join(r) for r in [header, *rows]) + "\n"
-        zf.writestr(f"Lookup/{name}.csv", text.encode("latin-1"))
+def _rows(header: list[str], records: list[dict[str, str]]) -> list[list[str]]:
+    """Records as rows under a real header (a column a record does not name stays blank)."""
+    return [[r.get(c, "") for c in header] for r in records]
 
-    table(
-        "tblLookupBaseCity",
-        ["BASE_CITY_CODE", "BASE_CITY_NAME", "BASE_CITY", "BASE_STATE", "strRegion", "blnActive"],
-        [[c, "IMMIGRATION COURT", c, "CA" if c in SOCAL else "", "", "1"]
-         for c in SOCAL + OTHER_COURTS],
-    )  # fmt: skip
+
+def _pad(text: str, width: int = 40) -> str:
+    return text.ljust(width)  # lookup names are space-padded in the real files
+
+
+def _write_lookups(zw: ZipWriter, quirks: Quirks, deflate64: bool = True) -> None:
+    stamp = "2019-03-01 00:00:00.000"
+
+    def table(name: str, records: list[dict[str, str]], header: list[str] | None = None) -> None:
+        cols = header or EDITION_2026[name]
+        text = "\n".join("\t".join(r) for r in [cols, *_rows(cols, records)]) + "\n"
+        zw.write_bytes(f"Lookup/{name}.csv", text.encode("latin-1"), DEFLATED)
+
+    table("tblLookupBaseCity", [
+        {"idnBaseCity": str(i), "BASE_CITY_CODE": c,
+         "BASE_CITY_NAME": _pad(c + " IMMIGRATION COURT"),
+         "BASE_CITY": c, "BASE_STATE": "CA" if c in SOCAL else "", "strRegion": "",
+         "BASE_PHONE_NO": "N/A"}
+        for i, c in enumerate(SOCAL + OTHER_COURTS, 1)])  # fmt: skip
     table(
         "tblLookupHloc",
-        ["HEARING_LOC_CODE", "HEARING_LOC_NAME", "HEARING_CITY", "HEARING_STATE",
-         "HEARING_BASE_CITY"],
-        [["ADL", "ADELANTO", "ADELANTO", "CA", "ADL"],
-         ["ADE", "ADELANTO DETENTION FACILITY EAST", "ADELANTO", "CA", "ADL"],
-         ["ADW", "ADELANTO DETENTION FACILITY WEST", "ADELANTO", "CA", "ADL"],
-         ["ADV", "DESERT VIEW", "ADELANTO", "CA", "ADL"],
-         ["SIH", "SANTA ANA IHP", "SANTA ANA", "CA", "SNC"]],
-    )  # fmt: skip
+        [
+            {
+                "HEARING_LOC_CODE": code,
+                "HEARING_LOC_NAME": name,
+                "HEARING_CITY": "ADELANTO" if base == "ADL" else "SANTA ANA",
+                "HEARING_STATE": "CA",
+                "HEARING_BASE_CITY": base,
+            }
+            for code, name, base in (
+                ("ADL", "ADELANTO", "ADL"),
+                ("ADE", "ADELANTO DETENTION FACILITY EAST", "ADL"),
+                ("ADW", "ADELANTO DETENTION FACILITY WEST", "ADL"),
+                ("ADV", "DESERT VIEW", "ADL"),
+                ("SIH", "SANTA ANA IHP", "SNC"),
+            )
+        ],
+        header=[
+            "HEARING_LOC_CODE",
+            "HEARING_LOC_NAME",
+            "HEARING_CITY",
+            "HEARING_STATE",
+            "HEARING_BASE_CITY",
+        ],
+    )  # fmt: skip  (not among the printed headers)
     judges = [
-        [code, judge_name(code), "1"] for c in SOCAL + OTHER_COURTS for code in judge_codes(c)
-    ]
-    judges[3][1] = judges[3][1] + "\x00"  # NULs are most common in the lookup tables
+        {"idnJudge": str(i), "JUDGE_CODE": code, "JUDGE_NAME": _pad(judge_name(code)),
+         "blnActive": "1", "datCreatedOn": stamp}
+        for i, code in enumerate((c for court in SOCAL + OTHER_COURTS
+                                  for c in judge_codes(court)), 1)
+    ]  # fmt: skip
+    judges[3]["JUDGE_NAME"] += "\x00"  # NULs are most common in the lookup tables
     quirks.nul_lookup_rows += 1
-    table("tblLookupJudge", ["JUDGE_CODE", "JUDGE_NAME", "blnActive"], judges)
+    table("tblLookupJudge", judges)
+    table("tblLookupCustodyStatus", [
+        {"idnCustodyStatus": str(i), "strCode": k, "strSelecBoxVal": k, "strDescription": v,
+         "blnActive": "1"}
+        for i, (k, v) in enumerate((("D", "Detained"), ("N", "Never Detained"),
+                                    ("R", "Released")), 1)])  # fmt: skip
+    table("tblLanguage", [
+        {"idnLang": str(i), "strCode": k, "strDescription": _pad(v), "datCreatedOn": stamp,
+         "blnActive": "1"} for i, (k, v) in enumerate(LANGUAGES.items(), 1)])  # fmt: skip
     table(
-        "tblLookupCustodyStatus",
-        ["strCode", "strDescription"],
-        [["D", "Detained"], ["N", "Never Detained"], ["R", "Released"]],
+        "tblLookupNationality",
+        [
+            {
+                "ID": str(i),
+                "NAT_CODE": k,
+                "NAT_NAME": _pad(v),
+                "NAT_COUNTRY_NAME": v,
+                "NAT_NACARA_COUNTRY": "N/A",
+                "blnActive": "1",
+            }
+            for i, (k, v) in enumerate([*NAT_NAMES.items(), ("??", "UNKNOWN NATIONALITY")], 1)
+        ],
     )
-    table("tblLanguage", ["strCode", "strDescription"], [[k, v] for k, v in LANGUAGES.items()])
+    table("tblLookupCaseType", [
+        {"idnCaseType": str(i), "strCode": k, "strDescription": v, "blnActive": "1"}
+        for i, (k, v) in enumerate(CASE_TYPE_NAMES.items(), 1)])  # fmt: skip
     table(
-        "tblLookupAlienNat", ["strCode", "strDescription"], [[k, v] for k, v in NAT_NAMES.items()]
+        "tblLookupSex",
+        [
+            {"idnSex": "1", "strcode": "M", "strDescription": "Male", "blnActive": "1"},
+            {"idnSex": "2", "strcode": "F", "strDescription": "Female", "blnActive": "1"},
+        ],
     )
     table(
-        "tblLookupCaseType", ["strCode", "strDescription"],
-        [[k, v] for k, v in CASE_TYPE_NAMES.items()],
-    )  # fmt: skip
+        "tblLookupCourtDecision",
+        [
+            {
+                "idnCourtDecision": "1",
+                "strCaseType": "RMV",
+                "strDecCode": "X",
+                "strDecDescription": "REMOVE",
+                "strDecType": "O",
+                "blnActive": "1",
+            },
+            {
+                "idnCourtDecision": "2",
+                "strCaseType": "RMV",
+                "strDecCode": "R",
+                "strDecDescription": "RELIEF GRANTED",
+                "strDecType": "O",
+                "blnActive": "1",
+            },
+        ],
+    )
+    for name in LOOKUP_TABLES:  # the rest: their real header and a row
+        if name not in ("tblLookupBaseCity", "tblLookupJudge", "tblLookupCustodyStatus",
+                        "tblLanguage", "tblLookupNationality", "tblLookupCaseType",
+                        "tblLookupSex", "tblLookupCourtDecision"):  # fmt: skip
+            cols = EDITION_2026[name]
+            table(name, [{cols[0]: "1", cols[1]: "A", cols[2]: _pad("N/A")}])
+
+
+def _write_minor_tables(zw: ZipWriter, world: _World, deflate64: bool) -> dict[str, int]:
+    """The core tables docketwatch does not read, each with its real header and a few rows of
+    the real value shapes (ids, datetimes, padded codes, placeholders)."""
+    counts = {}
+    rng = world.shapes
+    for name in MINOR_TABLES:
+        cols = EDITION_2026[name]
+        rows = []
+        for i in range(3):
+            row = []
+            for j, col in enumerate(cols):
+                low = col.lower()
+                if j == 0 or low.startswith("idn") or low.startswith("lng"):
+                    row.append(str(500_001 + i * 7 + j))
+                elif "dat" in low or "date" in low:
+                    row.append(_d(world.as_of - timedelta(days=int(rng.random() * 900))))
+                elif "time" in low:
+                    row.append(f"{8 + int(rng.random() * 8):02d}00")
+                elif low.startswith("bln"):
+                    row.append("1" if rng.random() < 0.5 else "0")
+                else:
+                    row.append(("N/A", "b6", "", "01")[int(rng.random() * 4)])
+            rows.append(row)
+        text = "\n".join("\t".join(r) for r in [cols, *rows]) + "\n"
+        method = DEFLATE64 if deflate64 and name in DEFLATE64_MEMBERS else DEFLATED
+        zw.write_bytes(f"{CORE}/{name}.csv", text.encode("latin-1"), method)
+        counts[name] = len(rows)
+    return counts
 
 
 def _open_tables(work: Path, gender_col: str) -> dict[str, _Table]:
@@ -552,15 +716,20 @@ def _shift(row: list[str], rng: random.Random) -> str:
     return "\t".join(fields)
 
 
-def _finish(zf: zipfile.ZipFile, tables: dict[str, _Table]) -> dict[str, int]:
+def _finish(
+    zw: ZipWriter, tables: dict[str, _Table], deflate64: bool, minor: dict[str, int]
+) -> dict[str, int]:
     counts = {}
     for name, t in tables.items():
         t.close()
         counts[name] = t.rows
-        zf.write(t.path, f"{CORE}/{name}.csv")
+        method = DEFLATE64 if deflate64 and name in DEFLATE64_MEMBERS else DEFLATED
+        zw.write_file(f"{CORE}/{name}.csv", t.path, method)
         t.path.unlink()
     t.path.parent.rmdir()
-    zf.writestr("Count.txt", "".join(f"{k}\t{v}\r\n" for k, v in counts.items()))
+    counts.update(minor)
+    text = "".join(f"{k}\t{v}\r\n" for k, v in counts.items())
+    zw.write_bytes("Count.txt", text.encode("latin-1"), STORED)
     return counts
 
 
@@ -570,10 +739,12 @@ def generate(
     *,
     seed: int = 1,
     as_of: date | None = None,
-    gender_col: str = "GENDER",
+    gender_col: str = "Sex",
+    deflate64: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> ReleaseInfo:
-    """Write a first release of ``cases`` cases to ``path``."""
+    """Write a first release of ``cases`` cases to ``path``: Deflate64 for the big members as
+    EOIR does (``deflate64=False``: Deflate throughout, the same content)."""
     if cases < 10:
         raise ValueError("a release needs at least 10 cases")
     as_of = as_of or date(2026, 11, 1)
@@ -581,12 +752,13 @@ def generate(
     quirks = Quirks()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    with ZipWriter(tmp, level=1, stamp=_stamp(as_of)) as zw:
         tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
         # About 100 shifted rows in 12.6 M cases nationally; at least two in any release.
         n_shift = max(2, cases * 100 // 12_600_000)
         shift_at = set(world.rng.sample(range(2, cases), n_shift))
         shift_proc_at = set(world.rng.sample(range(2, cases), n_shift)) - shift_at
+        dated_at = set(world.shapes.sample(range(2, cases), n_shift)) - shift_at
         next_proc = 1_000_001
         for i in range(cases):
             idncase = 500_001 + i
@@ -594,36 +766,48 @@ def generate(
                 _shifted_case(world, tables, idncase, quirks)
                 continue
             next_proc = _new_case(world, tables, idncase, next_proc, quirks, gender_col,
-                                  recent=False, shift_proceeding=i in shift_proc_at)  # fmt: skip
+                                  recent=False, shift_proceeding=i in shift_proc_at,
+                                  datetime_idncase=i in dated_at)  # fmt: skip
             if progress and i % 10_000 == 0:
                 progress(i)
-        _write_lookups(zf, quirks)
-        counts = _finish(zf, tables)
+        _write_lookups(zw, quirks)
+        counts = _finish(zw, tables, deflate64, _write_minor_tables(zw, world, deflate64))
     tmp.replace(path)
     return ReleaseInfo(path, as_of, counts, quirks, 500_000 + cases, next_proc - 1)
 
 
 def _shifted_case(world: _World, tables: dict[str, _Table], idncase: int, quirks: Quirks) -> None:
     """A case whose A_TblCase row is shifted by stray tabs (and so cannot be loaded)."""
-    row = _case_row(world, idncase, "MX", "SP", "N", "RMV", "LOS", "", "", "GENDER", quirks)
+    row = _case_row(world, idncase, "MX", "SP", "N", "RMV", "LOS", "", "", "Sex", quirks)
     tables["A_TblCase"].add_raw(_shift(row, world.rng))
     quirks.shifted_case_rows.append(tables["A_TblCase"].line)
 
 
-def _read_members(zf: zipfile.ZipFile) -> dict[str, str]:
+def _zip_members(path: Path) -> dict[str, zipfile.ZipInfo]:
+    with zipfile.ZipFile(path) as zf:
+        return {info.filename: info for info in zf.infolist() if not info.is_dir()}
+
+
+def _read_members(infos: dict[str, zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """The tables generated in volume, by name, wherever the zip has them."""
     found = {}
-    for info in zf.infolist():
-        base = info.filename.rsplit("/", 1)[-1]
-        stem = base.rsplit(".", 1)[0]
+    for filename, info in infos.items():
+        stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if stem in TABLES:
-            found[stem] = info.filename
+            found[stem] = info
     return found
 
 
-def _lines(zf: zipfile.ZipFile, member: str) -> Iterator[str]:
-    with zf.open(member) as raw:
-        for line in io.TextIOWrapper(raw, encoding="latin-1", newline="\n"):
-            yield line.rstrip("\n")
+def _lines(path: Path, info: zipfile.ZipInfo) -> Iterator[str]:
+    """A member's lines, streamed (Deflate64 members too: read as docketwatch reads them)."""
+    rest = b""
+    for chunk in member_chunks(path, info):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line.decode("latin-1")
+    if rest:
+        yield rest.decode("latin-1")
 
 
 def successor(
@@ -642,112 +826,118 @@ def successor(
     above the previous release's (5 % of its cases by default). Rows that do not have the
     header's field count (the shifted rows) pass through unchanged.
     """
-    with zipfile.ZipFile(previous) as old:
-        counts_text = old.read("Count.txt").decode("latin-1")
-        members = _read_members(old)
-        prev_counts = {
-            k: int(v) for k, v in (ln.split("\t") for ln in counts_text.strip().splitlines())
-        }
-        as_of = as_of or _as_of_of(old, members) + timedelta(days=30)
-        world = _World(seed, as_of)
-        rng = world.rng
-        quirks = Quirks()
-        n_new = new_cases if new_cases is not None else max(10, prev_counts["A_TblCase"] // 20)
-        completed: set[str] = set()
-        lawyered: dict[str, str] = {}
-        max_case = max_proc = 0
-        tmp = path.with_name(path.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
-            # Proceedings first: which ones complete is decided here.
-            it = _lines(old, members["B_TblProceeding"])
-            header = next(it).split("\t")
-            width = len(header)
-            comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
+    infos = _zip_members(previous)
+    deflate64 = any(i.compress_type == DEFLATE64 for i in infos.values())
+    counts_text = b"".join(member_chunks(previous, infos["Count.txt"])).decode("latin-1")
+    members = _read_members(infos)
+    prev_counts = {
+        k: int(v) for k, v in (ln.split("\t") for ln in counts_text.strip().splitlines())
+    }
+    as_of = as_of or _as_of_of(previous, members) + timedelta(days=30)
+    world = _World(seed, as_of)
+    rng = world.rng
+    quirks = Quirks()
+    n_new = new_cases if new_cases is not None else max(10, prev_counts["A_TblCase"] // 20)
+    completed: set[str] = set()
+    lawyered: dict[str, str] = {}
+    max_case = max_proc = 0
+    tmp = path.with_name(path.name + ".tmp")
+    with ZipWriter(tmp, level=1, stamp=_stamp(as_of)) as zw:
+        tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
+        # Proceedings first: which ones complete is decided here.
+        it = _lines(previous, members["B_TblProceeding"])
+        header = next(it).split("\t")
+        width = len(header)
+        comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
+        for line in it:
+            f = line.split("\t")
+            if len(f) != width:
+                tables["B_TblProceeding"].add_raw(line)
+                quirks.shifted_proceeding_rows.append(tables["B_TblProceeding"].line)
+                continue
+            max_proc = max(max_proc, int(f[0]))
+            if not f[comp_i] and rng.random() < 0.04:
+                f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+                f[dec_i] = "O"
+                completed.add(f[0])
+            if f[4] != f[4].strip():
+                quirks.trailing_space_codes += 1
+            tables["B_TblProceeding"].add(f)
+        # Cases: some unrepresented ones get an EOIR-28.
+        it = _lines(previous, members["A_TblCase"])
+        header = next(it).split("\t")
+        width = len(header)
+        e28_i = header.index("E_28_DATE")
+        for line in it:
+            f = line.split("\t")
+            if len(f) != width:
+                tables["A_TblCase"].add_raw(line)
+                quirks.shifted_case_rows.append(tables["A_TblCase"].line)
+                continue
+            max_case = max(max_case, int(f[0]))
+            if not f[e28_i] and rng.random() < 0.03:
+                f[e28_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+                lawyered[f[0]] = f[13].strip()
+            if f[7] != f[7].strip():
+                quirks.trailing_space_codes += 1
+            tables["A_TblCase"].add(f)
+        # Hearings: upcoming ones move; completed proceedings' hearings are adjourned.
+        it = _lines(previous, members["tbl_schedule"])
+        header = next(it).split("\t")
+        date_i, rsn_i, upd_i = (header.index(c) for c in ("ADJ_DATE", "ADJ_RSN", "UPDATE_DATE"))
+        for line in it:
+            f = line.split("\t")
+            if f[date_i] and not f[rsn_i] and f[date_i][:10] >= as_of.isoformat():
+                if f[1] in completed:
+                    f[rsn_i] = "30"
+                    f[upd_i] = _d(as_of - timedelta(days=2))
+                elif rng.random() < 0.06:
+                    day = date.fromisoformat(f[date_i][:10])
+                    day += timedelta(days=int(rng.random() * 60) - 20)
+                    f[date_i] = _d(max(day, as_of + timedelta(days=1)))
+                    f[upd_i] = _d(as_of - timedelta(days=3))
+            if "\x00" in line:
+                quirks.nul_schedule_rows += 1
+            world.next_schedule = max(world.next_schedule, int(f[0] or 0) + 1)
+            tables["tbl_schedule"].add(f)
+        for name in ("tbl_RepsAssigned", "tbl_CustodyHistory"):
+            it = _lines(previous, members[name])
+            next(it)
             for line in it:
                 f = line.split("\t")
-                if len(f) != width:
-                    tables["B_TblProceeding"].add_raw(line)
-                    quirks.shifted_proceeding_rows.append(tables["B_TblProceeding"].line)
-                    continue
-                max_proc = max(max_proc, int(f[0]))
-                if not f[comp_i] and rng.random() < 0.04:
-                    f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
-                    f[dec_i] = "O"
-                    completed.add(f[0])
-                if f[4] != f[4].strip():
-                    quirks.trailing_space_codes += 1
-                tables["B_TblProceeding"].add(f)
-            # Cases: some unrepresented ones get an EOIR-28.
-            it = _lines(old, members["A_TblCase"])
-            header = next(it).split("\t")
-            width = len(header)
-            e28_i = header.index("E_28_DATE")
-            for line in it:
-                f = line.split("\t")
-                if len(f) != width:
-                    tables["A_TblCase"].add_raw(line)
-                    quirks.shifted_case_rows.append(tables["A_TblCase"].line)
-                    continue
-                max_case = max(max_case, int(f[0]))
-                if not f[e28_i] and rng.random() < 0.03:
-                    f[e28_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
-                    lawyered[f[0]] = f[13].strip()
-                if f[7] != f[7].strip():
-                    quirks.trailing_space_codes += 1
-                tables["A_TblCase"].add(f)
-            # Hearings: upcoming ones move; completed proceedings' hearings are adjourned.
-            it = _lines(old, members["tbl_schedule"])
-            header = next(it).split("\t")
-            date_i, rsn_i, upd_i = (header.index(c) for c in ("ADJ_DATE", "ADJ_RSN", "UPDATE_DATE"))
-            for line in it:
-                f = line.split("\t")
-                if f[date_i] and not f[rsn_i] and f[date_i][:10] >= as_of.isoformat():
-                    if f[1] in completed:
-                        f[rsn_i] = "30"
-                        f[upd_i] = _d(as_of - timedelta(days=2))
-                    elif rng.random() < 0.06:
-                        day = date.fromisoformat(f[date_i][:10])
-                        day += timedelta(days=int(rng.random() * 60) - 20)
-                        f[date_i] = _d(max(day, as_of + timedelta(days=1)))
-                        f[upd_i] = _d(as_of - timedelta(days=3))
-                if "\x00" in line:
-                    quirks.nul_schedule_rows += 1
-                world.next_schedule = max(world.next_schedule, int(f[0] or 0) + 1)
-                tables["tbl_schedule"].add(f)
-            for name in ("tbl_RepsAssigned", "tbl_CustodyHistory"):
-                it = _lines(old, members[name])
-                next(it)
-                for line in it:
-                    f = line.split("\t")
-                    if name == "tbl_RepsAssigned":
-                        world.next_rep = max(world.next_rep, int(f[0]) + 1)
-                    else:
-                        world.next_custody = max(world.next_custody, int(f[0]) + 1)
-                    tables[name].add(f)
-            for idncase, court in sorted(lawyered.items()):
-                tables["tbl_RepsAssigned"].add(
-                    [str(world.next_rep), idncase, "COURT", "ALIEN", "A_Tblcase", idncase, court,
-                     "", "", _d(as_of - timedelta(days=5)), "1"]
-                )  # fmt: skip
-                world.next_rep += 1
-            next_proc = max_proc + 1
-            for i in range(n_new):
-                next_proc = _new_case(world, tables, max_case + 1 + i, next_proc, quirks,
-                                      gender_col, recent=True)  # fmt: skip
-            for info in old.infolist():
-                if info.filename.startswith("Lookup/"):
-                    zf.writestr(info.filename, old.read(info.filename))
-            quirks.nul_lookup_rows = 1
-            counts = _finish(zf, tables)
+                if name == "tbl_RepsAssigned":
+                    world.next_rep = max(world.next_rep, int(f[0]) + 1)
+                else:
+                    world.next_custody = max(world.next_custody, int(f[0]) + 1)
+                tables[name].add(f)
+        for idncase, court in sorted(lawyered.items()):
+            tables["tbl_RepsAssigned"].add(
+                [str(world.next_rep), idncase, "COURT", "ALIEN", "A_Tblcase", idncase, court,
+                 "", "", _d(as_of - timedelta(days=5)), "1"]
+            )  # fmt: skip
+            world.next_rep += 1
+        next_proc = max_proc + 1
+        for i in range(n_new):
+            next_proc = _new_case(world, tables, max_case + 1 + i, next_proc, quirks,
+                                  gender_col, recent=True)  # fmt: skip
+        minor = {}
+        for filename, info in infos.items():  # lookups and minor tables pass through
+            stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            if filename.startswith("Lookup/") or stem in MINOR_TABLES:
+                method = DEFLATE64 if deflate64 and stem in DEFLATE64_MEMBERS else DEFLATED
+                zw.write_bytes(filename, b"".join(member_chunks(previous, info)), method)
+                if stem in prev_counts and not filename.startswith("Lookup/"):
+                    minor[stem] = prev_counts[stem]
+        quirks.nul_lookup_rows = 1
+        counts = _finish(zw, tables, deflate64, minor)
     tmp.replace(path)
     return ReleaseInfo(path, as_of, counts, quirks, max_case + n_new, next_proc - 1)
 
 
-def _as_of_of(zf: zipfile.ZipFile, members: dict[str, str]) -> date:
+def _as_of_of(path: Path, members: dict[str, zipfile.ZipInfo]) -> date:
     """The newest input date in a release's proceedings: the release's own date, near enough."""
     latest = ""
-    it = _lines(zf, members["B_TblProceeding"])
+    it = _lines(path, members["B_TblProceeding"])
     header = next(it).split("\t")
     i = header.index("INPUT_DATE")
     for line in it:

@@ -81,15 +81,19 @@ class _Entry:
 
 class ZipWriter:
     """Members added one at a time, each with its own method; ``close`` writes the directory.
+    The same members, methods and ``stamp`` make the same bytes.
 
     ``force_zip64`` writes zip64 records for every member and the archive even when small (for
     tests of the readers: the same structures a member over 4 GiB gets)."""
 
-    def __init__(self, path: Path, *, level: int = 6, force_zip64: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, level: int = 6, force_zip64: bool = False, stamp: float | None = None
+    ) -> None:
         self._fh: IO[bytes] = path.open("wb")
         self._entries: list[_Entry] = []
         self._level = level
         self._force = force_zip64
+        self._stamp = stamp  # members' modification time (None: now); fixed, the zip repeats
 
     def __enter__(self) -> ZipWriter:
         return self
@@ -108,7 +112,7 @@ class ZipWriter:
         fh = self._fh
         encoded = name.encode("utf-8")
         offset = fh.tell()
-        stamp = _dos_stamp(time.time())
+        stamp = _dos_stamp(time.time() if self._stamp is None else self._stamp)
         # Room for the zip64 sizes in every local header: patched below when they are known.
         fh.write(b"\0" * (30 + len(encoded) + 20))
         crc = size = compressed = 0

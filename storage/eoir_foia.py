@@ -39,6 +39,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,8 @@ LOOKUPS = {
     "tbllookupjudge": "judge",
     "tbllanguage": "language",
     "tbllookupcasetype": "case_type",
-    "tbllookupaliennat": "nationality",
+    "tbllookupnationality": "nationality",
+    "tbllookupaliennat": "nationality",  # the name of the nationality table in older releases
     "tbllookupbasecity": "base_city",
 }
 # Fields kept raw, tab-joined, while reading (converted later, for the few rows that need them).
@@ -364,6 +367,9 @@ def _member_chunks(
         raise zipfile.BadZipFile(f"{info.filename}: CRC or size mismatch (damaged download?)")
 
 
+member_chunks = _member_chunks  # for the release generator, which reads releases as we do
+
+
 def _read_member(zf_path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:
     """A small member (a lookup table, Count.txt) whole, at most ``limit`` bytes inflated."""
     return b"".join(_member_chunks(zf_path, info, limit))
@@ -386,10 +392,13 @@ def _lookup_rows(zf_path: Path, info: zipfile.ZipInfo, kind: str) -> Iterator[tu
     label_i = next(
         (i for i, h in enumerate(header) if "name" in h or "desc" in h), 1 if len(header) > 1 else 0
     )
+    # The code column is named as one (strCode, JUDGE_CODE, NAT_CODE ...); older files had it
+    # first, before the real ones' id column.
+    code_i = next((i for i, h in enumerate(header) if h.endswith("code")), 0)
     for r in rows[1:]:
         if len(r) != len(header):
             continue
-        code = r[0].strip()
+        code = r[code_i].strip()
         if code:
             yield code[:10], r[label_i].strip()[:200]
 
@@ -470,9 +479,40 @@ def _read_csv(
     )
 
 
+@cache
+def known_headers() -> dict[str, dict[str, list[str]]]:
+    """The header lines seen in EOIR's releases: table -> edition -> columns."""
+    text = resources.files("storage.reference").joinpath("eoir_foia_headers.json").read_text()
+    out: dict[str, dict[str, list[str]]] = {}
+    for edition, tables in json.loads(text)["editions"].items():
+        for name, columns in tables.items():
+            out.setdefault(name, {})[edition] = columns
+    return out
+
+
+def header_changes(name: str, header: list[str]) -> list[str]:
+    """How a table's header differs from every edition docketwatch knows: its new columns and
+    the known columns it lacks (nothing when it is one of them exactly)."""
+    editions = known_headers().get(name)
+    if not editions or header in editions.values():
+        return []
+    seen = {c.upper() for cols in editions.values() for c in cols}
+    latest = max(editions)  # editions are named YYYY-MM
+    new = [c for c in header if c.upper() not in seen]
+    have = {c.upper() for c in header}
+    gone = [c for c in editions[latest] if c.upper() not in have]
+    out = []
+    if new:
+        out.append(f"{name}: new column(s) {', '.join(new)}, in no edition docketwatch knows")
+    if gone:
+        out.append(f"{name}: column(s) {', '.join(gone)} of the {latest} edition missing")
+    return out
+
+
 def _map_header(name: str, header: list[str]) -> tuple[list[str], list[str]]:
-    """The header with drifted names mapped to the loader's, and what drifted."""
-    drift = []
+    """The header with drifted names mapped to the loader's, and what drifted: renamed columns,
+    new ones, missing ones (a missing column the loader needs fails the load, with its name)."""
+    drift = header_changes(name, header)
     mapped = []
     for h in header:
         canon = ALIASES.get(h.upper())

@@ -110,7 +110,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Rel
     """A release big enough that its load takes a few seconds (a kill lands in the middle of it),
     and its successor; generated once for the tests of this file."""
     folder = tmp_path_factory.mktemp("releases")
-    first = generate(folder / "r1.zip", 100_000, seed=21)
+    first = generate(folder / "r1.zip", 150_000, seed=21)
     return first, successor(first.path, folder / "r2.zip", seed=22)
 
 
