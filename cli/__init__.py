@@ -6,48 +6,58 @@ stderr, redacted. Errors are one line that says what and where, with exit status
 import that rejected rows exits 1. Each source has the command group of its name
 (``docketwatch acis``, ``docketwatch detainee_locator`` ...); the group names used before the
 sources were named alike (``custody``, ``foia``, ``stats``, ``courts``) still work, unlisted.
+
+The top level holds the service's commands (:mod:`cli.service`); every group is imported, and its
+commands built, only when it is used (:mod:`cli.groups` knows them all without importing them),
+so ``docketwatch --help`` loads little more than typer.
 """
 
 from __future__ import annotations
 
-from cli import (
-    acis,
-    alerts,
-    clients,
-    court_status,
-    detainee_locator,
-    detention_stats,
-    eoir_foia,
-    sandbox,
-    service,
-    staff,
-)
+from importlib import import_module
+from typing import Any
+
+from typer.core import TyperGroup
+from typer.main import get_group
+
+from cli import service
 from cli.common import group
+from cli.groups import GROUPS
+
+
+class LazyGroup(TyperGroup):
+    """The top level: its own commands, and the groups of :data:`cli.groups.GROUPS`, built when
+    they are called."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *GROUPS]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        spec = GROUPS.get(name)
+        if spec is None:
+            return super().get_command(ctx, name)
+        command = get_group(getattr(import_module(spec.module), spec.attribute))
+        command.name, command.hidden = name, spec.hidden
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        rows = [
+            (name, command.get_short_help_str(limit))
+            for name, command in self.commands.items()
+            if not command.hidden
+        ]
+        rows += [(name, g.help) for name, g in GROUPS.items() if not g.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = group(
     "docketwatch watches public immigration-court and detention records for your clients "
-    "and alerts the right people when something changes."
+    "and alerts the right people when something changes.",
+    cls=LazyGroup,
 )
 app.registered_commands.extend(service.app.registered_commands)
-app.add_typer(clients.app, name="clients")
-app.add_typer(staff.app, name="staff")
-app.add_typer(alerts.app, name="alerts")
-app.add_typer(alerts.events_app, name="events")
-# one group per source, named as the source
-app.add_typer(acis.app, name="acis")
-app.add_typer(detainee_locator.app, name="detainee_locator")
-app.add_typer(eoir_foia.app, name="eoir_foia")
-app.add_typer(detention_stats.app, name="detention_stats")
-app.add_typer(court_status.app, name="court_status")
-# queries for coordinators over what the sources stored
-app.add_typer(eoir_foia.caseload_app, name="caseload")
-app.add_typer(detention_stats.facilities_app, name="facilities")
-app.add_typer(service.schedule_app, name="schedule")
-app.add_typer(sandbox.app, name="sandbox")
-# the names the source groups had before (scripts and cron lines keep working)
-for old, module in (("custody", detainee_locator), ("foia", eoir_foia),
-                    ("stats", detention_stats), ("courts", court_status)):  # fmt: skip
-    app.add_typer(module.app, name=old, hidden=True)
 
 
 def main() -> None:

@@ -23,12 +23,10 @@ from cli.common import (
     run_source_check,
     show_a,
 )
+from cli.groups import help_of
 from storage.identifiers import redact_a_number
 
-app = group(
-    "EOIR case status (ACIS): check clients' hearings, refresh with a person's help, "
-    "import an answer saved by hand."
-)
+app = group(help_of("acis"))
 
 
 @app.command("check")

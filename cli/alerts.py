@@ -18,9 +18,10 @@ from cli.common import (
     open_session,
     out,
 )
+from cli.groups import help_of
 
-app = group("Alerts: send a test, see what is pending, read the delivery log, retry, acknowledge.")
-events_app = group("Event kinds and what they mean.")
+app = group(help_of("alerts"))
+events_app = group(help_of("events"))
 
 
 @events_app.command("kinds")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli.common import (
     CsvOpt,
@@ -24,9 +23,10 @@ from cli.common import (
     out,
     show_a,
 )
+from cli.groups import help_of
 from storage.identifiers import redact_a_number
 
-app = group("The client roster: import, add, list, show, deactivate.")
+app = group(help_of("clients"))
 
 
 @app.command("import")
@@ -56,6 +56,7 @@ def clients_import(
     and reason and written to FILE.rejects.csv beside the input; the exit status is 1 when any
     row was rejected. Importing the same file again changes nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
 
     from storage.people import ClientStatus
     from storage.roster import import_roster, parse_mapping
@@ -179,6 +180,8 @@ def clients_show(
     reveal: RevealOpt = False,
 ) -> None:
     """Show one client: status, nationality and assigned attorneys."""
+    from rich.table import Table
+
     from storage.people import client_details
 
     with open_engine() as engine, open_session(engine) as session:

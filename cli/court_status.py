@@ -17,8 +17,9 @@ from cli.common import (
     open_session,
     run_check_command,
 )
+from cli.groups import help_of
 
-app = group("EOIR court operational status and the Adelanto judges: check now, list the statuses.")
+app = group(help_of("court_status"))
 
 
 @app.command("check")

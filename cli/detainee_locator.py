@@ -10,8 +10,9 @@ from cli.common import (
     handles_errors,
     run_source_check,
 )
+from cli.groups import help_of
 
-app = group("ICE online detainee locator: check where detained clients are held.")
+app = group(help_of("detainee_locator"))
 
 
 @app.command("check")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli.common import (
     CsvOpt,
@@ -22,11 +21,10 @@ from cli.common import (
     out,
     run_check_command,
 )
+from cli.groups import help_of
 
-app = group(
-    "ICE detention statistics workbooks: parse one, load some, check ICE's page for new ones."
-)
-facilities_app = group("Detention facilities: population series from ICE's statistics.")
+app = group(help_of("detention_stats"))
+facilities_app = group(help_of("facilities"))
 
 
 @app.command("parse")
@@ -39,6 +37,8 @@ def stats_parse(
 ) -> None:
     """Parse a workbook's Facilities sheet: the edition (fiscal year, data-as-of date, stale flag,
     sheet name) and every facility (name, city, state, AOR, type, levels A-D, ADP, ...)."""
+    from rich.table import Table
+
     from spiders.detention_stats import parse_workbook
 
     edition = parse_workbook(path)

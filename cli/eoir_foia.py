@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cli.common import (
     CourtOpt,
@@ -27,11 +26,10 @@ from cli.common import (
     out,
     run_check_command,
 )
+from cli.groups import help_of
 
-app = group("EOIR's bulk FOIA case data: check for a new release, load one, see the load reports.")
-caseload_app = group(
-    "Unrepresented caseloads from the FOIA releases, for coordinators (table, --csv, --json)."
-)
+app = group(help_of("eoir_foia"))
+caseload_app = group(help_of("caseload"))
 
 
 @contextmanager
@@ -64,6 +62,8 @@ def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _print_load(report: Any) -> None:
+    from rich.table import Table
+
     d = report.as_dict()
     table = Table(title=f"release {d['release_id']} (as of {d['as_of']})")
     for c in ("table", "Count.txt", "rows found", "loaded", "quarantined"):

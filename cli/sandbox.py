@@ -14,8 +14,9 @@ from cli.common import (
     out,
     serve_until_interrupted,
 )
+from cli.groups import help_of
 
-app = group("Local replicas of the public sources, for trying docketwatch without touching them.")
+app = group(help_of("sandbox"))
 
 
 @app.command("acis")

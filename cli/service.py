@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cli.common import (
     CsvOpt,
@@ -23,9 +22,10 @@ from cli.common import (
     open_session,
     out,
 )
+from cli.groups import help_of
 
 app = group("The service's commands")  # its commands are added to the top level
-schedule_app = group("The polling budget: who is checked when, and why.")
+schedule_app = group(help_of("schedule"))
 
 
 @app.command()
@@ -89,6 +89,8 @@ def list_nationalities(
     search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",
 ) -> None:
     """List EOIR nationality codes (these are not ISO codes: Honduras is HO, China CH)."""
+    from rich.table import Table
+
     from storage.identifiers import nationalities
 
     table = Table()

@@ -17,9 +17,10 @@ from cli.common import (
     open_session,
     out,
 )
+from cli.groups import help_of
 from storage.identifiers import redact_a_number
 
-app = group("Staff who receive alerts: add, list, assign to clients.")
+app = group(help_of("staff"))
 
 
 @app.command("add")

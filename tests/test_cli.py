@@ -14,20 +14,24 @@ from tests.conftest import run_cli
 
 
 def _commands() -> list[list[str]]:
-    """Every command and group the app lists (hidden aliases aside), read from the app itself."""
+    """Every command and group the app lists (hidden aliases aside), read from the app itself
+    (the groups built as the command line builds them when they are called)."""
     from typer.main import get_command
 
     from cli import app
 
     found: list[list[str]] = [[]]
+    root = get_command(app)
 
     def walk(command: Any, path: list[str]) -> None:
-        for name, sub in (getattr(command, "commands", None) or {}).items():
+        context = command.make_context("docketwatch", [], resilient_parsing=True)
+        for name in getattr(command, "list_commands", lambda _: [])(context):
+            sub = command.get_command(context, name)
             if not sub.hidden:
                 found.append([*path, name])
                 walk(sub, [*path, name])
 
-    walk(get_command(app), [])
+    walk(root, [])
     return found
 
 
@@ -50,6 +54,21 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     usage = next(i for i, line in enumerate(lines) if line.startswith("Usage:"))
     description = lines[usage + 1]
     assert description[0].isalpha() and len(description) > 20, description
+
+
+def test_the_groups_are_built_only_when_called() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cli import app; from typer.testing import CliRunner; "
+        "CliRunner().invoke(app, ['--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('cli.', 'sandbox', 'sqlalchemy'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "['cli.common', 'cli.groups', 'cli.service']"
 
 
 def test_every_source_has_its_command_group() -> None:
