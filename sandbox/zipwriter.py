@@ -37,6 +37,8 @@ class _Stored:
 
 
 class _Deflate64:
+    """A Deflate64 stream: inflate64's compressor (matches over its 64 KiB window)."""
+
     def __init__(self) -> None:
         import inflate64
 
@@ -51,13 +53,29 @@ class _Deflate64:
         return out
 
 
-def _compressor(method: int, level: int) -> _Compressor:
+def _literal_deflate64() -> _Compressor:
+    """A Deflate64 stream of Huffman-coded literals only, in bounded memory.
+
+    inflate64's compressor keeps every piece of its input until it is flushed (seen 2026-11: 200
+    MB in, 218 MB resident), which a national release's multi-gigabyte members cannot afford.
+    Deflate64 differs from Deflate only in its longer window, its distance codes 30-31 and its
+    length code 285; a stream with no matches at all (zlib's Huffman-only strategy) uses none of
+    them, so it is valid Deflate64 as it is, still compressed by its Huffman codes, and read by
+    every Deflate64 decoder (Info-ZIP's unzip checks it in the tests)."""
+    return zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_HUFFMAN_ONLY)
+
+
+#: members larger than this are written as literal-only Deflate64 (see _literal_deflate64)
+LITERAL_DEFLATE64_ABOVE = 64 << 20
+
+
+def _compressor(method: int, level: int, size: int = 0) -> _Compressor:
     if method == STORED:
         return _Stored()
     if method == DEFLATED:
         return zlib.compressobj(level, zlib.DEFLATED, -15)
     if method == DEFLATE64:
-        return _Deflate64()
+        return _literal_deflate64() if size > LITERAL_DEFLATE64_ABOVE else _Deflate64()
     raise ValueError(f"compression method {method} is not written here")
 
 
@@ -102,13 +120,13 @@ class ZipWriter:
         self.close()
 
     def write_bytes(self, name: str, data: bytes, method: int = DEFLATED) -> None:
-        self._write(name, [data], method)
+        self._write(name, [data], method, len(data))
 
     def write_file(self, name: str, source: Path, method: int = DEFLATED) -> None:
         with source.open("rb") as fh:
-            self._write(name, iter(lambda: fh.read(_PIECE), b""), method)
+            self._write(name, iter(lambda: fh.read(_PIECE), b""), method, source.stat().st_size)
 
-    def _write(self, name: str, pieces: object, method: int) -> None:
+    def _write(self, name: str, pieces: object, method: int, expected: int) -> None:
         fh = self._fh
         encoded = name.encode("utf-8")
         offset = fh.tell()
@@ -116,7 +134,7 @@ class ZipWriter:
         # Room for the zip64 sizes in every local header: patched below when they are known.
         fh.write(b"\0" * (30 + len(encoded) + 20))
         crc = size = compressed = 0
-        packer = _compressor(method, self._level)
+        packer = _compressor(method, self._level, expected)
         for piece in pieces:  # type: ignore[attr-defined]
             crc = zlib.crc32(piece, crc)
             size += len(piece)

@@ -16,6 +16,7 @@ from typing import Any
 
 from storage.logs import setup_logging
 from storage.settings import load_settings
+from storage.sources import browser_sources
 
 log = logging.getLogger("docketwatch.crawl")
 
@@ -139,7 +140,7 @@ class StorePipeline:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spiders.run")
-    parser.add_argument("source", choices=["acis", "detainee_locator"])
+    parser.add_argument("source", choices=browser_sources())
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--targets", type=Path, required=True)
     parser.add_argument("--base-url", required=True)

@@ -285,15 +285,19 @@ DEFLATE64 = 9
 
 
 class _Inflate64:
-    """inflate64's Inflater with the interface of a zlib decompressor."""
+    """A Deflate64 decompressor with the interface of a zlib one.
+
+    zipfile-deflate64's decompressor (zlib's infback9, in C) keeps its memory bounded whatever
+    the member's size; inflate64's Inflater, as fast, keeps every piece of its input until the
+    end (seen 2026-11: 147 MB of input held 150 MB; a national release's members, 9.5 GB)."""
 
     def __init__(self) -> None:
-        import inflate64
+        from zipfile_deflate64.deflate64 import Deflate64
 
-        self._inflater = inflate64.Inflater()
+        self._inflater = Deflate64()
 
     def decompress(self, data: bytes) -> bytes:
-        out: bytes = self._inflater.inflate(data)
+        out: bytes = self._inflater.decompress(data)
         return out
 
     def flush(self) -> bytes:

@@ -300,3 +300,24 @@ def test_header_changes_are_reported_and_a_missing_needed_column_fails(
     with pytest.raises(ReleaseLayoutError, match="CUSTODY"):
         load_release(_engine(tmp_path, "c.db"), edit("A_TblCase", "CUSTODY", None),
                      courts=COURTS, work_dir=tmp_path / "c")  # fmt: skip
+
+
+def test_big_members_are_written_in_bounded_memory_as_valid_deflate64(
+    pair: tuple[ReleaseInfo, ReleaseInfo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members over the threshold (a national release's) are written as literal-only Deflate64,
+    which Info-ZIP and docketwatch both read, giving the same load as the matched kind."""
+    import sandbox.zipwriter as zipwriter
+
+    monkeypatch.setattr(zipwriter, "LITERAL_DEFLATE64_ABOVE", 1 << 16)
+    big = generate(tmp_path / "literal.zip", 1500, seed=9, as_of=AS_OF)
+    with zipfile.ZipFile(big.path) as zf:
+        assert zf.getinfo(f"{CORE}/tbl_schedule.csv").compress_type == DEFLATE64
+    tested = subprocess.run(["unzip", "-tq", str(big.path)], capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert _unzip(big.path, f"{CORE}/tbl_schedule.csv") == _unzip(
+        pair[0].path, f"{CORE}/tbl_schedule.csv"
+    )
+    assert _load(_engine(tmp_path, "l.db"), big.path, tmp_path / "l") == _load(
+        _engine(tmp_path, "m.db"), pair[0].path, tmp_path / "m"
+    )
