@@ -557,7 +557,7 @@ def _pad(text: str, width: int = 40) -> str:
     return text.ljust(width)  # lookup names are space-padded in the real files
 
 
-def _write_lookups(zw: ZipWriter, quirks: Quirks, deflate64: bool = True) -> None:
+def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
     stamp = "2019-03-01 00:00:00.000"
 
     def table(name: str, records: list[dict[str, str]], header: list[str] | None = None) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Protocol
 
 STORED, DEFLATED, DEFLATE64 = 0, 8, 9
-METHOD_NAMES = {STORED: "stored", DEFLATED: "Deflate", DEFLATE64: "Deflate64"}
 _LIMIT = 0xFFFFFFFF
 _PIECE = 1 << 20
 
