@@ -7,7 +7,8 @@ compressed with Deflate64 as EOIR's are (--method deflate: Deflate throughout):
 - ingest: ``storage.eoir_foia.load_release`` from the zip into an empty, migrated database (SQLite
   default, or --database-url): extraction, Count.txt check, DuckDB read with quarantine, the
   representation and next-hearing computation, and the writes. Total seconds and rows/s (rows of
-  the four tables read), and the peak RSS of the process that ran it (a fresh child process).
+  the four tables read), and the peak RSS of the process that ran it (a fresh child process),
+  or, when higher, of it and its extracting processes together (sampled every 0.2 s).
 - reference, same run: DuckDB's ``read_csv`` scanning the same four extracted files
   (``SELECT count(*)``, tab-delimited, no quoting, latin-1), in a fresh child process.
 - the coordinators' query: ``caseload unrepresented --court ADL --detained`` (listed, and by
@@ -23,7 +24,7 @@ extra disk at most the zip's size plus 2 GB, the ADL query under 200 ms, Deflate
 most 1.5x ``unzip -p``.
 
 Usage: python bench/eoir_foia_ingest.py [--cases N] [--method deflate64|deflate]
-       [--database-url URL] [--keep DIR]
+       [--database-url URL] [--keep DIR [--reuse]]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import argparse
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import subprocess
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sandbox.eoir_foia import CORE, DEFLATE64_MEMBERS, generate  # noqa: E402
-from storage.eoir_foia import member_chunks  # noqa: E402
+from storage.zipmembers import member_chunks  # noqa: E402
 
 TABLES = ["A_TblCase", "B_TblProceeding", "tbl_schedule", "tbl_RepsAssigned"]
 AS_OF = date(2026, 11, 1)
@@ -57,6 +59,21 @@ COURTS = ["ADL", "LOS", "NLA", "WLA", "VNS", "LAD", "SNC", "IMP", "OTM", "SND"]
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _tree_rss_mb(pid: int | None = None) -> float:
+    """Resident memory of a process and all its descendants (the loader's extracting
+    processes), now, from /proc."""
+    pid = pid or os.getpid()
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            total += sum(_tree_rss_mb(int(c)) for c in children)
+    return total
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -101,11 +118,13 @@ def _ingest(zip_path: str, url: str, work: str, out: Any) -> None:
     base = _peak_mb()
     Path(work).mkdir(parents=True, exist_ok=True)
     disk = [0]
+    tree = [0.0]
     done = threading.Event()
 
-    def watch() -> None:  # the most the working folder holds at once
+    def watch() -> None:  # the most the working folder, and the processes, hold at once
         while not done.wait(0.2):
             disk[0] = max(disk[0], _folder_bytes(Path(work)))
+            tree[0] = max(tree[0], _tree_rss_mb())
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -116,7 +135,7 @@ def _ingest(zip_path: str, url: str, work: str, out: Any) -> None:
     total = time.perf_counter() - t0
     done.set()
     watcher.join()
-    peak = _peak_mb()
+    peak = max(_peak_mb(), tree[0])  # the loader alone, or with its extractors at once
     timings = []
     for by in (None, "nationality"):
         best = float("inf")
@@ -189,20 +208,30 @@ def main() -> None:
         "--method", choices=["deflate64", "deflate"], default="deflate64",
         help="How the big members are compressed (EOIR: deflate64).",
     )  # fmt: skip
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="With --keep: load the release already in that folder instead of generating one "
+        "(it must have been generated with the same --cases and --method).",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.reuse and args.keep is None:
+        parser.error("--reuse needs --keep DIR")
     tmp = Path(tempfile.mkdtemp(prefix="dw-foia-bench-"))
     folder = args.keep or tmp
     folder.mkdir(parents=True, exist_ok=True)
     try:
         zip_path = folder / "EOIR Case Data.zip"
-        t0 = time.perf_counter()
-        info = generate(zip_path, args.cases, seed=11, as_of=AS_OF,
-                        deflate64=args.method == "deflate64")  # fmt: skip
-        gen_s = time.perf_counter() - t0
-        print(
-            f"generated {args.cases:,} cases ({sum(info.counts.values()):,} rows, "
-            f"{zip_path.stat().st_size / 1e6:,.0f} MB zip) in {gen_s:.1f} s"
-        )
+        if args.reuse and zip_path.exists():
+            print(f"reusing {zip_path} ({zip_path.stat().st_size / 1e6:,.0f} MB zip)")
+        else:
+            t0 = time.perf_counter()
+            info = generate(zip_path, args.cases, seed=11, as_of=AS_OF,
+                            deflate64=args.method == "deflate64")  # fmt: skip
+            gen_s = time.perf_counter() - t0
+            print(
+                f"generated {args.cases:,} cases ({sum(info.counts.values()):,} rows, "
+                f"{zip_path.stat().st_size / 1e6:,.0f} MB zip) in {gen_s:.1f} s"
+            )
         url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         ing = _child(_ingest, str(zip_path), url, str(tmp / "work"))
         # The reference reads the same files, extracted (not timed).

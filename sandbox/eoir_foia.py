@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.http import ReplicaHandler, ReplicaServer
 from sandbox.zipwriter import DEFLATE64, DEFLATED, STORED, ZipWriter
-from storage.eoir_foia import member_chunks
+from storage.zipmembers import member_chunks
 
 CORE = "EOIR Case Data"
 ZIP_NAME = "EOIR Case Data.zip"

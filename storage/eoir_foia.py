@@ -5,7 +5,7 @@ latin-1, with NUL bytes, rows shifted by stray tabs, codes with trailing spaces 
 drift between releases. The loader:
 
 1. finds the members by name wherever the zip nests them and inflates the four tables it needs,
-   in a thread, into pieces of whole lines in a work folder (bounded memory and disk: each
+   in two child processes, into pieces of whole lines in a work folder (bounded memory and disk: each
    piece is deleted once read), counting lines as the bytes go by, and checks each table's
    count against ``Count.txt``: a truncated or incomplete release is refused and nothing of it
    is stored;
@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import re
 import shutil
-import struct
-import threading
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -56,6 +54,7 @@ from storage.models import (
     FoiaQuarantine,
     FoiaRelease,
 )
+from storage.zipmembers import Done, extract_worker, read_member
 
 log = logging.getLogger(__name__)
 
@@ -204,179 +203,29 @@ def read_counts(text: str, where: str = "Count.txt") -> dict[str, int]:
     return out
 
 
-@dataclass
-class _Part:
-    """A piece of one extracted table: whole lines, the header only in the first piece."""
-
-    name: str
-    index: int
-    path: Path
-    lines: int  # physical lines in this piece
-    nuls: int
-    ascii: bool  # plain ASCII: read as UTF-8, which skips transcoding from latin-1
-
-
-@dataclass
-class _Done:
-    name: str
-    data_lines: int  # data lines in the whole table (the header not counted)
-
-
-def _split_member(
-    zf_path: Path,
-    info: zipfile.ZipInfo,
-    name: str,
-    folder: Path,
-    part_bytes: int,
-    tick: Callable[[int], None],
-) -> Iterator[_Part | _Done]:
-    """Stream one member into files of about ``part_bytes``, cut at line ends.
-
-    Lines and NUL bytes are counted as the bytes go by. Pieces keep the disk bounded (each is
-    deleted once read) and let the reader start on a table before it is all inflated.
-    """
-    total = 0
-    index = size = lines = nuls = 0
-    plain = True
-    last = b"\n"
-    path = folder / f"{name}.{index}.csv"
-    out = path.open("wb")
-    try:
-        for chunk in _member_chunks(zf_path, info):
-            tick(len(chunk))
-            last = chunk[-1:]
-            # Cut at the first line end past the piece's size, as often as the chunk allows.
-            while size + len(chunk) >= part_bytes and (
-                cut := chunk.find(b"\n", max(part_bytes - size - 1, 0)) + 1
-            ):
-                head, chunk = chunk[:cut], chunk[cut:]
-                out.write(head)
-                out.close()
-                n = head.count(b"\n")
-                z = head.count(b"\x00") if b"\x00" in head else 0
-                yield _Part(name, index, path, lines + n, nuls + z, plain and head.isascii())
-                total += lines + n
-                index += 1
-                size = lines = nuls = 0
-                plain = True
-                path = folder / f"{name}.{index}.csv"
-                out = path.open("wb")
-            out.write(chunk)
-            size += len(chunk)
-            lines += chunk.count(b"\n")
-            if b"\x00" in chunk:
-                nuls += chunk.count(b"\x00")
-            plain = plain and chunk.isascii()
-    finally:
-        out.close()
-    if last != b"\n":  # a last line without its newline
-        lines += 1
-    if size or not index:
-        yield _Part(name, index, path, lines, nuls, plain)
-    else:  # the table ended exactly at a cut
-        path.unlink()
-    yield _Done(name, max(total + lines - 1, 0))
-
-
-#: zip compression methods by number (APPNOTE 4.4.5); EOIR's releases use 8 and 9
-ZIP_METHODS = {0: "stored", 8: "Deflate", 9: "Deflate64", 12: "bzip2", 14: "LZMA",
-               93: "Zstandard", 95: "XZ", 98: "PPMd"}  # fmt: skip
-DEFLATE64 = 9
-
-
-class _Inflate64:
-    """A Deflate64 decompressor with the interface of a zlib one.
-
-    zipfile-deflate64's decompressor (zlib's infback9, in C) keeps its memory bounded whatever
-    the member's size; inflate64's Inflater, as fast, keeps every piece of its input until the
-    end (seen 2026-11: 147 MB of input held 150 MB; a national release's members, 9.5 GB)."""
-
-    def __init__(self) -> None:
-        from zipfile_deflate64.deflate64 import Deflate64
-
-        self._inflater = Deflate64()
-
-    def decompress(self, data: bytes) -> bytes:
-        out: bytes = self._inflater.decompress(data)
-        return out
-
-    def flush(self) -> bytes:
-        return b""
-
-
-def _unpacker(info: zipfile.ZipInfo) -> Any:
-    """What inflates one member, by its compression method; a clear error for any other."""
-    method = info.compress_type
-    if info.flag_bits & 0x1:
-        raise ReleaseError(f"{info.filename}: the member is encrypted; EOIR's releases are not")
-    if method == zipfile.ZIP_STORED:
-        return None
-    if method == zipfile.ZIP_DEFLATED:
-        from isal import isal_zlib
-
-        return isal_zlib.decompressobj(-15)
-    if method == DEFLATE64:
-        return _Inflate64()
-    name = ZIP_METHODS.get(method, "unknown")
-    raise ReleaseError(
-        f"{info.filename}: compression method {method} ({name}) is not supported; EOIR's "
-        "releases use Deflate and Deflate64"
-    )
-
-
-def _member_chunks(
-    zf_path: Path, info: zipfile.ZipInfo, limit: int | None = None
-) -> Iterator[bytes]:
-    """A member's bytes, inflated in pieces of a few MB whatever its method (stored, Deflate,
-    Deflate64), its size checked and its CRC-32 verified at the end; past ``limit`` inflated
-    bytes the member is refused (a table is streamed, but a small member that swells is a bomb).
-    """
-    from isal import isal_zlib
-
-    unpack = _unpacker(info)
-    with zf_path.open("rb") as fh:
-        fh.seek(info.header_offset)
-        head = fh.read(30)
-        if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"{info.filename}: bad local header")
-        name_len, extra_len = struct.unpack("<HH", head[26:30])
-        fh.seek(info.header_offset + 30 + name_len + extra_len)
-        left, crc, size = info.compress_size, 0, 0
-        # Small input pieces keep each inflated chunk to a few MB: the allocator then reuses its
-        # memory, where chunks of tens of MB would each be fresh pages from the kernel (this
-        # made extraction three times slower).
-        while left > 0 or unpack is not None:
-            raw = fh.read(min(1 << 18, left)) if left > 0 else b""
-            if left > 0 and not raw:
-                raise zipfile.BadZipFile(f"{info.filename}: the archive ends inside this member")
-            left -= len(raw)
-            if unpack is None:
-                chunk = raw
-            elif raw:
-                chunk = unpack.decompress(raw)
-            else:
-                chunk, unpack = unpack.flush(), None
-            if chunk:
-                crc = isal_zlib.crc32(chunk, crc)
-                size += len(chunk)
-                if limit is not None and size > limit:
+def _next_piece(pieces: Any, extractors: list[Any]) -> Any:
+    """The next thing an extractor handed over; an extractor that died (killed, out of memory)
+    without saying why is an error, never a wait without end."""
+    while True:
+        try:
+            return pieces.get(timeout=1)
+        except queue.Empty:
+            for x in extractors:
+                if x.exitcode not in (None, 0):
                     raise ReleaseError(
-                        f"{info.filename}: inflates past {limit:,} bytes; refused (a zip bomb, "
-                        "or not EOIR's file)"
-                    )
-                yield chunk
-            if left <= 0 and unpack is None:
-                break
-    if size != info.file_size or crc != info.CRC:
-        raise zipfile.BadZipFile(f"{info.filename}: CRC or size mismatch (damaged download?)")
+                        f"the process extracting the release ({x.name}) ended with status "
+                        f"{x.exitcode}; nothing was loaded"
+                    ) from None
 
 
-member_chunks = _member_chunks  # for the release generator, which reads releases as we do
+def _process_context() -> Any:
+    """Processes forked by a server that has imported only :mod:`storage.zipmembers`: safe in
+    a process that runs threads (the service), and quick to start after the first time."""
+    import multiprocessing
 
-
-def _read_member(zf_path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """A small member (a lookup table, Count.txt) whole, at most ``limit`` bytes inflated."""
-    return b"".join(_member_chunks(zf_path, info, limit))
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["storage.zipmembers"])
+    return ctx
 
 
 def _header(path: Path) -> list[str]:
@@ -388,7 +237,7 @@ def _header(path: Path) -> list[str]:
 
 
 def _lookup_rows(zf_path: Path, info: zipfile.ZipInfo, kind: str) -> Iterator[tuple[str, str]]:
-    text = _read_member(zf_path, info, SMALL_MEMBER_LIMIT).decode("latin-1").replace("\x00", "")
+    text = read_member(zf_path, info, SMALL_MEMBER_LIMIT).decode("latin-1").replace("\x00", "")
     rows = [r.split("\t") for r in text.splitlines() if r.strip()]
     if not rows:
         return
@@ -586,7 +435,7 @@ def load_release(
                 + " not found in the zip"
             )
         counts = read_counts(
-            _read_member(zip_path, core["Count"], SMALL_MEMBER_LIMIT).decode("latin-1"),
+            read_member(zip_path, core["Count"], SMALL_MEMBER_LIMIT).decode("latin-1"),
             f"{zip_path.name}: Count.txt",
         )
         as_of = as_of or (meta.get("last_modified") or now).date()
@@ -653,7 +502,7 @@ def _load(
     for name in NEEDED:
         if name not in counts:
             raise ReleaseError(f"Count.txt has no row count for {name}")
-    # 1. Extract in pieces, in a thread, counting lines as the bytes go by.
+    # 1. Extract in pieces, in two processes, counting lines as the bytes go by.
     total = sum(core[n].file_size for n in NEEDED)
     done = [0]
 
@@ -661,37 +510,30 @@ def _load(
         done[0] += n
         tick("extract", done[0], total)
 
-    pieces: queue.Queue[_Part | _Done | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item: _Part | _Done | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                pieces.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def extract() -> None:
-        n = ""
-        try:
-            for n in sorted(NEEDED, key=lambda n: -core[n].file_size):
-                for item in _split_member(zip_path, core[n], n, work, PART_BYTES, advance):
-                    if not put(item):
-                        return
-            put(None)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            put(ReleaseError(f"{n}.csv: cannot be read from the zip ({exc})"))
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            put(exc)
-
-    extractor = threading.Thread(target=extract, name="foia-extract", daemon=True)
+    # Two extracting processes (the biggest table, the rest): inflating holds the interpreter
+    # while it works, so in a thread it would take turns with the reader, and in one process it
+    # could not use both cores while the reader waits for its next piece.
+    ctx = _process_context()
+    pieces: Any = ctx.Queue(maxsize=2)  # on disk: 2 queued, 2 being written, 1 read
+    stop = ctx.Event()
+    order = sorted(NEEDED, key=lambda n: -core[n].file_size)
+    me = os.getpid()
+    extractors = [
+        ctx.Process(
+            target=extract_worker,
+            args=(zip_path, [(n, core[n]) for n in group], work, PART_BYTES, pieces, stop, me),
+            name=f"foia-extract-{i}",
+            daemon=True,
+        )
+        for i, group in enumerate((order[:1], order[1:]))
+    ]
 
     # 2. Read with DuckDB, each piece as soon as it is out.
+    for x in extractors:
+        x.start()
+    producing = len(extractors)
     con = duckdb.connect()
     try:
-        extractor.start()
         con.execute(f"SET memory_limit='{memory_mb}MB'")
         con.execute(f"SET temp_directory='{work / 'spill'}'")
         con.execute("SET threads=2")
@@ -730,10 +572,16 @@ def _load(
         rows = dict.fromkeys(NEEDED, 0)  # rows in raw_<table> so far
         blank = dict.fromkeys(NEEDED, 0)  # empty lines, which are not rows
         finished = 0
-        while (item := pieces.get()) is not None:
+        while producing:
+            item = _next_piece(pieces, extractors)
+            if item is None:
+                producing -= 1
+                continue
             if isinstance(item, BaseException):
                 raise item
-            if isinstance(item, _Done):
+            inflated, item = item
+            advance(inflated)
+            if isinstance(item, Done):
                 found = report.lines[item.name] = item.data_lines - blank[item.name]
                 if found != counts[item.name]:
                     raise ReleaseError(
@@ -811,7 +659,8 @@ def _load(
                 bad_lines[n].update({offset + line: why for line, why in bad.items()})
             seen_lines[n] += item.lines
             item.path.unlink()
-        extractor.join()
+        for x in extractors:
+            x.join()
         report.seconds["extract_and_read"] = time.perf_counter() - t0
         for n in NEEDED:
             report.quarantined[n] = len(bad_lines[n])
@@ -989,8 +838,11 @@ def _load(
             session.commit()
     finally:
         stop.set()
-        if extractor.ident is not None:
-            extractor.join()
+        for x in extractors:
+            if x.pid is not None:
+                x.join(5)
+                if x.is_alive():
+                    x.kill()
         con.close()
 
 

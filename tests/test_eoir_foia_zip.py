@@ -28,9 +28,10 @@ from sandbox.eoir_foia import (
 )
 from sandbox.zipwriter import DEFLATE64, DEFLATED, STORED, ZipWriter
 from storage.db import make_engine, upgrade
-from storage.eoir_foia import load_release, member_chunks
+from storage.eoir_foia import load_release
 from storage.errors import ReleaseError, ReleaseLayoutError
 from storage.reference_data import load_reference_data
+from storage.zipmembers import member_chunks
 from tests.conftest import run_cli
 
 COURTS = ["ADL", "LOS", "SNC"]
