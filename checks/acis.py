@@ -93,7 +93,7 @@ def _store(
     today = local_today(now, settings.timezone)
     try:
         language = str(json.loads(raw).get("Language") or "EN").upper()
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         language = "EN"
     observation = parse_case_info(status, raw, today, language)
     with session_scope(engine) as session:
@@ -117,25 +117,51 @@ def _store(
     return observation, events
 
 
+#: a GetCaseInfo answer is a few KB; a file far bigger is not one
+MAX_ANSWER_BYTES = 1 << 20
+
+
 def import_answer(
     engine: sa.Engine, settings: Settings, a_number: str, path: Path
 ) -> tuple[AcisObservation, list[str]]:
+    """Store a GetCaseInfo answer saved by hand for the client ``a_number``. The answer must
+    say whose it is: one with case data and another A-number, or none, is refused (it would
+    put another person's hearing on this client)."""
+    wanted = parse_a_number(a_number)
     try:
+        size = path.stat().st_size
+        if size > MAX_ANSWER_BYTES:
+            raise ImportFileError(
+                f"{path}: {size:,} bytes; a GetCaseInfo answer is a few KB (at most "
+                f"{MAX_ANSWER_BYTES:,} accepted)"
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise ImportFileError(f"{path}: JSON nested too deeply to be an ACIS answer") from None
     except ValueError as exc:
         raise ImportFileError(
             f"{path}: not JSON ({exc}); save the GetCaseInfo response body"
         ) from None
     if not isinstance(body, dict) or not ({"Data", "message"} & set(body)):
         raise ImportFileError(f"{path}: not a GetCaseInfo answer (no Data or message key)")
-    number = str(body.get("AlienNumber") or "")
-    if number and number != parse_a_number(a_number):
-        raise ValidationError(f"{path}: the answer is for another A-number than the one given")
-    return _store(engine, settings, a_number, 200, raw, "import")
+    if "Data" in body:
+        number = body.get("AlienNumber")
+        if not isinstance(number, str | int) or not str(number).strip():
+            raise ValidationError(
+                f"{path}: the answer does not say whose it is (no AlienNumber); save the whole "
+                "GetCaseInfo response body"
+            )
+        digits = "".join(ch for ch in str(number) if ch.isdigit()).zfill(9)
+        if digits != wanted:
+            raise ValidationError(
+                f"{path}: the answer is for A-number ***{digits[-4:]}, not ***{wanted[-4:]}; "
+                "nothing was stored"
+            )
+    return _store(engine, settings, wanted, 200, raw, "import")
 
 
 def assisted_refresh(

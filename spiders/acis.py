@@ -106,14 +106,31 @@ SCHEDULE = {
 }
 
 
-def _day(value: Any) -> date | None:
-    """``"2026-08-06T00:00:00"`` -> 2026-08-06, court-local (never parsed as UTC)."""
-    if not value or not isinstance(value, str):
+class _Malformed(ValueError):
+    """An answer whose shape is not ACIS's: a changed layout, never a fact about the case."""
+
+
+def _day(value: Any, where: str) -> date | None:
+    """``"2026-08-06T00:00:00"`` -> 2026-08-06, court-local (never parsed as UTC); absent or
+    empty is None. Anything else (``"01/15/2027"``, a number) is not how ACIS writes dates: the
+    answer is refused as a changed layout, never read as "no hearing"."""
+    if value is None or value == "":
         return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    raise _Malformed(f"{where} is {str(value)[:40]!r}, not a date as ACIS writes them")
+
+
+def _obj(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Malformed(f"{key} is a {type(value).__name__}, not an object")
+    return value
 
 
 def _text(value: Any) -> str:
@@ -142,17 +159,19 @@ def court_zone(court: str, address: list[str]) -> str:
 
 
 def _hearing(body: dict[str, Any], today: date) -> HearingSnapshot | None:
-    schedule = body.get("Schedule") or {}
-    data = body.get("Data") or {}
-    proceeding = body.get("Proceeding") or {}
-    adj = _day(schedule.get("AdjDate"))
+    schedule, data, proceeding = (
+        _obj(body, "Schedule"),
+        _obj(body, "Data"),
+        _obj(body, "Proceeding"),
+    )
+    adj = _day(schedule.get("AdjDate"), "Schedule.AdjDate")
     if schedule.get("AdjDate") is not None:
         # Schedule wins over Data.LatestHearing*; a past Schedule date means no upcoming hearing.
         if adj is None or adj < today:
             return None
         day, time, cal = adj, schedule.get("AdjTime"), schedule.get("CalType")
     else:
-        latest = _day(data.get("LatestHearingDate"))
+        latest = _day(data.get("LatestHearingDate"), "Data.LatestHearingDate")
         if latest is None or latest < today:
             return None
         day, time, cal = latest, data.get("LatestHearingTime"), data.get("LatestCalType")
@@ -183,9 +202,7 @@ def _hearing(body: dict[str, Any], today: date) -> HearingSnapshot | None:
 
 
 def _status(body: dict[str, Any]) -> CaseStatus:
-    data = body.get("Data") or {}
-    proceeding = body.get("Proceeding") or {}
-    appeal = body.get("Appeal") or {}
+    data, proceeding, appeal = _obj(body, "Data"), _obj(body, "Proceeding"), _obj(body, "Appeal")
     case_id = data.get("CaseID")
     return CaseStatus(
         case_id=case_id if isinstance(case_id, int) else None,
@@ -193,12 +210,12 @@ def _status(body: dict[str, Any]) -> CaseStatus:
         case_type=_text(proceeding.get("CaseType")),
         decision_code=_text(proceeding.get("DecisionCode")),
         decision_text=_text(data.get("CaseDecisionString")),
-        completed_on=_day(proceeding.get("CompDate")),
-        appeal_due_on=_day(proceeding.get("DateAppealDue")),
+        completed_on=_day(proceeding.get("CompDate"), "Proceeding.CompDate"),
+        appeal_due_on=_day(proceeding.get("DateAppealDue"), "Proceeding.DateAppealDue"),
         appeal_filed=bool(
             data.get("AppealFiled") or data.get("CaseAppealExists") or appeal.get("FiledDate")
         ),
-        appeal_filed_on=_day(appeal.get("FiledDate")),
+        appeal_filed_on=_day(appeal.get("FiledDate"), "Appeal.FiledDate"),
         pending_at_bia=bool(data.get("PendingAtBIA")),
     )
 
@@ -225,6 +242,8 @@ def parse_case_info(
 
     try:
         parsed = json.loads(raw)
+    except RecursionError:
+        return result(Outcome.layout_changed, f"HTTP {status}, JSON nested too deeply")
     except (ValueError, UnicodeDecodeError):
         snippet = raw[:120].decode("utf-8", "replace").strip()
         return result(Outcome.upstream_error, f"HTTP {status}, not JSON: {snippet}")
@@ -246,11 +265,13 @@ def parse_case_info(
     if missing or not isinstance(data, dict):
         return result(Outcome.layout_changed, f"answer lacks {', '.join(missing) or 'Data'}")
     answered = _text(parsed.get("Language")).upper() or language
-    return result(
-        Outcome.ok,
-        hearing=_hearing(parsed, today),
-        status=_status(parsed),
-    ).model_copy(update={"language": answered})
+    try:
+        hearing, case_status = _hearing(parsed, today), _status(parsed)
+    except _Malformed as exc:
+        return result(Outcome.layout_changed, f"HTTP {status}: {exc}")
+    return result(Outcome.ok, hearing=hearing, status=case_status).model_copy(
+        update={"language": answered}
+    )
 
 
 # ------------------------------------------------------------------------------- the spider

@@ -347,7 +347,6 @@ class _RowError(Exception):
 def _validate(
     cells: list[str],
     columns: dict[str, int],
-    default_status: str,
     attorney_ids: dict[str, int],
     today: date,
 ) -> tuple[str, dict[str, Any]]:
@@ -405,7 +404,10 @@ def _validate(
 
     raw_status = get("status", "")
     try:
-        values["status"] = parse_status(raw_status) if raw_status else default_status
+        # A blank (or absent) Status is the default for a new client only: it never erases a
+        # stored one (a closed case stays closed, a prospect stays a prospect).
+        if raw_status:
+            values["status"] = parse_status(raw_status)
     except ValidationError as exc:
         raise _RowError("status", str(exc)) from None
 
@@ -529,7 +531,7 @@ def _import(
         if progress is not None and report.rows % 1000 == 0:
             progress(1000)
         try:
-            a_number, values = _validate(cells, columns, default_status, attorney_ids, today)
+            a_number, values = _validate(cells, columns, attorney_ids, today)
         except _RowError as err:
             column = index_to_header.get(columns.get(err.field_name, -1), err.field_name)
             report.rejects.append(Reject(line, column, err.reason, tuple(cells)))
@@ -557,7 +559,7 @@ def _import(
     if progress is not None:
         progress(report.rows % 1000)
 
-    _store(engine, report, good, now, dry_run)
+    _store(engine, report, good, now, dry_run, default_status)
     if write_rejects:
         report.rejects_path = _write_rejects(path, header, width, report.rejects)
     return report
@@ -569,8 +571,10 @@ def _store(
     good: dict[str, _Good],
     now: datetime,
     dry_run: bool,
+    default_status: str,
 ) -> None:
-    """Upsert the good rows in one transaction (rolled back for a dry run)."""
+    """Upsert the good rows in one transaction (rolled back for a dry run). A new client
+    without a status gets ``default_status``; a stored one keeps its own."""
     client = table(Client)
     conn = engine.connect()
     trans = conn.begin()
@@ -583,6 +587,7 @@ def _store(
             if row is None:
                 values = {f: item.values.get(f) for f in _CLIENT_FIELDS}
                 values["notes"] = values["notes"] or ""
+                values["status"] = values["status"] or default_status
                 values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now)
                 inserts.append(values)
                 continue

@@ -94,7 +94,7 @@ def test_check_import_and_blocked(
     assert imported.returncode == 0, imported.stderr
     assert "stored: ok; events: hearing_moved_later" in imported.stdout
     wrong = run_cli("acis", "import", "912000001", str(saved), cwd=tmp_path, env=env)
-    assert wrong.returncode == 2 and "another A-number" in wrong.stderr
+    assert wrong.returncode == 2 and "is for A-number ***0002, not ***0001" in wrong.stderr
     junk = tmp_path / "junk.json"
     junk.write_text("<html>")
     bad = run_cli("acis", "import", "912000001", str(junk), cwd=tmp_path, env=env)
