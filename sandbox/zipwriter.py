@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -121,11 +122,17 @@ class ZipWriter:
     def write_bytes(self, name: str, data: bytes, method: int = DEFLATED) -> None:
         self._write(name, [data], method, len(data))
 
+    def write_pieces(
+        self, name: str, pieces: Iterable[bytes], size: int, method: int = DEFLATED
+    ) -> None:
+        """A member streamed from ``pieces`` (``size`` bytes in all), never whole in memory."""
+        self._write(name, pieces, method, size)
+
     def write_file(self, name: str, source: Path, method: int = DEFLATED) -> None:
         with source.open("rb") as fh:
             self._write(name, iter(lambda: fh.read(_PIECE), b""), method, source.stat().st_size)
 
-    def _write(self, name: str, pieces: object, method: int, expected: int) -> None:
+    def _write(self, name: str, pieces: Iterable[bytes], method: int, expected: int) -> None:
         fh = self._fh
         encoded = name.encode("utf-8")
         offset = fh.tell()
@@ -134,7 +141,7 @@ class ZipWriter:
         fh.write(b"\0" * (30 + len(encoded) + 20))
         crc = size = compressed = 0
         packer = _compressor(method, self._level, expected)
-        for piece in pieces:  # type: ignore[attr-defined]
+        for piece in pieces:
             crc = zlib.crc32(piece, crc)
             size += len(piece)
             out = packer.compress(piece)

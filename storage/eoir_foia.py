@@ -5,8 +5,8 @@ latin-1, with NUL bytes, rows shifted by stray tabs, codes with trailing spaces 
 drift between releases. The loader:
 
 1. finds the members by name wherever the zip nests them and inflates the four tables it needs,
-   in two child processes, into pieces of whole lines in a work folder (bounded memory and disk: each
-   piece is deleted once read), counting lines as the bytes go by, and checks each table's
+   in two child processes, into pieces of whole lines in a work folder (bounded memory and disk:
+   each piece is deleted once read), counting lines as the bytes go by, and checks each table's
    count against ``Count.txt``: a truncated or incomplete release is refused and nothing of it
    is stored;
 2. reads each piece as soon as it is out with DuckDB's CSV reader (in-process, memory-capped,
@@ -54,7 +54,7 @@ from storage.models import (
     FoiaQuarantine,
     FoiaRelease,
 )
-from storage.zipmembers import Done, extract_worker, read_member
+from storage.zipmembers import MAX_LINE_BYTES, Done, extract_worker, read_member
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,7 @@ def _read_csv(
         f"columns={{{spec}}}, encoding='{encoding}', strict_mode=true, null_padding=true, "
         f"nullstr='\\x02', "
         f"store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan', "
-        f"max_line_size=1048576)"
+        f"max_line_size={MAX_LINE_BYTES})"
     )
 
 

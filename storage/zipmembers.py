@@ -53,8 +53,11 @@ def split_member(
     """Stream one member into files of about ``part_bytes``, cut at line ends.
 
     Lines and NUL bytes are counted as the bytes go by. Pieces keep the disk bounded (each is
-    deleted once read) and let the reader start on a table before it is all inflated.
+    deleted once read) and let the reader start on a table before it is all inflated. A line
+    running past :data:`MAX_LINE_BYTES` across chunks is not EOIR's (its longest lines are a
+    few hundred bytes): the table is refused there, before it fills a piece or memory.
     """
+    run = 0  # bytes since the last line end
     total = 0
     index = size = lines = nuls = 0
     plain = True
@@ -65,6 +68,15 @@ def split_member(
         for chunk in member_chunks(zf_path, info):
             tick(len(chunk))
             last = chunk[-1:]
+            end = chunk.rfind(b"\n")
+            run = run + len(chunk) if end < 0 else len(chunk) - end - 1
+            if run > MAX_LINE_BYTES:
+                line = total + lines + chunk.count(b"\n") + 1
+                raise ReleaseError(
+                    f"{name}.csv, line {line:,}: longer than "
+                    f"{MAX_LINE_BYTES:,} bytes with no line end; not EOIR's file, nothing was "
+                    "loaded"
+                )
             # Cut at the first line end past the piece's size, as often as the chunk allows.
             while size + len(chunk) >= part_bytes and (
                 cut := chunk.find(b"\n", max(part_bytes - size - 1, 0)) + 1
@@ -164,31 +176,56 @@ def member_chunks(
         left, crc, size = info.compress_size, 0, 0
         # Small input pieces keep each inflated chunk to a few MB: the allocator then reuses its
         # memory, where chunks of tens of MB would each be fresh pages from the kernel (this
-        # made extraction three times slower).
-        while left > 0 or unpack is not None:
-            raw = fh.read(min(1 << 18, left)) if left > 0 else b""
-            if left > 0 and not raw:
+        # made extraction three times slower). No piece of input, however hostile, inflates to
+        # more than OUT_MAX at once (a bomb is refused before it fills memory).
+        while left > 0:
+            raw = fh.read(min(1 << 18, left))
+            if not raw:
                 raise zipfile.BadZipFile(f"{info.filename}: the archive ends inside this member")
             left -= len(raw)
-            if unpack is None:
-                chunk = raw
-            elif raw:
-                chunk = unpack.decompress(raw)
-            else:
-                chunk, unpack = unpack.flush(), None
-            if chunk:
+            for chunk in _inflated(unpack, raw):
                 crc = isal_zlib.crc32(chunk, crc)
                 size += len(chunk)
-                if limit is not None and size > limit:
+                if size > info.file_size or (limit is not None and size > limit):
+                    most = info.file_size if limit is None else min(limit, info.file_size)
                     raise ReleaseError(
-                        f"{info.filename}: inflates past {limit:,} bytes; refused (a zip bomb, "
+                        f"{info.filename}: inflates past {most:,} bytes; refused (a zip bomb, "
                         "or not EOIR's file)"
                     )
                 yield chunk
-            if left <= 0 and unpack is None:
-                break
+        if unpack is not None and (tail := unpack.flush()):
+            crc = isal_zlib.crc32(tail, crc)
+            size += len(tail)
+            yield tail
     if size != info.file_size or crc != info.CRC:
         raise zipfile.BadZipFile(f"{info.filename}: CRC or size mismatch (damaged download?)")
+
+
+#: the longest line a table may have (DuckDB's reader is given the same limit)
+MAX_LINE_BYTES = 1 << 20
+
+#: the most one step of inflation may produce (a Deflate64 step: its input slice times the
+#: format's highest ratio, about 1,032)
+OUT_MAX = 4 << 20
+_DEFLATE64_SLICE = 4 << 10
+
+
+def _inflated(unpack: Any, raw: bytes) -> Iterator[bytes]:
+    """``raw`` inflated, in chunks of at most about :data:`OUT_MAX` bytes."""
+    if unpack is None:
+        yield raw
+    elif isinstance(unpack, Inflate64):  # no output cap in its interface: small input slices
+        for start in range(0, len(raw), _DEFLATE64_SLICE):
+            if chunk := unpack.decompress(raw[start : start + _DEFLATE64_SLICE]):
+                yield chunk
+    else:
+        chunk = unpack.decompress(raw, OUT_MAX)
+        while True:
+            if chunk:
+                yield chunk
+            if not unpack.unconsumed_tail:
+                break
+            chunk = unpack.decompress(unpack.unconsumed_tail, OUT_MAX)
 
 
 def read_member(zf_path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:

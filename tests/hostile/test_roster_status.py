@@ -23,9 +23,9 @@ def test_blank_or_missing_status_keeps_closed_and_prospect(
     first = tmp_path / "roster.csv"
     first.write_text(
         "A-Number,Client Name,Nationality,Status\n"
-        "A-912-000-001,\"DOE, JANE\",MX,closed\n"
-        "A-912-000-002,\"ROE, ANA\",GT,prospect\n"
-        "A-912-000-003,\"POE, LUIS\",HO,represented\n"
+        'A-912-000-001,"DOE, JANE",MX,closed\n'
+        'A-912-000-002,"ROE, ANA",GT,prospect\n'
+        'A-912-000-003,"POE, LUIS",HO,represented\n'
     )
     assert not import_roster(engine, first).rejects
     before = _statuses(engine)
@@ -34,9 +34,9 @@ def test_blank_or_missing_status_keeps_closed_and_prospect(
     blank = tmp_path / "blank.csv"  # the same people, the Status cells left empty
     blank.write_text(
         "A-Number,Client Name,Nationality,Status\n"
-        "A-912-000-001,\"DOE, JANE\",MX,\n"
-        "A-912-000-002,\"ROE, ANA\",GT,\n"
-        "A-912-000-003,\"POE, LUIS\",HO,\n"
+        'A-912-000-001,"DOE, JANE",MX,\n'
+        'A-912-000-002,"ROE, ANA",GT,\n'
+        'A-912-000-003,"POE, LUIS",HO,\n'
     )
     report = import_roster(engine, blank)
     assert (report.updated, report.unchanged) == (0, 3)
@@ -45,9 +45,9 @@ def test_blank_or_missing_status_keeps_closed_and_prospect(
     no_column = tmp_path / "nocolumn.csv"  # no Status column at all, and one new client
     no_column.write_text(
         "A-Number,Client Name,Nationality\n"
-        "A-912-000-001,\"DOE, JANE\",MX\n"
-        "A-912-000-002,\"ROE, ANA\",GT\n"
-        "A-912-000-004,\"NEW, ONE\",ES\n"
+        'A-912-000-001,"DOE, JANE",MX\n'
+        'A-912-000-002,"ROE, ANA",GT\n'
+        'A-912-000-004,"NEW, ONE",ES\n'
     )
     report = import_roster(engine, no_column, default_status="prospect")
     assert (report.created, report.unchanged) == (1, 2)
