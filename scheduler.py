@@ -14,6 +14,13 @@
   on this host is taken over; one held on another host must go stale first.
 - A heartbeat for the scheduler and one per source; a watchdog raises ``source_unhealthy`` when a
   source has had no ok run in twice its interval.
+- Supervised: a database that fails for a while (locked past its wait, a full disk) never stops
+  the scheduler. The job store keeps a job's next run time in memory when it cannot write it and
+  saves it when it can (APScheduler's own loop would die on that write); every fault a job or the
+  store meets is kept in a :class:`~monitor.faults.FaultJournal` and told to admins as one
+  ``service_fault`` once the database takes writes again. If the scheduler's thread dies anyway,
+  ``docketwatch run`` exits with status 1 (systemd restarts it) instead of living on without a
+  heartbeat.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import sqlalchemy as sa
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -38,6 +47,7 @@ from sqlmodel import col, select
 
 from monitor.dispatch import Dispatcher
 from monitor.events import EventInput
+from monitor.faults import FaultJournal
 from monitor.route import emit
 from monitor.source_health import overdue
 from monitor.web import make_server, parse_listen, serve_in_thread
@@ -141,12 +151,69 @@ def release_lock(engine: sa.Engine, token: str) -> None:
 # -- jobs (module-level functions: the job store keeps references to them, not objects) --------
 
 
+class SteadyJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store, whose writes never stop the scheduler.
+
+    APScheduler 3.x updates a job's next run time right after submitting it, outside any
+    ``try``: one failed write there ends the scheduler's thread for good. Here a failed write
+    keeps the job in memory (its next run time too) and records the fault; the writes are
+    retried before the next look for due jobs, which, while they still fail, APScheduler itself
+    retries every ``jobstore_retry_interval`` seconds."""
+
+    def __init__(self, journal: FaultJournal, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.journal = journal
+        self._unsaved: dict[str, Job] = {}
+        self._unsaved_lock = threading.Lock()
+
+    def update_job(self, job: Job) -> None:
+        try:
+            super().update_job(job)
+        except sa.exc.SQLAlchemyError as exc:
+            with self._unsaved_lock:
+                self._unsaved[job.id] = job
+            self.journal.record("the job store", exc, datetime.now(UTC))
+        else:
+            with self._unsaved_lock:
+                self._unsaved.pop(job.id, None)
+
+    def _save_unsaved(self) -> None:
+        with self._unsaved_lock:
+            jobs = list(self._unsaved.values())
+        for job in jobs:
+            key = str(job.id)
+            super().update_job(job)  # raises while the database still fails
+            with self._unsaved_lock:
+                if self._unsaved.get(key) is job:
+                    del self._unsaved[key]
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        try:
+            self._save_unsaved()
+            due: list[Job] = super().get_due_jobs(now)
+        except sa.exc.SQLAlchemyError as exc:
+            self.journal.record("the job store", exc, datetime.now(UTC))
+            raise
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            stored: datetime | None = super().get_next_run_time()
+        except sa.exc.SQLAlchemyError as exc:
+            self.journal.record("the job store", exc, datetime.now(UTC))
+            stored = datetime.now(UTC) + timedelta(seconds=10)  # look again soon
+        with self._unsaved_lock:
+            times = [j.next_run_time for j in self._unsaved.values() if j.next_run_time]
+        return min([*times, *([stored] if stored else [])], default=None)
+
+
 @dataclass
 class _Context:
     settings: Settings
     engine: sa.Engine
     dispatcher: Dispatcher
     token: str
+    journal: FaultJournal
 
 
 _CTX: _Context | None = None
@@ -159,8 +226,17 @@ def _ctx() -> _Context:
 
 
 def heartbeat_job() -> None:
+    """The heartbeat, then, the database taking writes again, the faults told to admins."""
     ctx = _ctx()
     heartbeat(ctx.engine, token=ctx.token)
+    if ctx.journal.flush(ctx.engine, datetime.now(UTC)):
+        ctx.dispatcher.run_once()
+
+
+def _job_failed(event: JobExecutionEvent) -> None:
+    """A job raised (APScheduler logged it and goes on): remember it for the admins."""
+    if _CTX is not None and event.exception is not None:
+        _CTX.journal.record(f"the {event.job_id} job", event.exception, datetime.now(UTC))
 
 
 def dispatch_job() -> None:
@@ -366,13 +442,16 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
 
-    _CTX = _Context(settings, engine, dispatcher, token)
+    journal = FaultJournal()
+    _CTX = _Context(settings, engine, dispatcher, token, journal)
     recover_interrupted(engine)
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        jobstores={"default": SteadyJobStore(journal, engine=engine, tablename="apscheduler_jobs")},
+        jobstore_retry_interval=settings.heartbeat_seconds,
     )
+    scheduler.add_listener(_job_failed, EVENT_JOB_ERROR)
     scheduler.start(paused=True)  # the stored jobs load; nothing runs until they are reconciled
     now = datetime.now(UTC)
     jitter = int(settings.schedule_jitter_seconds) or None
@@ -397,9 +476,16 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         ", ".join(settings.sources) or "none",
         settings.heartbeat_seconds,
     )
+    code = 0
     try:
         while not stop.wait(1.0):
-            pass
+            if not _alive(scheduler):
+                log.critical(
+                    "the scheduler's thread has died; stopping with status 1 so that the "
+                    "service manager restarts docketwatch"
+                )
+                code = 1
+                break
     finally:
         stop_children()  # a crawl can run for an hour; the service stops now, marking it failed
         scheduler.shutdown(wait=True)
@@ -412,4 +498,10 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("docketwatch stopped")
-    return 0
+    return code
+
+
+def _alive(scheduler: BackgroundScheduler) -> bool:
+    """Whether the scheduler's loop still runs (APScheduler 3.x keeps it in ``_thread``)."""
+    thread = getattr(scheduler, "_thread", None)
+    return thread is None or thread.is_alive()

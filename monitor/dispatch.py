@@ -168,11 +168,19 @@ class Dispatcher:
         self.sender: Sender = sender or AppriseSender()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.secret = settings.ack_secret.get_secret_value() if settings.ack_secret else None
+        # Outcomes of sends whose recording failed (the database locked or full): kept here and
+        # written first on the next pass, so a message that went out is never sent again nor
+        # left "sending" for ever.
+        self._unrecorded: list[tuple[int | None, SendResult]] = []
 
     # ---------------------------------------------------------------------------- the pass
 
     def run_once(self, *, batch: int = 500) -> PassReport:
         report = PassReport()
+        while self._unrecorded:  # raises, keeping them, while the database still fails
+            delivery_id, result = self._unrecorded[0]
+            self._record(delivery_id, result, report)
+            self._unrecorded.pop(0)
         report.uncertain = self.recover_interrupted()
         report.escalated = self.escalate()
         self._probe_failing_channels()
@@ -386,7 +394,11 @@ class Dispatcher:
             assert channel.id is not None
             probed.add(channel.id)
         result = self.sender(url, message)
-        self._record(delivery.id, result, report)
+        try:
+            self._record(delivery.id, result, report)
+        except sa.exc.SQLAlchemyError:
+            self._unrecorded.append((delivery.id, result))
+            raise
 
     def _record(self, delivery_id: int | None, result: SendResult, report: PassReport) -> None:
         now = self.clock()

@@ -149,6 +149,10 @@ register("delivery_uncertain", N, AD,
          "The service stopped while sending an alert: it may or may not have gone out. "
          "It is not resent automatically (`docketwatch alerts retry ID` sends it).",
          "Alert may not have been sent", "La alerta quizá no se envió")
+register("service_fault", U, AD,
+         "The service met a fault it survived (database locked or full, a job that failed); "
+         "sent once the database takes writes again, with how long it lasted.",
+         "Service fault", "Falla del servicio")
 register("facility_added", I, AD,
          "The ICE locator named a facility docketwatch did not know; it was added from its "
          "detail page (check its area of responsibility).",

@@ -76,6 +76,8 @@ class _BoundController(Controller):
 
     def __init__(self, handler: object, port: int) -> None:
         self._sock = socket.socket()
+        # a sink started again on the port of one just stopped (a mail server back up)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
         super().__init__(handler, hostname="127.0.0.1", port=self._sock.getsockname()[1])
 
@@ -116,6 +118,7 @@ class SmtpSink:
     def stop(self) -> None:
         self.hold.clear()
         self._controller.stop()
+        self._controller._sock.close()  # the port is free again, as when a server goes down
 
     def __enter__(self) -> SmtpSink:
         return self.start()
