@@ -61,4 +61,7 @@ app.registered_commands.extend(service.app.registered_commands)
 
 
 def main() -> None:
+    import os
+
+    os.umask(0o077)  # every file a command or the service creates holds client data: owner only
     app()

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
     from storage.settings import Settings
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup: a client's name or a FOIA label such as "[/]" or "[link=...]" is printed as it is,
+# never read as rich markup (which crashed listings and rendered live terminal links).
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +73,9 @@ def group(help: str, **options: Any) -> typer.Typer:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -139,9 +143,11 @@ def emit_records(records: list[dict[str, Any]], as_json: bool, as_csv: bool, tit
         return
     if as_csv:
         if records:
+            from storage.files import spreadsheet_cell
+
             writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
-            writer.writeheader()
-            writer.writerows(records)
+            writer.writeheader()  # a coordinator opens these in a spreadsheet: no formulas
+            writer.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in records)
         return
     from rich.table import Table
 

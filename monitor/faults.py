@@ -35,11 +35,11 @@ class Fault:
     message: str = ""
     where: set[str] = field(default_factory=set)  # the jobs (or bookkeeping) it stopped
 
-    def detail(self) -> str:
-        span = (self.last - self.first).total_seconds()
+    def detail(self, ended: datetime) -> str:
+        span = (ended - self.first).total_seconds()
         return (
-            f"{self.cause}: failed {self.count} time(s) over {span:.0f} s, from "
-            f"{self.first:%Y-%m-%d %H:%M:%S} UTC, in {', '.join(sorted(self.where))}. "
+            f"{self.cause}: {self.count} failure(s) from {self.first:%Y-%m-%d %H:%M:%S} UTC "
+            f"until {ended:%H:%M:%S} UTC ({span:.0f} s), in {', '.join(sorted(self.where))}. "
             f"Last error: {self.message}"
         )[:1500]
 
@@ -57,7 +57,10 @@ class FaultJournal:
 
     def record(self, where: str, exc: BaseException, now: datetime) -> None:
         cause = cause_of(exc, where)
-        message = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
+        # A database error's own words ("database is locked"), not SQLAlchemy's wrapping.
+        inner = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc
+        lines = f"{type(inner).__name__}: {inner}".splitlines() or [type(inner).__name__]
+        message = redact(lines[0])[:300]
         with self._lock:
             fault = self._open.setdefault(cause, Fault(cause, now, now))
             fault.last, fault.message = now, message
@@ -84,7 +87,7 @@ class FaultJournal:
                         subject_type="source",
                         subject_key="service",
                         dedup_key=f"service_fault:{fault.cause}:{fault.first.isoformat()}"[:200],
-                        payload={"detail": fault.detail(), "cause": fault.cause},
+                        payload={"detail": fault.detail(now), "cause": fault.cause},
                         occurred_at=fault.first,
                     ),
                     now,

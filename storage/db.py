@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from storage.errors import DatabaseError
+from storage.files import create_private
 from storage.settings import mask_url
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def make_engine(url: str) -> sa.Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Client data: the file is the owner's alone (SQLite gives its -wal and -shm files
+            # the same mode).
+            create_private(Path(database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine

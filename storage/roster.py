@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from storage.bulk import insert_rows, table
 from storage.errors import ANumberError, ImportFileError, ValidationError
+from storage.files import private_file, spreadsheet_cell
 from storage.identifiers import parse_a_number, parse_nationality, redact_a_number
 from storage.models import (
     Client,
@@ -654,10 +655,10 @@ def _write_rejects(path: Path, header: list[str], width: int, rejects: list[Reje
     if not rejects:
         target.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
         return None
-    with target.open("w", newline="", encoding="utf-8") as out:
+    with private_file(target, newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["line", "column", "reason", *header])
+        writer.writerow(["line", "column", "reason", *map(spreadsheet_cell, header)])
         for r in rejects:
             cells = list(r.values) + [""] * (width - len(r.values))
-            writer.writerow([r.line, r.column, r.reason, *cells])
+            writer.writerow([r.line, r.column, r.reason, *map(spreadsheet_cell, cells)])
     return target

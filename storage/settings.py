@@ -384,29 +384,65 @@ class Settings(BaseSettings):
         return out
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?=@)")
+#: query parameters of an Apprise URL that name people or formats, never secrets
+_PLAIN_QUERY = {"to", "from", "cc", "bcc", "mode", "format", "name", "smtp", "port", "user",
+                "lang", "overflow", "region", "priority"}  # fmt: skip
+_HOST = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+(?::\d+)?$|^localhost(?::\d+)?$")
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """``user:pass@host/path`` -> (credentials, host, "/path"). Credentials end at the *last*
+    ``@`` before the first ``/``, so a password with an ``@`` in it stays whole."""
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    return (credentials + at, host, slash + path)
 
 
 def mask_url(url: str) -> str:
     """Hide the password part of a URL: ``postgresql://u:***@host/db``."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", url)
-
-
-def mask_channel(url: str) -> str:
-    """Hide secrets in an Apprise URL: the password, and token-like path parts
-    (``slack://T1JJ3T3L2/A1BRTD4JD/TIiajk...`` -> ``slack://T1JJ***/A1BR***/TIia***``)."""
-    url = mask_url(url)
     if "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
-    parts = rest.split("/")
-    start = 0 if "." not in parts[0] and "@" not in parts[0] and ":" not in parts[0] else 1
-    for i in range(start, len(parts)):
-        segment = parts[i].split("?", 1)
-        if len(segment[0]) >= 8 and segment[0].isalnum():
-            segment[0] = segment[0][:4] + "***"
-            parts[i] = "?".join(segment)
-    return f"{scheme}://{'/'.join(parts)}"
+    rest, question, query = rest.partition("?")
+    credentials, host, path = _split_authority(rest)
+    if ":" in credentials:
+        credentials = credentials.split(":", 1)[0] + ":***@"
+    pairs = []
+    for pair in query.split("&") if query else []:
+        key, eq, value = pair.partition("=")
+        secret = any(word in key.lower() for word in ("pass", "secret", "token", "key"))
+        pairs.append(key + eq + ("***" if secret and eq else value))
+    return f"{scheme}://{credentials}{host}{path}{question}{'&'.join(pairs)}"
+
+
+def _hide(text: str) -> str:
+    return text[:4] + "***" if text else text
+
+
+def mask_channel(url: str) -> str:
+    """An Apprise URL as it may be shown: its scheme, user, host and recipients; every password,
+    token and key hidden (``tgram://1234***/9876***``, ``slack://T1JJ***/A1BR***/TIia***``,
+    ``mailto://ana:***@smtp.example.org?to=ana@example.org&pass=***``)."""
+    if "://" not in url:
+        return _hide(url)
+    scheme, rest = url.split("://", 1)
+    rest, question, query = rest.partition("?")
+    credentials, host, path = _split_authority(rest)
+    if credentials:
+        user = credentials[:-1].split(":", 1)[0]
+        credentials = f"{user}:***@" if ":" in credentials else f"{user}@"
+    if host and not _HOST.match(host):  # a token where a host would be (tgram://BOT:TOKEN/..)
+        host = _hide(host)
+    segments = []
+    for segment in path.split("/")[1:]:
+        shown = segment if "@" in segment or len(segment) < 6 else segment[:4] + "***"
+        segments.append(shown)
+    pairs = []
+    for pair in query.split("&") if query else []:
+        key, eq, value = pair.partition("=")
+        pairs.append(key + eq + (value if key.lower() in _PLAIN_QUERY else "***" if eq else ""))
+    masked_path = "".join("/" + x for x in segments)
+    return f"{scheme}://{credentials}{host}{masked_path}{question}{'&'.join(pairs)}"
 
 
 def field_help() -> dict[str, str]:
