@@ -308,3 +308,18 @@ def demo(
         f"  DATABASE_URL={result.database_url} docketwatch caseload unrepresented --new",
         markup=False,
     )
+
+
+@app.command("doctor")
+@handles_errors
+def doctor(as_json: JsonOpt = False) -> None:
+    """What to look at when something is off: files' permissions, the database, the browser,
+    the scheduler's heartbeat, each alert channel's last delivery, free disk. Changes nothing;
+    exits 1 when any check fails."""
+    from monitor.doctor import FAIL, examine
+
+    findings = examine(get_settings())
+    records = [{"check": f.check, "status": f.status, "detail": f.detail} for f in findings]
+    emit_records(records, as_json, False, title="docketwatch doctor")
+    if any(f.status == FAIL for f in findings):
+        raise typer.Exit(1)

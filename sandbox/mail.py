@@ -116,7 +116,10 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        """Stop listening (a mail server down); stopping a stopped sink does nothing."""
         self.hold.clear()
+        if self._controller._sock.fileno() < 0:
+            return
         self._controller.stop()
         self._controller._sock.close()  # the port is free again, as when a server goes down
 

@@ -1,0 +1,185 @@
+"""``docketwatch doctor``: what an admin runs when something is off.
+
+Each check says ok, warn or fail, with what it saw and what to do. Nothing is changed: the
+doctor only looks (files' modes, the database, the browser, the channels' last deliveries, the
+scheduler's heartbeat, the free disk for a FOIA load).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, select
+
+from storage.db import head_revision, make_engine
+from storage.models import Delivery, DeliveryAttempt, Heartbeat, Staff, StaffChannel
+from storage.settings import Settings, config_file_path, mask_channel, mask_url
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    detail: str
+
+
+def _mode_finding(what: str, path: Path) -> Finding | None:
+    if not path.exists():
+        return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return Finding(
+            what,
+            FAIL,
+            f"{path} is mode {mode:o}: other users can read it (client data or secrets); "
+            f"run `chmod 600 {path}`",
+        )
+    return Finding(what, OK, f"{path} is mode {mode:o} (owner only)")
+
+
+def _files(settings: Settings) -> list[Finding]:
+    found: list[Finding] = []
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        db = Path(str(url.database))
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            finding = _mode_finding("database file", path)
+            if finding is not None:
+                found.append(finding)
+    config = _mode_finding("settings file", config_file_path())
+    if config is not None:
+        found.append(config)
+    return found
+
+
+def _database(settings: Settings) -> tuple[list[Finding], sa.Engine | None]:
+    engine = make_engine(settings.database_url)
+    where = mask_url(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            has = sa.inspect(conn).has_table("alembic_version")
+            rev = (
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                if has
+                else None
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc) or exc).splitlines()[0][:200]
+        return [Finding("database", FAIL, f"{where}: not reachable ({reason})")], None
+    if rev != head_revision():
+        return [
+            Finding(
+                "database",
+                FAIL,
+                f"{where}: schema {rev or 'never created'}, this version needs {head_revision()}; "
+                "run `docketwatch init`",
+            )
+        ], engine
+    return [Finding("database", OK, f"{where}: reachable, schema {rev}")], engine
+
+
+def _browser(settings: Settings) -> list[Finding]:
+    exe = Path(settings.browser_executable)
+    if not (exe.is_file() and os.access(exe, os.X_OK)):
+        return [
+            Finding(
+                "browser",
+                FAIL,
+                f"{exe} is missing: the ACIS and detainee locator checks cannot run "
+                "(install Debian's chromium: `./setup.sh`, or set browser_executable)",
+            )
+        ]
+    found = [Finding("browser", OK, f"{exe}")]
+    if settings.browser_headed and not shutil.which("xvfb-run"):
+        found.append(
+            Finding("virtual display", FAIL, "browser_headed is set but xvfb-run is missing")
+        )
+    return found
+
+
+def _heartbeat(session: Session, settings: Settings, now: datetime) -> Finding:
+    beat = session.get(Heartbeat, "scheduler")
+    limit = timedelta(seconds=max(3 * settings.heartbeat_seconds, 180))
+    if beat is None:
+        return Finding("scheduler", WARN, "has never run on this database (`docketwatch run`)")
+    at = beat.beat_at if beat.beat_at.tzinfo else beat.beat_at.replace(tzinfo=UTC)
+    age = (now - at).total_seconds()
+    if now - at > limit:
+        return Finding("scheduler", FAIL, f"last heartbeat {age:.0f} s ago: stalled or stopped")
+    return Finding("scheduler", OK, f"last heartbeat {age:.0f} s ago")
+
+
+def _channels(session: Session) -> list[Finding]:
+    found = []
+    rows = session.exec(
+        select(StaffChannel, Staff).join(Staff, col(Staff.id) == StaffChannel.staff_id)
+        .where(col(StaffChannel.active)).order_by(col(Staff.email), col(StaffChannel.id))
+    ).all()  # fmt: skip
+    for channel, staff in rows:
+        last = session.exec(
+            select(DeliveryAttempt)
+            .join(Delivery, col(Delivery.id) == DeliveryAttempt.delivery_id)
+            .where(Delivery.channel_id == channel.id)
+            .order_by(col(DeliveryAttempt.id).desc())
+            .limit(1)
+        ).first()
+        name = f"channel {staff.email} {mask_channel(channel.url)}"
+        if last is None:
+            found.append(Finding(name, WARN, "nothing sent yet (`docketwatch alerts test EMAIL`)"))
+        elif channel.failing or not last.ok:
+            found.append(
+                Finding(
+                    name,
+                    FAIL,
+                    f"last try {last.attempted_at:%Y-%m-%d %H:%M} UTC failed: "
+                    f"{mask_channel(last.error)[:200]}",
+                )
+            )
+        else:
+            found.append(
+                Finding(name, OK, f"last delivered {last.attempted_at:%Y-%m-%d %H:%M} UTC")
+            )
+    if not rows:
+        found.append(Finding("channels", WARN, "no staff channel: nobody would be alerted"))
+    return found
+
+
+def _disk(settings: Settings) -> Finding:
+    probe = settings.data_dir if settings.data_dir.exists() else Path.cwd()
+    free = shutil.disk_usage(probe).free
+    if free < 8 << 30:  # a national release: its zip (5-6 GB) and 2 GB of pieces
+        return Finding("disk", WARN, f"{free / 2**30:.1f} GB free at {probe}: a national FOIA "
+                       "release needs about 8 GB")  # fmt: skip
+    return Finding("disk", OK, f"{free / 2**30:.1f} GB free at {probe}")
+
+
+def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
+    """Every check, in the order an admin reads them."""
+    now = now or datetime.now(UTC)
+    findings = _files(settings)
+    db_findings, engine = _database(settings)
+    findings += db_findings
+    findings += _browser(settings)
+    if engine is not None:
+        try:
+            with Session(engine) as session:
+                findings.append(_heartbeat(session, settings, now))
+                findings += _channels(session)
+        except sa.exc.SQLAlchemyError as exc:
+            findings.append(
+                Finding("database", FAIL, f"cannot be read: {str(exc).splitlines()[0][:200]}")
+            )
+        finally:
+            engine.dispose()
+    findings.append(_disk(settings))
+    return findings
