@@ -98,6 +98,10 @@ def alerts_log(
 ) -> None:
     """The delivery log: every alert to every recipient and channel, with its outcome."""
     from monitor.alerts import delivery_log
+    from monitor.events import known_kinds
+
+    if kind is not None:
+        known_kinds([kind])
 
     with open_engine() as engine, open_session(engine) as session:
         records = delivery_log(

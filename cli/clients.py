@@ -151,7 +151,10 @@ def clients_list(
     reveal: RevealOpt = False,
 ) -> None:
     """List clients with their status, nationality and attorneys."""
-    from storage.people import list_clients
+    from storage.people import ClientStatus, list_clients
+
+    if status is not None and status not in ClientStatus.__members__:
+        raise fail(f"--status {status!r} is not prospect, represented or closed")
 
     with open_engine() as engine, open_session(engine) as session:
         rows = list_clients(session, include_inactive=include_inactive, status=status)

@@ -88,6 +88,20 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except DocketwatchError as exc:
             raise fail(str(exc)) from None
+        except Exception as exc:
+            # A database error: one line, the database's own words, redacted. (SQLAlchemy is
+            # looked up, not imported: a command that never loaded it cannot have raised it.)
+            sa = sys.modules.get("sqlalchemy")
+            if sa is None or not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise
+            from storage.logs import redact
+
+            inner = getattr(exc, "orig", None) or exc
+            first = (str(inner).splitlines() or [type(inner).__name__])[0]
+            raise fail(
+                f"database error: {redact(first)[:300]} (if another docketwatch command is "
+                "writing, try again when it is done)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

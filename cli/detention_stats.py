@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -114,7 +115,9 @@ def facilities_trend(
         if not series:
             raise NotFoundError(f"no stored edition has a facility matching {name!r}")
         records = trend_records(series)
-        path = chart or Path(f"{name.lower().replace(' ', '-')}-trend.svg")
+        # NAME is a search, never a path: only its letters and digits name the chart's file
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "facility"
+        path = chart or Path(f"{slug}-trend.svg")
         path.write_text(svg_chart(series, f"{name.upper()}: average daily population"))
     emit_records(records, as_json, as_csv, title=f"{name}: population per edition")
     err.print(f"chart: {path}")

@@ -216,17 +216,13 @@ def _facilities_sheet(names: list[str]) -> str | None:
 
 def parse_workbook(path: Path) -> Edition:
     """Parse the Facilities sheet of an ICE detention statistics workbook."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from storage.xlsx import open_workbook, rows
 
     if path.suffix.lower() != ".xlsx":
         raise ValidationError(
             f"{path.name}: not an .xlsx workbook; ICE's detention statistics are .xlsx files"
         )
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise ValidationError(f"{path.name}: cannot be opened as a workbook ({exc})") from exc
+    wb = open_workbook(path, ValidationError)
     try:
         sheet = _facilities_sheet(wb.sheetnames)
         if sheet is None:
@@ -235,7 +231,7 @@ def parse_workbook(path: Path) -> Edition:
                 "not an ICE detention statistics edition"
             )
         other_fy = [fy for n in wb.sheetnames if n != sheet and (fy := _fy(n)) is not None]
-        return _parse_sheet(path, sheet, wb[sheet].iter_rows(values_only=True), other_fy)
+        return _parse_sheet(path, sheet, rows(wb[sheet], path, ValidationError), other_fy)
     finally:
         wb.close()
 

@@ -57,10 +57,12 @@ def make_engine(url: str) -> sa.Engine:
             # Client data: the file is the owner's alone (SQLite gives its -wal and -shm files
             # the same mode).
             create_private(Path(database))
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: an error's text never carries the row's values (A-numbers, names),
+        # wherever it ends up (a traceback on a terminal, a log, a crash report).
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

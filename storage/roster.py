@@ -16,6 +16,7 @@ The contract, for the coordinator who runs it:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import io
@@ -235,17 +236,14 @@ def _read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from zipfile import BadZipFile
+    from storage.xlsx import open_workbook, rows
 
-    import openpyxl
-
+    book = open_workbook(path, ImportFileError)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError) as exc:
-        raise ImportFileError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
-    try:
+        if not book.worksheets:
+            raise ImportFileError(f"{path}: the workbook has no sheet")
         sheet = book.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, row in enumerate(rows(sheet, path, ImportFileError), start=1):
             yield number, list(row)
     finally:
         book.close()
@@ -256,8 +254,14 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = raw.decode("utf-16")  # Excel's "Unicode text" export
+    elif len(raw) >= 4 and raw[1:4:2] == b"\0\0" and raw[0] and raw[2]:
+        text = raw.decode("utf-16-le", errors="replace")  # the same, without its BOM
+    else:
+        text = ""
     try:
-        text = raw.decode("utf-8-sig")
+        text = text or raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         log.warning("%s is not UTF-8; reading it as Windows-1252", path.name)
         text = raw.decode("cp1252", errors="replace")
@@ -284,14 +288,24 @@ def _find_header(
             break
         header = [_cell_text(c) for c in cells]
         columns: dict[str, int] = {}
+        twice: list[tuple[str, int, int]] = []
         for index, text in enumerate(header):
             key = header_key(text)
             name = explicit.get(key) or (
                 _ALIAS_INDEX.get(key) if key and _ALIAS_INDEX.get(key) not in mapping else None
             )
-            if name and name not in columns:
+            if name and name in columns:
+                twice.append((name, columns[name], index))
+            elif name:
                 columns[name] = index
         if "a_number" in columns and len(columns) >= 2:
+            if twice:  # which of two "Status" columns is the real one is not ours to guess
+                name, first, second = twice[0]
+                raise ImportFileError(
+                    f"{path}: header row at line {line}: columns {first + 1} "
+                    f"({header[first]!r}) and {second + 1} ({header[second]!r}) both mean "
+                    f"{name}; rename one, or choose with --map {name}=HEADER"
+                )
             missing = [f"{n}={h!r}" for n, h in mapping.items() if n not in columns]
             if missing:
                 raise ImportFileError(
