@@ -235,6 +235,12 @@ def _read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raise ImportFileError(f"{path}: unsupported roster format {suffix!r} (use .csv or .xlsx)")
 
 
+#: the longest cell a roster row may have (notes are kept to 2,000 characters)
+MAX_CELL = 10_000
+#: a line break inside a cell followed by what looks like the next roster row (an A-number)
+_SWALLOWED_ROW = re.compile(r"\n\s*\"?(?:[Aa][-\s]?)?\d{3}[-\s]?\d{3}[-\s]?\d{3}\b")
+
+
 def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
     from storage.xlsx import open_workbook, rows
 
@@ -272,9 +278,23 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     line = 1
-    for row in reader:
-        yield line, list(row)
-        line = reader.line_num + 1
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a long cell: its row's problem
+    try:
+        for row in reader:
+            for cell in row:
+                if "\n" in cell and _SWALLOWED_ROW.search(cell):
+                    raise ImportFileError(
+                        f"{path}: line {line}: a quote opened here is never closed, so the rows "
+                        f"after it (to line {reader.line_num}) were read as one cell; close the "
+                        "quote and import again (nothing was stored)"
+                    )
+            yield line, list(row)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}: line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _find_header(
@@ -540,6 +560,13 @@ def _import(
     today = now.date()
     for line, raw_cells in rows:
         cells = [c.strip() if c.__class__ is str else _cell_text(c) for c in raw_cells]
+        long = next((i for i, c in enumerate(cells) if len(c) > MAX_CELL), None)
+        if long is not None:  # no roster field is this long: the row is refused, not the file
+            report.rows += 1
+            why = f"a cell of {len(cells[long]):,} characters (at most {MAX_CELL:,})"
+            column = index_to_header.get(long, f"column {long + 1}")
+            report.rejects.append(Reject(line, column, why, tuple(c[:200] for c in cells)))
+            continue
         if not any(cells):
             continue  # blank line: nothing to import, nothing lost
         report.rows += 1

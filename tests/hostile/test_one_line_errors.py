@@ -161,3 +161,28 @@ def test_a_database_error_is_one_line_naming_no_client(
     said = capsys.readouterr().err
     assert "database error" in said and len(said.strip().splitlines()) == 1, said
     assert "912000401" not in said and "SECRET" not in said
+
+
+def test_a_huge_cell_rejects_its_row_and_an_open_quote_is_named(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "A-Number,Client Name,Nationality,Notes\n"
+        f'A-912-000-501,"DOE, JANE",MX,{"x" * 200_000}\n'
+        'A-912-000-502,"ROE, ANA",GT,ok\n'
+    )
+    report = import_roster(engine, roster)  # was: the whole import aborted (csv field limit)
+    assert (report.created, len(report.rejects)) == (1, 1)
+    assert report.rejects[0].line == 2 and "200,000 characters" in report.rejects[0].reason
+    opened = tmp_path / "open.csv"
+    opened.write_text(
+        "A-Number,Client Name,Nationality\n"
+        'A-912-000-601,"DOE, JANE,MX\n'  # the quote never closes
+        'A-912-000-602,"ROE, ANA",GT\n'
+        'A-912-000-603,"POE, LUIS",HO\n'
+    )
+    with pytest.raises(ImportFileError, match="line 2: a quote opened here is never closed"):
+        import_roster(engine, opened)
+    with session_scope(engine) as s:
+        assert {c.a_number for c in s.exec(select(Client))} == {"912000502"}
