@@ -19,12 +19,9 @@ the admins hear that too and the deliveries given up on it are queued again.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,6 +42,7 @@ from storage.models import (
     Staff,
     StaffChannel,
 )
+from storage.processes import tag_alive, this_process
 from storage.settings import Settings, mask_channel
 
 log = logging.getLogger(__name__)
@@ -91,16 +89,7 @@ class AppriseSender:
         return SendResult(False, "; ".join([name, *errors])[:2000])
 
 
-def _process_start(pid: int) -> str:
-    """Start time of a process (clock ticks since boot), to tell a reused pid apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-CLAIMER = f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"[:120]
+CLAIMER = this_process()
 STALE_CLAIM = timedelta(minutes=15)  # far longer than any Apprise plugin's own timeouts
 
 
@@ -108,12 +97,8 @@ def claimer_alive(claimed_by: str, claimed_at: datetime | None, now: datetime) -
     """Is the process that claimed a delivery still running (and so maybe still sending)?"""
     if claimed_at is None or now - claimed_at > STALE_CLAIM:
         return False
-    host, _, rest = claimed_by.partition(":")
-    pid_text, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True  # another machine: only age can tell
-    pid = int(pid_text)
-    return Path(f"/proc/{pid}").exists() and _process_start(pid) == start
+    alive = tag_alive(claimed_by)
+    return True if alive is None else alive  # another machine: only age can tell
 
 
 def _rowcount(result: object) -> int:

@@ -36,7 +36,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -54,6 +54,7 @@ from storage.models import (
     FoiaQuarantine,
     FoiaRelease,
 )
+from storage.processes import tag_alive, this_process
 from storage.zipmembers import MAX_LINE_BYTES, Done, extract_worker, read_member
 
 log = logging.getLogger(__name__)
@@ -446,6 +447,7 @@ def load_release(
             for code, label in _lookup_rows(zip_path, lookup_infos[stem], kind)
         ]
     report = LoadReport(release_id=0, as_of=as_of, counts=counts)
+    sweep_interrupted_loads(engine, work_dir)
     with Session(engine, expire_on_commit=False) as session:
         release = FoiaRelease(
             url=str(meta.get("url", "")),
@@ -457,6 +459,7 @@ def load_release(
             as_of=as_of,
             status="loading",
             started_at=now,
+            message=f"{LOADER}{this_process()}",
         )
         session.add(release)
         session.commit()
@@ -480,6 +483,43 @@ def load_release(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+LOADER = "loading by "
+STALE_LOAD = timedelta(hours=12)  # a national release loads in minutes; another host's, too
+
+
+def sweep_interrupted_loads(engine: sa.Engine, work_dir: Path | None = None) -> int:
+    """Loads whose process is gone (killed: no ``finally`` ran) are marked failed, and their
+    work folders, and any other folder of a load not running, removed. A load on another
+    machine is only judged by its age."""
+    now = datetime.now(UTC)
+    swept = 0
+    running: set[int] = set()
+    with Session(engine) as session:
+        for row in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
+            tag = (row.message or "").removeprefix(LOADER)
+            alive = tag_alive(tag) if tag else False
+            started = (
+                row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            )
+            if alive or (alive is None and now - started < STALE_LOAD):
+                assert row.id is not None
+                running.add(row.id)
+                continue
+            row.status = "failed"
+            row.message = "interrupted: the loading process ended before the load did"
+            session.add(row)
+            swept += 1
+        session.commit()
+    if work_dir is not None and work_dir.is_dir():
+        for folder in work_dir.glob("release-*"):
+            number = folder.name.removeprefix("release-")
+            if folder.is_dir() and not (number.isdigit() and int(number) in running):
+                shutil.rmtree(folder, ignore_errors=True)
+    if swept:
+        log.warning("%d interrupted FOIA load(s) marked failed", swept)
+    return swept
 
 
 def _load(
