@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from sandbox.eoir_foia import generate
 from storage.eoir_foia import LOADER, load_release
@@ -40,7 +40,7 @@ def test_the_next_load_sweeps_what_a_killed_one_left(
     info = generate(tmp_path / "r.zip", 200, seed=3, as_of=AS_OF_1)
     report = load_release(sqlite_engine, info.path, courts=COURTS, as_of=AS_OF_1, work_dir=work)
     with Session(sqlite_engine) as s:
-        statuses = {r.id: r.status for r in s.query(FoiaRelease)}  # type: ignore[attr-defined]
+        statuses = {r.id: r.status for r in s.exec(select(FoiaRelease))}
         swept = s.get(FoiaRelease, dead)
         assert swept is not None and "interrupted" in swept.message
     assert statuses == {dead: "failed", alive: "loading", report.release_id: "loaded"}
