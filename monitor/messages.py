@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import html
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,14 +149,39 @@ def _fmt_value(field: str, value: Any, lang: str) -> str:
     return str(value)
 
 
-def ack_token(secret: str, event_id: int) -> str:
-    return hmac.new(secret.encode(), f"ack:{event_id}".encode(), hashlib.sha256).hexdigest()[:32]
+#: how long an acknowledgement link works, from its alert's creation
+ACK_LINK_DAYS = 14
 
 
-def ack_link(base_url: str | None, secret: str | None, event_id: int) -> str | None:
+def ack_token(secret: str, event_id: int, expires: int) -> str:
+    """``EXPIRES.MAC``: the link's expiry (Unix time) and an HMAC of the alert id with it."""
+    mac = hmac.new(secret.encode(), f"ack:{event_id}:{expires}".encode(), hashlib.sha256)
+    return f"{expires}.{mac.hexdigest()[:32]}"
+
+
+def check_ack_token(secret: str, event_id: int, token: str, now: datetime) -> str:
+    """ "" when ``token`` acknowledges ``event_id`` now; else why not ("invalid", "expired")."""
+    expires, _, mac = token.partition(".")
+    if not (token.isascii() and expires.isdigit() and len(expires) < 12 and mac):
+        return "invalid"
+    expected = ack_token(secret, event_id, int(expires)).partition(".")[2]
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
+        return "invalid"
+    if now.timestamp() > int(expires):
+        return "expired"
+    return ""
+
+
+def ack_link(
+    base_url: str | None, secret: str | None, event_id: int, created_at: datetime
+) -> str | None:
+    """The alert's acknowledgement link: it opens a page that asks to confirm (a mail scanner
+    that opens every link acknowledges nothing), and works for :data:`ACK_LINK_DAYS` days."""
     if not base_url or not secret:
         return None
-    return f"{base_url.rstrip('/')}/ack/{event_id}?t={ack_token(secret, event_id)}"
+    stamp = created_at.replace(tzinfo=created_at.tzinfo or UTC)
+    expires = int((stamp + timedelta(days=ACK_LINK_DAYS)).timestamp())
+    return f"{base_url.rstrip('/')}/ack/{event_id}?t={ack_token(secret, event_id, expires)}"
 
 
 def _lines(
@@ -226,7 +251,7 @@ def render(
     level = labels.get(event.severity, "")
     subject = who(client, bool(channel and channel.allow_personal_data))
     title = " · ".join(p for p in (level, headline, subject) if p)
-    link = ack_link(base_url, ack_secret, event.id)
+    link = ack_link(base_url, ack_secret, event.id, event.created_at)
     ack_text = f"{labels['ack']}: {link}" if link else labels["ack_cli"].format(id=event.id)
     needs_ack = event.severity == Severity.urgent.value
 

@@ -419,6 +419,7 @@ def _events(engine: sa.Engine) -> list[Event]:
 
 
 def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) -> None:
+    """The link opens a page that asks; its button acknowledges (a GET alone never does)."""
     org = make_org(engine, sink, START)
     from sandbox.mail import free_port
 
@@ -427,19 +428,24 @@ def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) 
     emit_one(engine, hearing_moved(org, START), START)
     dispatcher(engine, Clock(START), web_base_url=base, ack_secret="s3cret").run_once()
     (mail,) = sink.to(org.attorney)
-    event_id = _events(engine)[0].id
-    assert event_id is not None
-    link = ack_link(base, "s3cret", event_id)
+    event = _events(engine)[0]
+    assert event.id is not None
+    link = ack_link(base, "s3cret", event.id, event.created_at)
     assert link is not None and link in mail.html()
-    server = make_server(engine, "s3cret", "127.0.0.1", port)
+    server = make_server(engine, "s3cret", "127.0.0.1", port, clock=lambda: START)
     serve_in_thread(server)
     try:
         with pytest.raises(urllib.error.HTTPError) as bad:
-            urllib.request.urlopen(f"{base}/ack/{event_id}?t=forged", timeout=10)
+            urllib.request.urlopen(f"{base}/ack/{event.id}?t=forged", timeout=10)
         assert bad.value.code == 403
+        with urllib.request.urlopen(link, timeout=10) as page:  # what a mail scanner does
+            text = page.read().decode()
+        assert f"Acknowledge alert #{event.id}?" in text and "method='post'" in text
         assert _events(engine)[0].acknowledged_at is None
-        with urllib.request.urlopen(link, timeout=10) as page:
-            assert f"Alert #{event_id} acknowledged" in page.read().decode()
+        token = link.split("?t=", 1)[1]
+        form = f"t={token}".encode()
+        with urllib.request.urlopen(f"{base}/ack/{event.id}", data=form, timeout=10) as page:
+            assert f"Alert #{event.id} acknowledged" in page.read().decode()
     finally:
         server.shutdown()
         server.server_close()

@@ -1,0 +1,124 @@
+"""Issue 15, item 9 (the parts built on the current endpoint): mail scanners, expired links,
+odd tokens and slow connections against the acknowledgement endpoint, over real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.messages import ACK_LINK_DAYS, ack_link
+from monitor.web import MAX_CONNECTIONS, TIMEOUT_S, make_server, serve_in_thread
+from sandbox.mail import SmtpSink, free_port
+from storage.models import Event
+from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
+from tests.test_alerts import _events
+
+Served = tuple[str, Event, dict[str, datetime]]
+
+
+@pytest.fixture
+def served(engine: sa.Engine) -> Iterator[Served]:
+    with SmtpSink() as sink:
+        yield from _serve(engine, sink)
+
+
+def _serve(engine: sa.Engine, sink: SmtpSink) -> Iterator[Served]:
+    org = make_org(engine, sink, START)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    emit_one(engine, hearing_moved(org, START), START)
+    dispatcher(engine, Clock(START), web_base_url=base, ack_secret="s3cret").run_once()
+    event = _events(engine)[0]
+    assert event.id is not None
+    clock = {"now": START + timedelta(hours=1)}
+    server = make_server(engine, "s3cret", "127.0.0.1", port, clock=lambda: clock["now"])
+    serve_in_thread(server)
+    yield base, event, clock
+    server.shutdown()
+    server.server_close()
+
+
+def _status(url: str, data: bytes | None = None) -> int:
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=10) as page:
+            return int(page.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_a_scanner_opening_the_link_acknowledges_nothing(engine: sa.Engine, served: Served) -> None:
+    base, event, _ = served
+    assert event.id is not None
+    link = ack_link(base, "s3cret", event.id, event.created_at)
+    assert link is not None
+    for _ in range(3):  # scanners open links more than once
+        assert _status(link) == 200
+    assert _events(engine)[0].acknowledged_at is None
+
+
+def test_an_expired_link_and_odd_tokens(engine: sa.Engine, served: Served) -> None:
+    base, event, clock = served
+    assert event.id is not None
+    link = ack_link(base, "s3cret", event.id, event.created_at)
+    assert link is not None
+    token = link.split("?t=", 1)[1]
+    clock["now"] = START + timedelta(days=ACK_LINK_DAYS, hours=1)
+    assert _status(link) == 410
+    assert _status(f"{base}/ack/{event.id}", f"t={token}".encode()) == 410
+    clock["now"] = START + timedelta(hours=1)
+    for odd in ["%C3%A9t%C3%A9.abc", "1.", ".x", "99999999999999999999.ab", "%00"]:
+        assert _status(f"{base}/ack/{event.id}?t={odd}") == 403
+    assert _status(f"{base}/ack/{event.id}", b"t=" + "é".encode()) == 403
+    assert _status(f"{base}/ack/{event.id}", b"x" * 10_000) == 413
+    assert _events(engine)[0].acknowledged_at is None
+    assert _status(f"{base}/health") == 200  # the server lived through all of it
+
+
+def test_slow_connections_neither_pile_up_nor_block(served: Served) -> None:
+    base, _, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    before = threading.active_count()
+    idle = [socket.create_connection((host, int(port))) for _ in range(MAX_CONNECTIONS * 4)]
+    try:
+        # Served or turned away at once, never waiting behind the idle ones.
+        t0 = time.monotonic()
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", "/health")
+            status = conn.getresponse().status
+        except (ConnectionError, http.client.RemoteDisconnected):
+            status = 503
+        finally:
+            conn.close()
+        assert status in (200, 503) and time.monotonic() - t0 < TIMEOUT_S
+        assert threading.active_count() - before <= MAX_CONNECTIONS + 2
+        # After the timeout every idle connection has been closed by the server.
+        deadline = time.monotonic() + TIMEOUT_S + 10
+        open_ones = list(idle)
+        while open_ones and time.monotonic() < deadline:
+            still = []
+            for s in open_ones:
+                s.settimeout(0.05)
+                try:
+                    if s.recv(1024) == b"":
+                        continue  # closed by the server
+                    continue  # an answer (503): the server is done with it
+                except TimeoutError:
+                    still.append(s)
+                except OSError:
+                    continue
+            open_ones = still
+        assert not open_ones, f"{len(open_ones)} idle connections still held"
+    finally:
+        for s in idle:
+            s.close()
+    assert _status(f"{base}/health") == 200
