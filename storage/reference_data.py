@@ -51,9 +51,17 @@ def _upsert(session: Session, model: type[Any], key: str, rows: list[dict[str, A
     return len(rows)
 
 
+#: the advisory lock that serializes loads on PostgreSQL (the migrations' key, plus one)
+REFERENCE_LOCK = 0x646B7775
+
+
 def load_reference_data(engine: sa.Engine) -> ReferenceCounts:
     data = _socal()
     with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            # Services started at once on a new database: one loads, the others then update.
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            session.execute(lock, {"key": REFERENCE_LOCK})
         nats = [
             {"code": n.code, "name": n.name, "active": n.active} for n in nationalities().values()
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -32,9 +33,19 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> Any:
     return False
 
 
+#: the advisory lock key of docketwatch's migrations (any constant; "dkwt" in ASCII)
+MIGRATION_LOCK = 0x646B7774
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two services (or `init`s) started at once on a new database: the second waits for
+            # the first's migrations, then finds the schema current. Released at commit.
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
