@@ -26,9 +26,10 @@ Served = tuple[str, Event, dict[str, datetime]]
 
 
 @pytest.fixture
-def served(engine: sa.Engine) -> Iterator[Served]:
+def served(sqlite_engine: sa.Engine) -> Iterator[Served]:
+    """The endpoint over real HTTP (on SQLite: the database is not what is tested here)."""
     with SmtpSink() as sink:
-        yield from _serve(engine, sink)
+        yield from _serve(sqlite_engine, sink)
 
 
 def _serve(engine: sa.Engine, sink: SmtpSink) -> Iterator[Served]:
@@ -55,17 +56,19 @@ def _status(url: str, data: bytes | None = None) -> int:
         return int(exc.code)
 
 
-def test_a_scanner_opening_the_link_acknowledges_nothing(engine: sa.Engine, served: Served) -> None:
+def test_a_scanner_opening_the_link_acknowledges_nothing(
+    sqlite_engine: sa.Engine, served: Served
+) -> None:
     base, event, _ = served
     assert event.id is not None
     link = ack_link(base, "s3cret", event.id, event.created_at)
     assert link is not None
     for _ in range(3):  # scanners open links more than once
         assert _status(link) == 200
-    assert _events(engine)[0].acknowledged_at is None
+    assert _events(sqlite_engine)[0].acknowledged_at is None
 
 
-def test_an_expired_link_and_odd_tokens(engine: sa.Engine, served: Served) -> None:
+def test_an_expired_link_and_odd_tokens(sqlite_engine: sa.Engine, served: Served) -> None:
     base, event, clock = served
     assert event.id is not None
     link = ack_link(base, "s3cret", event.id, event.created_at)
@@ -79,7 +82,7 @@ def test_an_expired_link_and_odd_tokens(engine: sa.Engine, served: Served) -> No
         assert _status(f"{base}/ack/{event.id}?t={odd}") == 403
     assert _status(f"{base}/ack/{event.id}", b"t=" + "é".encode()) == 403
     assert _status(f"{base}/ack/{event.id}", b"x" * 10_000) == 413
-    assert _events(engine)[0].acknowledged_at is None
+    assert _events(sqlite_engine)[0].acknowledged_at is None
     assert _status(f"{base}/health") == 200  # the server lived through all of it
 
 

@@ -29,7 +29,7 @@ def test_simultaneous_first_starts_on_postgresql(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-            )  # fmt: skip
+            )
             for _ in range(3)
         ]
         results = [(p.wait(timeout=240), p.stderr.read() if p.stderr else "") for p in procs]
