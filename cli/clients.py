@@ -70,7 +70,7 @@ def clients_import(
             TextColumn("reading {task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            console=err,
+            console=err.real,
             transient=True,
         ) as bar,
     ):

@@ -17,7 +17,6 @@ from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from storage.errors import DocketwatchError
 
@@ -27,10 +26,39 @@ if TYPE_CHECKING:
 
     from storage.settings import Settings
 
+
 # No markup: a client's name or a FOIA label such as "[/]" or "[link=...]" is printed as it is,
 # never read as rich markup (which crashed listings and rendered live terminal links).
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+class _LazyConsole:
+    """A rich Console made on first use: ``docketwatch --help`` never imports rich.console."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _get(self) -> Any:
+        console = object.__getattribute__(self, "_console")
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**object.__getattribute__(self, "_options"))
+            object.__setattr__(self, "_console", console)
+        return console
+
+    @property
+    def real(self) -> Any:
+        """The Console itself, for rich objects that take one (progress bars)."""
+        return self._get()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._get(), name, value)
+
+
+out: Any = _LazyConsole(highlight=False, soft_wrap=True, markup=False)
+err: Any = _LazyConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -277,7 +305,7 @@ def run_source_check(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
-            console=err,
+            console=err.real,
             transient=True,
         ) as bar:
             task = bar.add_task("", total=len(clients))

@@ -48,7 +48,7 @@ def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
         BarColumn(),
         DownloadColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=err.real,
         transient=True,
     ) as bar:
         tasks: dict[str, Any] = {}
