@@ -7,10 +7,8 @@ scheduler and a CLI command can share the file. PostgreSQL is reached through ps
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +19,7 @@ from sqlmodel import Session
 
 from storage.errors import DatabaseError
 from storage.files import create_private
+from storage.quick import head_revision as quick_head_revision
 from storage.settings import mask_url
 
 if TYPE_CHECKING:
@@ -86,24 +85,8 @@ def _alembic_config(engine: sa.Engine) -> Config:
     return cfg
 
 
-_REVISION = re.compile(r'^(down_revision|revision) = "([^"]+)"', re.M)
-
-
-@cache
-def head_revision() -> str:
-    """The newest migration's revision, read from the migration files' text (Alembic itself is
-    only loaded when a migration runs: every command checks the schema, and should start fast).
-    A test checks that this is the head Alembic finds."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in resources.files("storage.migrations.versions").iterdir():
-        if not path.name.endswith(".py") or path.name.startswith("__"):
-            continue
-        for key, value in _REVISION.findall(path.read_text("utf-8")):
-            (revisions if key == "revision" else parents).add(value)
-    heads = revisions - parents
-    assert len(heads) == 1, f"expected one Alembic head, found {sorted(heads)}"
-    return heads.pop()
+# The newest migration's revision, read from the migration files without the ORM.
+head_revision = quick_head_revision
 
 
 def current_revision(engine: sa.Engine) -> str | None:
