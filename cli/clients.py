@@ -160,20 +160,8 @@ def clients_list(
         from storage.people import list_clients
 
         with open_engine() as engine, open_session(engine) as session:
-            rows = [
-                {
-                    "a_number": r.client.a_number,
-                    "name": r.client.name,
-                    "nationality": r.client.nationality_code,
-                    "country_of_birth": r.client.country_of_birth_code,
-                    "born_on": r.client.born_on.isoformat() if r.client.born_on else None,
-                    "status": r.client.status,
-                    "active": r.client.active,
-                    "primary_attorney": r.primary,
-                    "backup_attorney": r.backup,
-                }
-                for r in list_clients(session, include_inactive=include_inactive, status=status)
-            ]
+            found = list_clients(session, include_inactive=include_inactive, status=status)
+            rows = [r.as_record() for r in found]
     records = [{**r, "a_number": show_a(r["a_number"], reveal)} for r in rows]
     emit_records(records, as_json, as_csv, title=f"clients ({len(records)})")
 

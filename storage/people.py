@@ -129,6 +129,21 @@ class ClientRow:
     primary: str | None
     backup: str | None
 
+    def as_record(self) -> dict[str, Any]:
+        """The row as ``clients list`` shows it (full A-number: the caller redacts)."""
+        c = self.client
+        return {
+            "a_number": c.a_number,
+            "name": c.name,
+            "nationality": c.nationality_code,
+            "country_of_birth": c.country_of_birth_code,
+            "born_on": c.born_on.isoformat() if c.born_on else None,
+            "status": c.status,
+            "active": c.active,
+            "primary_attorney": self.primary,
+            "backup_attorney": self.backup,
+        }
+
 
 def _staff_emails(session: Session) -> dict[int | None, str]:
     return {sid: email for sid, email in session.exec(select(Staff.id, Staff.email))}

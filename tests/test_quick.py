@@ -17,20 +17,8 @@ from storage.settings import load_settings
 
 def _orm_rows(engine: sa.Engine, include_inactive: bool, status: str | None) -> list[dict]:
     with session_scope(engine) as s:
-        return [
-            {
-                "a_number": r.client.a_number,
-                "name": r.client.name,
-                "nationality": r.client.nationality_code,
-                "country_of_birth": r.client.country_of_birth_code,
-                "born_on": r.client.born_on.isoformat() if r.client.born_on else None,
-                "status": r.client.status,
-                "active": r.client.active,
-                "primary_attorney": r.primary,
-                "backup_attorney": r.backup,
-            }
-            for r in list_clients(s, include_inactive=include_inactive, status=status)
-        ]
+        rows = list_clients(s, include_inactive=include_inactive, status=status)
+        return [r.as_record() for r in rows]
 
 
 def test_both_paths_list_the_same_clients(
