@@ -19,6 +19,7 @@ the admins hear that too and the deliveries given up on it are queued again.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -138,6 +139,7 @@ class PassReport:
     escalated: int = 0
     digests: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: bool = False  # another pass of the same dispatcher was running
 
 
 class Dispatcher:
@@ -157,10 +159,24 @@ class Dispatcher:
         # written first on the next pass, so a message that went out is never sent again nor
         # left "sending" for ever.
         self._unrecorded: list[tuple[int | None, SendResult]] = []
+        # The service calls run_once from several threads (the dispatch job, the heartbeat after
+        # telling admins of a fault, a check that just ended): one pass at a time.
+        self._passing = threading.Lock()
 
     # ---------------------------------------------------------------------------- the pass
 
     def run_once(self, *, batch: int = 500) -> PassReport:
+        """One pass: record what earlier passes could not, recover, escalate, send what is
+        due, digests. If a pass of this dispatcher is already running in another thread, this
+        one returns at once (``skipped``): that pass, or the next, sends whatever is due."""
+        if not self._passing.acquire(blocking=False):
+            return PassReport(skipped=True)
+        try:
+            return self._pass(batch)
+        finally:
+            self._passing.release()
+
+    def _pass(self, batch: int) -> PassReport:
         report = PassReport()
         while self._unrecorded:  # raises, keeping them, while the database still fails
             delivery_id, result = self._unrecorded[0]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ import responses
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from monitor.dispatch import acknowledge, quiet_until
+from monitor.dispatch import Dispatcher, PassReport, SendResult, acknowledge, quiet_until
 from monitor.events import KINDS, Audience, EventInput, RegistryError, register
-from monitor.messages import ack_link
+from monitor.messages import Message, ack_link
 from monitor.web import make_server, serve_in_thread
 from sandbox.mail import SmtpSink
 from sandbox.webhook import WebhookSink
@@ -28,6 +29,7 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import Delivery, DeliveryAttempt, Event, Severity, StaffChannel
 from storage.people import add_staff, update_staff
 from storage.reference_data import load_reference_data
+from storage.settings import Settings
 from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
 from tests.conftest import run_cli
 
@@ -259,6 +261,34 @@ def test_quiet_failure_is_never_recorded_as_sent(engine: sa.Engine, sink: SmtpSi
         assert len(hook.posts) == 1
     statuses = {d.channel_id: d.status for d in _deliveries(engine)}
     assert sorted(statuses.values()) == ["pending", "sent"]
+
+
+def test_one_pass_at_a_time(engine: sa.Engine, sink: SmtpSink) -> None:
+    """The service calls run_once from several threads; a second pass while one runs returns
+    at once instead of sharing the first one's state (it once popped from an empty list)."""
+    org = make_org(engine, sink, START)
+    emit_one(engine, hearing_moved(org, START), START)
+    inside, go_on = threading.Event(), threading.Event()
+    sent: list[str] = []
+
+    def slow_sender(url: str, message: Message) -> SendResult:
+        sent.append(url)
+        inside.set()
+        assert go_on.wait(30), "the test never let the first pass go on"
+        return SendResult(ok=True)
+
+    first = Dispatcher(engine, Settings(), sender=slow_sender, clock=Clock(START))
+    reports: list[PassReport] = []
+    worker = threading.Thread(target=lambda: reports.append(first.run_once()))
+    worker.start()
+    assert inside.wait(30), "the first pass never reached its first send"
+    second = first.run_once()  # while the first pass is mid-send
+    go_on.set()
+    worker.join(30)
+    assert second.skipped and second.sent == 0
+    assert len(sent) == 1 and not reports[0].skipped and reports[0].sent == 1
+    assert {d.status for d in _deliveries(engine)} == {"sent"}
+    assert not first.run_once().skipped  # the lock is released after a pass
 
 
 def test_json_webhook_payload(engine: sa.Engine, sink: SmtpSink) -> None:
