@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from storage.settings import Settings
 
 
-# No markup: a client's name or a FOIA label such as "[/]" or "[link=...]" is printed as it is,
-# never read as rich markup (which crashed listings and rendered live terminal links).
+# No markup, no emoji codes: a client's name or a FOIA label such as "[/]", "[link=...]" or
+# ":smiley:" is printed as it is, never read as rich markup (which crashed listings and rendered
+# live terminal links) nor turned into an emoji.
 class _LazyConsole:
     """A rich Console made on first use: ``docketwatch --help`` never imports rich.console."""
 
@@ -57,8 +58,8 @@ class _LazyConsole:
         setattr(self._get(), name, value)
 
 
-out: Any = _LazyConsole(highlight=False, soft_wrap=True, markup=False)
-err: Any = _LazyConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out: Any = _LazyConsole(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err: Any = _LazyConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from storage.errors import ANumberError, NationalityError
 
@@ -76,7 +76,7 @@ class Nationality:
 def nationalities() -> dict[str, Nationality]:
     """The bundled ACIS nationality list, by EOIR code (inactive entries included)."""
     raw = json.loads(
-        resources.files("storage.reference").joinpath("nationalities.json").read_text("utf-8")
+        (Path(__file__).parent / "reference" / "nationalities.json").read_text("utf-8")
     )
     return {
         item["Code"]: Nationality(item["Code"], item["Name"].strip(), bool(item["IsActive"]))

@@ -15,9 +15,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import tomllib
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ def head_revision() -> str:
     only loaded when a migration runs). A test checks that this is the head Alembic finds."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in resources.files("storage.migrations.versions").iterdir():
+    for path in (Path(__file__).parent / "migrations" / "versions").iterdir():
         if not path.name.endswith(".py") or path.name.startswith("__"):
             continue
         for key, value in _REVISION.findall(path.read_text("utf-8")):
@@ -50,6 +48,8 @@ def database_url() -> str:
             return value
     config = Path(os.environ.get("DOCKETWATCH_CONFIG", "docketwatch.toml"))
     if config.is_file():
+        import tomllib  # only when there is a settings file (its error is a ValueError)
+
         data = tomllib.loads(config.read_text("utf-8"))
         value = data.get("database_url")
         if isinstance(value, str):
@@ -72,7 +72,7 @@ def list_clients(include_inactive: bool, status: str | None) -> list[dict[str, A
         if path is None or not path.is_file():
             return None
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    except (OSError, ValueError, tomllib.TOMLDecodeError, sqlite3.Error):
+    except (OSError, ValueError, sqlite3.Error):
         return None
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -71,7 +71,8 @@ def test_rejects_file_is_private_never_through_a_link_and_formula_safe(
 def test_markup_in_data_is_printed_as_it_is_and_csv_is_formula_safe(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}"}
     assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
-    names = ["[/]", "[link=http://evil.example]CLICK[/link]", "-2+3", "=cmd|' /C calc'!A0"]
+    names = ["[/]", "[link=http://evil.example]CLICK[/link]", "-2+3", "=cmd|' /C calc'!A0",
+             "RUIZ, :smiley:"]  # fmt: skip
     for i, name in enumerate(names):
         added = run_cli("clients", "add", f"91200010{i}", "--name", name, "--nationality", "MX",
                         cwd=tmp_path, env=env)  # fmt: skip
@@ -80,10 +81,11 @@ def test_markup_in_data_is_printed_as_it_is_and_csv_is_formula_safe(tmp_path: Pa
     assert listed.returncode == 0, listed.stderr
     assert "[/]" in listed.stdout and "[link=http://evil.example]CLICK[/link]" in listed.stdout
     assert "\x1b]8;" not in listed.stdout  # no terminal hyperlink escape
+    assert "RUIZ, :smiley:" in listed.stdout  # not an emoji
     exported = run_cli("clients", "list", "--csv", cwd=tmp_path, env=env)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert sorted(r["name"] for r in rows) == sorted(
-        ["[/]", "[link=http://evil.example]CLICK[/link]", "'-2+3", "'=cmd|' /C calc'!A0"]
-    )
+    escaped = ["[/]", "[link=http://evil.example]CLICK[/link]", "'-2+3", "'=cmd|' /C calc'!A0",
+               "RUIZ, :smiley:"]  # fmt: skip
+    assert sorted(r["name"] for r in rows) == sorted(escaped)
     missing = run_cli("clients", "show", "[/]", cwd=tmp_path, env=env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
