@@ -401,7 +401,7 @@ def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str, trigger: I
 
 def serve(settings: Settings, *, once: bool = False) -> int:
     """Run the service until a stop signal (or one pass with ``once``); return the exit code."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.secrets_key_file)
     log.info("docketwatch starting; database %s", mask_url(settings.database_url))
     upgrade(engine)
     counts = load_reference_data(engine)

@@ -151,7 +151,7 @@ def open_engine(*, migrate: bool = False) -> Iterator[sa.Engine]:
     from storage.db import make_engine, require_current, upgrade
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.secrets_key_file)
     try:
         if migrate:
             upgrade(engine)

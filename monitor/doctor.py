@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import head_revision, make_engine
 from storage.models import Delivery, DeliveryAttempt, Heartbeat, Staff, StaffChannel
+from storage.secrets import SecretsKeyError, keyring_of
 from storage.settings import Settings, config_file_path, mask_channel, mask_url
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -62,7 +63,7 @@ def _files(settings: Settings) -> list[Finding]:
 
 
 def _database(settings: Settings) -> tuple[list[Finding], sa.Engine | None]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.secrets_key_file)
     where = mask_url(settings.database_url)
     try:
         with engine.connect() as conn:
@@ -86,6 +87,30 @@ def _database(settings: Settings) -> tuple[list[Finding], sa.Engine | None]:
             )
         ], engine
     return [Finding("database", OK, f"{where}: reachable, schema {rev}")], engine
+
+
+def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
+    """The key that seals the channels' URLs: present, owner-only, and the one they were sealed
+    with (each stored URL is opened, none is shown)."""
+    keyring = keyring_of(engine.dialect)
+    path = keyring.path
+    with engine.connect() as conn:
+        sealed = [row[0] for row in conn.execute(sa.text("SELECT url FROM staff_channel"))]
+    if not keyring.exists():
+        if sealed:
+            return Finding("secrets key", FAIL, f"{path} is missing: {len(sealed)} channel URL(s) "
+                           "cannot be opened; restore it from your backup, or set "
+                           "secrets_key_file to where it is")  # fmt: skip
+        return Finding("secrets key", OK, f"{path} will be made with the first channel")
+    mode = _mode_finding("secrets key", path)
+    if mode is not None and mode.status != OK:
+        return mode
+    try:
+        for url in sealed:
+            keyring.open(url)
+    except SecretsKeyError as exc:
+        return Finding("secrets key", FAIL, str(exc))
+    return Finding("secrets key", OK, f"{path} (owner only) opens all {len(sealed)} channel URL(s)")
 
 
 def _browser(settings: Settings) -> list[Finding]:
@@ -172,9 +197,12 @@ def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
     findings += _browser(settings)
     if engine is not None:
         try:
+            key = _secrets_key(settings, engine)
+            findings.append(key)
             with Session(engine) as session:
                 findings.append(_heartbeat(session, settings, now))
-                findings += _channels(session)
+                if key.status != FAIL:  # else the channels cannot be read
+                    findings += _channels(session)
         except sa.exc.SQLAlchemyError as exc:
             findings.append(
                 Finding("database", FAIL, f"cannot be read: {str(exc).splitlines()[0][:200]}")

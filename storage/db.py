@@ -20,6 +20,7 @@ from sqlmodel import Session
 from storage.errors import DatabaseError
 from storage.files import create_private
 from storage.quick import head_revision as quick_head_revision
+from storage.secrets import attach, default_key_path
 from storage.settings import mask_url
 
 if TYPE_CHECKING:
@@ -45,9 +46,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; creates the folder of a SQLite file when it is missing."""
+def make_engine(url: str, secrets_key_file: Path | None = None) -> sa.Engine:
+    """An engine for ``url``; creates the folder of a SQLite file when it is missing. The
+    engine knows where its secrets key is (``secrets_key_file``, or the default for ``url``:
+    see :mod:`storage.secrets`)."""
     url = normalize_url(url)
+    engine = _make_engine(url)
+    attach(engine, secrets_key_file or default_key_path(url))
+    return engine
+
+
+def _make_engine(url: str) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""

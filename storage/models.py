@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from storage.secrets import SealedString, SecretsKeyError, keyring_of
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out; naive UTC in the column."""
@@ -199,11 +201,13 @@ class StaffChannel(SQLModel, table=True):
     """One Apprise URL of a staff member; per-channel privacy setting."""
 
     __tablename__ = "staff_channel"
-    __table_args__ = (sa.UniqueConstraint("staff_id", "url", name="uq_staff_channel_url"),)
+    __table_args__ = (sa.UniqueConstraint("staff_id", "url_digest", name="uq_staff_channel_url"),)
 
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", index=True)
-    url: str = Field(max_length=1000)
+    # Sealed at rest with the secrets key (storage/secrets.py), read back in the clear.
+    url: str = Field(sa_column=sa.Column(SealedString(), nullable=False))
+    url_digest: str = Field(default="", max_length=64, description="keyed digest of the URL")
     allow_personal_data: bool = Field(
         default=False, description="full A-number and name may appear in messages"
     )
@@ -211,6 +215,23 @@ class StaffChannel(SQLModel, table=True):
     failing: bool = Field(default=False, description="gave up on a delivery; admins were told")
     consecutive_failures: int = 0
     retry_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+@sa.event.listens_for(StaffChannel, "before_insert")
+@sa.event.listens_for(StaffChannel, "before_update")
+def _seal_channel(mapper: Any, connection: sa.Connection, target: StaffChannel) -> None:
+    """The URL's digest, from the database's key; the key is made for the first channel of a
+    database that has none, and a lost key is never silently replaced."""
+    keyring = keyring_of(connection.dialect)
+    if not keyring.exists():
+        stored = connection.execute(sa.text("SELECT count(*) FROM staff_channel")).scalar()
+        if stored:
+            raise SecretsKeyError(
+                f"the secrets key {keyring.path} is missing but the database holds {stored} "
+                "sealed channel(s): restore the key (or set secrets_key_file to where it is)"
+            )
+        keyring.create()
+    target.url_digest = keyring.digest(target.url)
 
 
 class Event(SQLModel, table=True):

@@ -294,6 +294,14 @@ class Settings(BaseSettings):
         default=None,
         description="Secret that signs acknowledgement links (required with web_base_url).",
     )
+    secrets_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File of the key that seals staff channels' URLs in the database (created owner-only "
+            "with the first channel). Default: beside a SQLite database (data/docketwatch.key); "
+            "for PostgreSQL, ~/.config/docketwatch/secrets.key. Back it up apart from the database."
+        ),
+    )
 
     @field_validator("sources", mode="before")
     @classmethod

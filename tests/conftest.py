@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,12 @@ from storage.people import add_staff
 from storage.reference_data import load_reference_data
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The secrets keys of PostgreSQL test databases (storage/secrets.py) go to this run's own folder,
+# never to ~/.config; the commands the tests start inherit it.
+_CONFIG_HOME = tempfile.mkdtemp(prefix="dw-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
+atexit.register(shutil.rmtree, _CONFIG_HOME, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

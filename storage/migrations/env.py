@@ -20,7 +20,8 @@ def _engine():  # type: ignore[no-untyped-def]
         from storage.db import make_engine
         from storage.settings import load_settings
 
-        engine = make_engine(load_settings().database_url)
+        settings = load_settings()
+        engine = make_engine(settings.database_url, settings.secrets_key_file)
     return engine
 
 

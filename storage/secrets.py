@@ -1,0 +1,162 @@
+"""Channel secrets sealed at rest, with a key kept outside the database.
+
+A staff channel's Apprise URL carries its secrets (a mail password, a bot token, a webhook's
+path). The database stores it sealed (Fernet: AES in CBC mode with an HMAC, from the
+``cryptography`` package) and, beside it, a keyed digest (HMAC-SHA256) so that "this staff member
+already has this channel" is still one indexed comparison. A copy of the database, a dump or a
+backup of it alone shows neither the URLs nor anything to guess them from.
+
+The key is a file of its own, created owner-only (0600) the first time a channel is stored in a
+database that holds none:
+
+- ``secrets_key_file`` (the setting, ``DOCKETWATCH_SECRETS_KEY_FILE``) when it is set;
+- else, for a SQLite database, the file beside it with the suffix ``.key``
+  (``data/docketwatch.db`` -> ``data/docketwatch.key``);
+- else (PostgreSQL) ``$XDG_CONFIG_HOME/docketwatch/secrets.key`` (``~/.config/...``).
+
+A key is never made again over channels sealed with a lost one: that is an error which says
+where the key was looked for. Back the key up apart from the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from storage.errors import DocketwatchError
+from storage.files import PRIVATE
+
+KEY_ENV = "DOCKETWATCH_SECRETS_KEY_FILE"
+SEALED = "fernet:"  # the prefix of a sealed value: a stored value without it is refused
+_DIGEST_LABEL = b"docketwatch channel url\x00"
+
+
+class SecretsKeyError(DocketwatchError):
+    """The secrets key is missing, unreadable or not the one the stored secrets were sealed with."""
+
+
+def default_key_path(database_url: str) -> Path:
+    """Where the key of ``database_url`` is kept when no setting says otherwise."""
+    override = os.environ.get(KEY_ENV)
+    if override:
+        return Path(override)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).with_suffix(".key")
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "docketwatch" / "secrets.key"
+
+
+class Keyring:
+    """The key of one database, read from its file when first needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._key: bytes | None = None
+
+    def exists(self) -> bool:
+        return self._key is not None or self.path.is_file()
+
+    def create(self) -> None:
+        """Write a new key, owner-only; an existing key is never replaced."""
+        from cryptography.fernet import Fernet
+
+        with self._lock:
+            if self.path.exists():
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Written whole under a private name, then linked into place: a reader never sees
+            # half a key, and of two processes creating it at once the first one's wins.
+            staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(staging, flags, PRIVATE)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(Fernet.generate_key() + b"\n")
+                os.link(staging, self.path)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+            finally:
+                staging.unlink(missing_ok=True)
+
+    def _raw(self) -> bytes:
+        with self._lock:
+            if self._key is None:
+                try:
+                    text = self.path.read_bytes().strip()
+                except FileNotFoundError:
+                    raise SecretsKeyError(
+                        f"the secrets key {self.path} is missing: the channel URLs stored in the "
+                        "database cannot be opened without it. Restore it from your backup (or set "
+                        "secrets_key_file to where it is)"
+                    ) from None
+                except OSError as exc:
+                    raise SecretsKeyError(
+                        f"cannot read the secrets key {self.path}: {exc.strerror}"
+                    ) from None
+                try:
+                    key = base64.urlsafe_b64decode(text)
+                except ValueError:
+                    key = b""
+                if len(key) != 32:
+                    raise SecretsKeyError(f"{self.path} is not a docketwatch secrets key")
+                self._key = text
+            return self._key
+
+    def seal(self, plain: str) -> str:
+        from cryptography.fernet import Fernet
+
+        return SEALED + Fernet(self._raw()).encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: str) -> str:
+        from cryptography.fernet import Fernet, InvalidToken
+
+        if not sealed.startswith(SEALED):
+            raise SecretsKeyError("a stored channel URL is not sealed; run `docketwatch init`")
+        try:
+            return Fernet(self._raw()).decrypt(sealed[len(SEALED) :].encode("ascii")).decode()
+        except (InvalidToken, ValueError):
+            raise SecretsKeyError(
+                f"a stored channel URL cannot be opened with the key {self.path}: it was sealed "
+                "with another key. Restore the key this database was set up with"
+            ) from None
+
+    def digest(self, plain: str) -> str:
+        """A keyed digest of ``plain``: equal values, equal digests; nothing to guess from."""
+        key = base64.urlsafe_b64decode(self._raw())
+        return hmac.new(key, _DIGEST_LABEL + plain.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def attach(engine: sa.Engine, path: Path) -> None:
+    """Give ``engine`` its keyring (kept on its dialect, which is the engine's own)."""
+    engine.dialect.docketwatch_keyring = Keyring(path)  # type: ignore[attr-defined]
+
+
+def keyring_of(dialect: Any) -> Keyring:
+    keyring = getattr(dialect, "docketwatch_keyring", None)
+    if keyring is None:
+        raise SecretsKeyError("this database connection has no secrets key (use storage.db)")
+    assert isinstance(keyring, Keyring)
+    return keyring
+
+
+class SealedString(sa.types.TypeDecorator[str]):
+    """A string stored sealed with the connection's keyring, read back in the clear."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else keyring_of(dialect).seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else keyring_of(dialect).open(value)
