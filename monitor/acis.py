@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.detect import hearing_changes
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.bulk import table
 from storage.models import AcisLookup, Client, ClientStatus, UTCDateTime
@@ -44,7 +44,9 @@ def _snapshot(data: dict[str, Any] | None) -> HearingSnapshot | None:
     return HearingSnapshot(**data) if data else None
 
 
-def _event(kind: str, client: Client, key: str, now: datetime, **payload: Any) -> EventInput:
+def _event(
+    kind: str, client: Client, key: str, now: datetime, group: str, **payload: Any
+) -> EventInput:
     assert client.id is not None
     return EventInput(
         kind=kind,
@@ -54,6 +56,7 @@ def _event(kind: str, client: Client, key: str, now: datetime, **payload: Any) -
         dedup_key=f"{kind}:{client.id}:{key}"[:200],
         payload=payload,
         occurred_at=now,
+        group_key=group,
     )
 
 
@@ -81,6 +84,7 @@ def detect(
     if not lookups:
         return []
     newest = lookups[0]
+    group = f"acis:{client.id}:{newest.id}"  # one message per recipient for this lookup
     events: list[EventInput] = []
     previous_ok = next((x for x in lookups[1:] if x.outcome == Outcome.ok.value), None)
 
@@ -98,8 +102,14 @@ def detect(
                     client,
                     f"after:{last_ok.id}",
                     now,
-                    detail=f"ACIS found no case in {streak} lookups in a row "
-                    f"(last hit {last_ok.observed_at:%Y-%m-%d}).",
+                    group,
+                    notes=[
+                        note(
+                            "case_not_found",
+                            lookups=streak,
+                            last_found=f"{last_ok.observed_at:%Y-%m-%d}",
+                        )
+                    ],
                 )
             )
     elif newest.outcome == Outcome.ok.value:
@@ -113,6 +123,7 @@ def detect(
                 current,
                 now,
                 basis=f"{previous_ok.id}>{newest.id}",
+                group_key=group,
             )
             if status.get("decision_code") and status.get("decision_code") != before.get(
                 "decision_code"
@@ -123,6 +134,7 @@ def detect(
                         client,
                         f"{status.get('decision_code')}:{status.get('completed_on')}",
                         now,
+                        group,
                         changes=[
                             {
                                 "field": "decision",
@@ -132,8 +144,13 @@ def detect(
                                 "new": status.get("decision_text") or status.get("decision_code"),
                             }
                         ],
-                        detail=f"Completed {status.get('completed_on') or '?'}; appeal due "
-                        f"{status.get('appeal_due_on') or '?'}.",
+                        notes=[
+                            note(
+                                "decision_dates",
+                                completed=status.get("completed_on") or "?",
+                                appeal_due=status.get("appeal_due_on") or "?",
+                            )
+                        ],
                     )
                 )
             if status.get("appeal_filed") and not before.get("appeal_filed"):
@@ -143,7 +160,8 @@ def detect(
                         client,
                         str(status.get("appeal_filed_on")),
                         now,
-                        detail=f"Appeal filed {status.get('appeal_filed_on')}.",
+                        group,
+                        notes=[note("appeal_filed", filed=status.get("appeal_filed_on") or "?")],
                     )
                 )
             before_hearing = _snapshot(previous_ok.hearing)
@@ -164,7 +182,8 @@ def detect(
                         client,
                         due,
                         now,
-                        detail=f"BIA appeal due {due} ({days} days); none on file.",
+                        group,
+                        notes=[note("appeal_due", due=due, days=days)],
                     )
                 )
         if (
@@ -182,10 +201,10 @@ def detect(
                     dedup_key=f"new_unrepresented_case:prospect:{client.id}:{current.court}",
                     payload={
                         "hearing": current.model_dump(),
-                        "detail": "A prospect (intake, not yet represented) has a pending "
-                        f"case at {current.court}; client #{client.id}.",
+                        "notes": [note("prospect_case", court=current.court, client=client.id)],
                     },
                     occurred_at=now,
+                    group_key=group,
                 )
             )
     made = []

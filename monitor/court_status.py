@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.models import (
     CheckRequest,
@@ -118,12 +118,9 @@ def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) ->
                 subject_key=str(client.id),
                 client_id=client.id,
                 dedup_key=f"court_closed:{row.code}:{client.id}:{hearing.hearing_on}:{tag}",
+                group_key=f"court_status:{row.code}:{client.id}:{tag}",
                 payload={
-                    "detail": (
-                        f"EOIR lists {row.name} as closed: \u201c{row.status[:300]}\u201d. "
-                        "This hearing is unverified until ACIS is checked again (an early check "
-                        "is requested); EOIR may issue a new hearing notice."
-                    ),
+                    "notes": [note("court_closed", court=row.name, status=row.status[:300])],
                     "hearing": _hearing_payload(hearing),
                     "court": row.code,
                 },
@@ -135,7 +132,7 @@ def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) ->
             counts["court_closed"] += 1
         items.append(
             {
-                "client": f"client #{client.id}",
+                "client": client.id,
                 "hearing": f"{hearing.hearing_on:%Y-%m-%d} {hearing.hearing_time}".strip(),
                 "judge": hearing.judge,
             }
@@ -148,13 +145,15 @@ def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) ->
             subject_key=row.code,
             dedup_key=f"court_closed_summary:{row.code}:{tag}",
             payload={
-                "detail": (
-                    f"EOIR lists {row.name} ({row.code}) as closed: "
-                    f"\u201c{row.status[:300]}\u201d. "
-                    f"Affected days: {', '.join(d.isoformat() for d in days)}. "
-                    f"{len(items)} client hearing(s) on those days; their attorneys were alerted "
-                    "and early ACIS checks requested."
-                ),
+                "notes": [
+                    note(
+                        "court_closed_summary",
+                        court=f"{row.name} ({row.code})",
+                        status=row.status[:300],
+                        days=", ".join(d.isoformat() for d in days),
+                        hearings=len(items),
+                    )
+                ],
                 "items": items,
                 "court": row.code,
             },
@@ -186,10 +185,7 @@ def _reopened(session: Session, row: CourtRow, now: datetime) -> Counter[str]:
                 client_id=hearing.client_id,
                 dedup_key=f"court_reopened:{row.code}:{hearing.client_id}:{now:%Y%m%dT%H%M}",
                 payload={
-                    "detail": (
-                        f"EOIR lists {row.name} as open again. Check the hearing with ACIS "
-                        "(requested) before relying on it."
-                    ),
+                    "notes": [note("court_reopened", court=row.name)],
                     "hearing": _hearing_payload(hearing),
                     "court": row.code,
                 },
@@ -223,11 +219,11 @@ def apply_judges(session: Session, court: str, judges: list[str], now: datetime)
         session.add(judge)
     if first_run or not (added or removed):
         return Counter()
-    parts = []
+    notes = []
     if added:
-        parts.append("added: " + "; ".join(added))
+        notes.append(note("judges_added", court=court, names="; ".join(added)))
     if removed:
-        parts.append("removed: " + "; ".join(j.name for j in removed))
+        notes.append(note("judges_removed", court=court, names="; ".join(j.name for j in removed)))
     key = hashlib.sha256("|".join(sorted(judges)).encode()).hexdigest()[:12]
     event = emit(
         session,
@@ -236,7 +232,7 @@ def apply_judges(session: Session, court: str, judges: list[str], now: datetime)
             subject_type="court",
             subject_key=court,
             dedup_key=f"court_judges_changed:{court}:{key}",
-            payload={"detail": f"{court} immigration judges {'; '.join(parts)}.", "court": court},
+            payload={"notes": notes, "court": court},
             occurred_at=now,
         ),
         now,

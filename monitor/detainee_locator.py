@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.bulk import table
 from storage.models import Client, Court, CustodyLookup, Facility, Hearing
@@ -76,8 +76,7 @@ def resolve_facilities(session: Session, client: Client, now: datetime) -> None:
                     dedup_key=f"facility_added:{facility.name}"[:200],
                     payload={
                         "facility": _facility_text(facility),
-                        "detail": "Added from the ICE locator; set its area of "
-                        "responsibility so transfers to it are judged right.",
+                        "notes": [note("facility_added")],
                     },
                     occurred_at=now,
                 ),
@@ -118,6 +117,7 @@ def detect(
                 severity=severity,
                 payload=payload,
                 occurred_at=at.observed_at,
+                group_key=f"detainee_locator:{client.id}:{at.id}",  # one message per lookup
             )
         )
 
@@ -139,10 +139,14 @@ def detect(
                         "client_not_found",
                         str(zeros[0].id),
                         row,
-                        detail=f"The ICE locator found no record in {len(zeros)} lookups "
-                        f"since {zeros[0].observed_at:%Y-%m-%d %H:%M} UTC; last seen "
-                        f"at {_facility_text(last)}. Possibly removed or moved out of "
-                        "the locator: verify.",
+                        notes=[
+                            note(
+                                "locator_lost",
+                                lookups=len(zeros),
+                                since=f"{zeros[0].observed_at:%Y-%m-%d %H:%M}",
+                                facility=_facility_text(last),
+                            )
+                        ],
                     )
                 state = ("absent", None)
             continue
@@ -175,9 +179,7 @@ def detect(
                         "new": _facility_text(after),
                     }
                 ],
-                detail="Moved out of the Los Angeles area of responsibility or out of state."
-                if far
-                else "",
+                notes=[note("moved_far")] if far else [],
             )
         elif new[0] == "released" and state[0] == "detained":
             before = session.get(Facility, state[1]) if state[1] else None
@@ -185,8 +187,7 @@ def detect(
                 "client_released",
                 str(row.id),
                 row,
-                detail=f"The ICE locator shows the client released (last facility: "
-                f"{_facility_text(before)}).",
+                notes=[note("released", facility=_facility_text(before))],
             )
         state = new
 
@@ -203,11 +204,12 @@ def detect(
                     dedup_key=f"custody_court_mismatch:{client.id}:{state[1]}:{court.code}",
                     payload={
                         "facility": _facility_text(facility),
-                        "detail": f"Detained per the ICE locator, but the next hearing (ACIS) is "
-                        f"at {court.name} ({court.code}), a non-detained court: "
-                        "verify custody and venue.",
+                        "notes": [
+                            note("custody_court_mismatch", court=f"{court.name} ({court.code})")
+                        ],
                     },
                     occurred_at=now,
+                    group_key=f"detainee_locator:{client.id}:{rows[-1].id}" if rows else None,
                 )
             )
     made = []

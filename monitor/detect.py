@@ -30,11 +30,13 @@ def hearing_changes(
     current: HearingSnapshot | None,
     now: datetime,
     basis: str,
+    group_key: str | None = None,
 ) -> list[EventInput]:
     """Events for what changed in a client's next hearing between two ok observations.
 
     ``basis`` identifies the pair of observations (e.g. their ids): the dedup keys include it,
     so a pass run twice emits nothing new, while the same move seen again later is new.
+    ``group_key`` names the lookup: its events go to each recipient as one message.
     """
 
     def event(
@@ -51,6 +53,7 @@ def hearing_changes(
                 **({"hearing": hearing.as_payload()} if hearing else {}),
             },
             occurred_at=now,
+            group_key=group_key,
         )
 
     if previous is None and current is None:

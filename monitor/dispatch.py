@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.messages import Message, render, render_digest
 from monitor.route import emit, route
 from storage.db import session_scope
@@ -158,7 +158,7 @@ class Dispatcher:
         # Outcomes of sends whose recording failed (the database locked or full): kept here and
         # written first on the next pass, so a message that went out is never sent again nor
         # left "sending" for ever.
-        self._unrecorded: list[tuple[int | None, SendResult]] = []
+        self._unrecorded: list[tuple[list[int], SendResult]] = []
         # The service calls run_once from several threads (the dispatch job, the heartbeat after
         # telling admins of a fault, a check that just ended): one pass at a time.
         self._passing = threading.Lock()
@@ -179,8 +179,8 @@ class Dispatcher:
     def _pass(self, batch: int) -> PassReport:
         report = PassReport()
         while self._unrecorded:  # raises, keeping them, while the database still fails
-            delivery_id, result = self._unrecorded[0]
-            self._record(delivery_id, result, report)
+            delivery_ids, result = self._unrecorded[0]
+            self._record(delivery_ids, result, report)
             self._unrecorded.pop(0)
         report.uncertain = self.recover_interrupted()
         report.escalated = self.escalate()
@@ -234,8 +234,14 @@ class Dispatcher:
                         subject_key=str(delivery.id),
                         dedup_key=f"delivery_uncertain:{delivery.id}",
                         payload={
-                            "detail": f"Delivery #{delivery.id} (alert #{delivery.event_id})"
-                            f" to staff #{delivery.staff_id}: {delivery.last_error}"
+                            "notes": [
+                                note(
+                                    "delivery_uncertain",
+                                    delivery=delivery.id,
+                                    alert=delivery.event_id,
+                                    staff=delivery.staff_id,
+                                )
+                            ]
                         },
                         occurred_at=now,
                     ),
@@ -338,15 +344,37 @@ class Dispatcher:
         return handled
 
     def _send_one(self, delivery: Delivery, report: PassReport, probed: set[int]) -> None:
+        """Send ``delivery``, with the pending deliveries to the same channel of the other
+        events of its group (one lookup of one client) in the same message."""
         now = self.clock()
         with session_scope(self.engine) as session:
+            row = session.get(Delivery, delivery.id)
+            if row is None or row.status != DeliveryStatus.pending.value:
+                return  # sent with its group earlier in this pass, or by another process
             event = session.get(Event, delivery.event_id)
             staff = session.get(Staff, delivery.staff_id)
             channel = session.get(StaffChannel, delivery.channel_id)
             assert event is not None and staff is not None and channel is not None
             client = session.get(Client, event.client_id) if event.client_id else None
+            rows: list[tuple[Delivery, Event]] = [(row, event)]
+            if event.group_key:
+                rows += list(
+                    session.exec(
+                        select(Delivery, Event)
+                        .join(Event, col(Event.id) == Delivery.event_id)
+                        .where(
+                            Event.group_key == event.group_key,
+                            Delivery.channel_id == row.channel_id,
+                            Delivery.escalation_level == row.escalation_level,
+                            Delivery.status == DeliveryStatus.pending.value,
+                            col(Delivery.id) != row.id,
+                        )
+                        .order_by(col(Delivery.id))
+                    ).all()
+                )
+            urgent = any(e.severity == Severity.urgent.value for _, e in rows)
             defer_to: datetime | None = None
-            if event.severity != Severity.urgent.value:
+            if not urgent:
                 defer_to = quiet_until(
                     now, staff.quiet_start, staff.quiet_end, self.settings.timezone
                 )
@@ -359,34 +387,40 @@ class Dispatcher:
                     else now + backoff(self.settings, channel.consecutive_failures)
                 )
             if defer_to is not None:
-                row = session.get(Delivery, delivery.id)
-                assert row is not None
-                row.next_attempt_at = defer_to
-                session.add(row)
-                report.deferred += 1
+                for held, _ in rows:
+                    held.next_attempt_at = defer_to
+                    session.add(held)
+                report.deferred += len(rows)
                 return
-            # Claim: committed before sending, so a crash during the send is visible.
-            claimed = session.execute(
-                sa.update(Delivery)
-                .where(
-                    col(Delivery.id) == delivery.id,
-                    col(Delivery.status) == DeliveryStatus.pending.value,
+            # Claim: committed before sending, so a crash during the send is visible. Each
+            # delivery of the group is claimed on its own: one another process took stays its.
+            claimed: list[tuple[int, Event]] = []
+            for member, member_event in rows:
+                assert member.id is not None
+                result = session.execute(
+                    sa.update(Delivery)
+                    .where(
+                        col(Delivery.id) == member.id,
+                        col(Delivery.status) == DeliveryStatus.pending.value,
+                    )
+                    .values(
+                        status=DeliveryStatus.sending.value,
+                        attempts=Delivery.attempts + 1,
+                        claimed_by=CLAIMER,
+                        claimed_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .values(
-                    status=DeliveryStatus.sending.value,
-                    attempts=Delivery.attempts + 1,
-                    claimed_by=CLAIMER,
-                    claimed_at=now,
-                )
-            )
-            if _rowcount(claimed) != 1:
+                if _rowcount(result) == 1:
+                    claimed.append((member.id, member_event))
+            if not claimed:
                 return
             message = render(
-                event,
+                [e for _, e in claimed],
                 client,
                 channel,
                 staff.language,
-                escalation_level=delivery.escalation_level,
+                escalation_level=row.escalation_level,
                 base_url=self.settings.web_base_url,
                 ack_secret=self.secret,
             )
@@ -394,35 +428,43 @@ class Dispatcher:
         if channel.failing:
             assert channel.id is not None
             probed.add(channel.id)
-        result = self.sender(url, message)
+        ids = [i for i, _ in claimed]
+        result_of_send = self.sender(url, message)
         try:
-            self._record(delivery.id, result, report)
+            self._record(ids, result_of_send, report)
         except sa.exc.SQLAlchemyError:
-            self._unrecorded.append((delivery.id, result))
+            self._unrecorded.append((ids, result_of_send))
             raise
 
-    def _record(self, delivery_id: int | None, result: SendResult, report: PassReport) -> None:
+    def _record(self, delivery_ids: list[int], result: SendResult, report: PassReport) -> None:
+        """The outcome of one send (one message) for each delivery it carried; the channel's
+        health counts the send once."""
         now = self.clock()
         recovered: StaffChannel | None = None
         failing_now: StaffChannel | None = None
         with session_scope(self.engine) as session:
-            delivery = session.get(Delivery, delivery_id)
-            assert delivery is not None and delivery.id is not None
-            channel = session.get(StaffChannel, delivery.channel_id)
+            deliveries = [session.get(Delivery, i) for i in delivery_ids]
+            assert deliveries and all(d is not None and d.id is not None for d in deliveries)
+            channel = session.get(StaffChannel, deliveries[0].channel_id)  # type: ignore[union-attr]
             assert channel is not None
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=delivery.id,
-                    attempted_at=now,
-                    ok=result.ok,
-                    error=result.error[:2000],
+            for delivery in deliveries:
+                assert delivery is not None and delivery.id is not None
+                session.add(
+                    DeliveryAttempt(
+                        delivery_id=delivery.id,
+                        attempted_at=now,
+                        ok=result.ok,
+                        error=result.error[:2000],
+                    )
                 )
-            )
             if result.ok:
-                delivery.status = DeliveryStatus.sent.value
-                delivery.sent_at = now
-                delivery.last_error = ""
-                report.sent += 1
+                for delivery in deliveries:
+                    assert delivery is not None
+                    delivery.status = DeliveryStatus.sent.value
+                    delivery.sent_at = now
+                    delivery.last_error = ""
+                    session.add(delivery)
+                    report.sent += 1
                 if channel.failing:
                     recovered = channel
                     channel.failing = False
@@ -445,32 +487,41 @@ class Dispatcher:
                 channel.retry_at = None
             else:
                 report.failed_attempts += 1
-                delivery.last_error = result.error
                 channel.consecutive_failures += 1
                 channel.retry_at = now + backoff(self.settings, channel.consecutive_failures)
-                if delivery.attempts >= self.settings.delivery_max_attempts:
-                    delivery.status = DeliveryStatus.failed.value
-                    report.given_up += 1
-                    if not channel.failing:
-                        channel.failing = True
-                        failing_now = channel
-                else:
-                    delivery.status = DeliveryStatus.pending.value
-                    delivery.next_attempt_at = now + backoff(self.settings, delivery.attempts)
-                log.warning(
-                    "delivery #%s attempt %d failed: %s",
-                    delivery.id,
-                    delivery.attempts,
-                    result.error,
-                )
-            session.add(delivery)
+                for delivery in deliveries:
+                    assert delivery is not None
+                    delivery.last_error = result.error
+                    if delivery.attempts >= self.settings.delivery_max_attempts:
+                        delivery.status = DeliveryStatus.failed.value
+                        report.given_up += 1
+                        if not channel.failing:
+                            channel.failing = True
+                            failing_now = channel
+                    else:
+                        delivery.status = DeliveryStatus.pending.value
+                        delivery.next_attempt_at = now + backoff(self.settings, delivery.attempts)
+                    session.add(delivery)
+                    log.warning(
+                        "delivery #%s attempt %d failed: %s",
+                        delivery.id,
+                        delivery.attempts,
+                        result.error,
+                    )
             session.add(channel)
-            for changed, kind_name, text in (
-                (failing_now, "channel_failing", "gave up after {n} attempts; last error: {err}"),
-                (recovered, "channel_recovered", "delivered again"),
+            attempts = max(d.attempts for d in deliveries if d is not None)
+            for changed, kind_name in (
+                (failing_now, "channel_failing"),
+                (recovered, "channel_recovered"),
             ):
                 if changed is None:
                     continue
+                where = {"channel": mask_channel(changed.url), "staff": changed.staff_id}
+                line = (
+                    note(kind_name, **where, attempts=attempts, error=result.error[:500])
+                    if kind_name == "channel_failing"
+                    else note(kind_name, **where)
+                )
                 emit(
                     session,
                     EventInput(
@@ -478,11 +529,7 @@ class Dispatcher:
                         subject_type="channel",
                         subject_key=str(changed.id),
                         dedup_key=f"{kind_name}:{changed.id}:{now.isoformat()}",
-                        payload={
-                            "detail": f"Channel {mask_channel(changed.url)} of staff "
-                            f"#{changed.staff_id}: "
-                            + text.format(n=delivery.attempts, err=result.error)
-                        },
+                        payload={"notes": [line]},
                         occurred_at=now,
                     ),
                     now,
@@ -551,15 +598,26 @@ class Dispatcher:
 
 
 def acknowledge(engine: sa.Engine, event_id: int, by: str, now: datetime) -> Event:
-    """Mark an alert acknowledged; stops its escalation. Acknowledging twice keeps the first."""
+    """Mark an alert acknowledged, with the other alerts of its group (they went out in one
+    message); stops their escalation. Acknowledging twice keeps the first."""
     from storage.errors import NotFoundError
 
     with session_scope(engine) as session:
         event = session.get(Event, event_id)
         if event is None:
             raise NotFoundError(f"no alert #{event_id}")
-        if event.acknowledged_at is None:
-            event.acknowledged_at = now
-            event.acknowledged_by = by[:200]
-            session.add(event)
+        group = [event]
+        if event.group_key:  # one message carried the group: its acknowledgement covers all
+            group += list(
+                session.exec(
+                    select(Event).where(
+                        Event.group_key == event.group_key, col(Event.id) != event.id
+                    )
+                )
+            )
+        for member in group:
+            if member.acknowledged_at is None:
+                member.acknowledged_at = now
+                member.acknowledged_by = by[:200]
+                session.add(member)
         return event

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.bulk import table
 from storage.eoir_foia import STATUS_LOADED, LoadReport, previous_loaded
@@ -130,17 +130,20 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
         by_lang = Counter(names.label("language", r.lang) or "unknown" for r in rows)
         top = lambda c: ", ".join(f"{k} {v}" for k, v in c.most_common(5))  # noqa: E731
         with_hearing = sum(1 for r in rows if r.next_date)
-        detail = (
-            f"{len(rows)} new detained case(s) without a respondent's attorney at {court} in the "
-            f"EOIR release of {release.as_of:%Y-%m-%d} (previous: {previous.as_of:%Y-%m-%d}); "
-            f"{with_hearing} with a hearing scheduled. By nationality: {top(by_nat)}. "
-            f"By language: {top(by_lang)}."
-        )
-        if len(rows) > ITEMS_IN_MESSAGE:
-            detail += (
-                f" The first {ITEMS_IN_MESSAGE} by hearing date are listed; all of them: "
-                f"`docketwatch caseload unrepresented --court {court} --detained --new`."
+        notes = [
+            note(
+                "unrepresented_release",
+                count=len(rows),
+                court=court,
+                as_of=f"{release.as_of:%Y-%m-%d}",
+                previous=f"{previous.as_of:%Y-%m-%d}",
+                with_hearing=with_hearing,
+                by_nationality=top(by_nat),
+                by_language=top(by_lang),
             )
+        ]
+        if len(rows) > ITEMS_IN_MESSAGE:
+            notes.append(note("unrepresented_more", listed=ITEMS_IN_MESSAGE, court=court))
         items = [
             {
                 "case": f"case {r.idncase}",
@@ -150,7 +153,7 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
                 "next_hearing": (
                     f"{r.next_date:%Y-%m-%d} {_hhmm(r.next_time)}".strip()
                     if r.next_date
-                    else "no hearing scheduled"
+                    else None  # written "none" in the recipient's language
                 ),
                 "judge": names.judge(r.next_judge or r.ij_code),
             }
@@ -164,7 +167,7 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
                 subject_key=court,
                 dedup_key=f"new_unrepresented_case:{court}:{release.id}",
                 payload={
-                    "detail": detail,
+                    "notes": notes,
                     "count": len(rows),
                     "release_id": release.id,
                     "items": items,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import string
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -162,6 +163,165 @@ register("test_message", I, AD, "A test message from `docketwatch alerts test`."
 # fmt: on
 
 
+# -- the lines of a message ---------------------------------------------------------------------
+#
+# Every line an event adds to its message beyond the labelled facts (what changed, the hearing) is
+# a registered note: a template in each staff language, and its parameters in the payload
+# (``payload["notes"]``: ``[{"note": NAME, PARAM: VALUE, ...}]``). Parameters are data (dates as
+# ISO text, counts, names from the sources); the words around them are the template's. A date
+# parameter (``YYYY-MM-DD``) is written in the recipient's language.
+
+
+@dataclass(frozen=True)
+class NoteTemplate:
+    name: str
+    en: str
+    es: str
+    fields: frozenset[str]
+
+
+NOTES: dict[str, NoteTemplate] = {}
+
+
+def _fields(template: str) -> frozenset[str]:
+    return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
+
+
+def register_note(name: str, en: str, es: str) -> NoteTemplate:
+    if name in NOTES:
+        raise RegistryError(f"note {name!r} is registered already")
+    if _fields(en) != _fields(es):
+        raise RegistryError(f"note {name!r}: the English and Spanish templates differ in fields")
+    note_template = NoteTemplate(name, en, es, _fields(en))
+    NOTES[name] = note_template
+    return note_template
+
+
+def note(name: str, **params: Any) -> dict[str, Any]:
+    """One line for a payload's ``notes``: a registered template's name and its parameters
+    (every field of the template, nothing else)."""
+    template = NOTES.get(name)
+    if template is None:
+        raise RegistryError(f"unknown note {name!r}")
+    if set(params) != template.fields:
+        raise RegistryError(
+            f"note {name!r} takes {sorted(template.fields)}, was given {sorted(params)}"
+        )
+    return {"note": name, **{k: v if isinstance(v, int) else str(v) for k, v in params.items()}}
+
+
+# fmt: off
+register_note(
+    "case_not_found",
+    "ACIS found no case in {lookups} lookups in a row (last found {last_found}).",
+    "ACIS no encontró el caso en {lookups} consultas seguidas (última vez encontrado: "
+    "{last_found}).")
+register_note(
+    "decision_dates",
+    "Completed {completed}; appeal due {appeal_due}.",
+    "Concluido el {completed}; la apelación vence el {appeal_due}.")
+register_note("appeal_filed", "Appeal filed {filed}.", "Apelación presentada el {filed}.")
+register_note(
+    "appeal_due",
+    "BIA appeal due {due} ({days} days); none on file.",
+    "La apelación ante la BIA vence el {due} ({days} días); no consta ninguna presentada.")
+register_note(
+    "prospect_case",
+    "A prospect (intake, not yet represented) has a pending case at {court}; client #{client}.",
+    "Un posible cliente (admisión, aún sin representación) tiene un caso pendiente en {court}; "
+    "cliente n.º {client}.")
+register_note(
+    "facility_added",
+    "Added from the ICE locator; set its area of responsibility so transfers to it are judged "
+    "right.",
+    "Agregado desde el localizador de ICE; indique su área de responsabilidad para que los "
+    "traslados a él se evalúen bien.")
+register_note(
+    "locator_lost",
+    "The ICE locator found no record in {lookups} lookups since {since} UTC; last seen at "
+    "{facility}. Possibly removed or moved out of the locator: verify.",
+    "El localizador de ICE no encontró ningún registro en {lookups} consultas desde {since} UTC; "
+    "visto por última vez en {facility}. Posiblemente deportado/a o fuera del localizador: "
+    "verifique.")
+register_note(
+    "moved_far",
+    "Moved out of the Los Angeles area of responsibility or out of state.",
+    "Trasladado/a fuera del área de responsabilidad de Los Ángeles o fuera del estado.")
+register_note(
+    "released",
+    "The ICE locator shows the client released (last facility: {facility}).",
+    "El localizador de ICE muestra al cliente liberado/a (último centro: {facility}).")
+register_note(
+    "custody_court_mismatch",
+    "Detained per the ICE locator, but the next hearing (ACIS) is at {court}, a non-detained "
+    "court: verify custody and venue.",
+    "Detenido/a según el localizador de ICE, pero la próxima audiencia (ACIS) es en {court}, un "
+    "tribunal para no detenidos: verifique la custodia y el tribunal.")
+register_note(
+    "court_closed",
+    "EOIR lists {court} as closed: \u201c{status}\u201d. This hearing is unverified until ACIS is "
+    "checked again (an early check is requested); EOIR may issue a new hearing notice.",
+    "EOIR indica que {court} está cerrado: \u201c{status}\u201d. Esta audiencia no está "
+    "verificada hasta consultar ACIS de nuevo (se pidió una consulta anticipada); EOIR puede "
+    "emitir un nuevo aviso de audiencia.")
+register_note(
+    "court_closed_summary",
+    "EOIR lists {court} as closed: \u201c{status}\u201d. Affected days: {days}. {hearings} client "
+    "hearing(s) on those days; their attorneys were alerted and early ACIS checks requested.",
+    "EOIR indica que {court} está cerrado: \u201c{status}\u201d. Días afectados: {days}. "
+    "{hearings} audiencia(s) de clientes esos días; se alertó a sus abogados y se pidieron "
+    "consultas anticipadas en ACIS.")
+register_note(
+    "court_reopened",
+    "EOIR lists {court} as open again. Check the hearing with ACIS (requested) before relying "
+    "on it.",
+    "EOIR indica que {court} está abierto de nuevo. Verifique la audiencia en ACIS (pedido) antes "
+    "de darla por buena.")
+register_note("judges_added", "{court} immigration judges added: {names}.",
+              "Jueces de inmigración agregados en {court}: {names}.")
+register_note("judges_removed", "{court} immigration judges removed: {names}.",
+              "Jueces de inmigración retirados en {court}: {names}.")
+register_note(
+    "unrepresented_release",
+    "{count} new detained case(s) without a respondent's attorney at {court} in the EOIR "
+    "release of {as_of} (previous: {previous}); {with_hearing} with a hearing scheduled. By "
+    "nationality: {by_nationality}. By language: {by_language}.",
+    "{count} caso(s) nuevo(s) de personas detenidas sin abogado en {court} en la publicación de "
+    "EOIR del {as_of} (anterior: {previous}); {with_hearing} con audiencia programada. Por "
+    "nacionalidad: {by_nationality}. Por idioma: {by_language}.")
+register_note(
+    "unrepresented_more",
+    "The first {listed} by hearing date are listed; all of them: `docketwatch caseload "
+    "unrepresented --court {court} --detained --new`.",
+    "Se listan los primeros {listed} por fecha de audiencia; todos: `docketwatch caseload "
+    "unrepresented --court {court} --detained --new`.")
+register_note("source_failing", "{source}: {runs} failing runs in a row.",
+              "{source}: {runs} ejecuciones fallidas seguidas.")
+register_note("source_run", "{at} UTC {outcome}: {message}", "{at} UTC {outcome}: {message}")
+register_note("source_recovered", "{source}: the run at {at} UTC ended {outcome}.",
+              "{source}: la ejecución de las {at} UTC terminó {outcome}.")
+register_note(
+    "channel_failing",
+    "Channel {channel} of staff #{staff}: gave up after {attempts} attempts; last error: {error}",
+    "Canal {channel} del personal n.º {staff}: se abandonó tras {attempts} intentos; último "
+    "error: {error}")
+register_note("channel_recovered", "Channel {channel} of staff #{staff}: delivered again.",
+              "Canal {channel} del personal n.º {staff}: volvió a entregar.")
+register_note(
+    "delivery_uncertain",
+    "Delivery #{delivery} (alert #{alert}) to staff #{staff}: the service stopped while "
+    "sending; it may have gone out. `docketwatch alerts retry {delivery}` sends it again.",
+    "Entrega n.º {delivery} (alerta n.º {alert}) al personal n.º {staff}: el servicio se detuvo "
+    "mientras enviaba; quizá salió. `docketwatch alerts retry {delivery}` la envía de nuevo.")
+register_note(
+    "service_fault",
+    "{cause}: {count} failure(s) from {first} UTC until {last} UTC ({seconds} s), in {where}. "
+    "Last error: {error}",
+    "{cause}: {count} falla(s) desde {first} UTC hasta {last} UTC ({seconds} s), en {where}. "
+    "Último error: {error}")
+# fmt: on
+
+
 class EventInput(BaseModel):
     """An event as a detector proposes it; validated before anything is written."""
 
@@ -175,6 +335,9 @@ class EventInput(BaseModel):
     severity: Severity | None = None  # None: the kind's own severity
     payload: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime
+    # Events of one lookup of one client share a group: each recipient gets one message for
+    # them all, with the most urgent severity.
+    group_key: str | None = Field(default=None, max_length=120)
 
     @field_validator("kind")
     @classmethod

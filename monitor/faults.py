@@ -18,7 +18,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.db import session_scope
 from storage.logs import redact
@@ -35,13 +35,18 @@ class Fault:
     message: str = ""
     where: set[str] = field(default_factory=set)  # the jobs (or bookkeeping) it stopped
 
-    def detail(self, ended: datetime) -> str:
-        span = (ended - self.first).total_seconds()
-        return (
-            f"{self.cause}: {self.count} failure(s) from {self.first:%Y-%m-%d %H:%M:%S} UTC "
-            f"until {ended:%H:%M:%S} UTC ({span:.0f} s), in {', '.join(sorted(self.where))}. "
-            f"Last error: {self.message}"
-        )[:1500]
+    def note(self, ended: datetime) -> dict[str, object]:
+        """The message's line: a registered template, this fault's figures."""
+        return note(
+            "service_fault",
+            cause=self.cause,
+            count=self.count,
+            first=f"{self.first:%Y-%m-%d %H:%M:%S}",
+            last=f"{ended:%H:%M:%S}",
+            seconds=round((ended - self.first).total_seconds()),
+            where=", ".join(sorted(self.where))[:300],
+            error=self.message,
+        )
 
 
 def cause_of(exc: BaseException, where: str) -> str:
@@ -87,7 +92,7 @@ class FaultJournal:
                         subject_type="source",
                         subject_key="service",
                         dedup_key=f"service_fault:{fault.cause}:{fault.first.isoformat()}"[:200],
-                        payload={"detail": fault.detail(now), "cause": fault.cause},
+                        payload={"notes": [fault.note(now)], "cause": fault.cause},
                         occurred_at=fault.first,
                     ),
                     now,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.events import kind
+from monitor.events import NOTES, kind
 from storage.identifiers import format_a_number, redact_a_number
 from storage.models import Client, Event, Severity, StaffChannel
 
@@ -47,6 +47,11 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_intro": "{n} alerts since the last digest",
         "alert": "Alert",
         "at": "at",
+        "decision": "Decision",
+        "calendar_type": "Calendar",
+        "schedule_type": "Schedule type",
+        "no_hearing": "no hearing scheduled",
+        "case": "case",
     },
     "es": {
         "urgent": "URGENTE",
@@ -74,6 +79,11 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_intro": "{n} alertas desde el último resumen",
         "alert": "Alerta",
         "at": "a las",
+        "decision": "Decisión",
+        "calendar_type": "Calendario",
+        "schedule_type": "Tipo de agenda",
+        "no_hearing": "sin audiencia programada",
+        "case": "caso",
     },
 }
 _DAYS = {
@@ -184,28 +194,61 @@ def ack_link(
     return f"{base_url.rstrip('/')}/ack/{event_id}?t={ack_token(secret, event_id, expires)}"
 
 
-def _lines(
-    event: Event,
-    client: Client | None,
-    channel: StaffChannel | None,
-    lang: str,
-    escalation_level: int,
-) -> tuple[str, list[tuple[str, str]], list[str]]:
-    """(headline, labelled facts, free lines) of one event."""
+def _note_value(value: Any, lang: str) -> str:
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return format_date(text, lang)
+        except ValueError:
+            return text
+    return text
+
+
+def note_line(item: dict[str, Any], lang: str) -> str:
+    """One registered note in ``lang``: its template, its parameters (dates in ``lang``)."""
+    params = {k: v for k, v in item.items() if k != "note"}
+    template = NOTES.get(str(item.get("note")))
+    if template is None:  # not registered (any more): its parameters, never a crash
+        return " · ".join(str(v) for v in params.values())
+    text = template.es if lang == "es" else template.en
+    return text.format_map({k: _note_value(params.get(k, "?"), lang) for k in template.fields})
+
+
+def _item_line(item: dict[str, Any], lang: str) -> str:
     labels = LABELS[lang]
+    parts = []
+    for key, value in item.items():
+        if key == "client" and isinstance(value, int):
+            parts.append(f"{labels['client']} #{value}")
+        elif key == "next_hearing" and value in (None, ""):
+            parts.append(labels["no_hearing"])
+        elif value not in (None, ""):
+            parts.append(str(value))
+    return "• " + " · ".join(parts)
+
+
+def _headline(event: Event, lang: str) -> str:
     spec = kind(event.kind)
-    headline = spec.es if lang == "es" else spec.en
-    payload = event.payload or {}
-    facts: list[tuple[str, str]] = []
-    subject = who(client, bool(channel and channel.allow_personal_data))
-    if subject:
-        facts.append((labels["client"], subject))
-    for change in payload.get("changes", []):
+    return spec.es if lang == "es" else spec.en
+
+
+def _change_facts(event: Event, lang: str) -> list[tuple[str, str]]:
+    labels = LABELS[lang]
+    facts = []
+    for change in (event.payload or {}).get("changes", []):
         field = str(change.get("field", ""))
         label = labels.get(field, field.replace("_", " ").capitalize())
         old = _fmt_value(field, change.get("old"), lang)
         new = _fmt_value(field, change.get("new"), lang)
         facts.append((f"{labels['what_changed']}: {label}", f"{old} → {new}"))
+    return facts
+
+
+def _context_facts(event: Event, lang: str) -> list[tuple[str, str]]:
+    """The hearing (court-local date and time, court, judge ...) and the facility."""
+    labels = LABELS[lang]
+    payload = event.payload or {}
+    facts: list[tuple[str, str]] = []
     hearing = payload.get("hearing")
     if isinstance(hearing, dict) and hearing.get("date"):
         when = format_date(str(hearing["date"]), lang)
@@ -223,18 +266,45 @@ def _lines(
                 facts.append((labels[key], str(hearing[key])))
     if payload.get("facility"):
         facts.append((labels["facility"], str(payload["facility"])))
-    free: list[str] = []
-    if escalation_level:
-        free.append(labels["escalated"])
-    if payload.get("detail"):
-        free.append(str(payload["detail"]))
-    for item in payload.get("items", []):
-        free.append("• " + " · ".join(f"{v}" for v in item.values() if v not in (None, "")))
-    return headline, facts, free
+    return facts
+
+
+def _notes(event: Event, lang: str) -> list[str]:
+    payload = event.payload or {}
+    lines = [note_line(item, lang) for item in payload.get("notes", []) if isinstance(item, dict)]
+    if payload.get("detail"):  # an event stored before notes existed
+        lines.append(str(payload["detail"]))
+    return lines + [_item_line(item, lang) for item in payload.get("items", [])]
+
+
+def _lines(
+    event: Event,
+    client: Client | None,
+    channel: StaffChannel | None,
+    lang: str,
+    escalation_level: int,
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """(headline, labelled facts, free lines) of one event."""
+    labels = LABELS[lang]
+    headline = _headline(event, lang)
+    facts: list[tuple[str, str]] = []
+    subject = who(client, bool(channel and channel.allow_personal_data))
+    if subject:
+        facts.append((labels["client"], subject))
+    facts += _change_facts(event, lang) + _context_facts(event, lang)
+    free: list[str] = [labels["escalated"]] if escalation_level else []
+    return headline, facts, free + _notes(event, lang)
+
+
+_RANK = {Severity.urgent.value: 0, Severity.normal.value: 1, Severity.info.value: 2}
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))
 
 
 def render(
-    event: Event,
+    events: Event | list[Event],
     client: Client | None,
     channel: StaffChannel | None,
     lang: str,
@@ -243,28 +313,47 @@ def render(
     base_url: str | None = None,
     ack_secret: str | None = None,
 ) -> Message:
-    """The message for one event, one recipient language and one channel."""
+    """The message for one event, or for the events of one lookup of one client (a group),
+    in one recipient's language for one channel.
+
+    A group is one message: the most urgent severity, every headline, every change, the hearing
+    once, every note; acknowledging it acknowledges all of its events."""
+    group = sorted(
+        events if isinstance(events, list) else [events],
+        key=lambda e: (_RANK.get(e.severity, 3), e.id or 0),
+    )
+    assert group and all(e.id is not None for e in group)
+    lead = group[0]
     lang = lang if lang in LABELS else "en"
     labels = LABELS[lang]
-    assert event.id is not None
-    headline, facts, free = _lines(event, client, channel, lang, escalation_level)
-    level = labels.get(event.severity, "")
     subject = who(client, bool(channel and channel.allow_personal_data))
+    facts: list[tuple[str, str]] = [(labels["client"], subject)] if subject else []
+    facts += _unique([f for e in group for f in _change_facts(e, lang)])
+    facts += _unique([f for e in group for f in _context_facts(e, lang)])
+    free = [labels["escalated"]] if escalation_level else []
+    free += _unique([line for e in group for line in _notes(e, lang)])
+    headline = ", ".join(_unique([_headline(e, lang) for e in group]))
+    level = labels.get(lead.severity, "")
     title = " · ".join(p for p in (level, headline, subject) if p)
-    link = ack_link(base_url, ack_secret, event.id, event.created_at)
-    ack_text = f"{labels['ack']}: {link}" if link else labels["ack_cli"].format(id=event.id)
-    needs_ack = event.severity == Severity.urgent.value
+    assert lead.id is not None
+    link = ack_link(base_url, ack_secret, lead.id, lead.created_at)
+    ack_text = f"{labels['ack']}: {link}" if link else labels["ack_cli"].format(id=lead.id)
+    needs_ack = lead.severity == Severity.urgent.value
+    footer = (
+        f"{labels['alert']} " + ", ".join(f"#{e.id}" for e in group)
+        + " · " + ", ".join(_unique([e.kind for e in group]))
+    )  # fmt: skip
 
     text_lines = [title, ""] + [f"{k}: {v}" for k, v in facts] + free
     if needs_ack:
         text_lines += ["", ack_text]
-    text_lines.append(f"[{labels['alert']} #{event.id} · {event.kind}]")
+    text_lines.append(f"[{footer}]")
     text = "\n".join(text_lines)
 
     md_lines = [f"*{title}*"] + [f"• *{k}:* {v}" for k, v in facts] + free
     if needs_ack:
         md_lines.append(f"<{link}|{labels['ack']}>" if link else ack_text)
-    md_lines.append(f"_{labels['alert']} #{event.id} · {event.kind}_")
+    md_lines.append(f"_{footer}_")
     markdown = "\n".join(md_lines)
 
     e = html.escape
@@ -278,10 +367,7 @@ def render(
             if link
             else f"<p>{e(ack_text)}</p>"
         )
-    body_html = (
-        f"<h2>{e(title)}</h2>{rows}{extra}{ack_html}"
-        f"<p style='color:#666'>{e(labels['alert'])} #{event.id} · {e(event.kind)}</p>"
-    )
+    body_html = f"<h2>{e(title)}</h2>{rows}{extra}{ack_html}<p style='color:#666'>{e(footer)}</p>"
     return Message(title=title, text=text, html=body_html, markdown=markdown)
 
 

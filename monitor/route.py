@@ -153,6 +153,7 @@ def emit(session: Session, event: EventInput, now: datetime) -> Event | None:
         client_id=event.client_id,
         payload=event.payload,
         dedup_key=event.dedup_key,
+        group_key=event.group_key,
         occurred_at=event.occurred_at,
         created_at=now,
     )

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput
+from monitor.events import EventInput, note
 from monitor.route import emit
 from storage.models import CrawlOutcome, CrawlRun, Event
 
@@ -54,9 +54,6 @@ def check_source(session: Session, source: str, now: datetime, threshold: int = 
     last = _last_health_event(session, source)
     unhealthy = last is not None and last.kind == "source_unhealthy"
     if len(runs) == threshold and all(r.outcome in FAILING for r in runs) and not unhealthy:
-        detail = "; ".join(
-            f"{r.started_at:%Y-%m-%d %H:%M} UTC {r.outcome}: {r.message}" for r in reversed(runs)
-        )
         emit(
             session,
             EventInput(
@@ -65,7 +62,16 @@ def check_source(session: Session, source: str, now: datetime, threshold: int = 
                 subject_key=source,
                 dedup_key=f"source_unhealthy:{source}:{runs[0].id}",
                 payload={
-                    "detail": f"{source}: {threshold} failing runs in a row. {detail}"[:1500],
+                    "notes": [note("source_failing", source=source, runs=threshold)]
+                    + [
+                        note(
+                            "source_run",
+                            at=f"{r.started_at:%Y-%m-%d %H:%M}",
+                            outcome=r.outcome,
+                            message=r.message[:300],
+                        )
+                        for r in reversed(runs)
+                    ],
                     "source": source,
                     "outcome": runs[0].outcome,
                 },
@@ -83,8 +89,14 @@ def check_source(session: Session, source: str, now: datetime, threshold: int = 
                 subject_key=source,
                 dedup_key=f"source_recovered:{source}:{runs[0].id}",
                 payload={
-                    "detail": f"{source}: run at {runs[0].started_at:%Y-%m-%d %H:%M} UTC ended "
-                    f"{runs[0].outcome}",
+                    "notes": [
+                        note(
+                            "source_recovered",
+                            source=source,
+                            at=f"{runs[0].started_at:%Y-%m-%d %H:%M}",
+                            outcome=runs[0].outcome,
+                        )
+                    ],
                     "source": source,
                 },
                 occurred_at=now,

@@ -249,6 +249,9 @@ class Event(SQLModel, table=True):
         default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
     )
     dedup_key: str = Field(max_length=200, unique=True)
+    group_key: str | None = Field(
+        default=None, max_length=120, index=True, description="events of one lookup: one message"
+    )
     occurred_at: datetime = Field(sa_column=utc_column(nullable=False))
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column())

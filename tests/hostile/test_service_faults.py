@@ -119,7 +119,7 @@ def test_locked_database_full_disk_and_mail_down(
             unlocked = datetime.now(UTC)
             _until(lambda: _fresh_since(engine, unlocked), 60, "a heartbeat after the lock")
             _until(lambda: len(_faults(engine)) == 1, 60, "the admins told of the lock")
-            assert "locked" in _faults(engine)[0].payload["detail"]
+            assert "locked" in _faults(engine)[0].payload["notes"][0]["error"]
 
             # 2. A moment of full disk: every write of the service's fails.
             hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
@@ -172,7 +172,7 @@ def test_locked_database_full_disk_and_mail_down(
         kinds = [e.kind for e in events]
         deliveries = list(s.exec(select(Delivery)))
     assert kinds.count("court_closed") == 1
-    faults = [e.payload["detail"] for e in events if e.kind == "service_fault"]
+    faults = [e.payload["notes"] for e in events if e.kind == "service_fault"]
     assert len(faults) == 2, faults
     assert kinds.count("channel_failing") >= 1  # the mail outage, told once mail worked again
     assert all(d.status == "sent" for d in deliveries)
