@@ -51,7 +51,7 @@ from monitor.faults import FaultJournal
 from monitor.route import emit
 from monitor.source_health import overdue
 from monitor.web import make_server, parse_listen, serve_in_thread
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import engine_for, session_scope, upgrade
 from storage.errors import ConfigError, DocketwatchError
 from storage.models import CrawlRun, Heartbeat, ServiceLock
 from storage.people import count_active_clients
@@ -401,7 +401,7 @@ def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str, trigger: I
 
 def serve(settings: Settings, *, once: bool = False) -> int:
     """Run the service until a stop signal (or one pass with ``once``); return the exit code."""
-    engine = make_engine(settings.database_url, settings.secrets_key_file)
+    engine = engine_for(settings)
     log.info("docketwatch starting; database %s", mask_url(settings.database_url))
     upgrade(engine)
     counts = load_reference_data(engine)

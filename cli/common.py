@@ -148,10 +148,10 @@ def get_settings() -> Settings:
 def open_engine(*, migrate: bool = False) -> Iterator[sa.Engine]:
     """An engine on the configured database, which must be at this code's schema (or is brought
     to it with ``migrate``)."""
-    from storage.db import make_engine, require_current, upgrade
+    from storage.db import engine_for, require_current, upgrade
 
     settings = get_settings()
-    engine = make_engine(settings.database_url, settings.secrets_key_file)
+    engine = engine_for(settings)
     try:
         if migrate:
             upgrade(engine)

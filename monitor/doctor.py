@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-from storage.db import head_revision, make_engine
+from storage.db import engine_for, head_revision
 from storage.models import Delivery, DeliveryAttempt, Heartbeat, Staff, StaffChannel
 from storage.secrets import SecretsKeyError, keyring_of
 from storage.settings import Settings, config_file_path, mask_channel, mask_url
@@ -63,7 +63,7 @@ def _files(settings: Settings) -> list[Finding]:
 
 
 def _database(settings: Settings) -> tuple[list[Finding], sa.Engine | None]:
-    engine = make_engine(settings.database_url, settings.secrets_key_file)
+    engine = engine_for(settings)
     where = mask_url(settings.database_url)
     try:
         with engine.connect() as conn:

@@ -26,6 +26,8 @@ from storage.settings import mask_url
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from storage.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -37,26 +39,38 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_seconds: float) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
-def make_engine(url: str, secrets_key_file: Path | None = None) -> sa.Engine:
+def engine_for(settings: Settings) -> sa.Engine:
+    """The engine the settings describe: database, secrets key, SQLite's wait for a lock."""
+    return make_engine(
+        settings.database_url, settings.secrets_key_file, settings.sqlite_busy_seconds
+    )
+
+
+def make_engine(
+    url: str, secrets_key_file: Path | None = None, busy_seconds: float = 30.0
+) -> sa.Engine:
     """An engine for ``url``; creates the folder of a SQLite file when it is missing. The
     engine knows where its secrets key is (``secrets_key_file``, or the default for ``url``:
-    see :mod:`storage.secrets`)."""
+    see :mod:`storage.secrets`); on SQLite, a write waits ``busy_seconds`` for a lock."""
     url = normalize_url(url)
-    engine = _make_engine(url)
+    engine = _make_engine(url, busy_seconds)
     attach(engine, secrets_key_file or default_key_path(url))
     return engine
 
 
-def _make_engine(url: str) -> sa.Engine:
+def _make_engine(url: str, busy_seconds: float) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -67,8 +81,8 @@ def _make_engine(url: str) -> sa.Engine:
             create_private(Path(database))
         # hide_parameters: an error's text never carries the row's values (A-numbers, names),
         # wherever it ends up (a traceback on a terminal, a log, a crash report).
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(url, connect_args={"timeout": busy_seconds}, hide_parameters=True)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_seconds))
         return engine
     return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 

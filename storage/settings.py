@@ -294,6 +294,13 @@ class Settings(BaseSettings):
         default=None,
         description="Secret that signs acknowledgement links (required with web_base_url).",
     )
+    sqlite_busy_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a write to a SQLite database waits for another's lock before it "
+        "fails (the failure is told to admins as a service fault).",
+    )
     secrets_key_file: Path | None = Field(
         default=None,
         description=(

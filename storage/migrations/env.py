@@ -17,11 +17,11 @@ target_metadata = SQLModel.metadata
 def _engine():  # type: ignore[no-untyped-def]
     engine = config.attributes.get("engine")
     if engine is None:
-        from storage.db import make_engine
+        from storage.db import engine_for
         from storage.settings import load_settings
 
         settings = load_settings()
-        engine = make_engine(settings.database_url, settings.secrets_key_file)
+        engine = engine_for(settings)
     return engine
 
 
