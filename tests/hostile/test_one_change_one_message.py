@@ -7,7 +7,6 @@ Every line beyond the labelled facts is a registered note, written in English an
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,18 +16,16 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.acis import detect
 from monitor.dispatch import Dispatcher, acknowledge
 from monitor.events import NOTES, RegistryError, note
 from monitor.messages import LABELS, note_line
-from sandbox.acis_data import Case, Hearing, case_body
+from sandbox.acis_data import Case, Hearing
 from sandbox.mail import SmtpSink
-from spiders.acis import parse_case_info
-from storage.acis import record
 from storage.db import session_scope
-from storage.models import Client, Delivery, Event
+from storage.models import Delivery, Event
 from storage.people import add_client, add_staff, assign
 from storage.settings import Settings
+from tests.test_acis_watch import look
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = datetime(2026, 11, 27, 18, tzinfo=UTC)  # 10:00 in Los Angeles: no quiet hours
@@ -57,16 +54,6 @@ def _org(engine: sa.Engine, sink: SmtpSink) -> dict[str, int]:
     return ids
 
 
-def _look(engine: sa.Engine, client_id: int, case: Case, when: datetime) -> list[str]:
-    raw = json.dumps(case_body(case, "EN")).encode()
-    observation = parse_case_info(200, raw, when.date(), "EN")
-    with session_scope(engine) as s:
-        client = s.get(Client, client_id)
-        assert client is not None
-        record(s, client, observation, raw, when, nationality_code="MX")
-        return detect(s, client, when, when.date())
-
-
 def _dispatch(engine: sa.Engine, when: datetime) -> None:
     Dispatcher(engine, Settings(), clock=lambda: when).run_once()
 
@@ -78,12 +65,12 @@ def test_a_change_of_venue_is_one_message_in_each_language(
     cases = {who: Case(a, "MX", hearing=Hearing(on=date(2027, 1, 5)))
              for who, a in ((ANA, "912000001"), (BETO, "912000002"))}  # fmt: skip
     for who, case in cases.items():
-        assert _look(engine, clients[who], case, NOW) == []  # the baseline
+        assert look(engine, clients[who], case, NOW) == []  # the baseline
     later = NOW + timedelta(days=1)
     for who, case in cases.items():
         case.hearing = Hearing(on=date(2027, 2, 10), court="LOS", location="LOS",
                                judge="Lee, Ann", judge_code="ALE")  # fmt: skip
-        kinds = _look(engine, clients[who], case, later)
+        kinds = look(engine, clients[who], case, later)
         assert kinds == ["hearing_moved_later", "hearing_judge_changed",
                          "hearing_location_changed"]  # fmt: skip
     _dispatch(engine, later)
@@ -112,12 +99,12 @@ def test_a_decision_is_one_urgent_message_and_one_acknowledgement(
 ) -> None:
     clients = _org(engine, sink)
     case = Case("912000002", "MX", hearing=Hearing(on=date(2027, 1, 5)))
-    assert _look(engine, clients[BETO], case, NOW) == []
+    assert look(engine, clients[BETO], case, NOW) == []
     case.hearing = None
     case.decision_code, case.decision_text = "X", "Removal ordered"
     case.completed_on, case.appeal_due_on = date(2026, 11, 27), date(2026, 12, 28)
     later = NOW + timedelta(hours=1)
-    assert _look(engine, clients[BETO], case, later) == ["hearing_removed", "decision_entered"]
+    assert look(engine, clients[BETO], case, later) == ["hearing_removed", "decision_entered"]
     _dispatch(engine, later)
     (message,) = sink.to(BETO)
     assert message.subject.startswith("URGENTE · ")
