@@ -178,3 +178,17 @@ def staff_set(
             allow_personal_data=personal_data,
         )
         out.print(f"updated {staff.email}")
+
+
+@app.command("rekey")
+@handles_errors
+def staff_rekey() -> None:
+    """Seal every alert channel's URL with a new secrets key (after a key may have leaked, or
+    on a schedule). The old key is kept beside the new one as KEY.old until you delete it; a
+    running service picks the new key up by itself."""
+    from storage.secrets import keyring_of, rotate
+
+    with open_engine() as engine:
+        count = rotate(engine)
+        path = keyring_of(engine.dialect).path
+    out.print(f"{count} channel URL(s) sealed with a new key at {path} (the old one: {path}.old)")

@@ -16,6 +16,10 @@ database that holds none:
 
 A key is never made again over channels sealed with a lost one: that is an error which says
 where the key was looked for. Back the key up apart from the database.
+
+``docketwatch staff rekey`` (:func:`rotate`) seals every channel again with a new key, in one
+transaction, and then puts the new key in place (the old one kept beside it as ``.old``). A
+running service notices: a value its key cannot open makes it read the key file again.
 """
 
 from __future__ import annotations
@@ -122,18 +126,67 @@ class Keyring:
 
         if not sealed.startswith(SEALED):
             raise SecretsKeyError("a stored channel URL is not sealed; run `docketwatch init`")
+        token = sealed[len(SEALED) :].encode("ascii")
+        for attempt in range(2):
+            try:
+                return Fernet(self._raw()).decrypt(token).decode()
+            except (InvalidToken, ValueError):
+                if attempt == 0 and self._reload():
+                    continue  # the key was rotated since it was read: try the new one
+                break
+        raise SecretsKeyError(
+            f"a stored channel URL cannot be opened with the key {self.path}: it was sealed "
+            "with another key. Restore the key this database was set up with"
+        )
+
+    def _reload(self) -> bool:
+        """Forget the key read earlier; True when the file now holds another one."""
+        with self._lock:
+            before, self._key = self._key, None
         try:
-            return Fernet(self._raw()).decrypt(sealed[len(SEALED) :].encode("ascii")).decode()
-        except (InvalidToken, ValueError):
-            raise SecretsKeyError(
-                f"a stored channel URL cannot be opened with the key {self.path}: it was sealed "
-                "with another key. Restore the key this database was set up with"
-            ) from None
+            return self._raw() != before
+        except SecretsKeyError:
+            return False
 
     def digest(self, plain: str) -> str:
         """A keyed digest of ``plain``: equal values, equal digests; nothing to guess from."""
         key = base64.urlsafe_b64decode(self._raw())
         return hmac.new(key, _DIGEST_LABEL + plain.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def rotate(engine: sa.Engine) -> int:
+    """Seal every channel URL with a new key; return how many. Nothing changes unless the
+    current key opens every one of them. The old key is kept beside the new as ``.old``."""
+    from cryptography.fernet import Fernet
+
+    keyring = keyring_of(engine.dialect)
+    path = keyring.path
+    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    fd = os.open(staging, flags, PRIVATE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(Fernet.generate_key() + b"\n")
+    try:
+        fresh = Keyring(staging)
+        with engine.begin() as conn:
+            rows = conn.execute(sa.text("SELECT id, url FROM staff_channel")).all()
+            plain = {row_id: keyring.open(url) for row_id, url in rows}  # all, or nothing
+            for row_id, url in plain.items():
+                conn.execute(
+                    sa.text("UPDATE staff_channel SET url = :url, url_digest = :digest "
+                            "WHERE id = :id"),
+                    {"url": fresh.seal(url), "digest": fresh.digest(url), "id": row_id},
+                )  # fmt: skip
+            # Still inside the transaction: if this fails, the database keeps the old seals.
+            old = path.with_name(path.name + ".old")
+            if path.exists():
+                old.unlink(missing_ok=True)
+                os.link(path, old)
+            os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    keyring._reload()
+    return len(rows)
 
 
 def attach(engine: sa.Engine, path: Path) -> None:

@@ -108,3 +108,42 @@ def test_the_migration_seals_stored_channels_and_its_downgrade_opens_them(db_url
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT url FROM staff_channel")).scalar() == url
     engine.dispose()
+
+
+def test_rekey_seals_every_channel_with_a_new_key_and_a_running_reader_follows(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "dw.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+    urls = list(SECRETS)[:3]
+    args = ["staff", "add", "--name", "Ana", "--email", "ana@example.org", "--role", "admin"]
+    assert run_cli(*args, *(f"--channel={u}" for u in urls), cwd=tmp_path, env=env).returncode == 0
+    key = tmp_path / "dw.key"
+    before_key, before_rows = key.read_bytes(), _raw_bytes(db)
+    engine = make_engine(env["DATABASE_URL"])  # a reader that read the old key, as a service
+    with session_scope(engine) as s:
+        assert sorted(c.url for c in s.query(StaffChannel)) == sorted(urls)
+
+    rekeyed = run_cli("staff", "rekey", cwd=tmp_path, env=env)
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    assert "3 channel URL(s) sealed with a new key" in rekeyed.stdout
+    assert key.read_bytes() != before_key and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert Path(f"{key}.old").read_bytes() == before_key  # kept until the admin deletes it
+    assert _raw_bytes(db) != before_rows
+    with session_scope(engine) as s:  # the old reader follows the new key by itself
+        assert sorted(c.url for c in s.query(StaffChannel)) == sorted(urls)
+    engine.dispose()
+    listed = run_cli("staff", "list", "--json", cwd=tmp_path, env=env)
+    assert len(json.loads(listed.stdout)[0]["channels"]) == 3
+
+    # A key that cannot open the channels is never rotated over them: nothing changes.
+    Path(f"{key}.old").unlink()
+    key.unlink()
+    Keyring(key).create()
+    wrong_key, rows = key.read_bytes(), _raw_bytes(db)
+    refused = run_cli("staff", "rekey", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "sealed with another key" in refused.stderr
+    assert key.read_bytes() == wrong_key and _raw_bytes(db) == rows
+    assert not Path(f"{key}.old").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".new")]
