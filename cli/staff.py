@@ -192,3 +192,41 @@ def staff_rekey() -> None:
         count = rotate(engine)
         path = keyring_of(engine.dialect).path
     out.print(f"{count} channel URL(s) sealed with a new key at {path} (the old one: {path}.old)")
+
+
+@app.command("calendar")
+@handles_errors
+def staff_calendar(
+    email: Annotated[str, typer.Argument(help="The staff member's email.")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Stop the current address; issue none.")
+    ] = False,
+) -> None:
+    """Give a staff member a new secret calendar address (Outlook, Google Calendar) of their
+    clients' hearings: moved hearings update, removed ones are cancelled. Issuing a new address
+    stops the old one; --revoke stops it without a new one. Served by the web endpoint
+    (web_listen), at web_base_url."""
+    from cli.common import get_settings
+    from monitor.calendar import feed_path, issue
+    from monitor.calendar import revoke as revoke_feed
+
+    with open_engine() as engine, open_session(engine) as session:
+        if revoke:
+            revoke_feed(session, email)
+        else:
+            token = issue(session, email)
+    who = email.strip().lower()
+    if revoke:
+        out.print(f"the calendar address of {who} is revoked")
+        return
+    base = get_settings().web_base_url
+    if base:
+        out.print(
+            f"calendar address of {who} (keep it secret): {base.rstrip('/')}{feed_path(token)}"
+        )
+    else:
+        out.print(
+            f"calendar path of {who} (keep it secret): {feed_path(token)}\n"
+            "set web_base_url (and web_listen) to serve it; it is shown once: issue a new "
+            "one if it is lost"
+        )

@@ -1,12 +1,14 @@
-"""docketwatch's small web endpoint: acknowledgement links from alerts, and a health check.
+"""docketwatch's small web endpoint: acknowledgement links from alerts, calendar feeds, and a
+health check.
 
 ``GET /ack/<alert id>?t=<token>`` shows a page that asks to confirm; its button POSTs the same
 token, which acknowledges the alert. Mail scanners open every link in a message, so a GET never
 acknowledges anything (it would stop an urgent alert's escalation with nobody having read it).
 The token carries its expiry and an HMAC of the alert id and expiry with ``ack_secret``: links
 cannot be guessed and stop working after :data:`~monitor.messages.ACK_LINK_DAYS` days.
-``GET /health`` answers 200. Started by ``docketwatch run`` when ``web_listen`` is set; put it
-behind the organization's HTTPS proxy.
+``GET /calendar/<secret>.ics`` is a staff member's calendar feed of their clients' hearings
+(:mod:`monitor.calendar`). ``GET /health`` answers 200. Started by ``docketwatch run`` when
+``web_listen`` is set; put it behind the organization's HTTPS proxy.
 
 The server is hardened for the public side of that proxy: each connection has
 :data:`TIMEOUT_S` seconds to send its request (a slow client cannot hold a thread), at most
@@ -35,6 +37,7 @@ from storage.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 _ACK = re.compile(r"^/ack/(\d{1,12})$")
+_CALENDAR = re.compile(r"^/calendar/([A-Za-z0-9_-]{16,100})\.ics$")
 TIMEOUT_S = 10.0
 MAX_CONNECTIONS = 32
 MAX_BODY = 4096
@@ -124,10 +127,29 @@ def make_server(
                 return None
             return event_id
 
+        def _calendar(self, token: str) -> None:
+            from monitor.calendar import feed_for_token
+
+            body = feed_for_token(engine, token, now())
+            if body is None:
+                self._text(404, "Not found.")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/calendar; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             if parts.path == "/health":
                 self._text(200, "ok")
+                return
+            calendar = _CALENDAR.match(parts.path)
+            if calendar:
+                self._calendar(calendar.group(1))
                 return
             token = parse_qs(parts.query).get("t", [""])[0]
             event_id = self._checked(parts.path, token)

@@ -195,6 +195,10 @@ class Staff(SQLModel, table=True):
     )
     active: bool = True
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    calendar_token_digest: str | None = Field(
+        default=None, max_length=64, unique=True, index=True,
+        description="SHA-256 of the secret in the staff member's calendar feed address",
+    )  # fmt: skip
 
 
 class StaffChannel(SQLModel, table=True):
