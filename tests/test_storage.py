@@ -197,3 +197,30 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
         assert (staff[0].digest, staff[0].min_severity, staff[0].muted_kinds) == (False, "info", [])
         assert client_details(s, "912345678")["name"] == "DOE, JANE"
     engine.dispose()
+
+
+def test_the_newest_migrations_go_down_and_up_with_rows_that_refer_to_them(db_url: str) -> None:
+    """Events with deliveries and staff with channels survive a downgrade to 0009 and back (a
+    SQLite table recreated under rows that refer to it would lose them, or fail)."""
+    from monitor.events import EventInput
+    from monitor.route import emit
+    from storage.models import Delivery, Event, StaffChannel
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    load_reference_data(engine)
+    now = datetime(2026, 11, 27, 18, tzinfo=UTC)
+    with session_scope(engine) as s:
+        add_staff(s, name="Ad", email="ad@example.org", role="admin",
+                  channels=["json://127.0.0.1:9/ad"], now=now)  # fmt: skip
+        emit(s, EventInput(kind="facility_added", subject_type="source", subject_key="x",
+                           dedup_key="down-up", payload={}, occurred_at=now,
+                           group_key="g"), now)  # fmt: skip
+    downgrade(engine, "0009")
+    upgrade(engine)
+    with session_scope(engine) as s:
+        assert len(list(s.exec(select(Event)))) == 1
+        assert len(list(s.exec(select(Delivery)))) == 1
+        (channel,) = s.exec(select(StaffChannel)).all()
+        assert channel.url == "json://127.0.0.1:9/ad"
+    engine.dispose()
