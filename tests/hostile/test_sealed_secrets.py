@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import StaffChannel
@@ -100,7 +101,7 @@ def test_the_migration_seals_stored_channels_and_its_downgrade_opens_them(db_url
     sealed, digest = raw()
     assert sealed.startswith(SEALED) and "ssw0rd" not in sealed and len(digest) == 64
     with session_scope(engine) as s:
-        (channel,) = s.query(StaffChannel).all()
+        (channel,) = s.exec(select(StaffChannel)).all()
         assert channel.url == url
     from storage.db import downgrade
 
@@ -123,7 +124,7 @@ def test_rekey_seals_every_channel_with_a_new_key_and_a_running_reader_follows(
     before_key, before_rows = key.read_bytes(), _raw_bytes(db)
     engine = make_engine(env["DATABASE_URL"])  # a reader that read the old key, as a service
     with session_scope(engine) as s:
-        assert sorted(c.url for c in s.query(StaffChannel)) == sorted(urls)
+        assert sorted(c.url for c in s.exec(select(StaffChannel))) == sorted(urls)
 
     rekeyed = run_cli("staff", "rekey", cwd=tmp_path, env=env)
     assert rekeyed.returncode == 0, rekeyed.stderr
@@ -132,7 +133,7 @@ def test_rekey_seals_every_channel_with_a_new_key_and_a_running_reader_follows(
     assert Path(f"{key}.old").read_bytes() == before_key  # kept until the admin deletes it
     assert _raw_bytes(db) != before_rows
     with session_scope(engine) as s:  # the old reader follows the new key by itself
-        assert sorted(c.url for c in s.query(StaffChannel)) == sorted(urls)
+        assert sorted(c.url for c in s.exec(select(StaffChannel))) == sorted(urls)
     engine.dispose()
     listed = run_cli("staff", "list", "--json", cwd=tmp_path, env=env)
     assert len(json.loads(listed.stdout)[0]["channels"]) == 3
