@@ -146,7 +146,7 @@ def release_diff(court: str, now: datetime | None = None) -> Any:
             notes.append(note("unrepresented_more", listed=ITEMS_IN_MESSAGE, court=court))
         items = [
             {
-                "case": f"case {r.idncase}",
+                "case": str(r.idncase),  # "case N" in the recipient's language
                 "nationality": names.label("nationality", r.nat),
                 "language": names.label("language", r.lang),
                 "case_type": names.label("case_type", r.case_type),

@@ -220,6 +220,8 @@ def _item_line(item: dict[str, Any], lang: str) -> str:
     for key, value in item.items():
         if key == "client" and isinstance(value, int):
             parts.append(f"{labels['client']} #{value}")
+        elif key == "case" and value not in (None, ""):
+            parts.append(f"{labels['case']} {str(value).removeprefix('case ')}")
         elif key == "next_hearing" and value in (None, ""):
             parts.append(labels["no_hearing"])
         elif value not in (None, ""):

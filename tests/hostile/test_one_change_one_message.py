@@ -153,3 +153,20 @@ def test_every_note_is_written_in_both_languages_and_used() -> None:
 
 def test_a_stored_event_from_before_notes_still_reads() -> None:
     assert note_line({"note": "gone", "a": "1", "b": "x"}, "es") == "1 · x"
+
+
+def test_items_are_written_in_the_recipients_language() -> None:
+    from monitor.messages import render
+
+    event = Event(
+        id=7, kind="new_unrepresented_case", severity="normal", subject_type="court",
+        subject_key="ADL", dedup_key="x", payload={
+            "notes": [note("unrepresented_more", listed=50, court="ADL")],
+            "items": [{"case": "1234567", "nationality": "MEXICO", "next_hearing": None}],
+        }, occurred_at=NOW, created_at=NOW,
+    )  # fmt: skip
+    spanish = render(event, None, None, "es").text
+    assert "caso 1234567 · MEXICO · sin audiencia programada" in spanish, spanish
+    assert "Se listan los primeros 50" in spanish
+    english = render(event, None, None, "en").text
+    assert "case 1234567 · MEXICO · no hearing scheduled" in english, english
