@@ -133,14 +133,16 @@ def feed(session: Session, staff: Staff, now: datetime) -> bytes:
     cal.add("x-wr-calname", f"docketwatch · {staff.name}")
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     horizon = now.date() - timedelta(days=KEEP_PAST_DAYS)
+    by_client: dict[int, list[Hearing]] = {}
+    for row in session.exec(  # one query for every client's rows, oldest first
+        select(Hearing)
+        .where(col(Hearing.client_id).in_([c.id for c in clients]), Hearing.source == "acis")
+        .order_by(col(Hearing.id))
+    ):
+        by_client.setdefault(row.client_id, []).append(row)
     for client in clients:
-        rows = list(
-            session.exec(
-                select(Hearing)
-                .where(Hearing.client_id == client.id, Hearing.source == "acis")
-                .order_by(col(Hearing.id))
-            )
-        )
+        assert client.id is not None
+        rows = by_client.get(client.id, [])
         for chain in _chains(rows):
             last = chain.rows[-1]
             if last.hearing_on < horizon:

@@ -167,16 +167,11 @@ def list_clients(
 def client_details(session: Session, a_number: str) -> dict[str, Any]:
     client = get_client(session, a_number)
     emails = _staff_emails(session)
+    row = ClientRow(
+        client, emails.get(client.primary_attorney_id), emails.get(client.backup_attorney_id)
+    )
     return {
-        "a_number": client.a_number,
-        "name": client.name,
-        "nationality": client.nationality_code,
-        "country_of_birth": client.country_of_birth_code,
-        "born_on": client.born_on.isoformat() if client.born_on else None,
-        "status": client.status,
-        "active": client.active,
-        "primary_attorney": emails.get(client.primary_attorney_id),
-        "backup_attorney": emails.get(client.backup_attorney_id),
+        **row.as_record(),
         "created_at": client.created_at.isoformat(),
         "updated_at": client.updated_at.isoformat(),
     }

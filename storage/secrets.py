@@ -72,20 +72,14 @@ class Keyring:
 
     def create(self) -> None:
         """Write a new key, owner-only; an existing key is never replaced."""
-        from cryptography.fernet import Fernet
-
         with self._lock:
             if self.path.exists():
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Written whole under a private name, then linked into place: a reader never sees
             # half a key, and of two processes creating it at once the first one's wins.
-            staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            fd = os.open(staging, flags, PRIVATE)
+            staging = _staged_key(self.path)
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(Fernet.generate_key() + b"\n")
                 os.link(staging, self.path)
             except FileExistsError:  # another process made it first: use theirs
                 pass
@@ -154,18 +148,24 @@ class Keyring:
         return hmac.new(key, _DIGEST_LABEL + plain.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _staged_key(path: Path) -> Path:
+    """A new key, written whole and owner-only under a private name beside ``path`` (never
+    through a link), to be linked or moved into place."""
+    from cryptography.fernet import Fernet
+
+    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(Fernet.generate_key() + b"\n")
+    return staging
+
+
 def rotate(engine: sa.Engine) -> int:
     """Seal every channel URL with a new key; return how many. Nothing changes unless the
     current key opens every one of them. The old key is kept beside the new as ``.old``."""
-    from cryptography.fernet import Fernet
-
     keyring = keyring_of(engine.dialect)
     path = keyring.path
-    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    fd = os.open(staging, flags, PRIVATE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(Fernet.generate_key() + b"\n")
+    staging = _staged_key(path)
     try:
         fresh = Keyring(staging)
         with engine.begin() as conn:

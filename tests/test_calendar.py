@@ -30,8 +30,9 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, int]]]:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+def setup(db_url: str) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, int]]]:
+    """SQLite and PostgreSQL, each with a web endpoint on a port of its own."""
+    url = db_url
     engine = make_engine(url)
     upgrade(engine)
     load_reference_data(engine)
