@@ -62,6 +62,7 @@ class AcisState:
     cases: dict[str, Case] = field(default_factory=dict)
     nat_hash: str = "1791802679"
     layout: str = "v1"  # "v2" renames the form's ids: a layout change
+    glitches: int = 0  # the next N page loads come with the v2 layout (a page caught mid-deploy)
     refuse_captcha: set[str] = field(default_factory=set)  # A-numbers whose token is rejected
     refuse_all: bool = False
     no_token: bool = False  # the page mints no token at all (no request follows)
@@ -97,7 +98,9 @@ class AcisSandbox(ReplicaServer):
     def page(self, lang: str) -> str:
         template = resources.files("sandbox").joinpath("acis_page.html").read_text("utf-8")
         text = TEXT[lang]
-        v2 = self.state.layout == "v2"
+        with self.lock:
+            v2 = self.state.layout == "v2" or self.state.glitches > 0
+            self.state.glitches = max(0, self.state.glitches - 1)
         digits = "".join(
             f'<input type="text" inputmode="{"text" if v2 else "numeric"}" maxlength="1" '
             f'data-id="{i}">'
@@ -210,6 +213,7 @@ class AcisSandbox(ReplicaServer):
                     with sandbox.lock:
                         s = sandbox.state
                         s.layout = payload.get("layout", s.layout)
+                        s.glitches = int(payload.get("glitches", s.glitches))
                         s.refuse_all = bool(payload.get("refuse_all", s.refuse_all))
                         s.no_token = bool(payload.get("no_token", s.no_token))
                         s.latency_s = float(payload.get("latency_s", s.latency_s))

@@ -29,6 +29,7 @@ __all__ = ["CASE_OUTCOMES", "AcisObservation", "CaseStatus", "Outcome", "parse_c
 
 SOURCE = "acis"
 # a source error (by its run outcome) -> what the lookup is recorded as
+LOOKS = 2  # a page found changed is loaded once more before it is called layout_changed
 LOOKUP_OUTCOME = {
     "blocked": Outcome.blocked,
     "layout_changed": Outcome.layout_changed,
@@ -317,15 +318,23 @@ def make_spider_class() -> type:
                 yield request
 
         def start_requests(self):  # type: ignore[no-untyped-def]
-            path = "/es/" if self.language == "ES" else "/en/"
             for target in self.targets:
-                yield scrapy.Request(
-                    self.base_url + path,
-                    callback=self.lookup,
-                    errback=self.failed,
-                    dont_filter=True,
-                    meta={"playwright": True, "playwright_include_page": True, "target": target},
-                )
+                yield self._page_request(target, look=1)
+
+        def _page_request(self, target: dict[str, Any], look: int):  # type: ignore[no-untyped-def]
+            path = "/es/" if self.language == "ES" else "/en/"
+            return scrapy.Request(
+                self.base_url + path,
+                callback=self.lookup,
+                errback=self.failed,
+                dont_filter=True,
+                meta={
+                    "playwright": True,
+                    "playwright_include_page": True,
+                    "target": target,
+                    "look": look,
+                },
+            )
 
         async def lookup(self, response: Response):  # type: ignore[no-untyped-def]
             page = response.meta["playwright_page"]
@@ -335,6 +344,7 @@ def make_spider_class() -> type:
                 "nationality_code": target["nat_code"],
                 "language": self.language,
             }
+            again = False
             try:
                 captured = await acis_lookup(
                     page,
@@ -348,14 +358,26 @@ def make_spider_class() -> type:
                     http_status=captured.status, body=captured.body.decode("utf-8", "replace")
                 )
             except SourceError as exc:
-                item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=str(exc))
+                if exc.outcome == "layout_changed" and response.meta.get("look", 1) < LOOKS:
+                    # A page that lacks what the lookup needs is looked at once more, freshly
+                    # loaded, before it is called a changed layout: a page caught mid-deploy or
+                    # rendered too slowly on a busy machine is not a change admins must act on.
+                    self.logger.info("layout check failed (%s); loading the page again", exc)
+                    again = True
+                else:
+                    looks = response.meta.get("look", 1)
+                    note = f" (on {looks} loads of the page)" if looks > 1 else ""
+                    item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=f"{exc}{note}")
             except Exception as exc:  # a crashed page or browser: the lookup failed, and says so
                 self.logger.exception("lookup failed unexpectedly")
                 message = f"{type(exc).__name__}: {exc}"[:300]
                 item.update(outcome=LOOKUP_OUTCOME["failed"].value, message=message)
             finally:
                 await page.close()
-            yield item
+            if again:
+                yield self._page_request(target, look=response.meta.get("look", 1) + 1)
+            else:
+                yield item
 
         async def failed(self, failure):  # type: ignore[no-untyped-def]
             page = failure.request.meta.get("playwright_page")
