@@ -50,7 +50,6 @@ from monitor.events import EventInput
 from monitor.faults import FaultJournal
 from monitor.route import emit
 from monitor.source_health import overdue
-from monitor.web import make_server, parse_listen, serve_in_thread
 from storage.db import engine_for, session_scope, upgrade
 from storage.errors import ConfigError, DocketwatchError
 from storage.models import CrawlRun, Heartbeat, ServiceLock
@@ -59,6 +58,7 @@ from storage.reference_data import load_reference_data
 from storage.runs import fail_open_runs, last_run
 from storage.settings import Settings, mask_url
 from storage.sources import SOURCES
+from web.server import parse_listen
 
 log = logging.getLogger("docketwatch.scheduler")
 
@@ -427,14 +427,16 @@ def serve(settings: Settings, *, once: bool = False) -> int:
             raise ConfigError("web_listen is set but ack_secret is not")
     token = acquire_lock(engine, settings)  # before anything starts: a second service stops here
     if settings.web_listen:
-        assert settings.ack_secret is not None
+        from web.app import create_app
+        from web.server import WebServer
+
         try:
-            web = make_server(engine, settings.ack_secret.get_secret_value(), host, port)
-        except OSError:
+            web = WebServer(
+                create_app(engine, settings), host, port, settings.web_trusted_proxies
+            ).start()
+        except Exception:
             release_lock(engine, token)
             raise
-        serve_in_thread(web)
-        log.info("web endpoint listening on %s:%d", host, port)
 
     stop = threading.Event()
 
@@ -492,8 +494,7 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         release_lock(engine, token)
         _CTX = None
         if web is not None:
-            web.shutdown()
-            web.server_close()
+            web.stop()
         engine.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

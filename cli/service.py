@@ -84,6 +84,27 @@ def run(
     raise typer.Exit(scheduler.serve(settings, once=once))
 
 
+@app.command()
+@handles_errors
+def web() -> None:
+    """Serve the web app alone (web_listen, ack_secret) until Ctrl-C or SIGTERM; `docketwatch
+    run` serves it too when web_listen is set. Staff sign in with the password set by
+    `docketwatch staff password EMAIL`."""
+    from storage.errors import ConfigError
+    from web.app import create_app
+    from web.server import WebServer, parse_listen
+
+    settings = get_settings()
+    if not settings.web_listen:
+        raise ConfigError("set web_listen (host:port) to serve the web app")
+    host, port = parse_listen(settings.web_listen)
+    with open_engine() as engine:
+        server = WebServer(create_app(engine, settings), host, port, settings.web_trusted_proxies)
+        out.print(f"web app on http://{host}:{port} (Ctrl-C stops it)")
+        server.run_here()
+    out.print("stopped")
+
+
 @app.command("nationalities")
 def list_nationalities(
     search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",

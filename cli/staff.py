@@ -230,3 +230,31 @@ def staff_calendar(
             "set web_base_url (and web_listen) to serve it; it is shown once: issue a new "
             "one if it is lost"
         )
+
+
+@app.command("password")
+@handles_errors
+def staff_password(
+    email: Annotated[str, typer.Argument(help="The staff member's email.")],
+    stdin: Annotated[
+        bool,
+        typer.Option("--stdin", help="Read the password from the first line of standard input."),
+    ] = False,
+) -> None:
+    """Set the password a staff member signs in to the web app with (at least 12 characters;
+    stored as an argon2id hash). It ends the staff member's open web sessions. Asked twice,
+    hidden, unless --stdin."""
+    from storage.passwords import set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        from cli.common import fail
+
+        raise fail("no terminal to ask the password on: pipe it with --stdin")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with open_engine() as engine, open_session(engine) as session:
+        staff = set_password(session, email, password)
+        who = staff.email
+    out.print(f"password set for {who}; they sign in at the web app's /login")

@@ -120,7 +120,8 @@ def format_date(value: str | date, lang: str) -> str:
     return f"{_DAYS['en'][day.weekday()]}, {_MONTHS['en'][day.month - 1]} {day.day}, {day.year}"
 
 
-def _zone_name(zone: str | None, on: str | None) -> str:
+def zone_name(zone: str | None, on: str | None) -> str:
+    """The short name of a time zone on a day (PST, PDT), or the zone as it is."""
     if not zone:
         return ""
     try:
@@ -255,7 +256,7 @@ def _context_facts(event: Event, lang: str) -> list[tuple[str, str]]:
     if isinstance(hearing, dict) and hearing.get("date"):
         when = format_date(str(hearing["date"]), lang)
         if hearing.get("time"):
-            zone = _zone_name(hearing.get("timezone"), hearing.get("date"))
+            zone = zone_name(hearing.get("timezone"), hearing.get("date"))
             when += f" {labels['at']} {hearing['time']}" + (f" ({zone})" if zone else "")
         court = hearing.get("court_name") or hearing.get("court") or ""
         if hearing.get("court") and hearing.get("court_name"):

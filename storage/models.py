@@ -199,6 +199,9 @@ class Staff(SQLModel, table=True):
         default=None, max_length=64, unique=True, index=True,
         description="SHA-256 of the secret in the staff member's calendar feed address",
     )  # fmt: skip
+    password_hash: str | None = Field(
+        default=None, max_length=200, description="argon2id hash of the web app password"
+    )
 
 
 class StaffChannel(SQLModel, table=True):
@@ -599,6 +602,34 @@ class ServiceLock(SQLModel, table=True):
     token: str = Field(max_length=64)
     started_at: datetime = Field(sa_column=utc_column(nullable=False))
     beat_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in staff member's web session. The browser holds a random secret (in a signed
+    cookie); only its SHA-256 is stored, so the table cannot be replayed as cookies."""
+
+    __tablename__ = "web_session"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    csrf: str = Field(max_length=64, description="the token every form of the session carries")
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+    expires_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw or did what through the web app: a full A-number or name revealed, a sign-in."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    action: str = Field(max_length=40)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    detail: str = Field(default="", max_length=300)
+    ip: str = Field(default="", max_length=64)
 
 
 # APScheduler 3.x's SQLAlchemyJobStore table, declared here so that migrations own it.

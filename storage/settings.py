@@ -288,11 +288,24 @@ class Settings(BaseSettings):
     )
     web_listen: str | None = Field(
         default=None,
-        description="host:port the service's web endpoint listens on (e.g. 127.0.0.1:8470).",
+        description=(
+            "host:port the web app listens on (e.g. 127.0.0.1:8470); `docketwatch run` serves it "
+            "when set, `docketwatch web` serves it alone."
+        ),
     )
     ack_secret: SecretStr | None = Field(
         default=None,
-        description="Secret that signs acknowledgement links (required with web_base_url).",
+        description=(
+            "Secret that signs acknowledgement links and the web app's session cookies "
+            "(required with web_base_url and web_listen)."
+        ),
+    )
+    web_trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Addresses (comma-separated, or *) of the HTTPS proxy in front of the web app, whose "
+            "X-Forwarded-For and X-Forwarded-Proto headers are believed."
+        ),
     )
     sqlite_busy_seconds: float = Field(
         default=30.0,

@@ -116,3 +116,19 @@ def dispatcher(engine: sa.Engine, clock: Clock, **settings: Any) -> Dispatcher:
 
 
 START = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles
+
+
+def web_server(
+    engine: sa.Engine, secret: str, port: int, clock: Any = None, **settings: Any
+) -> Any:
+    """The web app on loopback ``port`` (0: any free port), started; ``.stop()`` it."""
+    from web.app import create_app
+    from web.server import WebServer
+
+    if port == 0:
+        from sandbox.mail import free_port
+
+        port = free_port()
+    config = Settings(ack_secret=secret, **settings)
+    app = create_app(engine, config, clock=clock)
+    return WebServer(app, "127.0.0.1", port, config.web_trusted_proxies).start()

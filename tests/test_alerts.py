@@ -22,7 +22,6 @@ from sqlmodel import col, select
 from monitor.dispatch import Dispatcher, PassReport, SendResult, acknowledge, quiet_until
 from monitor.events import KINDS, Audience, EventInput, RegistryError, register
 from monitor.messages import Message, ack_link
-from monitor.web import make_server, serve_in_thread
 from sandbox.mail import SmtpSink
 from sandbox.webhook import WebhookSink
 from storage.db import make_engine, session_scope, upgrade
@@ -30,7 +29,7 @@ from storage.models import Delivery, DeliveryAttempt, Event, Severity, StaffChan
 from storage.people import add_staff, update_staff
 from storage.reference_data import load_reference_data
 from storage.settings import Settings
-from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
+from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org, web_server
 from tests.conftest import run_cli
 
 ISSUE_KINDS = [
@@ -462,23 +461,21 @@ def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) 
     assert event.id is not None
     link = ack_link(base, "s3cret", event.id, event.created_at)
     assert link is not None and link in mail.html()
-    server = make_server(engine, "s3cret", "127.0.0.1", port, clock=lambda: START)
-    serve_in_thread(server)
+    server = web_server(engine, "s3cret", port, clock=lambda: START)
     try:
         with pytest.raises(urllib.error.HTTPError) as bad:
             urllib.request.urlopen(f"{base}/ack/{event.id}?t=forged", timeout=10)
         assert bad.value.code == 403
         with urllib.request.urlopen(link, timeout=10) as page:  # what a mail scanner does
             text = page.read().decode()
-        assert f"Acknowledge alert #{event.id}?" in text and "method='post'" in text
+        assert f"Acknowledge alert #{event.id}?" in text and 'method="post"' in text
         assert _events(engine)[0].acknowledged_at is None
         token = link.split("?t=", 1)[1]
         form = f"t={token}".encode()
         with urllib.request.urlopen(f"{base}/ack/{event.id}", data=form, timeout=10) as page:
             assert f"Alert #{event.id} acknowledged" in page.read().decode()
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     assert _events(engine)[0].acknowledged_by == "web link"
 
 

@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from monitor.web import make_server, serve_in_thread
 from sandbox.acis_data import Case, Hearing
 from storage.db import make_engine, session_scope, upgrade
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
+from tests.alerting import web_server
 from tests.conftest import run_cli
 from tests.test_acis_watch import look
 
@@ -48,14 +48,12 @@ def setup(db_url: str) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, in
             assign(s, a_number, who, "primary", now=NOW)
             assert client.id is not None
             ids[who] = client.id
-    server = make_server(engine, "test-secret", "127.0.0.1", 0, clock=lambda: NOW)
-    serve_in_thread(server)
+    server = web_server(engine, "test-secret", 0, clock=lambda: NOW)
     env = {"DATABASE_URL": url,
-           "DOCKETWATCH_WEB_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+           "DOCKETWATCH_WEB_BASE_URL": f"http://127.0.0.1:{server.port}",
            "DOCKETWATCH_ACK_SECRET": "test-secret"}  # fmt: skip
     yield engine, env, ids
-    server.shutdown()
-    server.server_close()
+    server.stop()
     engine.dispose()
 
 

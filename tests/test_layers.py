@@ -15,13 +15,14 @@ import pytest
 
 from tests.conftest import ROOT
 
-PRODUCT = ["spiders", "monitor", "storage", "checks", "cli", "scheduler.py"]
+PRODUCT = ["spiders", "monitor", "storage", "checks", "cli", "web", "scheduler.py"]
 # package -> top-level packages it must never import, anywhere in it
 FORBIDDEN = {
-    "spiders": {"monitor", "checks", "cli", "scheduler"},
-    "monitor": {"spiders", "checks", "cli", "scheduler"},
-    "storage": {"spiders", "monitor", "checks", "cli", "scheduler", "sandbox"},
-    "checks": {"cli", "scheduler"},
+    "spiders": {"monitor", "checks", "cli", "web", "scheduler"},
+    "monitor": {"spiders", "checks", "cli", "web", "scheduler"},
+    "storage": {"spiders", "monitor", "checks", "cli", "web", "scheduler", "sandbox"},
+    "checks": {"cli", "web", "scheduler"},
+    "web": {"cli", "spiders"},
 }
 
 

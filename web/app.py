@@ -1,0 +1,499 @@
+"""docketwatch's web app (FastAPI, server-rendered Jinja2 pages, plain HTML forms).
+
+Pages, by role (every page and action checks the role on the server):
+
+- ``/``: the signed-in staff member's clients (an attorney's own, primary or backup; every
+  client for coordinators and admins) with their next hearing and custody, and their
+  unacknowledged alerts with an Acknowledge button.
+- ``/clients/<id>``: a client's hearings over time, ACIS lookups, custody history, alerts with
+  their deliveries; "check now"; the assisted refresh steps when ACIS is blocked; the full name
+  and A-number only on "reveal", which is audited. A client outside an attorney's scope is 404.
+- ``/alerts``: the inbox, filtered by kind, severity, client and acknowledgement.
+- ``/caseload`` (coordinators, admins): the unrepresented caseload at a court from the FOIA
+  release, counted by nationality, language, judge, week or case type; CSV export.
+- ``/sources`` (admins): each source's runs and freshness; clients whose ACIS lookups are blocked.
+- ``/ack/<id>?t=…``: the acknowledgement links of alerts (no sign-in: the signed token is the
+  authority); a GET only asks to confirm (mail scanners open links), the POST acknowledges.
+- ``/calendar/<secret>.ics``: a staff member's calendar feed; ``/health``.
+
+Sign-in, sessions and CSRF: :mod:`web.auth`. Pages are in English or Spanish, by the staff
+member's language (``web/locale``, Babel).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from storage.db import session_scope
+from storage.errors import DocketwatchError, NotFoundError, ValidationError
+from storage.models import StaffRole
+from storage.passwords import verify_password
+from storage.settings import Settings
+from web import auth
+from web.i18n import environments
+
+HERE = Path(__file__).parent
+MAX_BODY = 4096
+ATTORNEY, COORDINATOR, ADMIN = (r.value for r in StaffRole)
+EVERYONE = (ATTORNEY, COORDINATOR, ADMIN)
+LOGIN_COOKIE = "dw_login"
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+class Headers(BaseHTTPMiddleware):
+    """Security headers on every answer; request bodies capped before they are read."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "POST":
+            length = request.headers.get("content-length", "")
+            if not length.isdigit():
+                return PlainTextResponse("Request not accepted: no length.", status_code=411)
+            if int(length) > MAX_BODY:
+                return PlainTextResponse("Request too large.", status_code=413)
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def create_app(
+    engine: sa.Engine,
+    settings: Settings,
+    clock: Callable[[], datetime] | None = None,
+    throttle: auth.Throttle | None = None,
+) -> FastAPI:
+    """The web app on ``engine``. ``settings.ack_secret`` signs cookies and ack links."""
+    if settings.ack_secret is None or not settings.ack_secret.get_secret_value():
+        from storage.errors import ConfigError
+
+        raise ConfigError("the web app needs ack_secret: it signs session cookies and ack links")
+    secret = settings.ack_secret.get_secret_value()
+    now = clock or (lambda: datetime.now(UTC))
+    limiter = throttle or auth.Throttle()
+    envs = environments(HERE / "templates")
+    for env in envs.values():
+        env.filters["initials"] = _initials
+        env.filters["last_four"] = _last_four
+        env.filters["headline"] = _headline
+        env.filters["chart"] = _chart
+        env.filters["zone"] = _zone
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Headers)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    # -------------------------------------------------------------------------- helpers
+
+    def page(
+        request: Request, name: str, user: auth.SignedIn | None, status: int = 200, **ctx: Any
+    ) -> HTMLResponse:
+        lang = user.language if user else _accept_language(request)
+        template = envs[lang].get_template(name)
+        body = template.render(user=user, lang=lang, request=request, path=request.url.path, **ctx)
+        return HTMLResponse(body, status_code=status)
+
+    def secure(request: Request) -> bool:
+        return request.url.scheme == "https" or (settings.web_base_url or "").startswith("https:")
+
+    def signed_in(request: Request) -> auth.SignedIn:
+        cookie = request.cookies.get(auth.COOKIE, "")
+        value = auth.unsign(secret, cookie) if cookie else None
+        user = auth.current(engine, value, now()) if value else None
+        if user is None:
+            raise NotSignedIn()
+        return user
+
+    def role(*allowed: str) -> Any:
+        def check(request: Request) -> auth.SignedIn:
+            user = signed_in(request)
+            if user.role not in allowed:
+                raise HTTPException(status_code=403)
+            return user
+
+        return Depends(check)
+
+    def csrf(user: auth.SignedIn, token: str) -> None:
+        if not secrets.compare_digest(user.csrf.encode(), (token or "").encode()):
+            raise HTTPException(status_code=403, detail="csrf")
+
+    def ip(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    @app.exception_handler(NotSignedIn)
+    async def _to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, _exc: NotFoundError) -> Response:
+        return page(request, "error.html", None, 404, title="Not found", message="not_found")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        message = {403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
+        if exc.detail == "csrf":
+            message = "csrf"
+        return page(request, "error.html", None, exc.status_code, message=message)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(request: Request, exc: ValidationError) -> Response:
+        return page(request, "error.html", None, 400, message="invalid", detail=str(exc))
+
+    # -------------------------------------------------------------------------- public
+
+    @app.get("/health", response_class=PlainTextResponse)
+    def health() -> str:
+        return "ok"
+
+    @app.get("/login")
+    def login_form(request: Request, next: str = "/") -> Response:
+        token = secrets.token_urlsafe(24)
+        response = page(request, "login.html", None, login_token=token, next=_local(next))
+        response.set_cookie(
+            LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
+            max_age=3600,
+        )  # fmt: skip
+        return response
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        email: Annotated[str, Form(max_length=200)],
+        password: Annotated[str, Form(max_length=1024)],
+        login_token: Annotated[str, Form(max_length=100)] = "",
+        next: Annotated[str, Form(max_length=500)] = "/",
+    ) -> Response:
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected.encode(), login_token.encode()):
+            raise HTTPException(status_code=403, detail="csrf")
+        email = email.strip().lower()
+        where = ip(request)
+        if limiter.blocked(f"email:{email}", f"ip:{where}"):
+            return page(request, "login.html", None, 429, login_token=expected, next=_local(next),
+                        problem="throttled")  # fmt: skip
+        from sqlmodel import select
+
+        from storage.models import Staff
+
+        with session_scope(engine) as s:
+            staff = s.exec(select(Staff).where(Staff.email == email)).first()
+            stored = staff.password_hash if staff and staff.active else None
+            ok = verify_password(stored, password)
+            auth.audit(s, now(), staff.id if staff else None,
+                       "sign_in" if ok else "sign_in_failed", ip=where)  # fmt: skip
+            staff_id = staff.id if staff else None
+        if not ok or staff_id is None:
+            limiter.failed(f"email:{email}", f"ip:{where}")
+            return page(request, "login.html", None, 401, login_token=expected, next=_local(next),
+                        problem="wrong")  # fmt: skip
+        limiter.succeeded(f"email:{email}")
+        session_secret, _ = auth.start_session(engine, staff_id, now())
+        response = RedirectResponse(_local(next), status_code=303)
+        response.set_cookie(
+            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
+            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
+        )  # fmt: skip
+        response.delete_cookie(LOGIN_COOKIE)
+        return response
+
+    @app.post("/logout")
+    def logout(
+        request: Request,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        csrf(user, csrf_token)
+        value = auth.unsign(secret, request.cookies.get(auth.COOKIE, ""))
+        if value:
+            auth.end_session(engine, value)
+        response = RedirectResponse("/login?out=1", status_code=303)
+        response.delete_cookie(auth.COOKIE)
+        return response
+
+    # -------------------------------------------------------------------------- pages
+
+    @app.get("/")
+    def home(request: Request, user: auth.SignedIn = role(*EVERYONE)) -> Response:
+        from monitor.views import InboxFilter, client_lines, inbox
+
+        with session_scope(engine) as s:
+            lines = client_lines(s, user.role, user.staff_id)
+            alerts = inbox(s, user.role, user.staff_id, InboxFilter(), limit=50)
+            return page(request, "home.html", user, lines=lines, alerts=_alert_rows(alerts))
+
+    @app.get("/clients/{client_id}")
+    def client_page(
+        request: Request, client_id: int, user: auth.SignedIn = role(*EVERYONE)
+    ) -> Response:
+        return _client(request, client_id, user, reveal=False)
+
+    @app.post("/clients/{client_id}/reveal")
+    def client_reveal(
+        request: Request,
+        client_id: int,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        csrf(user, csrf_token)
+        return _client(request, client_id, user, reveal=True)
+
+    def _client(request: Request, client_id: int, user: auth.SignedIn, reveal: bool) -> Response:
+        from monitor.views import client_history, visible_client
+
+        with session_scope(engine) as s:
+            client = visible_client(s, user.role, user.staff_id, client_id)
+            if reveal:
+                auth.audit(s, now(), user.staff_id, "reveal", client_id=client.id,
+                           detail="full name and A-number shown", ip=ip(request))  # fmt: skip
+            history = client_history(s, client)
+            return page(request, "client.html", user, h=history, reveal=reveal,
+                        checked=request.query_params.get("checked"))  # fmt: skip
+
+    @app.post("/clients/{client_id}/check")
+    def client_check(
+        request: Request,
+        client_id: int,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        from monitor.views import request_check, visible_client
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            client = visible_client(s, user.role, user.staff_id, client_id)
+            queued = request_check(s, client, "acis", user.email, now())
+        flag = "queued" if queued else "pending"
+        return RedirectResponse(f"/clients/{client_id}?checked={flag}", status_code=303)
+
+    @app.get("/alerts")
+    def alerts(
+        request: Request,
+        kind: str = "",
+        severity: str = "",
+        client: int | None = None,
+        ack: str = "no",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        from monitor.views import InboxFilter, event_kinds, inbox
+
+        flt = InboxFilter(
+            kind[:40], severity[:10], client, ack if ack in ("no", "yes", "all") else "no"
+        )
+        with session_scope(engine) as s:
+            rows = inbox(s, user.role, user.staff_id, flt)
+            back = f"{request.url.path}?{request.url.query}"
+            return page(request, "alerts.html", user, alerts=_alert_rows(rows), flt=flt,
+                        kinds=event_kinds(), back=back)  # fmt: skip
+
+    @app.post("/alerts/{event_id}/ack")
+    def alerts_ack(
+        request: Request,
+        event_id: int,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        back: Annotated[str, Form(max_length=500)] = "/alerts",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        from monitor.dispatch import acknowledge
+        from monitor.views import may_acknowledge
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            may_acknowledge(s, user.role, user.staff_id, event_id)
+        acknowledge(engine, event_id, user.email, now())
+        return RedirectResponse(_local(back), status_code=303)
+
+    @app.get("/caseload")
+    def caseload(
+        request: Request,
+        court: str = "ADL",
+        detained: str = "",
+        by: str = "",
+        new: str = "",
+        format: str = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        from monitor.eoir_foia import GROUPS, caseload_trend, caseload_unrepresented
+
+        court = court.strip().upper()[:3] or "ADL"
+        grouping = by if by in GROUPS else None
+        with session_scope(engine) as s:
+            try:
+                table = caseload_unrepresented(
+                    s, court, detained=bool(detained), by=grouping, new_only=bool(new)
+                )
+            except NotFoundError as exc:
+                return page(request, "caseload.html", user, table=None, problem=str(exc),
+                            court=court, by=by, detained=detained, new=new, groups=GROUPS,
+                            trend=None)  # fmt: skip
+            trend = caseload_trend(s, court)
+        if format == "csv":
+            return _csv(table.columns, table.rows, f"caseload-{court}.csv")
+        shown = table.rows[:500]
+        return page(request, "caseload.html", user, table=table, shown=shown, court=court,
+                    by=by, detained=detained, new=new, groups=GROUPS, trend=trend,
+                    query=urlencode({"court": court, "detained": detained, "by": by,
+                                     "new": new, "format": "csv"}))  # fmt: skip
+
+    @app.get("/sources")
+    def sources(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:
+        from monitor.views import blocked_clients, source_lines
+
+        with session_scope(engine) as s:
+            lines = source_lines(s)
+            blocked = blocked_clients(s)
+            return page(request, "sources.html", user, lines=lines, blocked=blocked)
+
+    # -------------------------------------------------------------------------- links
+
+    @app.get("/ack/{event_id}")
+    def ack_page(request: Request, event_id: int, t: str = "") -> Response:
+        problem = _ack_problem(event_id, t)
+        if problem:
+            return problem
+        return page(request, "ack.html", None, event_id=event_id, token=quote(t, safe="."))
+
+    @app.post("/ack/{event_id}")
+    def ack_post(
+        request: Request, event_id: int, t: Annotated[str, Form(max_length=200)] = ""
+    ) -> Response:
+        from monitor.dispatch import acknowledge
+
+        problem = _ack_problem(event_id, t)
+        if problem:
+            return problem
+        try:
+            event = acknowledge(engine, event_id, "web link", now())
+        except NotFoundError:
+            return page(request, "error.html", None, 404, message="not_found")
+        return page(request, "ack.html", None, event_id=event_id, done=event.acknowledged_at)
+
+    def _ack_problem(event_id: int, token: str) -> Response | None:
+        from monitor.messages import check_ack_token
+
+        problem = check_ack_token(secret, event_id, token, now())
+        if problem == "expired":
+            return PlainTextResponse(
+                f"This link to acknowledge alert #{event_id} has expired. Sign in to "
+                f"docketwatch to acknowledge it, or run `docketwatch alerts ack {event_id}`.",
+                status_code=410,
+            )
+        if problem:
+            return PlainTextResponse("This acknowledgement link is not valid.", status_code=403)
+        return None
+
+    @app.get("/calendar/{name}")
+    def calendar(name: str) -> Response:
+        from monitor.calendar import feed_for_token
+
+        token = name.removesuffix(".ics")
+        if not name.endswith(".ics") or not 16 <= len(token) <= 100 or not token.isascii():
+            raise NotFoundError("no such calendar")
+        body = feed_for_token(engine, token, now())
+        if body is None:
+            raise NotFoundError("no such calendar")
+        return Response(body, media_type="text/calendar; charset=utf-8")
+
+    @app.exception_handler(DocketwatchError)
+    async def _other(request: Request, exc: DocketwatchError) -> Response:
+        return page(request, "error.html", None, 400, message="invalid", detail=str(exc))
+
+    return app
+
+
+def _alert_rows(rows: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
+    from monitor.events import KINDS
+    from monitor.messages import initials
+    from monitor.views import last_four
+
+    out = []
+    for event, client in rows:
+        spec = KINDS.get(event.kind)
+        out.append(
+            {
+                "event": event,
+                "headline_en": spec.en if spec else event.kind,
+                "headline_es": spec.es if spec else event.kind,
+                "client": client,
+                "who": f"{initials(client.name)} {last_four(client.a_number)}" if client else "",
+            }
+        )
+    return out
+
+
+def _initials(name: str) -> str:
+    from monitor.messages import initials
+
+    return initials(name)
+
+
+def _last_four(a_number: str) -> str:
+    from monitor.views import last_four
+
+    return last_four(a_number)
+
+
+def _headline(kind: str, lang: str) -> str:
+    from monitor.events import KINDS
+
+    spec = KINDS.get(kind)
+    return (spec.es if lang == "es" else spec.en) if spec else kind
+
+
+def _zone(hearing: Any) -> str:
+    from monitor.messages import zone_name
+
+    return zone_name(hearing.timezone, hearing.hearing_on.isoformat())
+
+
+def _chart(table: Any) -> Any:
+    from web.charts import trend_chart
+
+    return trend_chart(table)
+
+
+def _csv(columns: list[str], rows: list[list[Any]], filename: str) -> Response:
+    from storage.files import spreadsheet_cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows([spreadsheet_cell(v) for v in row] for row in rows)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _local(target: str) -> str:
+    """Only a path on this site (an open redirect would hand a signed-in user to anyone)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _accept_language(request: Request) -> str:
+    header = request.headers.get("accept-language", "")
+    return "es" if header.lower().startswith("es") else "en"

@@ -1,0 +1,165 @@
+"""Sign-in for the web app: argon2id passwords, server-side sessions, CSRF tokens, a sign-in
+rate limit and the audit log.
+
+- A password is stored as an argon2id hash (:mod:`storage.passwords`), set by
+  ``docketwatch staff password``.
+- A session is a random secret held by the browser in a cookie signed with HMAC-SHA256 (the
+  ``web_secret`` setting, or ``ack_secret``); the database keeps only the secret's SHA-256, the
+  session's CSRF token and its expiry. A session ends :data:`IDLE` after its last request, or
+  :data:`ABSOLUTE` after sign-in, whichever is first, and at sign-out.
+- Every form carries the session's CSRF token; a POST without it is refused (403).
+- Sign-in attempts are limited per email and per address (:class:`Throttle`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, delete, select
+
+from storage.db import session_scope
+from storage.models import AuditEntry, Staff, WebSession
+
+IDLE = timedelta(hours=8)
+ABSOLUTE = timedelta(hours=24)
+COOKIE = "dw_session"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def sign(key: str, value: str) -> str:
+    mac = hmac.new(key.encode(), f"session:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{value}.{mac}"
+
+
+def unsign(key: str, cookie: str) -> str | None:
+    value, _, _mac = cookie.rpartition(".")
+    if not value or not cookie.isascii() or len(cookie) > 200:
+        return None
+    return value if hmac.compare_digest(sign(key, value), cookie) else None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    staff_id: int
+    role: str
+    email: str
+    name: str
+    language: str
+    csrf: str
+
+
+def start_session(engine: sa.Engine, staff_id: int, now: datetime) -> tuple[str, str]:
+    """A new session for ``staff_id``: (the secret for the cookie, its CSRF token)."""
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    with session_scope(engine) as s:
+        s.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+        s.add(
+            WebSession(
+                digest=_digest(secret),
+                staff_id=staff_id,
+                csrf=csrf,
+                created_at=now,
+                seen_at=now,
+                expires_at=min(now + IDLE, now + ABSOLUTE),
+            )
+        )
+    return secret, csrf
+
+
+def current(engine: sa.Engine, secret: str, now: datetime) -> SignedIn | None:
+    """The signed-in staff member of a session secret, or None (unknown, expired, inactive).
+    A live session is extended by :data:`IDLE`, never past :data:`ABSOLUTE`."""
+    with session_scope(engine) as s:
+        row = s.get(WebSession, _digest(secret))
+        if row is None:
+            return None
+        if row.expires_at <= now:
+            s.delete(row)
+            return None
+        staff = s.get(Staff, row.staff_id)
+        if staff is None or not staff.active:
+            return None
+        if now - row.seen_at > timedelta(minutes=1):  # one write a minute, not one per request
+            row.seen_at = now
+            row.expires_at = min(now + IDLE, row.created_at + ABSOLUTE)
+            s.add(row)
+        assert staff.id is not None
+        return SignedIn(staff.id, staff.role, staff.email, staff.name, staff.language, row.csrf)
+
+
+def end_session(engine: sa.Engine, secret: str) -> None:
+    with session_scope(engine) as s:
+        s.exec(delete(WebSession).where(col(WebSession.digest) == _digest(secret)))
+
+
+def audit(
+    session: Session,
+    now: datetime,
+    staff_id: int | None,
+    action: str,
+    *,
+    client_id: int | None = None,
+    detail: str = "",
+    ip: str = "",
+) -> None:
+    session.add(
+        AuditEntry(
+            at=now,
+            staff_id=staff_id,
+            action=action[:40],
+            client_id=client_id,
+            detail=detail[:300],
+            ip=ip[:64],
+        )
+    )
+
+
+def audit_rows(session: Session, limit: int = 200) -> list[AuditEntry]:
+    return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)))
+
+
+class Throttle:
+    """At most ``per_email`` failed sign-ins for one email, and ``per_address`` from one
+    address, in ``window`` seconds (keys ``email:…`` and ``ip:…``). Kept in the web process's
+    memory: a restart forgets it, which costs an attacker a restart they cannot cause."""
+
+    def __init__(self, per_email: int = 5, per_address: int = 50, window: float = 900.0) -> None:
+        self.limits = {"email": per_email, "ip": per_address}
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.limits[k.partition(":")[0]] for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+            if len(self._failures) > 100_000:  # a flood of keys: forget the quiet ones
+                for k in [k for k, v in self._failures.items() if not v]:
+                    del self._failures[k]
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
