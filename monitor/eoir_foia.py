@@ -79,8 +79,53 @@ def labels(session: Session, release_id: int) -> Labels:
     return Labels(names)
 
 
+@dataclass(frozen=True)
+class CaseloadFilter:
+    """Narrows a caseload: EOIR codes (nationality ``MX``, language ``SP``, case type ``RMV``,
+    judge ``ABC``, matched against the next hearing's judge or the case's) and a window of next
+    hearing dates. Empty fields do not filter."""
+
+    nationality: str = ""
+    language: str = ""
+    case_type: str = ""
+    judge: str = ""
+    hearing_from: date | None = None
+    hearing_to: date | None = None
+
+    def apply(self, q: Any) -> Any:
+        p = FoiaProceeding
+        if self.nationality:
+            q = q.where(col(p.nat) == self.nationality.strip().upper())
+        if self.language:
+            q = q.where(col(p.lang) == self.language.strip().upper())
+        if self.case_type:
+            q = q.where(col(p.case_type) == self.case_type.strip().upper())
+        if self.judge:
+            code = self.judge.strip().upper()
+            by_next = col(p.next_judge) == code
+            by_case = sa.and_(col(p.next_judge) == "", col(p.ij_code) == code)
+            q = q.where(sa.or_(by_next, by_case))
+        if self.hearing_from is not None:
+            q = q.where(col(p.next_date) >= self.hearing_from)
+        if self.hearing_to is not None:
+            q = q.where(col(p.next_date) <= self.hearing_to)
+        return q
+
+    def describe(self) -> str:
+        parts = [f"{k.replace('_', ' ')} {v}" for k, v in
+                 (("nationality", self.nationality), ("language", self.language),
+                  ("case_type", self.case_type), ("judge", self.judge)) if v]  # fmt: skip
+        if self.hearing_from or self.hearing_to:
+            parts.append(f"next hearing {self.hearing_from or '…'} to {self.hearing_to or '…'}")
+        return "; ".join(parts)
+
+
 def unrepresented_query(
-    release_id: int, court: str, detained: bool, columns: tuple[str, ...] | None = None
+    release_id: int,
+    court: str,
+    detained: bool,
+    columns: tuple[str, ...] | None = None,
+    flt: CaseloadFilter | None = None,
 ) -> Any:
     # Plain rows, not ORM objects: a court's caseload runs to thousands of rows.
     c = table(FoiaProceeding).c
@@ -92,7 +137,7 @@ def unrepresented_query(
     )
     if detained:
         q = q.where(col(FoiaProceeding.custody) == "D")
-    return q
+    return flt.apply(q) if flt is not None else q
 
 
 def new_unrepresented(session: Session, release_id: int, previous_id: int, court: str) -> list[Any]:
@@ -238,6 +283,7 @@ def caseload_unrepresented(
     by: str | None = None,
     new_only: bool = False,
     release_id: int | None = None,
+    flt: CaseloadFilter | None = None,
 ) -> Table:
     if by is not None and by not in GROUPS:
         from storage.errors import ValidationError
@@ -255,9 +301,13 @@ def caseload_unrepresented(
             if previous is not None and previous.id is not None
             else []
         )
+        if flt is not None:  # the same filter, on the new cases' ids
+            keep = {r.idnproceeding for r in session.connection().execute(
+                unrepresented_query(release.id, court, True, ("idnproceeding",), flt))}  # fmt: skip
+            found = [r for r in found if r.idnproceeding in keep]
         rows = [(*(getattr(r, f) for f in fields), 1) for r in found]
     elif by is None:  # Core, not the ORM: a court's caseload runs to tens of thousands of rows
-        q = unrepresented_query(release.id, court, detained, LISTED)
+        q = unrepresented_query(release.id, court, detained, LISTED, flt)
         # The date as the database gives it (ISO text on SQLite), not parsed row by row.
         q = q.with_only_columns(
             *(
@@ -272,7 +322,7 @@ def caseload_unrepresented(
         rows = list(
             session.connection()
             .execute(
-                unrepresented_query(release.id, court, detained, fields)
+                unrepresented_query(release.id, court, detained, fields, flt)
                 .add_columns(sa.func.count())
                 .group_by(*cols)
             )
@@ -280,8 +330,10 @@ def caseload_unrepresented(
         )
     total = sum(r[-1] for r in rows)
     scope = f"{'detained ' if detained or new_only else ''}{'new ' if new_only else ''}"
+    narrowed = flt.describe() if flt is not None else ""
     title = (
-        f"{total} {scope}unrepresented pending proceeding(s) at {court}, "
+        f"{total} {scope}unrepresented pending proceeding(s) at {court}"
+        f"{f' ({narrowed})' if narrowed else ''}, "
         f"release {release.id} of {release.as_of:%Y-%m-%d}"
     )
     if by is None:
@@ -330,6 +382,27 @@ def caseload_unrepresented(
         [[k, v, f"{100 * v / (total or 1):.1f}%"] for k, v in ordered],
         title,
     )
+
+
+def caseload_choices(
+    session: Session, court: str, release_id: int | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """The codes a court's unrepresented caseload holds, with their labels, per filter field
+    (for the web app's filter menus)."""
+    release = _release(session, release_id)
+    assert release.id is not None
+    names = labels(session, release.id)
+    fields = {"nationality": "nat", "language": "lang", "case_type": "case_type",
+              "judge": "next_judge"}  # fmt: skip
+    out: dict[str, list[tuple[str, str]]] = {}
+    for kind, field in fields.items():
+        column = getattr(FoiaProceeding, field)
+        codes = session.connection().execute(
+            unrepresented_query(release.id, court, False, (field,)).distinct().order_by(column)
+        )
+        label = names.judge if kind == "judge" else lambda code, k=kind: names.label(k, code)
+        out[kind] = sorted(((c, label(c)) for (c,) in codes if c), key=lambda x: x[1])
+    return out
 
 
 def caseload_trend(session: Session, court: str) -> Table:

@@ -119,7 +119,12 @@ START = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles
 
 
 def web_server(
-    engine: sa.Engine, secret: str, port: int, clock: Any = None, **settings: Any
+    engine: sa.Engine,
+    secret: str,
+    port: int,
+    clock: Any = None,
+    page_size: int = 100,
+    **settings: Any,
 ) -> Any:
     """The web app on loopback ``port`` (0: any free port), started; ``.stop()`` it."""
     from web.app import create_app
@@ -130,5 +135,5 @@ def web_server(
 
         port = free_port()
     config = Settings(ack_secret=secret, **settings)
-    app = create_app(engine, config, clock=clock)
+    app = create_app(engine, config, clock=clock, page_size=page_size)
     return WebServer(app, "127.0.0.1", port, config.web_trusted_proxies).start()

@@ -37,6 +37,9 @@ PASSWORD = "correct horse battery"
 DAN = "dan@example.org"
 EVE = "eve@example.org"  # her sign-in is throttled by a test: nobody else's may be
 SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+EDITIONS = sorted(
+    (Path(__file__).parent / "fixtures/detention_stats/ice_xlsx").glob("FY2[45]*.xlsx")
+)
 
 
 @dataclass
@@ -81,8 +84,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 .where(col(FoiaLookup.table_name) == "nationality")
                 .values(label='=HYPERLINK("http://x.example/?"&A1)')
             )
+        from spiders.detention_stats import parse_workbook
+        from storage.detention_stats import sha256_of, store_edition
+
+        with session_scope(engine) as s:
+            for path in EDITIONS:
+                store_edition(s, parse_workbook(path), url=path.name, sha256=sha256_of(path))
         clock = {"now": now}
-        server = web_server(engine, "web-secret", 0, clock=lambda: clock["now"])
+        # Four rows a page: the small synthetic caseload spans several pages.
+        server = web_server(engine, "web-secret", 0, clock=lambda: clock["now"], page_size=4)
         try:
             yield Site(f"http://127.0.0.1:{server.port}", engine, org, sink, other_id, clock)
         finally:
@@ -382,3 +392,62 @@ def test_sign_in_never_redirects_off_the_site(site: Site, page: Any) -> None:
         page.wait_for_load_state()
         assert page.url == f"{site.base}/"
         page.context.clear_cookies()
+
+
+def test_caseload_filters_sorting_pages_and_xlsx(site: Site, page: Any) -> None:
+    from openpyxl import load_workbook
+
+    sign_in(page, site, site.org.admin)
+    page.goto(f"{site.base}/caseload?court=ADL")
+    every = int(page.locator("#caseload-title").inner_text().split()[0])
+    nationality = page.locator("#nationality option").nth(1)
+    code = nationality.get_attribute("value")
+    page.select_option("#nationality", code)
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state()
+    title = page.locator("#caseload-title").inner_text()
+    narrowed = int(title.split()[0])
+    assert f"nationality {code}" in title and 0 < narrowed <= every
+    cells = page.locator("table").first.locator("tbody tr td:nth-child(3)").all_inner_texts()
+    assert len(cells) == narrowed and all(c.endswith(f"({code})") for c in cells)
+    page.goto(f"{site.base}/caseload?court=ADL&sort=case&desc=1")
+    cases: list[int] = []
+    while True:  # page by page, through the Next links
+        first = page.locator("table").first
+        cases += [int(c) for c in first.locator("tbody tr td:nth-child(1)").all_inner_texts()]
+        if page.get_by_role("link", name="Next", exact=True).count() == 0:
+            break
+        page.get_by_role("link", name="Next", exact=True).click()
+        page.wait_for_load_state()
+    assert every > 4 and "Page 2 of" in page.inner_text("main")
+    assert cases == sorted(cases, reverse=True) and len(cases) == every
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download XLSX").click()
+    saved = Path(download.value.path()).read_bytes()
+    sheet = load_workbook(io.BytesIO(saved)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:2] == ("case", "proceeding") and len(rows) == every + 2
+    cell = sheet.cell(row=3, column=3)
+    assert cell.data_type == "s" and str(cell.value).startswith("=")  # text, never a formula
+    accessible(page)
+
+
+def test_hearings_by_day_and_facilities(site: Site, page: Any) -> None:
+    sign_in(page, site, site.org.coordinator)
+    page.goto(f"{site.base}/caseload/hearings?court=ADL&from=2026-10-01&to=2026-12-31")
+    days = page.locator("main h2").all_inner_texts()
+    assert days == sorted(days) and len(days) >= 1
+    assert all(d.startswith("2026-1") for d in days)
+    accessible(page)
+    shot(page, "hearings-by-day")
+    bad = page.goto(f"{site.base}/caseload/hearings?from=2026-12-31&to=2026-10-01")
+    assert bad.status == 400
+    page.goto(f"{site.base}/facilities")
+    assert page.locator("svg circle").count() >= len(EDITIONS)
+    rows = page.locator("tbody tr").all_inner_texts()
+    assert any("ADELANTO" in r.upper() for r in rows) and any(
+        "DESERT VIEW" in r.upper() for r in rows
+    )
+    accessible(page)
+    shot(page, "facilities")

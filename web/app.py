@@ -26,15 +26,16 @@ import csv
 import io
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from storage.db import session_scope
@@ -47,6 +48,7 @@ from web.i18n import environments
 
 HERE = Path(__file__).parent
 MAX_BODY = 4096
+PAGE = 100  # rows per page of a long table
 ATTORNEY, COORDINATOR, ADMIN = (r.value for r in StaffRole)
 EVERYONE = (ATTORNEY, COORDINATOR, ADMIN)
 LOGIN_COOKIE = "dw_login"
@@ -84,6 +86,7 @@ def create_app(
     settings: Settings,
     clock: Callable[[], datetime] | None = None,
     throttle: auth.Throttle | None = None,
+    page_size: int = PAGE,
 ) -> FastAPI:
     """The web app on ``engine``. ``settings.ack_secret`` signs cookies and ack links."""
     if settings.ack_secret is None or not settings.ack_secret.get_secret_value():
@@ -331,30 +334,109 @@ def create_app(
         detained: str = "",
         by: str = "",
         new: str = "",
+        nationality: str = "",
+        language: str = "",
+        case_type: str = "",
+        judge: str = "",
+        hearing_from: str = "",
+        hearing_to: str = "",
+        sort: str = "",
+        desc: str = "",
+        page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
         format: str = "",
         user: auth.SignedIn = role(COORDINATOR, ADMIN),
     ) -> Response:
-        from monitor.eoir_foia import GROUPS, caseload_trend, caseload_unrepresented
+        from monitor.eoir_foia import (
+            GROUPS,
+            CaseloadFilter,
+            caseload_choices,
+            caseload_trend,
+            caseload_unrepresented,
+        )
 
         court = court.strip().upper()[:3] or "ADL"
         grouping = by if by in GROUPS else None
+        flt = CaseloadFilter(
+            nationality[:2], language[:3], case_type[:3], judge[:3],
+            _day_param(hearing_from, "hearing from"), _day_param(hearing_to, "hearing to"),
+        )  # fmt: skip
+        params = {"court": court, "detained": detained, "by": by, "new": new,
+                  "nationality": flt.nationality, "language": flt.language,
+                  "case_type": flt.case_type, "judge": flt.judge,
+                  "hearing_from": hearing_from, "hearing_to": hearing_to}  # fmt: skip
+        context: dict[str, Any] = {"court": court, "params": params, "groups": GROUPS,
+                                   "table": None, "trend": None, "choices": {}}  # fmt: skip
         with session_scope(engine) as s:
             try:
                 table = caseload_unrepresented(
-                    s, court, detained=bool(detained), by=grouping, new_only=bool(new)
+                    s, court, detained=bool(detained), by=grouping, new_only=bool(new), flt=flt
                 )
+                context["choices"] = caseload_choices(s, court)
             except NotFoundError as exc:
-                return page(request, "caseload.html", user, table=None, problem=str(exc),
-                            court=court, by=by, detained=detained, new=new, groups=GROUPS,
-                            trend=None)  # fmt: skip
-            trend = caseload_trend(s, court)
+                return page(request, "caseload.html", user, problem=str(exc), **context)
+            context["trend"] = caseload_trend(s, court)
+        if sort in table.columns:  # sorted as text, numbers as numbers, blanks last
+            i = table.columns.index(sort)
+            table.rows.sort(key=lambda r: (r[i] in ("", None), _sort_key(r[i])), reverse=bool(desc))
+        if format in ("csv", "xlsx"):
+            name = f"caseload-{court}.{format}"
+            if format == "csv":
+                return _csv(table.columns, table.rows, name)
+            return _xlsx(table.columns, table.rows, name, table.title)
+        pages = max(1, -(-len(table.rows) // page_size))
+        page_no = min(page_no, pages)
+        shown = table.rows[(page_no - 1) * page_size : page_no * page_size]
+        link = lambda **kw: "/caseload?" + urlencode({**params, "sort": sort, "desc": desc, **kw})  # noqa: E731
+        return page(request, "caseload.html", user, shown=shown, page_no=page_no, pages=pages,
+                    sort=sort, desc=desc, link=link, **{**context, "table": table})  # fmt: skip
+
+    @app.get("/caseload/hearings")
+    def caseload_hearings_page(
+        request: Request,
+        court: str = "ADL",
+        start: Annotated[str, Query(alias="from")] = "",
+        end: Annotated[str, Query(alias="to")] = "",
+        format: str = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        from monitor.eoir_foia import caseload_hearings
+
+        court = court.strip().upper()[:3] or "ADL"
+        first = _day_param(start, "from") or now().date()
+        last = _day_param(end, "to") or first + timedelta(days=6)
+        if last < first or (last - first).days > 92:
+            raise ValidationError("the days run from 'from' to 'to', at most 93 days")
+        with session_scope(engine) as s:
+            try:
+                table = caseload_hearings(s, court, first, last)
+            except NotFoundError as exc:
+                return page(request, "hearings.html", user, problem=str(exc), court=court,
+                            first=first, last=last, days=[])  # fmt: skip
         if format == "csv":
-            return _csv(table.columns, table.rows, f"caseload-{court}.csv")
-        shown = table.rows[:500]
-        return page(request, "caseload.html", user, table=table, shown=shown, court=court,
-                    by=by, detained=detained, new=new, groups=GROUPS, trend=trend,
-                    query=urlencode({"court": court, "detained": detained, "by": by,
-                                     "new": new, "format": "csv"}))  # fmt: skip
+            return _csv(table.columns, table.rows, f"hearings-{court}-{first}.csv")
+        days: dict[str, list[list[Any]]] = {}
+        for row in table.rows:
+            days.setdefault(row[0], []).append(row[1:])
+        query = urlencode({"court": court, "from": first, "to": last, "format": "csv"})
+        return page(request, "hearings.html", user, court=court, first=first, last=last,
+                    table=table, days=list(days.items()), query=query)  # fmt: skip
+
+    @app.get("/facilities")
+    def facilities(
+        request: Request, q: str = "", user: auth.SignedIn = role(*EVERYONE)
+    ) -> Response:
+        from monitor.detention_stats import svg_chart, trend_records
+        from storage.detention_stats import trend
+
+        names = [q.strip()[:80]] if q.strip() else ["Adelanto", "Desert View"]
+        with session_scope(engine) as s:
+            series: dict[str, Any] = {}
+            for name in names:
+                series.update(trend(s, name))
+            records = trend_records(series)
+        chart = Markup(svg_chart(series, "Average daily population per edition")) if series else ""
+        return page(request, "facilities.html", user, q=q, names=names, chart=chart,
+                    records=records)  # fmt: skip
 
     @app.get("/sources")
     def sources(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:
@@ -471,6 +553,50 @@ def _chart(table: Any) -> Any:
     from web.charts import trend_chart
 
     return trend_chart(table)
+
+
+def _day_param(text: str, what: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise ValidationError(f"{what}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, int | float):
+        return (0, value)
+    text = str(value or "")
+    return (0, int(text)) if text.isdigit() and len(text) < 19 else (1, text.lower())
+
+
+def _xlsx(columns: list[str], rows: list[list[Any]], filename: str, title: str) -> Response:
+    """An XLSX whose every text cell is a string, never a formula (openpyxl reads a text that
+    starts with = as one)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("caseload")
+
+    def cell(value: Any) -> Any:
+        c = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"
+        return c
+
+    sheet.append([cell(title)])
+    sheet.append([cell(c) for c in columns])
+    for row in rows:
+        sheet.append([cell(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _csv(columns: list[str], rows: list[list[Any]], filename: str) -> Response:
