@@ -16,7 +16,8 @@ def test_every_page_text_has_spanish() -> None:
     spanish = catalog("es")
     found = texts(TEMPLATES)
     assert len(found) > 80  # the templates were read, not an empty folder
-    missing = sorted(t for t in found if spanish.gettext(t) == t and t != "Error")
+    same = {"Error", "no"}  # the same word in Spanish
+    missing = sorted(t for t in found if spanish.gettext(t) == t and t not in same)
     assert missing == []
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -54,8 +55,48 @@ EVERYONE = (ATTORNEY, COORDINATOR, ADMIN)
 LOGIN_COOKIE = "dw_login"
 
 
+MAX_UPLOAD = 20 * 1024 * 1024  # a roster upload
+UPLOAD_PATHS = ("/roster/preview",)
+
+
 class NotSignedIn(Exception):
     pass
+
+
+class Uploads:
+    """Roster files uploaded for a preview, kept owner-only until imported or an hour old; each
+    is known by a random token and belongs to the staff member who uploaded it."""
+
+    KEEP = 3600.0
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._owners: dict[str, tuple[int, Path, float]] = {}
+
+    def put(self, token: str, staff_id: int, suffix: str, data: bytes) -> Path:
+        from storage.files import private_file
+
+        if len(data) > MAX_UPLOAD:
+            raise ValidationError(f"a roster file may be at most {MAX_UPLOAD // 2**20} MB")
+        self._sweep()
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.folder / f"{token}{suffix}"
+        with private_file(path, "wb") as out:
+            out.write(data)
+        self._owners[token] = (staff_id, path, time.monotonic())
+        return path
+
+    def get(self, token: str, staff_id: int) -> Path:
+        owner = self._owners.get(token)
+        if owner is None or owner[0] != staff_id or not owner[1].exists():
+            raise NotFoundError("that upload is gone: upload the file again")
+        return owner[1]
+
+    def _sweep(self) -> None:
+        old = [t for t, (_, _, at) in self._owners.items() if time.monotonic() - at > self.KEEP]
+        for token in old:
+            _, path, _ = self._owners.pop(token)
+            path.unlink(missing_ok=True)
 
 
 class Headers(BaseHTTPMiddleware):
@@ -66,7 +107,8 @@ class Headers(BaseHTTPMiddleware):
             length = request.headers.get("content-length", "")
             if not length.isdigit():
                 return PlainTextResponse("Request not accepted: no length.", status_code=411)
-            if int(length) > MAX_BODY:
+            limit = MAX_UPLOAD + 65536 if request.url.path in UPLOAD_PATHS else MAX_BODY
+            if int(length) > limit:
                 return PlainTextResponse("Request too large.", status_code=413)
         response = await call_next(request)
         response.headers.setdefault(
@@ -446,6 +488,180 @@ def create_app(
             lines = source_lines(s)
             blocked = blocked_clients(s)
             return page(request, "sources.html", user, lines=lines, blocked=blocked)
+
+    # -------------------------------------------------------------------------- staff
+
+    @app.get("/staff")
+    def staff_list(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:
+        from storage.people import list_staff
+        from storage.settings import mask_channel
+
+        with session_scope(engine) as s:
+            rows = [
+                (st, [(mask_channel(c.url), c) for c in channels])
+                for st, channels in list_staff(s)
+            ]
+            return page(request, "staff.html", user, rows=rows,
+                        done=request.query_params.get("done", "")[:200])  # fmt: skip
+
+    @app.post("/staff")
+    def staff_add(
+        request: Request,
+        name: Annotated[str, Form(max_length=120)],
+        email: Annotated[str, Form(max_length=200)],
+        staff_role: Annotated[str, Form(alias="role", max_length=20)],
+        language: Annotated[str, Form(max_length=2)] = "en",
+        channel: Annotated[str, Form(max_length=1000)] = "",
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(ADMIN),
+    ) -> Response:
+        from storage.people import add_staff
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            added = add_staff(s, name=name, email=email, role=staff_role, language=language,
+                              channels=[channel] if channel.strip() else [])  # fmt: skip
+            auth.audit(s, now(), user.staff_id, "staff_added", detail=added.email, ip=ip(request))
+            target = added.id
+        return RedirectResponse(f"/staff/{target}?done=added", status_code=303)
+
+    @app.get("/staff/{staff_id}")
+    def staff_page(request: Request, staff_id: int, user: auth.SignedIn = role(ADMIN)) -> Response:
+        from sqlmodel import select
+
+        from storage.models import Staff, StaffChannel
+        from storage.settings import mask_channel
+
+        with session_scope(engine) as s:
+            member = s.get(Staff, staff_id)
+            if member is None:
+                raise NotFoundError("no such staff member")
+            channels = [
+                (mask_channel(c.url), c)
+                for c in s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
+            ]
+            return page(request, "staff_edit.html", user, member=member, channels=channels,
+                        done=request.query_params.get("done", "")[:40], outcomes=None)  # fmt: skip
+
+    @app.post("/staff/{staff_id}")
+    def staff_edit(
+        request: Request,
+        staff_id: int,
+        language: Annotated[str, Form(max_length=2)] = "en",
+        quiet_hours: Annotated[str, Form(max_length=20)] = "",
+        digest: Annotated[str, Form(max_length=5)] = "",
+        active: Annotated[str, Form(max_length=5)] = "",
+        channel: Annotated[str, Form(max_length=1000)] = "",
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(ADMIN),
+    ) -> Response:
+        from storage.models import Staff
+        from storage.people import update_staff
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            member = s.get(Staff, staff_id)
+            if member is None:
+                raise NotFoundError("no such staff member")
+            update_staff(
+                s, member.email, language=language, quiet_hours=quiet_hours.strip() or "off",
+                digest=bool(digest), active=bool(active),
+                add_channels=[channel] if channel.strip() else None,
+            )  # fmt: skip
+            auth.audit(s, now(), user.staff_id, "staff_changed", detail=member.email,
+                       ip=ip(request))  # fmt: skip
+        return RedirectResponse(f"/staff/{staff_id}?done=saved", status_code=303)
+
+    @app.post("/staff/{staff_id}/test")
+    def staff_test(
+        request: Request,
+        staff_id: int,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(ADMIN),
+    ) -> Response:
+        from sqlmodel import select
+
+        from monitor.alerts import send_test
+        from storage.models import Staff, StaffChannel
+        from storage.settings import mask_channel
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            member = s.get(Staff, staff_id)
+            if member is None:
+                raise NotFoundError("no such staff member")
+            outcomes = send_test(s, member.email)
+            channels = [
+                (mask_channel(c.url), c)
+                for c in s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
+            ]
+            return page(request, "staff_edit.html", user, member=member, channels=channels,
+                        done="", outcomes=outcomes)  # fmt: skip
+
+    # -------------------------------------------------------------------------- roster
+
+    @app.get("/roster")
+    def roster_form(request: Request, user: auth.SignedIn = role(COORDINATOR, ADMIN)) -> Response:
+        return page(request, "roster.html", user, report=None, token="")
+
+    @app.post("/roster/preview")
+    async def roster_preview(
+        request: Request, user: auth.SignedIn = role(COORDINATOR, ADMIN)
+    ) -> Response:
+        from starlette.concurrency import run_in_threadpool
+        from starlette.datastructures import UploadFile
+
+        form = await request.form(max_files=1, max_fields=5)
+        csrf(user, str(form.get("csrf_token", "")))
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationError("choose a roster file (CSV or XLSX) to upload")
+        suffix = Path(upload.filename).suffix.lower()
+        if suffix not in (".csv", ".xlsx", ".txt"):
+            raise ValidationError(f"{upload.filename}: a roster is a .csv or .xlsx file")
+        token = secrets.token_urlsafe(18)
+        path = uploads.put(token, user.staff_id, suffix, await upload.read(MAX_UPLOAD + 1))
+        report = await run_in_threadpool(_roster_run, path, True)
+        with session_scope(engine) as s:
+            auth.audit(s, now(), user.staff_id, "roster_preview",
+                       detail=f"{report.rows} rows, {len(report.rejects)} rejected",
+                       ip=ip(request))  # fmt: skip
+        return page(request, "roster.html", user, report=report, token=token,
+                    filename=upload.filename[:120])  # fmt: skip
+
+    @app.post("/roster/import")
+    def roster_import(
+        request: Request,
+        token: Annotated[str, Form(max_length=40)],
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        csrf(user, csrf_token)
+        path = uploads.get(token, user.staff_id)
+        report = _roster_run(path, False)
+        with session_scope(engine) as s:
+            auth.audit(s, now(), user.staff_id, "roster_import",
+                       detail=f"{report.created} created, {report.updated} updated, "
+                              f"{len(report.rejects)} rejected", ip=ip(request))  # fmt: skip
+        return page(request, "roster.html", user, report=report, token=token, imported=True)
+
+    @app.get("/roster/rejects/{token}.csv")
+    def roster_rejects(
+        token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)
+    ) -> Response:
+        path = uploads.get(token, user.staff_id)
+        report = _roster_run(path, True)
+        width = max([len(report.header), *(len(r.values) for r in report.rejects)], default=0)
+        rows = [[r.line, r.column, r.reason, *r.values, *[""] * (width - len(r.values))]
+                for r in report.rejects]  # fmt: skip
+        return _csv(["line", "column", "reason", *report.header], rows, "roster.rejects.csv")
+
+    def _roster_run(path: Path, dry_run: bool) -> Any:
+        from storage.roster import import_roster
+
+        return import_roster(engine, path, dry_run=dry_run, now=now(), write_rejects=False)
+
+    uploads = Uploads(settings.data_dir / "uploads")
 
     # -------------------------------------------------------------------------- links
 
