@@ -498,8 +498,7 @@ def create_app(
 
         with session_scope(engine) as s:
             rows = [
-                (st, [(mask_channel(c.url), c) for c in channels])
-                for st, channels in list_staff(s)
+                (st, [(mask_channel(c.url), c) for c in channels]) for st, channels in list_staff(s)
             ]
             return page(request, "staff.html", user, rows=rows,
                         done=request.query_params.get("done", "")[:200])  # fmt: skip
@@ -646,9 +645,7 @@ def create_app(
         return page(request, "roster.html", user, report=report, token=token, imported=True)
 
     @app.get("/roster/rejects/{token}.csv")
-    def roster_rejects(
-        token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)
-    ) -> Response:
+    def roster_rejects(token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)) -> Response:
         path = uploads.get(token, user.staff_id)
         report = _roster_run(path, True)
         width = max([len(report.header), *(len(r.values) for r in report.rejects)], default=0)
