@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -126,19 +126,6 @@ def list_nationalities(
     out.print(table)
 
 
-def _age(when: Any, now: Any) -> str:
-    if when is None:
-        return "never"
-    seconds = (now - when).total_seconds()
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.1f} days ago"
-
-
 @app.command("status")
 @handles_errors
 def status(
@@ -148,45 +135,15 @@ def status(
     heartbeat and the deliveries still pending."""
     from datetime import UTC, datetime
 
-    import sqlalchemy as sa
-
     import scheduler as sched
     from monitor.route import pending_count
-    from monitor.source_health import overdue
-    from storage.models import APSCHEDULER_JOBS, Heartbeat, ServiceLock
-    from storage.runs import last_run
-    from storage.sources import SOURCES
+    from monitor.views import age, source_lines
+    from storage.models import Heartbeat, ServiceLock
 
     settings = get_settings()
     now = datetime.now(UTC)
     with open_engine() as engine, open_session(engine) as session:
-        next_runs = {
-            row.id: datetime.fromtimestamp(row.next_run_time, UTC)
-            for row in session.execute(sa.select(APSCHEDULER_JOBS)).all()
-            if row.next_run_time is not None
-        }
-        records = []
-        for source, spec in SOURCES.items():
-            last = last_run(session, source)
-            last_ok = last_run(session, source, ok=True)
-            interval = spec.interval(settings)
-            ok_at = last_ok.finished_at if last_ok else None
-            fresh = "OVERDUE" if overdue(ok_at, interval, now) else "fresh"
-            if source not in settings.sources:
-                fresh = "disabled"
-            nxt = next_runs.get(f"source:{source}")
-            records.append(
-                {
-                    "source": source,
-                    "every": str(interval),
-                    "last_run": last.started_at.isoformat(timespec="seconds") if last else "",
-                    "outcome": last.outcome if last else "",
-                    "last_ok": _age(ok_at, now),
-                    "freshness": fresh,
-                    "next_run": nxt.isoformat(timespec="seconds") if nxt else "",
-                    "message": (last.message[:100] if last else ""),
-                }
-            )
+        records = [line.record(now) for line in source_lines(session, settings, now, 1)]
         beat = session.get(Heartbeat, "scheduler")
         lock = session.get(ServiceLock, sched.LOCK)
         pending = pending_count(session)
@@ -206,7 +163,7 @@ def status(
         return
     emit_records(records, False, False, title="sources")
     running = f"running as pid {lock.pid} on {lock.host}" if lock else "not running"
-    out.print(f"scheduler: {running}; heartbeat {_age(beat.beat_at if beat else None, now)}")
+    out.print(f"scheduler: {running}; heartbeat {age(beat.beat_at if beat else None, now)}")
     out.print(f"pending deliveries: {pending} (`docketwatch alerts pending`)")
 
 
@@ -224,6 +181,7 @@ def health(
 
     from sqlmodel import select
 
+    from monitor.views import age
     from storage.models import Heartbeat
 
     settings = get_settings()
@@ -233,12 +191,12 @@ def health(
         beats = {b.component: b for b in session.exec(select(Heartbeat))}
     beat = beats.get("scheduler")
     for name, b in sorted(beats.items()):
-        out.print(f"{name}: {_age(b.beat_at, now)} ({b.detail[:120]})", markup=False)
+        out.print(f"{name}: {age(b.beat_at, now)} ({b.detail[:120]})", markup=False)
     if beat is None or now - beat.beat_at > limit:
         message = (
             "the scheduler has never run on this database"
             if beat is None
-            else f"the scheduler has stalled: last heartbeat {_age(beat.beat_at, now)} "
+            else f"the scheduler has stalled: last heartbeat {age(beat.beat_at, now)} "
             f"(limit {limit.total_seconds():.0f} s)"
         )
         if check:
@@ -264,6 +222,7 @@ def schedule_plan(
     from zoneinfo import ZoneInfo
 
     from monitor.planner import MIN_RATIO, in_browser_hours, load_states, rank
+    from monitor.views import age
     from storage.errors import ValidationError
     from storage.sources import browser_sources
 
@@ -287,7 +246,7 @@ def schedule_plan(
                 "client": p.state.label,
                 "tier": {1: "daily", 3: "every 3 days", 7: "weekly"}[p.interval.days],
                 "reason": p.reason,
-                "last_checked": _age(p.state.last_checked, now),
+                "last_checked": age(p.state.last_checked, now),
                 "due": "now"
                 if due
                 else (p.due_at.isoformat(timespec="minutes") if p.due_at else ""),

@@ -12,7 +12,7 @@ audited reveal (:mod:`web.app`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -268,17 +268,59 @@ def request_check(session: Session, client: Client, source: str, by: str, now: d
     return True
 
 
+def age(when: datetime | None, now: datetime) -> str:
+    """How long ago, in words (never, 40 s ago, 12 min ago, 3.5 h ago, 2.0 days ago)."""
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
 @dataclass
 class SourceLine:
     name: str
+    every: timedelta
     last: CrawlRun | None
     last_ok: CrawlRun | None
+    freshness: str  # fresh, OVERDUE (no ok run in twice the interval), disabled
+    next_run: datetime | None
     runs: list[CrawlRun]
 
+    def record(self, now: datetime) -> dict[str, Any]:
+        """The line as ``docketwatch status`` shows it."""
+        ok_at = self.last_ok.finished_at if self.last_ok else None
+        return {
+            "source": self.name,
+            "every": str(self.every),
+            "last_run": self.last.started_at.isoformat(timespec="seconds") if self.last else "",
+            "outcome": self.last.outcome if self.last else "",
+            "last_ok": age(ok_at, now),
+            "freshness": self.freshness,
+            "next_run": self.next_run.isoformat(timespec="seconds") if self.next_run else "",
+            "message": self.last.message[:100] if self.last else "",
+        }
 
-def source_lines(session: Session, per_source: int = 10) -> list[SourceLine]:
+
+def source_lines(
+    session: Session, settings: Any, now: datetime, per_source: int = 10
+) -> list[SourceLine]:
+    """Each source's recent runs, last good run, freshness and next scheduled run."""
+    from monitor.source_health import overdue
+    from storage.models import APSCHEDULER_JOBS
+
+    next_runs = {
+        row.id: datetime.fromtimestamp(row.next_run_time, UTC)
+        for row in session.execute(sa.select(APSCHEDULER_JOBS)).all()
+        if row.next_run_time is not None
+    }
     lines = []
-    for name in SOURCES:
+    for name, spec in SOURCES.items():
         runs = list(
             session.exec(
                 select(CrawlRun)
@@ -293,8 +335,87 @@ def source_lines(session: Session, per_source: int = 10) -> list[SourceLine]:
             .order_by(col(CrawlRun.id).desc())
             .limit(1)
         ).first()
-        lines.append(SourceLine(name, runs[0] if runs else None, last_ok, runs))
+        every = spec.interval(settings)
+        ok_at = last_ok.finished_at if last_ok else None
+        fresh = "OVERDUE" if overdue(ok_at, every, now) else "fresh"
+        if name not in settings.sources:
+            fresh = "disabled"
+        lines.append(
+            SourceLine(
+                name,
+                every,
+                runs[0] if runs else None,
+                last_ok,
+                fresh,
+                next_runs.get(f"source:{name}"),
+                runs,
+            )
+        )
     return lines
+
+
+@dataclass
+class ChannelLine:
+    staff: str
+    channel: str  # masked
+    active: bool
+    failing: bool
+    last_sent_at: datetime | None
+    last_error: str
+
+
+def channel_lines(session: Session) -> list[ChannelLine]:
+    """Every alert channel: failing or not, its last delivery sent and its last error."""
+    from storage.models import StaffChannel
+    from storage.settings import mask_channel
+
+    sent = dict(
+        session.exec(
+            select(Delivery.channel_id, sa.func.max(Delivery.sent_at))
+            .where(col(Delivery.sent_at).is_not(None))
+            .group_by(col(Delivery.channel_id))
+        ).all()
+    )
+    errors: dict[int, str] = {}
+    for channel_id, error in session.exec(
+        select(Delivery.channel_id, Delivery.last_error)
+        .where(Delivery.last_error != "")
+        .order_by(col(Delivery.id))
+    ):
+        errors[channel_id] = error
+    rows = session.exec(
+        select(StaffChannel, Staff.email)
+        .join(Staff, col(Staff.id) == col(StaffChannel.staff_id))
+        .order_by(col(Staff.email), col(StaffChannel.id))
+    )
+    return [
+        ChannelLine(
+            email,
+            mask_channel(c.url),
+            c.active,
+            c.failing,
+            sent.get(c.id or 0),
+            errors.get(c.id or 0, "")[:200] if c.failing else "",
+        )
+        for c, email in rows
+    ]
+
+
+def foia_releases(session: Session, limit: int = 10) -> list[tuple[Any, int]]:
+    """The newest FOIA releases with how many rows each one quarantined."""
+    from storage.models import FoiaQuarantine, FoiaRelease
+
+    releases = list(
+        session.exec(select(FoiaRelease).order_by(col(FoiaRelease.id).desc()).limit(limit))
+    )
+    counts = dict(
+        session.exec(
+            select(FoiaQuarantine.release_id, sa.func.count())
+            .where(col(FoiaQuarantine.release_id).in_([r.id for r in releases]))
+            .group_by(col(FoiaQuarantine.release_id))
+        ).all()
+    )
+    return [(r, counts.get(r.id or 0, 0)) for r in releases]
 
 
 def blocked_clients(session: Session, limit: int = 200) -> list[tuple[Client, AcisLookup]]:

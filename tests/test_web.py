@@ -196,6 +196,11 @@ def test_roles_and_scope(site: Site, page: Any) -> None:
     assert page.goto(f"{site.base}/sources").status == 200
     text = page.inner_text("main")
     assert "acis" in text and "eoir_foia" in text
+    assert "not scheduled (is the service running?)" in text  # no service has run here
+    channels = page.get_by_role("table", name="Alert channels").inner_text()
+    assert site.org.attorney in channels and "mailto://" in channels
+    releases = page.get_by_role("table", name="FOIA releases").locator("tbody tr").all_inner_texts()
+    assert len(releases) == 1 and "loaded" in releases[0] and "2026-10-01" in releases[0]
     accessible(page)
     shot(page, "admin-sources")
 

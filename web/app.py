@@ -482,12 +482,13 @@ def create_app(
 
     @app.get("/sources")
     def sources(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:
-        from monitor.views import blocked_clients, source_lines
+        from monitor.views import blocked_clients, channel_lines, foia_releases, source_lines
 
+        at = now()
         with session_scope(engine) as s:
-            lines = source_lines(s)
-            blocked = blocked_clients(s)
-            return page(request, "sources.html", user, lines=lines, blocked=blocked)
+            return page(request, "sources.html", user, lines=source_lines(s, settings, at),
+                        blocked=blocked_clients(s), channels=channel_lines(s),
+                        releases=foia_releases(s), at=at)  # fmt: skip
 
     # -------------------------------------------------------------------------- staff
 
