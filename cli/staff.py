@@ -240,18 +240,40 @@ def staff_password(
         bool,
         typer.Option("--stdin", help="Read the password from the first line of standard input."),
     ] = False,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Print a one-time link (72 hours) for the staff member to set it themselves.",
+        ),
+    ] = False,
 ) -> None:
     """Set the password a staff member signs in to the web app with (at least 12 characters;
-    stored as an argon2id hash). It ends the staff member's open web sessions. Asked twice,
-    hidden, unless --stdin."""
-    from storage.passwords import set_password
+    stored as an argon2id hash); it ends their open web sessions. Asked twice, hidden, unless
+    --stdin; or --link gives a one-time link so that nobody else learns it."""
+    from datetime import UTC, datetime
 
+    from cli.common import fail, get_settings
+    from storage.passwords import issue_link, set_password
+
+    if link:
+        base = get_settings().web_base_url
+        with open_engine() as engine, open_session(engine) as session:
+            token = issue_link(session, email, datetime.now(UTC))
+        path = f"/welcome/{token}"
+        where = (
+            f"{base.rstrip('/')}{path}"
+            if base
+            else f"{path} (set web_base_url for the full address)"
+        )
+        out.print(
+            f"one-time link for {email.strip().lower()} (72 hours; send it privately): {where}"
+        )
+        return
     if stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif not sys.stdin.isatty():
-        from cli.common import fail
-
-        raise fail("no terminal to ask the password on: pipe it with --stdin")
+        raise fail("no terminal to ask the password on: pipe it with --stdin, or use --link")
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     with open_engine() as engine, open_session(engine) as session:

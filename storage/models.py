@@ -202,6 +202,10 @@ class Staff(SQLModel, table=True):
     password_hash: str | None = Field(
         default=None, max_length=200, description="argon2id hash of the web app password"
     )
+    password_link_digest: str | None = Field(
+        default=None, max_length=64, description="SHA-256 of a one-time password-setting link"
+    )
+    password_link_expires_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class StaffChannel(SQLModel, table=True):

@@ -537,3 +537,35 @@ def test_admin_adds_staff_edits_and_test_sends(site: Site, page: Any) -> None:
     page.get_by_role("button", name="Add", exact=True).click()
     page.wait_for_load_state()
     assert "exists already" in page.inner_text("main")  # a clear error, nothing changed
+
+
+def test_a_one_time_link_sets_the_password(site: Site, page: Any, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    env = {"DATABASE_URL": str(site.engine.url), "DOCKETWATCH_WEB_BASE_URL": site.base,
+           "DOCKETWATCH_ACK_SECRET": "web-secret"}  # fmt: skip
+    with session_scope(site.engine) as s:
+        add_staff(s, name="Gil Roa", email="gil@example.org", role="coordinator")
+    refused = run_cli("staff", "password", "gil@example.org", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "--stdin, or use --link" in refused.stderr
+    issued = run_cli("staff", "password", "gil@example.org", "--link", cwd=tmp_path, env=env)
+    assert issued.returncode == 0, issued.stderr
+    link = issued.stdout.split(": ", 1)[1].strip()
+    assert link.startswith(f"{site.base}/welcome/")
+    page.goto(link)
+    assert page.get_by_role("heading", name="Welcome, Gil Roa").is_visible()
+    accessible(page)
+    page.get_by_label("New password").fill("a long new password")
+    page.get_by_label("The same password again").fill("a different password")
+    page.get_by_role("button", name="Set the password and sign in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").inner_text() == "The two passwords differ."
+    page.get_by_label("New password").fill("a long new password")
+    page.get_by_label("The same password again").fill("a long new password")
+    page.get_by_role("button", name="Set the password and sign in").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Clients").is_visible()  # signed in
+    assert page.goto(link).status == 404  # once only
+    page.context.clear_cookies()
+    sign_in(page, site, "gil@example.org", "a long new password")
+    assert page.get_by_role("heading", name="Clients").is_visible()

@@ -263,6 +263,61 @@ def create_app(
         response.delete_cookie(LOGIN_COOKIE)
         return response
 
+    @app.get("/welcome/{token}")
+    def welcome_form(request: Request, token: str) -> Response:
+        from storage.passwords import staff_for_link
+
+        with session_scope(engine) as s:
+            member = staff_for_link(s, token, now())
+            if member is None:
+                raise NotFoundError("no such link")
+            name = member.name
+        form_token = secrets.token_urlsafe(24)
+        response = page(request, "welcome.html", None, who=name, token=token,
+                        login_token=form_token)  # fmt: skip
+        response.set_cookie(
+            LOGIN_COOKIE, form_token, httponly=True, samesite="strict", secure=secure(request),
+            max_age=3600,
+        )  # fmt: skip
+        return response
+
+    @app.post("/welcome/{token}")
+    def welcome(
+        request: Request,
+        token: str,
+        password: Annotated[str, Form(max_length=1024)],
+        again: Annotated[str, Form(max_length=1024)],
+        login_token: Annotated[str, Form(max_length=100)] = "",
+    ) -> Response:
+        from storage.passwords import use_link
+
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected.encode(), login_token.encode()):
+            raise HTTPException(status_code=403, detail="csrf")
+        if password != again:
+            with session_scope(engine) as s:
+                from storage.passwords import staff_for_link
+
+                member = staff_for_link(s, token, now())
+                if member is None:
+                    raise NotFoundError("no such link")
+                name = member.name
+            return page(request, "welcome.html", None, 400, who=name, token=token,
+                        login_token=expected, problem="mismatch")  # fmt: skip
+        with session_scope(engine) as s:
+            member = use_link(s, token, password, now())
+            staff_id = member.id
+            auth.audit(s, now(), staff_id, "password_set", detail="one-time link", ip=ip(request))
+        assert staff_id is not None
+        session_secret, _ = auth.start_session(engine, staff_id, now())
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
+            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
+        )  # fmt: skip
+        response.delete_cookie(LOGIN_COOKIE)
+        return response
+
     @app.post("/logout")
     def logout(
         request: Request,

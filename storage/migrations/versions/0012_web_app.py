@@ -4,7 +4,8 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30 21:00:00
 
-``staff.password_hash`` (argon2id) lets a staff member sign in to the web app; ``web_session``
+``staff.password_hash`` (argon2id) lets a staff member sign in to the web app, and
+``staff.password_link_digest`` / ``_expires_at`` hold a one-time link to set it; ``web_session``
 holds the SHA-256 of each session's secret, its CSRF token and its expiry; ``audit_entry``
 records sign-ins and every view of a full A-number or name.
 
@@ -26,6 +27,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("staff", recreate="never") as batch:
         batch.add_column(sa.Column("password_hash", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("password_link_digest", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("password_link_expires_at", UTCDateTime(), nullable=True))
     op.create_table(
         "web_session",
         sa.Column("digest", sa.String(length=64), primary_key=True),
@@ -56,4 +59,6 @@ def downgrade() -> None:
     op.drop_table("audit_entry")
     op.drop_table("web_session")
     with op.batch_alter_table("staff", recreate="never") as batch:
+        batch.drop_column("password_link_expires_at")
+        batch.drop_column("password_link_digest")
         batch.drop_column("password_hash")
