@@ -569,3 +569,36 @@ def test_a_one_time_link_sets_the_password(site: Site, page: Any, tmp_path: Path
     page.context.clear_cookies()
     sign_in(page, site, "gil@example.org", "a long new password")
     assert page.get_by_role("heading", name="Clients").is_visible()
+
+
+def test_calendar_feed_from_the_home_page_follows_a_moved_hearing(site: Site, page: Any) -> None:
+    from icalendar import Calendar
+
+    sign_in(page, site, site.org.attorney)
+    page.get_by_role("button", name="Get a new calendar address").click()
+    page.wait_for_load_state()
+    address = page.get_by_label("Your calendar address").input_value()
+    assert address.startswith(f"{site.base}/calendar/") and address.endswith(".ics")
+    accessible(page)
+
+    def hearings() -> dict[str, Any]:
+        answer = page.request.get(address)
+        assert answer.status == 200
+        feed = Calendar.from_ical(answer.body())
+        return {str(e["UID"]): e for e in feed.walk("VEVENT") if e.get("STATUS") != "CANCELLED"}
+
+    (event,) = hearings().values()
+    assert "J.D." in str(event["SUMMARY"]) and "DOE" not in str(event["SUMMARY"])
+    before = event.decoded("DTSTART")
+    moved_to = before.date() - timedelta(days=3)
+    when = site.clock["now"]
+    case = Case(site.org.a_number, "HO", hearing=AcisHearing(on=moved_to, judge="Lee, Ann",
+                                                            judge_code="ALE"))  # fmt: skip
+    look(site.engine, site.org.client_id, case, when)
+    (moved,) = hearings().values()
+    assert moved.decoded("DTSTART").date() == moved_to
+    assert str(moved["UID"]) == str(event["UID"])  # the same calendar event, updated
+    page.goto(f"{site.base}/")
+    page.get_by_role("button", name="Revoke my calendar address").click()
+    page.wait_for_load_state()
+    assert page.request.get(address).status == 404

@@ -343,6 +343,28 @@ def create_app(
             alerts = inbox(s, user.role, user.staff_id, InboxFilter(), limit=50)
             return page(request, "home.html", user, lines=lines, alerts=_alert_rows(alerts))
 
+    @app.post("/calendar")
+    def calendar_new(
+        request: Request,
+        action: Annotated[str, Form(max_length=10)] = "new",
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        """A new secret calendar address for the signed-in staff member (shown once), or none."""
+        from monitor.calendar import feed_path, issue, revoke
+
+        csrf(user, csrf_token)
+        with session_scope(engine) as s:
+            if action == "revoke":
+                revoke(s, user.email)
+                address = ""
+            else:
+                token = issue(s, user.email)
+                base = settings.web_base_url or str(request.base_url)
+                address = f"{base.rstrip('/')}{feed_path(token)}"
+            auth.audit(s, now(), user.staff_id, f"calendar_{action}"[:40], ip=ip(request))
+        return page(request, "calendar.html", user, address=address, revoked=action == "revoke")
+
     @app.get("/clients/{client_id}")
     def client_page(
         request: Request, client_id: int, user: auth.SignedIn = role(*EVERYONE)
