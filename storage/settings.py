@@ -300,6 +300,23 @@ class Settings(BaseSettings):
             "(required with web_base_url and web_listen)."
         ),
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "OpenID Connect issuer for signing in with the organization's account, e.g. "
+            "https://login.microsoftonline.com/TENANT-ID/v2.0 or https://accounts.google.com."
+        ),
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="The web app's client id at the sign-in provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The web app's client secret at the sign-in provider."
+    )
+    oidc_label: str = Field(
+        default="your organization's account",
+        description="What the sign-in button names (e.g. Microsoft 365, Google).",
+    )
     web_trusted_proxies: str = Field(
         default="127.0.0.1",
         description=(

@@ -70,3 +70,11 @@ def test_cli_start_bench_smoke() -> None:
     last = run_bench("cli_start", "--runs", "1")
     assert last["runs"] == 1
     assert last["help_s"] > 0 and last["clients_list_s"] > 0 and last["reference_s"] > 0
+
+
+def test_web_bench_smoke() -> None:
+    last = run_bench("web", "--clients", "60", "--events", "400", "--cases", "3000",
+                     "--users", "3", "--seconds", "4")  # fmt: skip
+    assert last["clients"] == 60 and last["errors"] == 0
+    assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
+    assert last["beat_on_time"] and last["undelivered"] == 0

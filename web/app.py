@@ -53,6 +53,7 @@ PAGE = 100  # rows per page of a long table
 ATTORNEY, COORDINATOR, ADMIN = (r.value for r in StaffRole)
 EVERYONE = (ATTORNEY, COORDINATOR, ADMIN)
 LOGIN_COOKIE = "dw_login"
+OIDC_COOKIE = "dw_oidc"
 
 
 MAX_UPLOAD = 20 * 1024 * 1024  # a roster upload
@@ -149,6 +150,23 @@ def create_app(
     app.add_middleware(Headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
+    provider = None
+    if settings.oidc_issuer:
+        from web.oidc import Provider
+
+        if not settings.oidc_client_id or settings.oidc_client_secret is None:
+            from storage.errors import ConfigError
+
+            raise ConfigError("oidc_issuer is set: set oidc_client_id and oidc_client_secret too")
+        client_secret = settings.oidc_client_secret.get_secret_value()
+        provider = Provider(
+            settings.oidc_issuer, settings.oidc_client_id, client_secret, settings.oidc_label
+        )
+
+    def callback_uri(request: Request) -> str:
+        base = settings.web_base_url or str(request.base_url)
+        return f"{base.rstrip('/')}/login/oidc/callback"
+
     # -------------------------------------------------------------------------- helpers
 
     def page(
@@ -215,7 +233,8 @@ def create_app(
     @app.get("/login")
     def login_form(request: Request, next: str = "/") -> Response:
         token = secrets.token_urlsafe(24)
-        response = page(request, "login.html", None, login_token=token, next=_local(next))
+        response = page(request, "login.html", None, login_token=token, next=_local(next),
+                        provider=provider)  # fmt: skip
         response.set_cookie(
             LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
             max_age=3600,
@@ -237,7 +256,7 @@ def create_app(
         where = ip(request)
         if limiter.blocked(f"email:{email}", f"ip:{where}"):
             return page(request, "login.html", None, 429, login_token=expected, next=_local(next),
-                        problem="throttled")  # fmt: skip
+                        problem="throttled", provider=provider)  # fmt: skip
         from sqlmodel import select
 
         from storage.models import Staff
@@ -252,7 +271,7 @@ def create_app(
         if not ok or staff_id is None:
             limiter.failed(f"email:{email}", f"ip:{where}")
             return page(request, "login.html", None, 401, login_token=expected, next=_local(next),
-                        problem="wrong")  # fmt: skip
+                        problem="wrong", provider=provider)  # fmt: skip
         limiter.succeeded(f"email:{email}")
         session_secret, _ = auth.start_session(engine, staff_id, now())
         response = RedirectResponse(_local(next), status_code=303)
@@ -261,6 +280,57 @@ def create_app(
             secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
         )  # fmt: skip
         response.delete_cookie(LOGIN_COOKIE)
+        return response
+
+    @app.get("/login/oidc")
+    def oidc_start(request: Request, next: str = "/") -> Response:
+        if provider is None:
+            raise NotFoundError("no sign-in provider is configured")
+        started = provider.start(callback_uri(request))
+        response = RedirectResponse(started.url, status_code=303)
+        value = ".".join(
+            (started.state, started.nonce, started.verifier, quote(_local(next), safe=""))
+        )
+        response.set_cookie(
+            OIDC_COOKIE, auth.sign(secret, value), httponly=True, samesite="lax",
+            secure=secure(request), max_age=600,
+        )  # fmt: skip
+        return response
+
+    @app.get("/login/oidc/callback")
+    def oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
+        from urllib.parse import unquote
+
+        from sqlmodel import select
+
+        from storage.models import Staff
+
+        if provider is None:
+            raise NotFoundError("no sign-in provider is configured")
+        value = auth.unsign(secret, request.cookies.get(OIDC_COOKIE, ""))
+        parts = value.split(".") if value else []
+        if len(parts) != 4 or not secrets.compare_digest(parts[0].encode(), state.encode()):
+            raise HTTPException(status_code=403, detail="csrf")
+        _, nonce, verifier, target = parts
+        email = provider.finish(callback_uri(request), code[:500], verifier, nonce)
+        with session_scope(engine) as s:
+            staff = s.exec(select(Staff).where(Staff.email == email)).first()
+            ok = staff is not None and staff.active
+            action = "sign_in_oidc" if ok else "sign_in_oidc_refused"
+            auth.audit(s, now(), staff.id if staff else None, action,
+                       detail="" if ok else email, ip=ip(request))  # fmt: skip
+            staff_id = staff.id if staff is not None and ok else None
+        if staff_id is None:
+            refused = RedirectResponse("/login?refused=1", status_code=303)
+            refused.delete_cookie(OIDC_COOKIE)
+            return refused
+        session_secret, _ = auth.start_session(engine, staff_id, now())
+        response = RedirectResponse(_local(unquote(target)), status_code=303)
+        response.set_cookie(
+            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
+            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
+        )  # fmt: skip
+        response.delete_cookie(OIDC_COOKIE)
         return response
 
     @app.get("/welcome/{token}")

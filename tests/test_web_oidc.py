@@ -1,0 +1,116 @@
+"""Sign-in with the organization's account (OpenID Connect), in Chromium, against a local
+provider standing in for Microsoft 365 or Google (third-party services are never reached)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from sandbox.oidc import OidcProvider
+from spiders.browser import launch_options
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import AuditEntry
+from storage.people import add_staff
+from storage.reference_data import load_reference_data
+from storage.settings import Settings
+from tests.alerting import web_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, OidcProvider, sa.Engine]]:
+    tmp = tmp_path_factory.mktemp("oidc")
+    engine = make_engine(f"sqlite:///{tmp / 'dw.db'}")
+    upgrade(engine)
+    load_reference_data(engine)
+    with session_scope(engine) as s:
+        add_staff(s, name="Ana Ruiz", email="ana@example.org", role="attorney")
+        add_staff(s, name="Old Timer", email="gone@example.org", role="attorney")
+    with session_scope(engine) as s:
+        from storage.people import update_staff
+
+        update_staff(s, "gone@example.org", active=False)
+    with OidcProvider("docketwatch-web", "client-secret") as idp:
+        server = web_server(engine, "web-secret", 0, oidc_issuer=idp.issuer,
+                            oidc_client_id="docketwatch-web", oidc_client_secret="client-secret",
+                            oidc_label="Test Org")  # fmt: skip
+        try:
+            yield f"http://127.0.0.1:{server.port}", idp, engine
+        finally:
+            server.stop()
+            engine.dispose()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        tab = browser.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        browser.close()
+
+
+def _sign_in_with_provider(page: Any, base: str) -> None:
+    page.goto(f"{base}/login?next=/alerts")
+    page.get_by_role("link", name="Sign in with Test Org").click()
+    page.wait_for_load_state()
+
+
+def test_a_staff_members_account_signs_in(world: Any, page: Any) -> None:
+    base, idp, engine = world
+    idp.state.email, idp.state.email_verified, idp.state.issuer_override = (
+        "Ana@Example.org",
+        True,
+        "",
+    )
+    _sign_in_with_provider(page, base)
+    assert page.url == f"{base}/alerts"  # where the person was going
+    assert "Ana Ruiz (attorney)" in page.inner_text("header")
+    assert not idp.state.codes  # the code was spent
+    with session_scope(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditEntry).order_by(col(AuditEntry.id)))]
+    assert "sign_in_oidc" in actions
+
+
+@pytest.mark.parametrize(
+    ("email", "verified", "issuer", "shown"),
+    [
+        ("stranger@example.org", True, "", "not a staff member"),
+        ("gone@example.org", True, "", "not a staff member"),  # no longer active
+        ("ana@example.org", False, "", "has not verified"),
+        ("ana@example.org", True, "https://forged.example", "ID token is not valid"),
+    ],
+)
+def test_refused_sign_ins(world: Any, page: Any, email: str, verified: bool, issuer: str,
+                          shown: str) -> None:  # fmt: skip
+    base, idp, _ = world
+    idp.state.email, idp.state.email_verified, idp.state.issuer_override = email, verified, issuer
+    _sign_in_with_provider(page, base)
+    assert shown in page.inner_text("main")
+    assert not any(c["name"] == "dw_session" for c in page.context.cookies())
+    page.goto(f"{base}/")
+    assert page.url.startswith(f"{base}/login")
+
+
+def test_a_callback_without_its_own_state_is_refused(world: Any, page: Any) -> None:
+    base, idp, _ = world
+    idp.state.email, idp.state.email_verified, idp.state.issuer_override = (
+        "ana@example.org",
+        True,
+        "",
+    )
+    page.goto(f"{base}/login/oidc")  # starts a flow: the browser holds its state
+    page.context.clear_cookies()
+    answer = page.goto(f"{base}/login/oidc/callback?code=stolen&state=guessed")
+    assert answer.status == 403 and "Form expired" in page.inner_text("main")
