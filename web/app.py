@@ -793,9 +793,14 @@ def create_app(
         return page(request, "roster.html", user, report=report, token=token, imported=True)
 
     @app.get("/roster/rejects/{token}.csv")
-    def roster_rejects(token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)) -> Response:
+    def roster_rejects(
+        request: Request, token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)
+    ) -> Response:
         path = uploads.get(token, user.staff_id)
         report = _roster_run(path, True)
+        with session_scope(engine) as s:  # the rows as they were: names and A-numbers
+            auth.audit(s, now(), user.staff_id, "roster_rejects_download",
+                       detail=f"{len(report.rejects)} rows", ip=ip(request))  # fmt: skip
         width = max([len(report.header), *(len(r.values) for r in report.rejects)], default=0)
         rows = [[r.line, r.column, r.reason, *r.values, *[""] * (width - len(r.values))]
                 for r in report.rejects]  # fmt: skip

@@ -11,8 +11,8 @@ from markupsafe import Markup, escape
 def bars(labels: list[str], values: list[float], title: str, width: int = 640) -> Markup:
     if not values:
         return Markup("")
-    height, pad, top = 180, 40, max(values) or 1
-    step = (width - 2 * pad) / len(values)
+    height, pad, top = 160, 40, max(values) or 1
+    step = min((width - 2 * pad) / len(values), 90.0)  # a few releases: narrow bars
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} '
         f'{height + 40}" width="100%" xmlns="http://www.w3.org/2000/svg">'
