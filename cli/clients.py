@@ -21,6 +21,7 @@ from cli.common import (
     open_engine,
     open_session,
     out,
+    print_table,
     show_a,
 )
 from cli.groups import help_of
@@ -56,7 +57,6 @@ def clients_import(
     and reason and written to FILE.rejects.csv beside the input; the exit status is 1 when any
     row was rejected. Importing the same file again changes nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.table import Table
 
     from storage.people import ClientStatus
     from storage.roster import import_roster, parse_mapping
@@ -92,13 +92,9 @@ def clients_import(
         + (f" Nothing {verb} stored (dry run)." if dry_run else "")
     )
     if report.rejects:
-        table = Table(title=f"rejected rows ({len(report.rejects)})")
-        table.add_column("line", justify="right")
-        table.add_column("column")
-        table.add_column("reason")
-        for r in report.rejects:
-            table.add_row(str(r.line), r.column, r.reason)
-        out.print(table)
+        print_table(["line", "column", "reason"],
+                    [(r.line, r.column, r.reason) for r in report.rejects],
+                    f"rejected rows ({len(report.rejects)})", right=["line"])  # fmt: skip
         out.print(f"rejected rows written to {report.rejects_path}")
         raise typer.Exit(1)
 
@@ -174,7 +170,6 @@ def clients_show(
     reveal: RevealOpt = False,
 ) -> None:
     """Show one client: status, nationality and assigned attorneys."""
-    from rich.table import Table
 
     from storage.people import client_details
 
@@ -184,10 +179,7 @@ def clients_show(
     if as_json:
         sys.stdout.write(json.dumps(details, indent=2) + "\n")
         return
-    table = Table(show_header=False)
-    for key, value in details.items():
-        table.add_row(key, "" if value is None else str(value))
-    out.print(table)
+    print_table(["field", "value"], list(details.items()), header=False)
 
 
 @app.command("deactivate")

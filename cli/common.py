@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -192,14 +193,8 @@ def emit_records(records: list[dict[str, Any]], as_json: bool, as_csv: bool, tit
             writer.writeheader()  # a coordinator opens these in a spreadsheet: no formulas
             writer.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in records)
         return
-    from rich.table import Table
-
-    table = Table(title=title)
-    for key in records[0] if records else ["(none)"]:
-        table.add_column(key)
-    for rec in records:
-        table.add_row(*("" if v is None else str(v) for v in rec.values()))
-    out.print(table)
+    columns = list(records[0]) if records else []
+    print_table(columns, [list(r.values()) for r in records], title)
 
 
 def emit_result(result: Any, as_json: bool, as_csv: bool) -> None:
@@ -208,14 +203,54 @@ def emit_result(result: Any, as_json: bool, as_csv: bool) -> None:
         records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         emit_records(records, as_json, as_csv, title=result.title)
         return
-    from rich.table import Table
+    print_table(result.columns, result.rows, result.title)
 
-    table = Table(title=result.title)
-    for c in result.columns:
-        table.add_column(c)
-    for row in result.rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    out.print(table)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _cell(value: Any) -> str:
+    """A value as one line of plain text: control characters (a terminal escape in a name,
+    a line break) are shown as \ufffd, never sent to the terminal."""
+    return _CONTROL.sub("\ufffd", "" if value is None else str(value))
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    title: str | None = None,
+    *,
+    right: Sequence[str] = (),
+    header: bool = True,
+) -> None:
+    """Rows as an aligned plain-text table (two spaces between columns; ``right`` columns
+    right-aligned). Plain text, not rich: data is never read as markup, and a listing starts
+    without loading rich's table layout."""
+    heads = [_cell(c) for c in columns]
+    cells = [[_cell(v) for v in row] for row in rows]
+    width = max((len(heads), *(len(r) for r in cells)), default=0)
+    heads += [""] * (width - len(heads))
+    widths = [
+        max([len(heads[i]) if header else 0, *(len(r[i]) for r in cells if i < len(r))])
+        for i in range(width)
+    ]
+    aligned = {i for i, c in enumerate(columns) if c in right}
+
+    def line(row: list[str]) -> str:
+        padded = [
+            (v.rjust(w) if i in aligned else v.ljust(w))
+            for i, (v, w) in enumerate(zip(row + [""] * (width - len(row)), widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    lines = [title] if title else []
+    if header and heads:
+        lines += [line(heads), "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in cells]
+    if not cells:
+        lines.append("(none)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def print_report_tail(report: Any, engine: sa.Engine, settings: Settings, dispatch: bool) -> None:
@@ -316,14 +351,9 @@ def run_source_check(
                 clients,
                 progress=lambda outcome: bar.update(task, advance=1, description=outcome),
             )
-        from rich.table import Table
-
-        table = Table(title=f"{label} run #{report.run_id}: {report.outcome}")
-        table.add_column("outcome")
-        table.add_column("lookups", justify="right")
-        for outcome, n in sorted(report.outcomes.items()):
-            table.add_row(outcome, str(n))
-        out.print(table)
+        title = f"{label} run #{report.run_id}: {report.outcome}"
+        print_table(["outcome", "lookups"], sorted(report.outcomes.items()), title,
+                    right=["lookups"])  # fmt: skip
         if after is not None:
             after(report)
         if planned_source is not None:

@@ -20,6 +20,7 @@ from cli.common import (
     open_engine,
     open_session,
     out,
+    print_table,
     run_check_command,
 )
 from cli.groups import help_of
@@ -38,7 +39,6 @@ def stats_parse(
 ) -> None:
     """Parse a workbook's Facilities sheet: the edition (fiscal year, data-as-of date, stale flag,
     sheet name) and every facility (name, city, state, AOR, type, levels A-D, ADP, ...)."""
-    from rich.table import Table
 
     from spiders.detention_stats import parse_workbook
 
@@ -52,15 +52,13 @@ def stats_parse(
         f"{edition.data_as_of}, header at row {edition.header_row}, "
         f"{len(edition.facilities)} facilities ({edition.dropped_rows} rows dropped){stale}"
     )
-    table = Table()
-    for c in ("name", "city", "state", "aor", "type", "adp", "alos", "checks"):
-        table.add_column(c)
-    for f in edition.facilities:
-        alos = f"{f.alos:.1f}" if f.alos is not None else ""
-        table.add_row(
-            f.name, f.city, f.state, f.aor, f.type, f"{f.adp:.1f}", alos, "; ".join(f.checks)
-        )
-    out.print(table)
+    rows = [
+        (f.name, f.city, f.state, f.aor, f.type, f"{f.adp:.1f}",
+         f"{f.alos:.1f}" if f.alos is not None else "", "; ".join(f.checks))
+        for f in edition.facilities
+    ]  # fmt: skip
+    print_table(["name", "city", "state", "aor", "type", "adp", "alos", "checks"], rows,
+                right=["adp", "alos"])  # fmt: skip
 
 
 @app.command("load")

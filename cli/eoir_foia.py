@@ -24,6 +24,7 @@ from cli.common import (
     open_engine,
     open_session,
     out,
+    print_table,
     run_check_command,
 )
 from cli.groups import help_of
@@ -62,21 +63,15 @@ def _stage_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _print_load(report: Any) -> None:
-    from rich.table import Table
-
     d = report.as_dict()
-    table = Table(title=f"release {d['release_id']} (as of {d['as_of']})")
-    for c in ("table", "Count.txt", "rows found", "loaded", "quarantined"):
-        table.add_column(c, justify="right" if c != "table" else "left")
-    for name in d["lines"]:
-        table.add_row(
-            name,
-            f"{d['counts'].get(name, 0):,}",
-            f"{d['lines'][name]:,}",
-            f"{d['loaded'][name]:,}",
-            f"{d['quarantined'][name]:,}",
-        )
-    out.print(table)
+    columns = ["table", "Count.txt", "rows found", "loaded", "quarantined"]
+    rows = [
+        (name, f"{d['counts'].get(name, 0):,}", f"{d['lines'][name]:,}",
+         f"{d['loaded'][name]:,}", f"{d['quarantined'][name]:,}")
+        for name in d["lines"]
+    ]  # fmt: skip
+    print_table(columns, rows, f"release {d['release_id']} (as of {d['as_of']})",
+                right=columns[1:])  # fmt: skip
     out.print("quirks handled: " + ", ".join(f"{k} {v:,}" for k, v in d["quirks"].items()))
     for drift in d["header_drift"]:
         out.print(f"header drift: {drift}")

