@@ -42,6 +42,7 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import col, select
 
@@ -323,6 +324,26 @@ def stop_children() -> None:
         _stop_child(proc)
 
 
+def monthly_report_job() -> None:
+    """On the first of the month: the coordinators' alert that last month's report is ready."""
+    ctx = _ctx()
+    monthly_report(ctx.engine, ctx.settings, datetime.now(UTC))
+
+
+def monthly_report(engine: sa.Engine, settings: Settings, now: datetime) -> bool:
+    """Write last month's ``monthly_report`` alert (once a month); True when written now."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.reports import monthly_report_event
+
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    with session_scope(engine) as session:
+        event = monthly_report_event(session, today, settings.timezone, settings.web_base_url, now)
+    if event is not None:
+        log.info("monthly report of %s ready; coordinators alerted", event.subject_key)
+    return event is not None
+
+
 def watchdog_job() -> int:
     ctx = _ctx()
     return watchdog(ctx.engine, ctx.settings, datetime.now(UTC))
@@ -380,8 +401,9 @@ def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
     return interrupted
 
 
-def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str, trigger: IntervalTrigger,
-              args: list[str] | None = None, first: datetime | None = None) -> None:  # fmt: skip
+def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str,
+              trigger: IntervalTrigger | CronTrigger, args: list[str] | None = None,
+              first: datetime | None = None) -> None:  # fmt: skip
     """Add a job, or keep the stored one (and its pending run time) if its schedule is the same."""
     existing = scheduler.get_job(job_id)
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -461,6 +483,8 @@ def serve(settings: Settings, *, once: bool = False) -> int:
               IntervalTrigger(seconds=settings.heartbeat_seconds), first=now)  # fmt: skip
     _schedule(scheduler, "dispatch", "scheduler:dispatch_job",
               IntervalTrigger(seconds=settings.dispatch_seconds), first=now)  # fmt: skip
+    monthly = CronTrigger(day=1, hour=settings.digest_hour, timezone=settings.timezone)
+    _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
     _schedule(scheduler, "watchdog", "scheduler:watchdog_job",
               IntervalTrigger(minutes=settings.watchdog_minutes))  # fmt: skip
     for source in SOURCES:

@@ -9,9 +9,11 @@ cd "$(dirname "$0")"
 # xvfb: a virtual display for the headed browser the real ACIS requires.
 # postgresql, redis-server: servers the tests start themselves when none is running.
 # python3-venv: virtualenvs on a stock Debian Python.
+# libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint's text layout and a font,
+#   for the PDF reports.
 # unzip: Info-ZIP, which reads Deflate64: the tests' independent reader of FOIA releases, and
 #   the benchmark's reference for inflating them.
-DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip)
+DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

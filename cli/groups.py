@@ -65,6 +65,11 @@ GROUPS: dict[str, Group] = {
         "facilities_app",
         "Detention facilities: population series from ICE's statistics.",
     ),
+    "report": Group(
+        "cli.reports",
+        "app",
+        "Reports for funders and the public (HTML, PDF, XLSX, CSV); no personal data.",
+    ),
     "schedule": Group(
         "cli.service", "schedule_app", "The polling budget: who is checked when, and why."
     ),

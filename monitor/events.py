@@ -158,6 +158,10 @@ register("facility_added", I, AD,
          "The ICE locator named a facility docketwatch did not know; it was added from its "
          "detail page (check its area of responsibility).",
          "New detention facility added", "Nuevo centro de detención agregado")
+register("monthly_report", I, CO,
+         "The program report of the month just ended is ready (its headline figures, and where "
+         "to download it); sent on the first of the month.",
+         "Monthly program report", "Informe mensual del programa")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on
@@ -244,6 +248,16 @@ register_note(
     "visto por última vez en {facility}. Posiblemente deportado/a o fuera del localizador: "
     "verifique.")
 register_note(
+    "monthly_report",
+    "{month}: {clients} clients watched; {hearing_changes} hearing changes and "
+    "{custody_changes} custody changes caught; median {median_minutes} minutes from a change "
+    "seen to the attorney's alert. Counts under 10 show as <10. The report (HTML, PDF, XLSX, "
+    "CSV): {where}",
+    "{month}: {clients} clientes vigilados; {hearing_changes} cambios de audiencia y "
+    "{custody_changes} cambios de custodia detectados; mediana de {median_minutes} minutos entre "
+    "un cambio visto y la alerta al abogado. Los conteos menores de 10 aparecen como <10. El "
+    "informe (HTML, PDF, XLSX, CSV): {where}")
+register_note(
     "moved_far",
     "Moved out of the Los Angeles area of responsibility or out of state.",
     "Trasladado/a fuera del área de responsabilidad de Los Ángeles o fuera del estado.")
@@ -328,7 +342,7 @@ class EventInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    subject_type: str = Field(pattern="^(client|court|source|channel|delivery|staff)$")
+    subject_type: str = Field(pattern="^(client|court|source|channel|delivery|staff|report)$")
     subject_key: str = Field(min_length=1, max_length=40)
     dedup_key: str = Field(min_length=1, max_length=200)
     client_id: int | None = None

@@ -49,7 +49,8 @@ def test_setup_installs_the_debian_packages_the_project_uses() -> None:
     setup = (ROOT / "setup.sh").read_text()
     packages = re.search(r"DEBIAN_PACKAGES=\((.*?)\)", setup)
     assert packages is not None
-    assert {"chromium", "xvfb", "postgresql", "redis-server"} <= set(packages.group(1).split())
+    needed = {"chromium", "xvfb", "postgresql", "redis-server", "libpango-1.0-0", "unzip"}
+    assert needed <= set(packages.group(1).split())
 
 
 def test_the_sources_table_is_the_registry() -> None:

@@ -618,6 +618,7 @@ ROLE_PAGES = {  # page -> the roles that open it; every other role gets 403
     "/caseload?court=ADL": {"coordinator", "admin"},
     "/caseload/hearings?court=ADL": {"coordinator", "admin"},
     "/roster": {"coordinator", "admin"},
+    "/reports": {"coordinator", "admin"},
     "/sources": {"admin"},
     "/staff": {"admin"},
 }
@@ -651,3 +652,25 @@ def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
         page.wait_for_load_state()
         assert f"Alert #{event.id} acknowledged" in page.inner_text("main")
         accessible(page)
+
+
+def test_reports_page_and_its_files(site: Site, page: Any) -> None:
+    from pypdf import PdfReader
+
+    month = f"{site.clock['now']:%Y-%m}"
+    sign_in(page, site, site.org.coordinator)
+    page.goto(f"{site.base}/reports?from={month}&to={month}")
+    tables = page.locator("main table")
+    assert tables.count() == 5 and "Clients watched" in page.inner_text("main")
+    assert "<10" in page.inner_text("main")  # this small program's counts are suppressed
+    accessible(page)
+    shot(page, "reports")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF").click()
+    reader = PdfReader(download.value.path())
+    assert "How fast attorneys heard" in " ".join(p.extract_text() for p in reader.pages)
+    report = page.request.get(f"{site.base}/reports/program.html?from={month}&to={month}")
+    assert report.status == 200 and "<script" not in report.text()
+    assert "default-src 'none'" in report.headers["content-security-policy"]
+    page.goto(f"{site.base}/reports/program.html?from={month}&to={month}")
+    assert page.locator("table").count() == 5  # the file a funder receives, in Chromium

@@ -30,3 +30,22 @@ def test_every_value_shown_through_the_catalog_has_spanish() -> None:
     ]  # fmt: skip
     missing = [v for v in values if spanish.gettext(v) == v and v != "normal"]
     assert missing == []
+
+
+def test_every_report_text_has_spanish() -> None:
+    """The report's figure titles, columns and definitions, shown through the catalog on the
+    Reports page."""
+    from datetime import date
+
+    from monitor.reports import program_report
+    from storage.db import make_engine, session_scope, upgrade
+
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    with session_scope(engine) as s:
+        report = program_report(s, date(2026, 1, 1), date(2026, 1, 1), "America/Los_Angeles")
+    spanish = catalog("es")
+    texts = {t for f in report.figures for t in (f.title, f.definition, *f.columns[:1])}
+    texts |= {c for f in report.figures for c in f.columns if not c[:4].isdigit()}
+    same = {"total"}
+    assert sorted(t for t in texts if spanish.gettext(t) == t and t not in same) == []

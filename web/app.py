@@ -627,6 +627,52 @@ def create_app(
         return page(request, "facilities.html", user, q=q, names=names, chart=chart,
                     records=records)  # fmt: skip
 
+    @app.get("/reports")
+    def reports_page(
+        request: Request,
+        start: Annotated[str, Query(alias="from", max_length=7)] = "",
+        end: Annotated[str, Query(alias="to", max_length=7)] = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        from monitor.reports import parse_month, previous_month, program_report
+
+        last_month = f"{previous_month(now().date()):%Y-%m}"
+        start, end = start or last_month, end or start or last_month
+        first, last = parse_month(start, "from"), parse_month(end, "to")
+        with session_scope(engine) as s:
+            report = program_report(s, first, last, settings.timezone, now()).published()
+        query = urlencode({"from": start, "to": end})
+        return page(request, "reports.html", user, report=report, start=start, end=end,
+                    query=query)  # fmt: skip
+
+    @app.get("/reports/program.{fmt}")
+    def report_file(
+        request: Request,
+        fmt: str,
+        start: Annotated[str, Query(alias="from", max_length=7)],
+        end: Annotated[str, Query(alias="to", max_length=7)],
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        from monitor.report_files import FORMATS, MEDIA, render
+        from monitor.reports import parse_month, program_report
+
+        if fmt not in FORMATS:
+            raise NotFoundError("no such format")
+        first, last = parse_month(start, "from"), parse_month(end, "to")
+        with session_scope(engine) as s:
+            report = program_report(s, first, last, settings.timezone, now()).published()
+        data = render(report, fmt)
+        headers = {}
+        if fmt == "html":  # its own inline styles; still no script, nothing from elsewhere
+            headers["Content-Security-Policy"] = (
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+            )
+        else:
+            name = f"program-{first:%Y-%m}-{last:%Y-%m}.{fmt}"
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return Response(data, media_type=MEDIA[fmt], headers=headers)
+
     @app.get("/sources")
     def sources(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:
         from monitor.views import blocked_clients, channel_lines, foia_releases, source_lines
@@ -916,7 +962,7 @@ def _zone(hearing: Any) -> str:
 
 
 def _chart(table: Any) -> Any:
-    from web.charts import trend_chart
+    from monitor.charts import trend_chart
 
     return trend_chart(table)
 

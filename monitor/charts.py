@@ -1,5 +1,6 @@
 """Charts as inline SVG (no script, no library): a bar per value, labelled, with a title the
-screen reader reads. The numbers are always in a table beside the chart."""
+screen reader reads. The numbers are always in a table beside the chart (the web app's pages,
+the reports)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ def bars(labels: list[str], values: list[float], title: str, width: int = 640) -
         x = pad + i * step
         parts.append(
             f'<rect x="{x + step * 0.15:.1f}" y="{height - h + 10:.1f}" width="{step * 0.7:.1f}" '
-            f'height="{h:.1f}" class="bar"><title>{escape(label)}: {value:g}</title></rect>'
+            f'height="{h:.1f}" class="bar" fill="#0b4f8a">'
+            f"<title>{escape(label)}: {value:g}</title></rect>"
             f'<text x="{x + step / 2:.1f}" y="{height + 28}" text-anchor="middle" '
-            f'class="axis">{escape(label)}</text>'
+            f'class="axis" font-size="11" fill="#1b1b1b">{escape(label)}</text>'
             f'<text x="{x + step / 2:.1f}" y="{max(height - h + 4, 12):.1f}" '
-            f'text-anchor="middle" class="value">{value:g}</text>'
+            f'text-anchor="middle" class="value" font-size="11" fill="#1b1b1b">{value:g}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
