@@ -99,10 +99,23 @@ def web() -> None:
     if not settings.web_listen:
         raise ConfigError("set web_listen (host:port) to serve the web app")
     host, port = parse_listen(settings.web_listen)
+    import signal
+    import threading
+
+    stop = threading.Event()
     with open_engine() as engine:
         server = WebServer(create_app(engine, settings), host, port, settings.web_trusted_proxies)
-        out.print(f"web app on http://{host}:{port} (Ctrl-C stops it)")
-        server.run_here()
+        previous = {
+            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            server.start()
+            out.print(f"web app on http://{host}:{port} (Ctrl-C stops it)")
+            stop.wait()
+        finally:
+            server.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     out.print("stopped")
 
 

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from storage.db import make_engine
 
 
-def _start(tmp_path: Path) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, command: str = "run", **extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
     env.pop("DATABASE_URL", None)
     env["DOCKETWATCH_HEARTBEAT_SECONDS"] = "0.5"
     env["DOCKETWATCH_SOURCES"] = ""  # no public site is polled from a test
+    env.update(extra)
     return subprocess.Popen(
-        [str(Path(sys.executable).with_name("docketwatch")), "run"],
+        [str(Path(sys.executable).with_name("docketwatch")), command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -44,13 +45,31 @@ def _wait_for(proc: subprocess.Popen[str], text: str, seen: list[str], timeout: 
     raise AssertionError(f"{text!r} never appeared; output:\n{''.join(seen)}")
 
 
+def _status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_run_starts_on_sqlite_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
-    proc = _start(tmp_path)
+    from sandbox.mail import free_port
+
+    port = free_port()  # with the web app: served by the service, stopped with it
+    web = {"DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}", "DOCKETWATCH_ACK_SECRET": "s3cret"}
+    proc = _start(tmp_path, **web)
     seen: list[str] = []
     try:
+        _wait_for(proc, "web app listening on 127.0.0.1", seen)
         _wait_for(proc, "docketwatch running", seen)
         _wait_for(proc, "heartbeat: 0 active clients", seen)
+        assert _status(f"http://127.0.0.1:{port}/health") == 200
+        assert _status(f"http://127.0.0.1:{port}/login") == 200
         _wait_for(proc, "heartbeat: 0 active clients", seen)  # the schedule keeps running
         proc.send_signal(sig)
         rest, _ = proc.communicate(timeout=30)
@@ -71,6 +90,18 @@ def test_run_starts_on_sqlite_and_stops_cleanly(tmp_path: Path, sig: signal.Sign
         detail = conn.execute(sa.text("SELECT detail FROM heartbeat WHERE component='scheduler'"))
         assert detail.scalar() == "0 active clients"
     engine.dispose()
+    if sig is signal.SIGTERM:  # and `docketwatch web` serves the same app alone
+        alone = _start(tmp_path, "web", **web)
+        seen = []
+        try:
+            _wait_for(alone, "web app on http://127.0.0.1", seen)  # said once it listens
+            assert _status(f"http://127.0.0.1:{port}/health") == 200
+            alone.send_signal(signal.SIGTERM)
+            rest, _ = alone.communicate(timeout=30)
+        finally:
+            if alone.poll() is None:
+                alone.kill()
+        assert alone.returncode == 0 and "stopped" in rest, "".join(seen) + rest
 
 
 def test_run_refuses_an_unreachable_database(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ provider standing in for Microsoft 365 or Google (third-party services are never
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,16 +48,23 @@ def world(
             engine.dispose()
 
 
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
-        tab = browser.new_page()
-        tab.set_default_timeout(15_000)
-        yield tab
-        browser.close()
+        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
 
 
 def _sign_in_with_provider(page: Any, base: str) -> None:

@@ -112,10 +112,6 @@ class WebServer:
         log.info("web app listening on %s:%d", self.host, self.port)
         return self
 
-    def run_here(self) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn handles both)."""
-        self.server.run()
-
     def stop(self) -> None:
         self.server.should_exit = True
         if self.thread is not None:
