@@ -11,6 +11,12 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # test output stays readable; the replicas are not under test here
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:
+            pass  # the browser closed the page before the answer was written: as a site would
+
     def _send(self, status: int, ctype: str, body: str) -> None:
         data = body.encode()
         self.send_response(status)
