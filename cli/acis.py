@@ -99,19 +99,13 @@ def acis_refresh(
     if queue:
         from datetime import UTC, datetime
 
-        from storage.models import CheckRequest
+        from monitor.views import request_check
         from storage.people import get_client
 
         with open_engine() as engine, open_session(engine) as session:
             client = get_client(session, a_number)
-            assert client.id is not None
-            session.add(
-                CheckRequest(
-                    client_id=client.id,
-                    source="acis",
-                    reason="refresh requested by a person",
-                    requested_at=datetime.now(UTC),
-                )
+            request_check(
+                session, client, "acis", "a person, on the command line", datetime.now(UTC)
             )
         out.print(f"queued: {redact_a_number(client.a_number)} is first in the next ACIS batch")
         return

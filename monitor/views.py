@@ -188,35 +188,15 @@ class ClientHistory:
 
 def client_history(session: Session, client: Client, limit: int = 100) -> ClientHistory:
     cid = client.id
-    hearings = list(
-        session.exec(
-            select(Hearing)
-            .where(Hearing.client_id == cid)
-            .order_by(col(Hearing.seen_at).desc(), col(Hearing.id).desc())
-            .limit(limit)
-        )
-    )
-    lookups = list(
-        session.exec(
-            select(AcisLookup)
-            .where(AcisLookup.client_id == cid)
-            .order_by(col(AcisLookup.id).desc())
-            .limit(limit)
-        )
-    )
-    custody = list(
-        session.exec(
-            select(CustodyLookup)
-            .where(CustodyLookup.client_id == cid)
-            .order_by(col(CustodyLookup.id).desc())
-            .limit(limit)
-        )
-    )
-    events = list(
-        session.exec(
-            select(Event).where(Event.client_id == cid).order_by(col(Event.id).desc()).limit(limit)
-        )
-    )
+
+    def newest(table: Any, order: Any) -> list[Any]:
+        query = select(table).where(table.client_id == cid).order_by(*order).limit(limit)
+        return list(session.exec(query))
+
+    hearings = newest(Hearing, (col(Hearing.seen_at).desc(), col(Hearing.id).desc()))
+    lookups = newest(AcisLookup, (col(AcisLookup.id).desc(),))
+    custody = newest(CustodyLookup, (col(CustodyLookup.id).desc(),))
+    events = newest(Event, (col(Event.id).desc(),))
     deliveries: dict[int, list[tuple[Delivery, str]]] = {}
     if events:
         rows = session.exec(

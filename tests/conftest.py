@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -193,3 +194,27 @@ def _run_in_process(
     return subprocess.CompletedProcess(
         ["docketwatch", *args], result.exit_code, result.stdout, stderr
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per test module (the web app's tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from spiders.browser import launch_options
+    from storage.settings import Settings
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and its tab, in English."""
+    context = browser.new_context(locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()

@@ -21,14 +21,12 @@ from sandbox.acis_data import Case
 from sandbox.acis_data import Hearing as AcisHearing
 from sandbox.eoir_foia import generate
 from sandbox.mail import SmtpSink
-from spiders.browser import launch_options
 from storage.db import make_engine, session_scope, upgrade
 from storage.eoir_foia import load_release
 from storage.models import AuditEntry, CheckRequest, Client, Delivery, Event, FoiaLookup, Staff
 from storage.passwords import set_password
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from storage.settings import Settings
 from tests.alerting import Clock, Org, dispatcher, emit_one, hearing_moved, make_org, web_server
 from tests.test_acis_watch import look
 
@@ -98,25 +96,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         finally:
             server.stop()
             engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
 
 
 def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> None:

@@ -11,12 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from sandbox.oidc import OidcProvider
-from spiders.browser import launch_options
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import AuditEntry
 from storage.people import add_staff
 from storage.reference_data import load_reference_data
-from storage.settings import Settings
 from tests.alerting import web_server
 
 pytestmark = pytest.mark.slow
@@ -46,25 +44,6 @@ def world(
         finally:
             server.stop()
             engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
 
 
 def _sign_in_with_provider(page: Any, base: str) -> None:

@@ -204,6 +204,33 @@ def create_app(
     def ip(request: Request) -> str:
         return request.client.host if request.client else ""
 
+    def form_page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        """A page with a form posted before sign-in: its token, also set as a strict cookie
+        (a form from another site cannot know it)."""
+        token = secrets.token_urlsafe(24)
+        response = page(request, name, None, status, login_token=token, **ctx)
+        response.set_cookie(
+            LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
+            max_age=3600,
+        )  # fmt: skip
+        return response
+
+    def check_form_token(request: Request, token: str) -> None:
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected.encode(), token.encode()):
+            raise HTTPException(status_code=403, detail="csrf")
+
+    def signed_in_as(request: Request, staff_id: int, target: str, spent: str) -> Response:
+        """Start a session for ``staff_id`` and go to ``target`` (a path on this site)."""
+        session_secret, _ = auth.start_session(engine, staff_id, now())
+        response = RedirectResponse(_local(target), status_code=303)
+        response.set_cookie(
+            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
+            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
+        )  # fmt: skip
+        response.delete_cookie(spent)
+        return response
+
     @app.exception_handler(NotSignedIn)
     async def _to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -232,14 +259,7 @@ def create_app(
 
     @app.get("/login")
     def login_form(request: Request, next: str = "/") -> Response:
-        token = secrets.token_urlsafe(24)
-        response = page(request, "login.html", None, login_token=token, next=_local(next),
-                        provider=provider)  # fmt: skip
-        response.set_cookie(
-            LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
-            max_age=3600,
-        )  # fmt: skip
-        return response
+        return form_page(request, "login.html", next=_local(next), provider=provider)
 
     @app.post("/login")
     def login(
@@ -249,14 +269,12 @@ def create_app(
         login_token: Annotated[str, Form(max_length=100)] = "",
         next: Annotated[str, Form(max_length=500)] = "/",
     ) -> Response:
-        expected = request.cookies.get(LOGIN_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected.encode(), login_token.encode()):
-            raise HTTPException(status_code=403, detail="csrf")
+        check_form_token(request, login_token)
         email = email.strip().lower()
         where = ip(request)
+        again = {"login_token": login_token, "next": _local(next), "provider": provider}
         if limiter.blocked(f"email:{email}", f"ip:{where}"):
-            return page(request, "login.html", None, 429, login_token=expected, next=_local(next),
-                        problem="throttled", provider=provider)  # fmt: skip
+            return page(request, "login.html", None, 429, problem="throttled", **again)
         from sqlmodel import select
 
         from storage.models import Staff
@@ -270,17 +288,9 @@ def create_app(
             staff_id = staff.id if staff else None
         if not ok or staff_id is None:
             limiter.failed(f"email:{email}", f"ip:{where}")
-            return page(request, "login.html", None, 401, login_token=expected, next=_local(next),
-                        problem="wrong", provider=provider)  # fmt: skip
+            return page(request, "login.html", None, 401, problem="wrong", **again)
         limiter.succeeded(f"email:{email}")
-        session_secret, _ = auth.start_session(engine, staff_id, now())
-        response = RedirectResponse(_local(next), status_code=303)
-        response.set_cookie(
-            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
-            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
-        )  # fmt: skip
-        response.delete_cookie(LOGIN_COOKIE)
-        return response
+        return signed_in_as(request, staff_id, next, LOGIN_COOKIE)
 
     @app.get("/login/oidc")
     def oidc_start(request: Request, next: str = "/") -> Response:
@@ -324,14 +334,7 @@ def create_app(
             refused = RedirectResponse("/login?refused=1", status_code=303)
             refused.delete_cookie(OIDC_COOKIE)
             return refused
-        session_secret, _ = auth.start_session(engine, staff_id, now())
-        response = RedirectResponse(_local(unquote(target)), status_code=303)
-        response.set_cookie(
-            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
-            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
-        )  # fmt: skip
-        response.delete_cookie(OIDC_COOKIE)
-        return response
+        return signed_in_as(request, staff_id, unquote(target), OIDC_COOKIE)
 
     @app.get("/welcome/{token}")
     def welcome_form(request: Request, token: str) -> Response:
@@ -342,14 +345,7 @@ def create_app(
             if member is None:
                 raise NotFoundError("no such link")
             name = member.name
-        form_token = secrets.token_urlsafe(24)
-        response = page(request, "welcome.html", None, who=name, token=token,
-                        login_token=form_token)  # fmt: skip
-        response.set_cookie(
-            LOGIN_COOKIE, form_token, httponly=True, samesite="strict", secure=secure(request),
-            max_age=3600,
-        )  # fmt: skip
-        return response
+        return form_page(request, "welcome.html", who=name, token=token)
 
     @app.post("/welcome/{token}")
     def welcome(
@@ -361,9 +357,7 @@ def create_app(
     ) -> Response:
         from storage.passwords import use_link
 
-        expected = request.cookies.get(LOGIN_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected.encode(), login_token.encode()):
-            raise HTTPException(status_code=403, detail="csrf")
+        check_form_token(request, login_token)
         if password != again:
             with session_scope(engine) as s:
                 from storage.passwords import staff_for_link
@@ -373,20 +367,13 @@ def create_app(
                     raise NotFoundError("no such link")
                 name = member.name
             return page(request, "welcome.html", None, 400, who=name, token=token,
-                        login_token=expected, problem="mismatch")  # fmt: skip
+                        login_token=login_token, problem="mismatch")  # fmt: skip
         with session_scope(engine) as s:
             member = use_link(s, token, password, now())
             staff_id = member.id
             auth.audit(s, now(), staff_id, "password_set", detail="one-time link", ip=ip(request))
         assert staff_id is not None
-        session_secret, _ = auth.start_session(engine, staff_id, now())
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            auth.COOKIE, auth.sign(secret, session_secret), httponly=True, samesite="lax",
-            secure=secure(request), max_age=int(auth.ABSOLUTE.total_seconds()),
-        )  # fmt: skip
-        response.delete_cookie(LOGIN_COOKIE)
-        return response
+        return signed_in_as(request, staff_id, "/", LOGIN_COOKIE)
 
     @app.post("/logout")
     def logout(
@@ -718,8 +705,9 @@ def create_app(
             target = added.id
         return RedirectResponse(f"/staff/{target}?done=added", status_code=303)
 
-    @app.get("/staff/{staff_id}")
-    def staff_page(request: Request, staff_id: int, user: auth.SignedIn = role(ADMIN)) -> Response:
+    def staff_view(
+        request: Request, user: auth.SignedIn, staff_id: int, done: str, outcomes: Any = None
+    ) -> Response:
         from sqlmodel import select
 
         from storage.models import Staff, StaffChannel
@@ -734,7 +722,20 @@ def create_app(
                 for c in s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
             ]
             return page(request, "staff_edit.html", user, member=member, channels=channels,
-                        done=request.query_params.get("done", "")[:40], outcomes=None)  # fmt: skip
+                        done=done, outcomes=outcomes)  # fmt: skip
+
+    def staff_email(staff_id: int) -> str:
+        from storage.models import Staff
+
+        with session_scope(engine) as s:
+            member = s.get(Staff, staff_id)
+            if member is None:
+                raise NotFoundError("no such staff member")
+            return member.email
+
+    @app.get("/staff/{staff_id}")
+    def staff_page(request: Request, staff_id: int, user: auth.SignedIn = role(ADMIN)) -> Response:
+        return staff_view(request, user, staff_id, request.query_params.get("done", "")[:40])
 
     @app.post("/staff/{staff_id}")
     def staff_edit(
@@ -748,21 +749,17 @@ def create_app(
         csrf_token: Annotated[str, Form(max_length=100)] = "",
         user: auth.SignedIn = role(ADMIN),
     ) -> Response:
-        from storage.models import Staff
         from storage.people import update_staff
 
         csrf(user, csrf_token)
+        email = staff_email(staff_id)
         with session_scope(engine) as s:
-            member = s.get(Staff, staff_id)
-            if member is None:
-                raise NotFoundError("no such staff member")
             update_staff(
-                s, member.email, language=language, quiet_hours=quiet_hours.strip() or "off",
+                s, email, language=language, quiet_hours=quiet_hours.strip() or "off",
                 digest=bool(digest), active=bool(active),
                 add_channels=[channel] if channel.strip() else None,
             )  # fmt: skip
-            auth.audit(s, now(), user.staff_id, "staff_changed", detail=member.email,
-                       ip=ip(request))  # fmt: skip
+            auth.audit(s, now(), user.staff_id, "staff_changed", detail=email, ip=ip(request))
         return RedirectResponse(f"/staff/{staff_id}?done=saved", status_code=303)
 
     @app.post("/staff/{staff_id}/test")
@@ -772,24 +769,13 @@ def create_app(
         csrf_token: Annotated[str, Form(max_length=100)] = "",
         user: auth.SignedIn = role(ADMIN),
     ) -> Response:
-        from sqlmodel import select
-
         from monitor.alerts import send_test
-        from storage.models import Staff, StaffChannel
-        from storage.settings import mask_channel
 
         csrf(user, csrf_token)
+        email = staff_email(staff_id)
         with session_scope(engine) as s:
-            member = s.get(Staff, staff_id)
-            if member is None:
-                raise NotFoundError("no such staff member")
-            outcomes = send_test(s, member.email)
-            channels = [
-                (mask_channel(c.url), c)
-                for c in s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
-            ]
-            return page(request, "staff_edit.html", user, member=member, channels=channels,
-                        done="", outcomes=outcomes)  # fmt: skip
+            outcomes = send_test(s, email)
+        return staff_view(request, user, staff_id, "", outcomes)
 
     # -------------------------------------------------------------------------- roster
 
