@@ -372,7 +372,8 @@ def test_behind_the_https_proxy_cookies_are_secure(site: Site) -> None:
 
 
 def test_sign_in_never_redirects_off_the_site(site: Site, page: Any) -> None:
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example",
+                   "/%09/evil.example", "/%2F%2Fevil.example"):  # fmt: skip
         page.goto(f"{site.base}/login?next={target}")
         page.get_by_label("Email").fill(site.org.coordinator)
         page.get_by_label("Password").fill(PASSWORD)

@@ -1012,9 +1012,13 @@ def _csv(columns: list[str], rows: list[list[Any]], filename: str) -> Response:
 
 
 def _local(target: str) -> str:
-    """Only a path on this site (an open redirect would hand a signed-in user to anyone)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site (an open redirect would hand a signed-in user to anyone).
+    Browsers drop tabs and line breaks from an address (a slash, a tab, a slash is ``//``):
+    anything but printable text is refused too."""
+    if not target.startswith("/") or "\\" in target or not target.isprintable():
         return "/"
+    if target.lstrip("/") != target[1:] or target.lower().startswith(("/%2f", "/%5c")):
+        return "/"  # //host, or an encoded second slash
     return target
 
 
