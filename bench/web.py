@@ -157,11 +157,11 @@ def load_public_data(engine: sa.Engine, zip_path: Path, work: Path) -> None:
 def pages(role: str, clients: list[int], rng: random.Random) -> list[tuple[str, str]]:
     """(page name, path) of one round over the main pages a role opens."""
     round_ = [
+        ("health", "/health"),  # first in every round: the floor is measured under the load
         ("home", "/"),
         ("alerts", "/alerts?ack=all"),
         ("client", f"/clients/{rng.choice(clients)}"),
         ("facilities", "/facilities"),
-        ("health", "/health"),
     ]
     if role in ("coordinator", "admin"):
         round_ += [

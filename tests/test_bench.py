@@ -74,7 +74,7 @@ def test_cli_start_bench_smoke() -> None:
 
 def test_web_bench_smoke() -> None:
     last = run_bench("web", "--clients", "40", "--events", "200", "--cases", "800",
-                     "--users", "3", "--seconds", "2")  # fmt: skip
+                     "--users", "3", "--seconds", "3")  # fmt: skip
     assert last["clients"] == 40 and last["errors"] == 0
     assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
     assert last["beat_on_time"] and last["undelivered"] == 0
