@@ -9,9 +9,16 @@ Pages, by role (every page and action checks the role on the server):
   their deliveries; "check now"; the assisted refresh steps when ACIS is blocked; the full name
   and A-number only on "reveal", which is audited. A client outside an attorney's scope is 404.
 - ``/alerts``: the inbox, filtered by kind, severity, client and acknowledgement.
-- ``/caseload`` (coordinators, admins): the unrepresented caseload at a court from the FOIA
-  release, counted by nationality, language, judge, week or case type; CSV export.
-- ``/sources`` (admins): each source's runs and freshness; clients whose ACIS lookups are blocked.
+- ``/caseload`` and ``/caseload/hearings`` (coordinators, admins): the unrepresented caseload at
+  a court from the FOIA release (filters, counts, sorting, pages, CSV and XLSX, the trend), and
+  the hearings of unrepresented respondents day by day.
+- ``/facilities``: detention population per edition of ICE's statistics, charted.
+- ``/roster`` (coordinators, admins): roster import by upload, with a preview and the rejects.
+- ``/reports`` (coordinators, admins): the program report, and its files.
+- ``/sources`` and ``/staff`` (admins): sources' health, blocked lookups, channels, FOIA
+  releases; staff, their channels and preferences, test messages.
+- ``/login``, ``/login/oidc`` (the organization's account), ``/welcome/<secret>`` (a one-time
+  password link), ``/logout``.
 - ``/ack/<id>?t=…``: the acknowledgement links of alerts (no sign-in: the signed token is the
   authority); a GET only asks to confirm (mail scanners open links), the POST acknowledges.
 - ``/calendar/<secret>.ics``: a staff member's calendar feed; ``/health``.
