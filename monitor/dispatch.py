@@ -74,8 +74,13 @@ class AppriseSender:
         if not notifier.add(url):
             return SendResult(False, f"Apprise cannot use the channel {mask_channel(url)}")
         body, body_format = message.body_for(url)
+        attach = None
+        if message.attachments and url.split("://", 1)[0].lower() in ("mailto", "mailtos"):
+            attach = apprise.AppriseAttachment(list(message.attachments))
         try:
-            result = notifier.notify(title=message.title, body=body, body_format=body_format)
+            result = notifier.notify(
+                title=message.title, body=body, body_format=body_format, attach=attach
+            )
         except Exception as exc:  # a plugin bug must not stop the dispatcher
             return SendResult(False, f"{type(exc).__name__}: {exc}")
         status = getattr(result, "status", None)
@@ -424,7 +429,10 @@ class Dispatcher:
                 base_url=self.settings.web_base_url,
                 ack_secret=self.secret,
             )
+            monthly = next((e for _, e in claimed if e.kind == "monthly_report"), None)
             url = channel.url
+        if monthly is not None:  # after the claim's commit: a report takes a second to make
+            message = self._with_report(message, monthly)
         if channel.failing:
             assert channel.id is not None
             probed.add(channel.id)
@@ -435,6 +443,35 @@ class Dispatcher:
         except sa.exc.SQLAlchemyError:
             self._unrecorded.append((ids, result_of_send))
             raise
+
+    def _with_report(self, message: Message, event: Event) -> Message:
+        """The monthly report's alert carries the report itself (PDF, published form) to email
+        channels; the file is made once per month in ``data_dir/reports``. A report that cannot
+        be made leaves the alert as it is (its figures and where to download it)."""
+        from dataclasses import replace
+
+        from monitor.report_files import pdf
+        from monitor.reports import parse_month, program_report
+        from storage.files import private_file
+
+        folder = self.settings.data_dir / "reports"
+        try:
+            month = parse_month(event.subject_key, "report month")
+            path = folder / f"program-{month:%Y-%m}.pdf"
+            if not path.exists():
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                with session_scope(self.engine) as session:
+                    made = program_report(
+                        session, month, month, self.settings.timezone, self.clock()
+                    )
+                staged = path.with_suffix(".pdf.part")
+                with private_file(staged, "wb") as out:
+                    out.write(pdf(made.published()))
+                staged.replace(path)
+        except Exception:  # the alert still goes, without its attachment
+            log.exception("the monthly report's PDF could not be made")
+            return message
+        return replace(message, attachments=(str(path),))
 
     def _record(self, delivery_ids: list[int], result: SendResult, report: PassReport) -> None:
         """The outcome of one send (one message) for each delivery it carried; the channel's

@@ -102,6 +102,7 @@ class Message:
     text: str
     html: str
     markdown: str
+    attachments: tuple[str, ...] = ()  # files sent with it on email channels (a report's PDF)
 
     def body_for(self, url: str) -> tuple[str, str]:
         """(body, Apprise body format) for a channel URL."""

@@ -236,7 +236,9 @@ def test_the_command_writes_each_format(written: tuple[sa.Engine, Truth], tmp_pa
     assert bad.returncode == 2 and "before --from" in bad.stderr
 
 
-def test_the_monthly_report_alert_goes_to_coordinators_once(engine: sa.Engine) -> None:
+def test_the_monthly_report_alert_goes_to_coordinators_once(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     import scheduler
     from monitor.dispatch import Dispatcher
     from storage.settings import Settings
@@ -244,7 +246,7 @@ def test_the_monthly_report_alert_goes_to_coordinators_once(engine: sa.Engine) -
     with SmtpSink() as sink:
         truth = _write(engine, sink)
         settings = Settings(timezone="America/Los_Angeles", web_base_url="https://dw.example.org",
-                            ack_secret="s")  # fmt: skip
+                            ack_secret="s", data_dir=tmp_path)  # fmt: skip
         first_of_october = datetime(2026, 10, 1, 7, tzinfo=ZONE).astimezone(UTC)
         assert scheduler.monthly_report(engine, settings, first_of_october)
         assert not scheduler.monthly_report(engine, settings, first_of_october + timedelta(hours=1))
@@ -256,6 +258,14 @@ def test_the_monthly_report_alert_goes_to_coordinators_once(engine: sa.Engine) -
         assert f"2026-09: {len(truth.watched[september])} clients watched" in text
         assert f"{hearing} hearing changes" in text
         assert "https://dw.example.org/reports?from=2026-09&to=2026-09" in text
+        (attached,) = list(mail.message.iter_attachments())  # the report itself, as a PDF
+        assert attached.get_filename() == "program-2026-09.pdf"
+        from pypdf import PdfReader
+
+        pdf_text = "".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(attached.get_content())).pages
+        )
+        assert "Clients watched" in pdf_text and "2026-09" in pdf_text
         assert not [
             m
             for m in sink.messages
