@@ -50,10 +50,29 @@ class Site:
     clock: dict[str, datetime] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(
+    scope="module",
+    # Every page on SQLite in the fast tier, and on PostgreSQL in the scale tier.
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.scale)],
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    from contextlib import ExitStack
+
     tmp = tmp_path_factory.mktemp("web")
-    engine = make_engine(f"sqlite:///{tmp / 'dw.db'}")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'dw.db'}"
+        else:
+            from sandbox import pgserver as pg
+
+            url = stack.enter_context(pg.fresh_database(request.getfixturevalue("pg_admin_url")))
+        yield from _site(url, tmp)
+
+
+def _site(url: str, tmp: Path) -> Iterator[Site]:
+    engine = make_engine(url)
     upgrade(engine)
     load_reference_data(engine)
     now = datetime.now(UTC).replace(microsecond=0)
