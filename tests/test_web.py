@@ -337,6 +337,22 @@ def test_spanish_pages(site: Site, page: Any) -> None:
     shot(page, "home-es")
     page.goto(f"{site.base}/clients/{site.org.client_id}")
     assert "Audiencias a lo largo del tiempo" in page.inner_text("main")
+    assert page.goto(f"{site.base}/reports").status == 403  # an attorney: not his page
+    page.context.clear_cookies()
+    with session_scope(site.engine) as s:
+        from storage.people import update_staff
+
+        update_staff(s, site.org.coordinator, language="es")
+    try:
+        sign_in(page, site, site.org.coordinator)
+        page.goto(f"{site.base}/reports")
+        text = page.inner_text("main")
+        assert "Clientes vigilados" in text and "Audiencia ADELANTADA" in text
+        assert "Hearing moved EARLIER" not in text
+        accessible(page)
+    finally:
+        with session_scope(site.engine) as s:
+            update_staff(s, site.org.coordinator, language="en")
 
 
 def test_sign_in_attempts_are_limited(site: Site, browser: Any) -> None:

@@ -153,6 +153,7 @@ def create_app(
         env.filters["headline"] = _headline
         env.filters["chart"] = _chart
         env.filters["zone"] = _zone
+        env.filters["headline_text"] = _headline_text
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(Headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -946,6 +947,17 @@ def _headline(kind: str, lang: str) -> str:
 
     spec = KINDS.get(kind)
     return (spec.es if lang == "es" else spec.en) if spec else kind
+
+
+def _headline_text(text: Any, lang: str) -> str:
+    """An event kind's English headline (a report's row label) in ``lang``; other text as is."""
+    from monitor.events import KINDS
+
+    if lang == "es":
+        for spec in KINDS.values():
+            if spec.en == text:
+                return spec.es
+    return "" if text is None else str(text)
 
 
 def _zone(hearing: Any) -> str:
