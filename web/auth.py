@@ -3,9 +3,9 @@ rate limit and the audit log.
 
 - A password is stored as an argon2id hash (:mod:`storage.passwords`), set by
   ``docketwatch staff password``.
-- A session is a random secret held by the browser in a cookie signed with HMAC-SHA256 (the
-  ``web_secret`` setting, or ``ack_secret``); the database keeps only the secret's SHA-256, the
-  session's CSRF token and its expiry. A session ends :data:`IDLE` after its last request, or
+- A session is a random secret held by the browser in a cookie signed with HMAC-SHA256 (with
+  ``ack_secret``); the database keeps only the secret's SHA-256, the session's CSRF token and
+  its expiry. A session ends :data:`IDLE` after its last request, or
   :data:`ABSOLUTE` after sign-in, whichever is first, and at sign-out.
 - Every form carries the session's CSRF token; a POST without it is refused (403).
 - Sign-in attempts are limited per email and per address (:class:`Throttle`).
