@@ -652,6 +652,9 @@ def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
         accessible(page)
     assert page.goto(f"{site.base}/clients/999999").status == 404
     accessible(page)
+    malformed = page.goto(f"{site.base}/clients/not-a-number")
+    assert malformed.status == 400 and "Not accepted" in page.inner_text("main")
+    assert "not-a-number" not in page.inner_text("main")
     if who == "admin":
         from monitor.messages import ack_link
 

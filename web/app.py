@@ -41,6 +41,7 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
@@ -254,6 +255,13 @@ def create_app(
         if exc.detail == "csrf":
             message = "csrf"
         return page(request, "error.html", None, exc.status_code, message=message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, _exc: RequestValidationError) -> Response:
+        # An address or form that does not parse (/clients/abc): a page, not the framework's
+        # JSON, and nothing of what was sent echoed back.
+        detail = "The address or the form is not valid."
+        return page(request, "error.html", None, 400, message="invalid", detail=detail)
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> Response:
