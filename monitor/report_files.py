@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from monitor.charts import bars
-from monitor.reports import Figure, Report
+from monitor.reports import Figure, Report, row_label
 
 FORMATS = ("html", "pdf", "xlsx", "csv")
 MEDIA = {
@@ -26,7 +26,7 @@ MEDIA = {
 def _chart(fig: Figure) -> Markup:
     assert fig.chart is not None
     i = fig.columns.index(fig.chart)
-    points = [(str(r[0]), r[i]) for r in fig.rows if isinstance(r[i], int | float)]
+    points = [(row_label(r[0]), r[i]) for r in fig.rows if isinstance(r[i], int | float)]
     title = f"{fig.title}: {fig.chart}"
     return bars([p[0] for p in points], [float(p[1]) for p in points], title)
 
@@ -39,7 +39,7 @@ def html(report: Report, organization: str = "") -> str:
     )
     charts = {f.key: _chart(f) for f in report.figures if f.chart}
     return env.get_template("report.html").render(
-        report=report, charts=charts, organization=organization or "docketwatch"
+        report=report, charts=charts, organization=organization or "docketwatch", label=row_label
     )
 
 
@@ -70,7 +70,7 @@ def xlsx(report: Report) -> bytes:
         sheet.append([cell(sheet, f"{fig.title} ({report.period})")])
         sheet.append([cell(sheet, c) for c in fig.columns])
         for row in fig.rows:
-            sheet.append([cell(sheet, v) for v in row])
+            sheet.append([cell(sheet, row_label(row[0])), *(cell(sheet, v) for v in row[1:])])
         sheet.append([])
         sheet.append([cell(sheet, fig.definition)])
     notes = book.create_sheet("Definitions")
@@ -90,7 +90,7 @@ def csv_text(report: Report) -> str:
     for fig in report.figures:
         for row in fig.rows:
             for column, value in zip(fig.columns[1:], row[1:], strict=True):
-                cells = (fig.key, row[0], column, "" if value is None else value)
+                cells = (fig.key, row_label(row[0]), column, "" if value is None else value)
                 writer.writerow([spreadsheet_cell(x) for x in cells])
     return buffer.getvalue()
 

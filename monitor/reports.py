@@ -192,7 +192,7 @@ def program_report(
         rows = []
         for k in kinds:
             counts = [by_kind[k][m] for m in months]
-            rows.append([KINDS[k].en, *counts, sum(counts)])
+            rows.append([k, *counts, sum(counts)])  # labelled when shown: row_label()
         return rows
 
     figures = [
@@ -246,6 +246,14 @@ def program_report(
         now or datetime.now(UTC),
         figures,
     )
+
+
+def row_label(value: Any, lang: str = "en") -> str:
+    """A figure's row label as shown: an event kind's headline in ``lang``, else the value."""
+    spec = KINDS.get(value) if isinstance(value, str) else None
+    if spec is not None:
+        return spec.es if lang == "es" else spec.en
+    return "" if value is None else str(value)
 
 
 def _share(counts: Counter[bool]) -> str:

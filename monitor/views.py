@@ -356,13 +356,19 @@ def channel_lines(session: Session) -> list[ChannelLine]:
             .group_by(col(Delivery.channel_id))
         ).all()
     )
-    errors: dict[int, str] = {}
-    for channel_id, error in session.exec(
-        select(Delivery.channel_id, Delivery.last_error)
+    last_failed = (
+        select(sa.func.max(Delivery.id))
         .where(Delivery.last_error != "")
-        .order_by(col(Delivery.id))
-    ):
-        errors[channel_id] = error
+        .group_by(col(Delivery.channel_id))
+        .scalar_subquery()
+    )
+    errors = dict(
+        session.exec(
+            select(Delivery.channel_id, Delivery.last_error).where(
+                col(Delivery.id).in_(last_failed)
+            )
+        ).all()
+    )
     rows = session.exec(
         select(StaffChannel, Staff.email)
         .join(Staff, col(Staff.id) == col(StaffChannel.staff_id))

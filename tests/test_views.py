@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.views import (
     InboxFilter,
@@ -26,7 +26,7 @@ from sandbox.acis_data import Case, Hearing
 from sandbox.mail import SmtpSink
 from storage.db import session_scope
 from storage.errors import NotFoundError
-from storage.models import CheckRequest, CrawlRun, CustodyLookup, Staff
+from storage.models import CheckRequest, CrawlRun, CustodyLookup, Delivery, Staff, StaffChannel
 from storage.people import add_client, add_staff, assign, update_staff
 from storage.settings import Settings
 from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
@@ -111,6 +111,20 @@ def test_scope_inbox_and_history(engine: sa.Engine) -> None:
         assert shown and not any("hunter2-secret" in c for c in shown)  # secrets masked
         sent = [c for c in channels if c.staff == org.attorney]
         assert sent and sent[0].last_sent_at is not None
+        # A failing channel shows the error of its newest failed delivery.
+        ana_sent = list(
+            s.exec(select(Delivery).where(Delivery.staff_id == ana).order_by(col(Delivery.id)))
+        )
+        assert len(ana_sent) >= 2
+        first, last = ana_sent[0], ana_sent[-1]
+        first.last_error, last.last_error = "an older error", "the newest error"
+        channel = s.get(StaffChannel, last.channel_id)
+        assert channel is not None
+        channel.failing = True
+        s.add_all([first, last, channel])
+        s.flush()
+        (failing,) = [c for c in channel_lines(s) if c.failing]
+        assert failing.last_error == "the newest error"
         assert foia_releases(s) == []
         assert blocked_clients(s) == []
 

@@ -154,7 +154,7 @@ def create_app(
         env.filters["headline"] = _headline
         env.filters["chart"] = _chart
         env.filters["zone"] = _zone
-        env.filters["headline_text"] = _headline_text
+        env.filters["row_label"] = _row_label
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(Headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -957,15 +957,10 @@ def _headline(kind: str, lang: str) -> str:
     return (spec.es if lang == "es" else spec.en) if spec else kind
 
 
-def _headline_text(text: Any, lang: str) -> str:
-    """An event kind's English headline (a report's row label) in ``lang``; other text as is."""
-    from monitor.events import KINDS
+def _row_label(value: Any, lang: str) -> str:
+    from monitor.reports import row_label
 
-    if lang == "es":
-        for spec in KINDS.values():
-            if spec.en == text:
-                return spec.es
-    return "" if text is None else str(text)
+    return row_label(value, lang)
 
 
 def _zone(hearing: Any) -> str:

@@ -43,7 +43,7 @@ def sign(key: str, value: str) -> str:
 
 
 def unsign(key: str, cookie: str) -> str | None:
-    value, _, _mac = cookie.rpartition(".")
+    value = cookie.rpartition(".")[0]
     if not value or not cookie.isascii() or len(cookie) > 200:
         return None
     return value if hmac.compare_digest(sign(key, value), cookie) else None
