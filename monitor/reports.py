@@ -48,6 +48,8 @@ class Figure:
     chart: str | None = None  # a column charted as bars, one per row
     counts: set[str] = field(default_factory=set)  # count columns: small ones suppressed
     medians: dict[str, str] = field(default_factory=dict)  # median column -> its count column
+    # (row, column) of shares that would let a reader work out a small count: withheld
+    withheld: set[tuple[int, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -84,6 +86,9 @@ class Report:
                     if isinstance(n, int) and n < SMALL:
                         new[idx[name]] = WITHHELD
                 rows.append(new)
+            for i, name in fig.withheld:
+                if rows[i][idx[name]] is not None:
+                    rows[i][idx[name]] = WITHHELD
             out.append(replace(fig, rows=rows))
         return replace(self, figures=out, published_form=True)
 

@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.http import ReplicaHandler, ReplicaServer
 from sandbox.zipwriter import DEFLATE64, DEFLATED, STORED, ZipWriter
+from storage.reference_data import court_decisions
 from storage.zipmembers import member_chunks
 
 CORE = "EOIR Case Data"
@@ -188,6 +189,15 @@ CASE_TYPE_NAMES = {
     "Withholding Only", "RFR": "Reasonable Fear Case", "EXC": "Exclusion",
     "AOC": "Asylum Only Case", "CSR": "Claimed Status Review",
 }  # fmt: skip
+# Completed proceedings by outcome group: (group, share), for respondents with and without
+# an attorney (the gap EOIR's data shows nationally, roughly).
+REP_OUTCOMES = [("relief_or_termination", 0.45), ("removal", 0.30),
+                ("voluntary_departure", 0.10), ("other", 0.15)]  # fmt: skip
+UNREP_OUTCOMES = [("relief_or_termination", 0.10), ("removal", 0.65),
+                  ("voluntary_departure", 0.12), ("other", 0.13)]  # fmt: skip
+DECISIONS_BY: dict[tuple[str, str], list[tuple[str, str]]] = {}
+for _d_ in court_decisions().values():
+    DECISIONS_BY.setdefault((_d_.case_type, _d_.outcome), []).append((_d_.type, _d_.code))
 SCHEDULE_TYPES = {"M": ["MM", "MR", "MD", "RD", "MA"], "I": ["II", "ID", "IR", "IA"]}
 ADJ_REASONS = ["01", "02", "03", "09", "17", "30", "35", "41"]
 CITIES = ["LOS ANGELES", "SANTA ANA", "ADELANTO", "SAN BERNARDINO", "RIVERSIDE", "HOUSTON",
@@ -318,6 +328,23 @@ class _World:
         self.next_schedule = 1
         self.next_rep = 1
         self.next_custody = 1
+        self.outcomes = random.Random(seed * 104729 + 3)  # decisions, apart (added later)
+
+    def outcome(self, u: float, case_type: str, represented: bool, custody: str) -> list[str]:
+        """DEC_CODE, OTHER_COMP and ABSENTIA of a completed proceeding, ``u`` drawn in [0, 1):
+        represented respondents win relief far more often, as in EOIR's data."""
+        weights = REP_OUTCOMES if represented else UNREP_OUTCOMES
+        group, acc = weights[-1][0], 0.0
+        for name, w in weights:
+            acc += w
+            if u < acc:
+                group = name
+                break
+        codes = DECISIONS_BY.get((case_type, group)) or DECISIONS_BY[(case_type, "other")]
+        kind, code = codes[int(self.outcomes.random() * len(codes))]
+        absent_p = 0.01 if custody == "D" else (0.05 if represented else 0.3)
+        absentia = "Y" if group == "removal" and self.outcomes.random() < absent_p else "N"
+        return [code, "", absentia] if kind == "C" else ["", code, "N"]
 
     def custody_for(self, court: str) -> str:
         r = self.rng.random()
@@ -401,7 +428,10 @@ def _new_case(
     represented = rng.random() < rep_p
     age = int(rng.random() * (120 if recent else 3000)) + 1
     osc = as_of - timedelta(days=age)
-    e28 = _d(osc + timedelta(days=min(age - 1, int(rng.random() * 60)))) if represented else ""
+    # An attorney's appearance comes days to months after the case opens (most in weeks).
+    e28 = (
+        _d(osc + timedelta(days=min(age - 1, int(rng.random() ** 2 * 150)))) if represented else ""
+    )
     latest = ""
     if rng.random() < 0.002:
         latest = _d(date(2099, 12, 31))  # the far-future placeholder seen in the real files
@@ -437,9 +467,10 @@ def _new_case(
         if not pending:
             comp = min(as_of - timedelta(days=1), first + timedelta(days=int(rng.random() * 400)))
             prow[14] = "O"
-            prow[15] = "X" if rng.random() < 0.5 else "R"
+            prow[15], prow[18], prow[22] = world.outcome(
+                rng.random(), case_type, represented, custody
+            )
             prow[21] = _d(comp)
-            prow[22] = "N"
         prow[27] = custody
         prow[28] = case_type
         prow[29] = nat
@@ -642,21 +673,15 @@ def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
         "tblLookupCourtDecision",
         [
             {
-                "idnCourtDecision": "1",
-                "strCaseType": "RMV",
-                "strDecCode": "X",
-                "strDecDescription": "REMOVE",
-                "strDecType": "O",
+                "idnCourtDecision": str(i),
+                "strCaseType": d.case_type,
+                "strDecCode": d.code,
+                "strDecDescription": _pad(d.description.replace("\u2013", "-")),
+                "strDecType": d.type,
                 "blnActive": "1",
-            },
-            {
-                "idnCourtDecision": "2",
-                "strCaseType": "RMV",
-                "strDecCode": "R",
-                "strDecDescription": "RELIEF GRANTED",
-                "strDecType": "O",
-                "blnActive": "1",
-            },
+                "datCreatedOn": stamp,
+            }
+            for i, d in enumerate(court_decisions().values(), 1)
         ],
     )
     for name in LOOKUP_TABLES:  # the rest: their real header and a row
@@ -849,6 +874,10 @@ def successor(
         header = next(it).split("\t")
         width = len(header)
         comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
+        code_i, other_i, absent_i = (
+            header.index(c) for c in ("DEC_CODE", "OTHER_COMP", "ABSENTIA")
+        )
+        ctype_i, cust_i = header.index("CASE_TYPE"), header.index("CUSTODY")
         for line in it:
             f = line.split("\t")
             if len(f) != width:
@@ -859,6 +888,9 @@ def successor(
             if not f[comp_i] and rng.random() < 0.04:
                 f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
                 f[dec_i] = "O"
+                f[code_i], f[other_i], f[absent_i] = world.outcome(
+                    world.outcomes.random(), f[ctype_i].strip(), False, f[cust_i].strip()
+                )
                 completed.add(f[0])
             if f[4] != f[4].strip():
                 quirks.trailing_space_codes += 1

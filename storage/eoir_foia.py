@@ -81,6 +81,8 @@ NEEDED: dict[str, dict[str, str]] = {
         "COMP_DATE": "VARCHAR",
         "OTHER_COMP": "VARCHAR",
         "CASE_TYPE": "VARCHAR",
+        "DEC_CODE": "VARCHAR",
+        "ABSENTIA": "VARCHAR",
     },
     "tbl_schedule": {
         "IDNPROCEEDING": "VARCHAR",  # null keys are common here; not a reason to quarantine
@@ -91,8 +93,14 @@ NEEDED: dict[str, dict[str, str]] = {
         "ADJ_TIME_START": "VARCHAR",
         "ADJ_RSN": "VARCHAR",
         "SCHEDULE_TYPE": "VARCHAR",
+        "BASE_CITY_CODE": "VARCHAR",
     },
-    "tbl_RepsAssigned": {"IDNCASE": "VARCHAR", "STRATTYLEVEL": "VARCHAR", "STRATTYTYPE": "VARCHAR"},
+    "tbl_RepsAssigned": {
+        "IDNCASE": "VARCHAR",
+        "STRATTYLEVEL": "VARCHAR",
+        "STRATTYTYPE": "VARCHAR",
+        "E_28_DATE": "VARCHAR",
+    },
 }
 # Header names seen to drift between releases: the release's name -> the loader's.
 ALIASES = {"SEX": "GENDER"}
@@ -105,9 +113,9 @@ LOOKUPS = {
     "tbllookupbasecity": "base_city",
 }
 # Fields kept raw, tab-joined, while reading (converted later, for the few rows that need them).
-CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE")
+CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE", "E_28_DATE")
 PROCEEDING_FIELDS = ("HEARING_LOC_CODE", "IJ_CODE", "CASE_TYPE", "OSC_DATE", "INPUT_DATE",
-                     "COMP_DATE")  # fmt: skip
+                     "COMP_DATE", "DEC_CODE", "OTHER_COMP", "ABSENTIA")  # fmt: skip
 SCHEDULE_FIELDS = ("IDNPROCEEDING", "ADJ_DATE", "ADJ_TIME_START", "CAL_TYPE", "SCHEDULE_TYPE",
                    "IJ_CODE", "HEARING_LOC_CODE")  # fmt: skip
 MAX_QUARANTINE_STORED = 10_000
@@ -145,6 +153,9 @@ class LoadReport:
     new_unrepresented: int = 0
     event_id: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the court whose every proceeding (completed too) is kept, with outcomes, first EOIR-28
+    #: and first master hearing: the representation report's court
+    history_court: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +171,7 @@ class LoadReport:
             "courts": self.courts,
             "new_unrepresented": self.new_unrepresented,
             "event_id": self.event_id,
+            "history_court": self.history_court,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -580,6 +592,7 @@ def _load(
         as_of = report.as_of.isoformat()
         courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
         alert = alert_court if alert_court.isalnum() else ""
+        report.history_court = alert
         city = _clean('"BASE_CITY_CODE"')
         # Only what every row needs is converted while reading; the fields kept for the watched
         # courts, and for upcoming hearings, travel as one raw string and are converted later.
@@ -596,13 +609,18 @@ def _load(
                 END AS w""",
             "tbl_RepsAssigned": f"""CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
                   AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
-                THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase""",
+                THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase,
+                CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
+                  AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
+                THEN "E_28_DATE" END AS e28""",
             # Most of the biggest table is past or adjourned hearings: those rows are checked
             # for their shape and otherwise left unconverted. ISO dates compare as text; a
             # malformed one is simply not upcoming.
             "tbl_schedule": f"""CASE WHEN {_clean('"ADJ_RSN"')} = ''
                   AND left(trim(ADJ_DATE), 10) >= '{as_of}'
-                THEN {_fields(SCHEDULE_FIELDS)} END AS h""",
+                THEN {_fields(SCHEDULE_FIELDS)} END AS h,
+                CASE WHEN trim(CAL_TYPE) = 'M' AND trim(BASE_CITY_CODE) = '{alert}'
+                THEN concat("IDNPROCEEDING", chr(9), "ADJ_DATE") END AS m""",
         }
         bad_lines: dict[str, dict[int, str]] = {n: {} for n in NEEDED}
         quarantine: list[tuple[str, int, str, str]] = []
@@ -714,13 +732,16 @@ def _load(
                   {_nz(pf["HEARING_LOC_CODE"])} AS hearing_loc, {_nz(pf["IJ_CODE"])} AS ij_code,
                   {_nz(pf["CASE_TYPE"])} AS case_type, {_day(pf["OSC_DATE"])} AS osc_date,
                   {_day(pf["INPUT_DATE"])} AS input_date, {_day(pf["COMP_DATE"])} AS comp_date,
+                  {_nz(pf["DEC_CODE"])} AS dec_code, {_nz(pf["OTHER_COMP"])} AS other_comp,
+                  {_nz(pf["ABSENTIA"])} AS absentia,
                   {_nz(pf["COMP_DATE"])} IS NOT NULL AND {_day(pf["COMP_DATE"])} IS NULL
                     AS bad_date
                 FROM (SELECT *, string_split(w, chr(9)) AS f FROM p WHERE w IS NOT NULL)"""
         )
+        # A respondent's attorney at the court, and the first EOIR-28 date on those rows.
         con.execute(
-            "CREATE TEMP TABLE r AS SELECT DISTINCT idncase FROM raw_tbl_RepsAssigned "
-            "WHERE _ok AND idncase IS NOT NULL"
+            f"""CREATE TEMP TABLE r AS SELECT idncase, min({_day("e28")}) AS e28_date
+                FROM raw_tbl_RepsAssigned WHERE _ok AND idncase IS NOT NULL GROUP BY idncase"""
         )
         con.execute("DROP TABLE raw_tbl_RepsAssigned")
         sf = {name: _clean(_field(SCHEDULE_FIELDS, name)) for name in SCHEDULE_FIELDS}
@@ -737,6 +758,15 @@ def _load(
                 WHERE idnproceeding IN (
                   SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
                 ORDER BY idnproceeding, d, t"""
+        )
+        # The alert court's first master calendar hearing of each proceeding (any outcome).
+        con.execute(
+            f"""CREATE TEMP TABLE fm AS SELECT idnproceeding, min(d) AS first_master
+                FROM (SELECT try_cast({_clean("f[1]")} AS BIGINT) AS idnproceeding,
+                        {_day("f[2]")} AS d
+                      FROM (SELECT string_split(m, chr(9)) AS f FROM raw_tbl_schedule
+                            WHERE _ok AND m IS NOT NULL))
+                WHERE idnproceeding IS NOT NULL AND d IS NOT NULL GROUP BY idnproceeding"""
         )
         con.execute("DROP TABLE raw_tbl_schedule")
         read_s = report.seconds["extract_and_read"]
@@ -781,7 +811,8 @@ def _load(
             f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) pw.*,
                  coalesce(c.custody, '') AS custody, {cf["NAT"]} AS nat, {cf["LANG"]} AS lang,
                  coalesce(pw.case_type, {cf["CASE_TYPE"]}) AS ctype,
-                 {represented} AS represented
+                 {represented} AS represented,
+                 least({_day(cf["E_28_DATE"])}, r.e28_date) AS counsel_date
                FROM pw LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
                WHERE idnproceeding IS NOT NULL AND (pending OR base_city = '{alert}')
                ORDER BY idnproceeding"""
@@ -800,14 +831,17 @@ def _load(
                  {flag("pc.pending")}, {flag("pc.represented")}, {day("n.d")},
                  left(coalesce(n.t, ''), 4), left(coalesce(n.cal, ''), 1),
                  left(coalesce(n.stype, ''), 2), left(coalesce(n.judge, ''), 3),
-                 left(coalesce(n.loc, ''), 3)
-               FROM pc LEFT JOIN n USING (idnproceeding)"""
+                 left(coalesce(n.loc, ''), 3), left(coalesce(pc.dec_code, ''), 1),
+                 left(coalesce(pc.other_comp, ''), 1), left(coalesce(pc.absentia, ''), 1),
+                 {day("pc.counsel_date")}, {day("fm.first_master")}
+               FROM pc LEFT JOIN n USING (idnproceeding) LEFT JOIN fm USING (idnproceeding)"""
         )
         names = [
             "release_id", "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code",
             "custody", "case_type", "nat", "lang", "osc_date", "input_date", "comp_date",
             "pending", "represented", "next_date", "next_time", "next_cal_type",
-            "next_schedule_type", "next_judge", "next_hearing_loc",
+            "next_schedule_type", "next_judge", "next_hearing_loc", "dec_code", "other_comp",
+            "absentia", "counsel_date", "first_master_date",
         ]  # fmt: skip
         with Session(engine, expire_on_commit=False) as session:
             conn = session.connection()

@@ -457,6 +457,15 @@ class FoiaProceeding(SQLModel, table=True):
     next_schedule_type: str = Field(default="", max_length=2)
     next_judge: str = Field(default="", max_length=3)
     next_hearing_loc: str = Field(default="", max_length=3)
+    dec_code: str = Field(default="", max_length=1, description="DEC_CODE: the decision")
+    other_comp: str = Field(default="", max_length=1, description="OTHER_COMP: other completion")
+    absentia: str = Field(default="", max_length=1, description="ABSENTIA: Y or N")
+    counsel_date: date | None = Field(
+        default=None, description="the case's first EOIR-28 (A_TblCase or tbl_RepsAssigned)"
+    )
+    first_master_date: date | None = Field(
+        default=None, description="first master calendar hearing at the court (alert court)"
+    )
 
 
 class FoiaCourtStats(SQLModel, table=True):

@@ -8,8 +8,11 @@ left alone.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -78,3 +81,34 @@ def load_reference_data(engine: sa.Engine) -> ReferenceCounts:
         counts.facilities = _upsert(session, Facility, "code", data["facilities"])
         session.commit()
     return counts
+
+
+#: outcome groups of EOIR's court decisions, in report order
+OUTCOMES = ("relief_or_termination", "removal", "voluntary_departure", "other")
+
+
+@dataclass(frozen=True)
+class CourtDecision:
+    case_type: str
+    code: str
+    type: str  # C: a decision (DEC_CODE); O: another completion (OTHER_COMP)
+    description: str
+    outcome: str  # one of OUTCOMES
+
+
+@cache
+def court_decisions() -> dict[tuple[str, str, str], CourtDecision]:
+    """EOIR's decision codes (``tblLookupCourtDecision``), keyed by (case type, code, C or O),
+    each with the outcome group the reports count it in: ``storage/reference/court_decisions.csv``
+    (the real lookup's rows, transcribed; the groups are docketwatch's, documented in
+    docs/representation-report.md)."""
+    text = resources.files("storage.reference").joinpath("court_decisions.csv").read_text("utf-8")
+    out: dict[tuple[str, str, str], CourtDecision] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        d = CourtDecision(
+            row["case_type"], row["code"], row["type"], row["description"], row["outcome"]
+        )
+        if d.outcome not in OUTCOMES:
+            raise ValueError(f"court_decisions.csv: {d.outcome!r} is not an outcome group")
+        out[(d.case_type, d.code, d.type)] = d
+    return out

@@ -78,3 +78,11 @@ def test_web_bench_smoke() -> None:
     assert last["clients"] == 40 and last["errors"] == 0
     assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
     assert last["beat_on_time"] and last["undelivered"] == 0
+
+
+def test_report_bench_smoke() -> None:
+    """The representation report and the DuckDB query over the raw files agree, number for
+    number (the bench fails otherwise)."""
+    last = run_bench("report", "--cases", "20000", "--repeat", "1")
+    assert last["agree"] is True and last["cases"] == 20000
+    assert last["report_s"] > 0 and last["reference_s"] > 0

@@ -634,6 +634,7 @@ ROLE_PAGES = {  # page -> the roles that open it; every other role gets 403
     "/caseload/hearings?court=ADL": {"coordinator", "admin"},
     "/roster": {"coordinator", "admin"},
     "/reports": {"coordinator", "admin"},
+    "/reports/representation": {"coordinator", "admin"},
     "/sources": {"admin"},
     "/staff": {"admin"},
 }
@@ -670,6 +671,42 @@ def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
         page.wait_for_load_state()
         assert f"Alert #{event.id} acknowledged" in page.inner_text("main")
         accessible(page)
+
+
+def test_representation_report_page_and_its_files(site: Site, page: Any) -> None:
+    """The representation report from the loaded release, for a coordinator: every figure
+    on the page, the files it links to, and the reason when a court cannot be reported."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    sign_in(page, site, site.org.coordinator)
+    page.goto(f"{site.base}/reports")
+    page.get_by_role("link", name="Representation report (EOIR FOIA data)").click()
+    page.wait_for_load_state()
+    main = page.inner_text("main")
+    assert "representation at the ADL immigration court" in main
+    assert "2025-10 to 2026-09" in main  # the twelve months before the release's
+    assert page.locator("main table").count() == 7
+    assert "Pending detained caseload" in main and "By nationality" in main
+    assert "<10" in main  # a small court in this release: small cells suppressed
+    accessible(page)
+    shot(page, "representation")
+    page.get_by_label("From (YYYY-MM)").fill("2026-01")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state()
+    assert "2026-01 to 2026-09" in page.inner_text("main")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF").click()
+    pdf = " ".join(p.extract_text() for p in PdfReader(download.value.path()).pages)
+    assert "Completed proceedings by outcome" in pdf and "By case type" in pdf
+    with page.expect_download() as download:
+        page.get_by_role("link", name="XLSX").click()
+    assert download.value.suggested_filename == "representation-ADL-2026-01-2026-09.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert "By language" in book.sheetnames and "Definitions" in book.sheetnames
+    page.goto(f"{site.base}/reports/representation?court=LOS")
+    assert "complete history of ADL only" in page.inner_text("main")
+    accessible(page)
 
 
 def test_reports_page_and_its_files(site: Site, page: Any) -> None:

@@ -49,3 +49,28 @@ def test_every_report_text_has_spanish() -> None:
     texts |= {c for f in report.figures for c in f.columns if not c[:4].isdigit()}
     same = {"total"}
     assert sorted(t for t in texts if spanish.gettext(t) == t and t not in same) == []
+
+
+def test_every_representation_report_text_has_spanish(tmp_path: Path) -> None:
+    """The representation report's titles, columns, definitions and outcome rows, shown through
+    the catalog on its page."""
+    from datetime import date
+
+    from monitor.representation import representation_report
+    from sandbox.eoir_foia import generate
+    from storage.db import make_engine, session_scope, upgrade
+    from storage.eoir_foia import load_release
+
+    release = generate(tmp_path / "r.zip", 2000, as_of=date(2026, 10, 1))
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    load_release(engine, release.path, courts=["ADL"], as_of=release.as_of,
+                 work_dir=tmp_path / "w")  # fmt: skip
+    with session_scope(engine) as s:
+        report = representation_report(s, "ADL", date(2026, 1, 1), date(2026, 9, 1))
+    spanish = catalog("es")
+    texts = {t for f in report.figures for t in (f.title, f.definition)}
+    texts |= {c for f in report.figures for c in f.columns}
+    texts |= {r[0] for f in report.figures if f.key == "outcomes" for r in f.rows}
+    assert len(texts) > 40
+    assert sorted(t for t in texts if spanish.gettext(t) == t) == []

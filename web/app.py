@@ -45,6 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
+from sqlmodel import Session
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from storage.db import session_scope
@@ -656,7 +657,7 @@ def create_app(
         end: Annotated[str, Query(alias="to", max_length=7)],
         user: auth.SignedIn = role(COORDINATOR, ADMIN),
     ) -> Response:
-        from monitor.report_files import FORMATS, MEDIA, render
+        from monitor.report_files import FORMATS
         from monitor.reports import parse_month, program_report
 
         if fmt not in FORMATS:
@@ -664,6 +665,11 @@ def create_app(
         first, last = parse_month(start, "from"), parse_month(end, "to")
         with session_scope(engine) as s:
             report = program_report(s, first, last, settings.timezone, now()).published()
+        return _report_response(report, fmt, f"program-{first:%Y-%m}-{last:%Y-%m}.{fmt}")
+
+    def _report_response(report: Any, fmt: str, name: str) -> Response:
+        from monitor.report_files import MEDIA, render
+
         data = render(report, fmt)
         headers = {}
         if fmt == "html":  # its own inline styles; still no script, nothing from elsewhere
@@ -672,9 +678,61 @@ def create_app(
                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
             )
         else:
-            name = f"program-{first:%Y-%m}-{last:%Y-%m}.{fmt}"
             headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return Response(data, media_type=MEDIA[fmt], headers=headers)
+
+    def _representation(s: Session, court: str, start: str, end: str) -> tuple[Any, str, str, str]:
+        """The representation report (published form), and the months and court it covers:
+        by default the twelve months before the release's."""
+        from monitor.reports import parse_month, previous_month
+        from monitor.representation import history_release, representation_report
+
+        code = (court or settings.eoir_foia_alert_court).strip().upper()[:3]
+        if not start or not end:
+            release = history_release(s, code)
+            last_month = previous_month(release.as_of)
+            first_month = date(last_month.year - 1, last_month.month, 1) + timedelta(days=31)
+            start = start or f"{first_month:%Y-%m}"
+            end = end or f"{last_month:%Y-%m}"
+        first, last = parse_month(start, "from"), parse_month(end, "to")
+        report = representation_report(s, code, first, last, now()).published()
+        return report, code, start, end
+
+    @app.get("/reports/representation")
+    def representation_page(
+        request: Request,
+        court: Annotated[str, Query(max_length=3)] = "",
+        start: Annotated[str, Query(alias="from", max_length=7)] = "",
+        end: Annotated[str, Query(alias="to", max_length=7)] = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        report, error = None, ""
+        code = (court or settings.eoir_foia_alert_court).upper()
+        try:
+            with session_scope(engine) as s:
+                report, code, start, end = _representation(s, code, start, end)
+        except ValidationError as exc:
+            error = str(exc)
+        query = urlencode({"court": code, "from": start, "to": end})
+        return page(request, "representation.html", user, report=report, error=error,
+                    court=code, start=start, end=end, query=query)  # fmt: skip
+
+    @app.get("/reports/representation.{fmt}")
+    def representation_file(
+        request: Request,
+        fmt: str,
+        start: Annotated[str, Query(alias="from", max_length=7)],
+        end: Annotated[str, Query(alias="to", max_length=7)],
+        court: Annotated[str, Query(max_length=3)] = "",
+        user: auth.SignedIn = role(COORDINATOR, ADMIN),
+    ) -> Response:
+        from monitor.report_files import FORMATS
+
+        if fmt not in FORMATS:
+            raise NotFoundError("no such format")
+        with session_scope(engine) as s:
+            report, code, start, end = _representation(s, court, start, end)
+        return _report_response(report, fmt, f"representation-{code}-{start}-{end}.{fmt}")
 
     @app.get("/sources")
     def sources(request: Request, user: auth.SignedIn = role(ADMIN)) -> Response:

@@ -58,7 +58,11 @@ def environments(templates: Path) -> dict[str, jinja2.Environment]:
             autoescape=True,
             extensions=["jinja2.ext.i18n"],
         )
-        env.install_gettext_translations(catalog(lang), newstyle=True)  # type: ignore[attr-defined]
+        translations = catalog(lang)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        # A value shown through the catalog (a report's titles and columns): gettext alone, as
+        # ``_()`` would %-format it and a column may end in "%".
+        env.filters["tr"] = lambda v, _t=translations: _t.gettext(v) if v else ""
         env.filters["day"] = lambda v, _l=lang: _day(v, _l)
         env.filters["instant"] = lambda v, _l=lang: _instant(v, _l)
         envs[lang] = env
