@@ -22,8 +22,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from typing import Protocol
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from monitor.events import EventInput, note
 from monitor.messages import Message, render, render_digest
 from monitor.route import emit, route
 from storage.db import session_scope
+from storage.errors import ValidationError
 from storage.models import (
     Client,
     Delivery,
@@ -445,33 +446,62 @@ class Dispatcher:
             raise
 
     def _with_report(self, message: Message, event: Event) -> Message:
-        """The monthly report's alert carries the report itself (PDF, published form) to email
-        channels; the file is made once per month in ``data_dir/reports``. A report that cannot
-        be made leaves the alert as it is (its figures and where to download it)."""
+        """The monthly report's alert carries the reports themselves (PDF, published form) to
+        email channels: the program report of the month and, when a FOIA release with the alert
+        court's history is loaded, the representation report of the twelve months up to it.
+        Each file is made once per month in ``data_dir/reports``. A report that cannot be made
+        is left out (the alert still gives its figures and where to download it)."""
         from dataclasses import replace
 
-        from monitor.report_files import pdf
         from monitor.reports import parse_month, program_report
+        from monitor.representation import history_release, representation_report
+
+        try:
+            month = parse_month(event.subject_key, "report month")
+        except ValidationError:
+            return message
+        zone, now, court = self.settings.timezone, self.clock(), self.settings.eoir_foia_alert_court
+        attachments = []
+        program = self._report_pdf(
+            f"program-{month:%Y-%m}.pdf",
+            lambda s: program_report(s, month, month, zone, now),
+        )
+        if program is not None:
+            attachments.append(program)
+
+        def representation(s: Session) -> Any:
+            release = history_release(s, court)
+            last = min(month, date(release.as_of.year, release.as_of.month, 1))
+            first = date(last.year - 1 + (last.month == 12), last.month % 12 + 1, 1)
+            return representation_report(s, court, first, last, now)
+
+        made = self._report_pdf(f"representation-{court}-{month:%Y-%m}.pdf", representation)
+        if made is not None:
+            attachments.append(made)
+        return replace(message, attachments=tuple(attachments)) if attachments else message
+
+    def _report_pdf(self, name: str, make: Callable[[Session], Any]) -> str | None:
+        from monitor.report_files import pdf
         from storage.files import private_file
 
         folder = self.settings.data_dir / "reports"
+        path = folder / name
         try:
-            month = parse_month(event.subject_key, "report month")
-            path = folder / f"program-{month:%Y-%m}.pdf"
             if not path.exists():
                 folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                 with session_scope(self.engine) as session:
-                    made = program_report(
-                        session, month, month, self.settings.timezone, self.clock()
-                    )
+                    report = make(session)
                 staged = path.with_suffix(".pdf.part")
                 with private_file(staged, "wb") as out:
-                    out.write(pdf(made.published()))
+                    out.write(pdf(report.published()))
                 staged.replace(path)
-        except Exception:  # the alert still goes, without its attachment
-            log.exception("the monthly report's PDF could not be made")
-            return message
-        return replace(message, attachments=(str(path),))
+        except ValidationError as exc:  # nothing to report yet (no release loaded, say)
+            log.info("the monthly %s is not attached: %s", name, exc)
+            return None
+        except Exception:
+            log.exception("the monthly report %s could not be made", name)
+            return None
+        return str(path)
 
     def _record(self, delivery_ids: list[int], result: SendResult, report: PassReport) -> None:
         """The outcome of one send (one message) for each delivery it carried; the channel's

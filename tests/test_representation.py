@@ -440,3 +440,38 @@ def _rendered_in_chromium(html: Path) -> None:
             assert page.get_by_role("heading", name="Definitions and sources").is_visible()
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("loaded", ["sqlite"], indirect=True)
+def test_the_monthly_email_carries_both_reports(loaded: sa.Engine, tmp_path: Path) -> None:
+    """On the first of the month, coordinators' email carries the program report and the
+    representation report of the twelve months up to the release, both as PDF."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from pypdf import PdfReader
+
+    import scheduler
+    from monitor.dispatch import Dispatcher
+    from sandbox.mail import SmtpSink
+    from storage.settings import Settings
+    from tests.alerting import make_org
+
+    first_of_november = datetime(2026, 11, 1, 7, tzinfo=ZoneInfo("America/Los_Angeles"))
+    now = first_of_november.astimezone(UTC)
+    from storage.reference_data import load_reference_data
+
+    load_reference_data(loaded)
+    with SmtpSink() as sink:
+        org = make_org(loaded, sink, now - timedelta(days=40))
+        settings = Settings(timezone="America/Los_Angeles", ack_secret="s", data_dir=tmp_path)
+        assert scheduler.monthly_report(loaded, settings, now)
+        Dispatcher(loaded, settings, clock=lambda: now).run_once()
+        (mail,) = [m for m in sink.to(org.coordinator) if "Monthly program report" in m.subject]
+        files = {a.get_filename(): a.get_content() for a in mail.message.iter_attachments()}
+        assert set(files) == {"program-2026-10.pdf", "representation-ADL-2026-10.pdf"}
+        text = " ".join(
+            p.extract_text()
+            for p in PdfReader(io.BytesIO(files["representation-ADL-2026-10.pdf"])).pages
+        )
+        assert "Pending detained caseload" in text and "2025-11 to 2026-10" in text
