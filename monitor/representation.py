@@ -17,8 +17,9 @@ date counts as unrepresented):
   date; *time to counsel*: the median of the days from that start to the counsel date (0 when
   counsel came first), over the cases with counsel by the release date;
 - **counsel at the first master calendar hearing**: of the new detained cases whose first master
-  hearing at the court (tbl_schedule ``CAL_TYPE`` M, the earliest ``ADJ_DATE`` of their
-  proceedings there) was on or before the release date, those with counsel on or before it;
+  hearing at the court (the initial hearing EOIR records on the proceeding, B_TblProceeding
+  ``HEARING_DATE``; the earliest of their proceedings there) was on or before the release date,
+  those with counsel on or before it;
 - **completed proceedings by outcome**: detained proceedings with ``COMP_DATE`` in the period,
   grouped through EOIR's decision lookup (``storage/reference/court_decisions.csv``: relief or
   termination, removal, voluntary departure, other completion; a removal order with
@@ -388,9 +389,10 @@ def representation_report(
             ["month", "first master hearing held", "represented at it", "represented %"],
             master_rows,
             "New detained cases (by the month their first proceeding at the court started) whose "
-            "first master calendar hearing at the court (tbl_schedule CAL_TYPE M, the earliest "
-            "ADJ_DATE, whatever its outcome) was on or before the release date; represented: a "
-            "first EOIR-28 on or before that hearing's date. " + source,
+            "first master calendar hearing at the court (the initial hearing EOIR records on the "
+            "proceeding, B_TblProceeding HEARING_DATE; the earliest of the case's proceedings "
+            "there) was on or before the release date; represented: a first EOIR-28 on or before "
+            "that hearing's date. " + source,
             chart="represented %", counts={"first master hearing held", "represented at it"},
             withheld=master_shares.withheld,
         ),

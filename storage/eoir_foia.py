@@ -83,6 +83,7 @@ NEEDED: dict[str, dict[str, str]] = {
         "CASE_TYPE": "VARCHAR",
         "DEC_CODE": "VARCHAR",
         "ABSENTIA": "VARCHAR",
+        "HEARING_DATE": "VARCHAR",
     },
     "tbl_schedule": {
         "IDNPROCEEDING": "VARCHAR",  # null keys are common here; not a reason to quarantine
@@ -93,7 +94,6 @@ NEEDED: dict[str, dict[str, str]] = {
         "ADJ_TIME_START": "VARCHAR",
         "ADJ_RSN": "VARCHAR",
         "SCHEDULE_TYPE": "VARCHAR",
-        "BASE_CITY_CODE": "VARCHAR",
     },
     "tbl_RepsAssigned": {
         "IDNCASE": "VARCHAR",
@@ -113,9 +113,10 @@ LOOKUPS = {
     "tbllookupbasecity": "base_city",
 }
 # Fields kept raw, tab-joined, while reading (converted later, for the few rows that need them).
-CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE", "E_28_DATE")
+CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE")
 PROCEEDING_FIELDS = ("HEARING_LOC_CODE", "IJ_CODE", "CASE_TYPE", "OSC_DATE", "INPUT_DATE",
-                     "COMP_DATE", "DEC_CODE", "OTHER_COMP", "ABSENTIA")  # fmt: skip
+                     "COMP_DATE", "DEC_CODE", "OTHER_COMP", "ABSENTIA",
+                     "HEARING_DATE")  # fmt: skip
 SCHEDULE_FIELDS = ("IDNPROCEEDING", "ADJ_DATE", "ADJ_TIME_START", "CAL_TYPE", "SCHEDULE_TYPE",
                    "IJ_CODE", "HEARING_LOC_CODE")  # fmt: skip
 MAX_QUARANTINE_STORED = 10_000
@@ -598,7 +599,7 @@ def _load(
         # courts, and for upcoming hearings, travel as one raw string and are converted later.
         keep = {
             "A_TblCase": f"""IDNCASE AS idncase, {_clean('"CUSTODY"')} AS custody,
-                {_clean('"E_28_DATE"')} <> '' AS has_e28,
+                {_clean('"E_28_DATE"')} <> '' AS has_e28, "E_28_DATE" AS e28,
                 LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced,
                 {_fields(CASE_FIELDS)} AS w""",
             "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
@@ -610,17 +611,13 @@ def _load(
             "tbl_RepsAssigned": f"""CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
                   AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
                 THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase,
-                CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
-                  AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
-                THEN "E_28_DATE" END AS e28""",
+                "E_28_DATE" AS e28""",
             # Most of the biggest table is past or adjourned hearings: those rows are checked
             # for their shape and otherwise left unconverted. ISO dates compare as text; a
             # malformed one is simply not upcoming.
             "tbl_schedule": f"""CASE WHEN {_clean('"ADJ_RSN"')} = ''
                   AND left(trim(ADJ_DATE), 10) >= '{as_of}'
-                THEN {_fields(SCHEDULE_FIELDS)} END AS h,
-                CASE WHEN trim(CAL_TYPE) = 'M' AND trim(BASE_CITY_CODE) = '{alert}'
-                THEN concat("IDNPROCEEDING", chr(9), "ADJ_DATE") END AS m""",
+                THEN {_fields(SCHEDULE_FIELDS)} END AS h""",
         }
         bad_lines: dict[str, dict[int, str]] = {n: {} for n in NEEDED}
         quarantine: list[tuple[str, int, str, str]] = []
@@ -733,7 +730,7 @@ def _load(
                   {_nz(pf["CASE_TYPE"])} AS case_type, {_day(pf["OSC_DATE"])} AS osc_date,
                   {_day(pf["INPUT_DATE"])} AS input_date, {_day(pf["COMP_DATE"])} AS comp_date,
                   {_nz(pf["DEC_CODE"])} AS dec_code, {_nz(pf["OTHER_COMP"])} AS other_comp,
-                  {_nz(pf["ABSENTIA"])} AS absentia,
+                  {_nz(pf["ABSENTIA"])} AS absentia, {_day(pf["HEARING_DATE"])} AS first_master,
                   {_nz(pf["COMP_DATE"])} IS NOT NULL AND {_day(pf["COMP_DATE"])} IS NULL
                     AS bad_date
                 FROM (SELECT *, string_split(w, chr(9)) AS f FROM p WHERE w IS NOT NULL)"""
@@ -758,15 +755,6 @@ def _load(
                 WHERE idnproceeding IN (
                   SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
                 ORDER BY idnproceeding, d, t"""
-        )
-        # The alert court's first master calendar hearing of each proceeding (any outcome).
-        con.execute(
-            f"""CREATE TEMP TABLE fm AS SELECT idnproceeding, min(d) AS first_master
-                FROM (SELECT try_cast({_clean("f[1]")} AS BIGINT) AS idnproceeding,
-                        {_day("f[2]")} AS d
-                      FROM (SELECT string_split(m, chr(9)) AS f FROM raw_tbl_schedule
-                            WHERE _ok AND m IS NOT NULL))
-                WHERE idnproceeding IS NOT NULL AND d IS NOT NULL GROUP BY idnproceeding"""
         )
         con.execute("DROP TABLE raw_tbl_schedule")
         read_s = report.seconds["extract_and_read"]
@@ -812,7 +800,7 @@ def _load(
                  coalesce(c.custody, '') AS custody, {cf["NAT"]} AS nat, {cf["LANG"]} AS lang,
                  coalesce(pw.case_type, {cf["CASE_TYPE"]}) AS ctype,
                  {represented} AS represented,
-                 least({_day(cf["E_28_DATE"])}, r.e28_date) AS counsel_date
+                 least({_day("c.e28")}, r.e28_date) AS counsel_date
                FROM pw LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
                WHERE idnproceeding IS NOT NULL AND (pending OR base_city = '{alert}')
                ORDER BY idnproceeding"""
@@ -833,8 +821,8 @@ def _load(
                  left(coalesce(n.stype, ''), 2), left(coalesce(n.judge, ''), 3),
                  left(coalesce(n.loc, ''), 3), left(coalesce(pc.dec_code, ''), 1),
                  left(coalesce(pc.other_comp, ''), 1), left(coalesce(pc.absentia, ''), 1),
-                 {day("pc.counsel_date")}, {day("fm.first_master")}
-               FROM pc LEFT JOIN n USING (idnproceeding) LEFT JOIN fm USING (idnproceeding)"""
+                 {day("pc.counsel_date")}, {day("pc.first_master")}
+               FROM pc LEFT JOIN n USING (idnproceeding)"""
         )
         names = [
             "release_id", "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code",

@@ -464,7 +464,7 @@ class FoiaProceeding(SQLModel, table=True):
         default=None, description="the case's first EOIR-28 (A_TblCase or tbl_RepsAssigned)"
     )
     first_master_date: date | None = Field(
-        default=None, description="first master calendar hearing at the court (alert court)"
+        default=None, description="HEARING_DATE: the initial (master calendar) hearing"
     )
 
 

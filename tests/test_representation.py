@@ -114,20 +114,12 @@ def _read(path: Path) -> Raw:
                 "comp": _day(r["COMP_DATE"]), "comp_text": r["COMP_DATE"],
                 "other": r["OTHER_COMP"], "dec": r["DEC_CODE"],
                 "absentia": r["ABSENTIA"], "ctype": r["CASE_TYPE"] or info["CASE_TYPE"],
-                "nat": info["NAT"],
+                "nat": info["NAT"], "initial": _day(r["HEARING_DATE"]),
             })  # fmt: skip
             dates = [d for d in (case_e28.get(idncase), *rep_e28.get(idncase, [])) if d]
             raw.counsel[idncase] = min(dates) if dates else None
-        ours = {p["id"] for p in raw.procs}
-        for r in _rows(zf, names["tbl_schedule"]):
-            if r["CAL_TYPE"] != "M" or r["BASE_CITY_CODE"] != COURT:
-                continue
-            if not r["IDNPROCEEDING"].isdigit() or int(r["IDNPROCEEDING"]) not in ours:
-                continue
-            d = _day(r["ADJ_DATE"])
-            pid = int(r["IDNPROCEEDING"])
-            if d is not None and (pid not in raw.first_master or d < raw.first_master[pid]):
-                raw.first_master[pid] = d
+            if raw.procs[-1]["initial"] is not None:
+                raw.first_master[raw.procs[-1]["id"]] = raw.procs[-1]["initial"]
         decisions = {}
         for r in _rows(zf, names["tblLookupCourtDecision"]):
             decisions[(r["strCaseType"], r["strDecCode"], r["strDecType"])] = r[

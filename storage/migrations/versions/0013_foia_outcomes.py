@@ -6,9 +6,9 @@ Create Date: 2026-11-30 23:30:00
 
 ``foia_proceeding`` gains what the representation report reads: the decision (``dec_code``, or
 ``other_comp`` for another completion) and ``absentia`` as EOIR coded them, the case's first
-EOIR-28 date (``counsel_date``) and the proceeding's first master calendar hearing at the court
-(``first_master_date``). Releases loaded before this revision keep blanks there: load the
-release again for its representation report.
+EOIR-28 date (``counsel_date``) and the proceeding's initial master calendar hearing
+(``first_master_date``, from HEARING_DATE). Releases loaded before this revision keep blanks
+there: load the release again for its representation report.
 
 Plain ALTER TABLE on SQLite (``recreate="never"``).
 """
