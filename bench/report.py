@@ -65,10 +65,17 @@ def _extract(zip_path: Path, folder: Path) -> None:
 
 
 def _csv(folder: Path, name: str) -> str:
+    """The table's rows that have exactly the header's fields: one spare column is declared,
+    blanks read as '' (the NULL string is a byte no field holds), and a row is whole when the
+    spare is NULL (a stray tab fills it, even with nothing after it)."""
+    path = folder / (name + ".csv")
+    with path.open("rb") as f:
+        header = f.readline().decode("latin-1").rstrip("\r\n").split("\t")
+    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in [*header, "_X1"])
     return (
-        f"read_csv('{folder / (name + '.csv')}', delim='\\t', quote='', escape='', header=true, "
-        "all_varchar=true, encoding='latin-1', strict_mode=false, null_padding=true, "
-        "ignore_errors=true)"
+        f"(SELECT * FROM read_csv('{path}', delim='\\t', quote='', escape='', header=true, "
+        f"auto_detect=false, columns={{{cols}}}, encoding='latin-1', strict_mode=false, "
+        "null_padding=true, nullstr='\\x02', ignore_errors=true) WHERE _X1 IS NULL)"
     )
 
 
@@ -226,9 +233,10 @@ def main() -> None:
             print(f"generated {args.cases:,} cases in {time.perf_counter() - t:.0f} s")
         db_file = folder / "report.db"
         url = args.database_url or f"sqlite:///{db_file}"
-        engine = make_engine(url)
         fresh = not args.reuse or (args.database_url is None and not db_file.exists())
+        engine = make_engine(url)
         if not fresh:
+            upgrade(engine)
             with Session(engine) as s:
                 release = current_release(s)
                 fresh = release is None or not (release.report or {}).get("history_court")
