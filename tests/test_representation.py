@@ -114,7 +114,7 @@ def _read(path: Path) -> Raw:
                 "comp": _day(r["COMP_DATE"]), "comp_text": r["COMP_DATE"],
                 "other": r["OTHER_COMP"], "dec": r["DEC_CODE"],
                 "absentia": r["ABSENTIA"], "ctype": r["CASE_TYPE"] or info["CASE_TYPE"],
-                "nat": info["NAT"], "initial": _day(r["HEARING_DATE"]),
+                "nat": info["NAT"], "lang": info["LANG"], "initial": _day(r["HEARING_DATE"]),
             })  # fmt: skip
             dates = [d for d in (case_e28.get(idncase), *rep_e28.get(idncase, [])) if d]
             raw.counsel[idncase] = min(dates) if dates else None
@@ -218,30 +218,32 @@ def _expected(raw: Raw) -> dict[str, list[list[Any]]]:
         [g, rep[g], _pct(rep[g], sum(rep.values())), unrep[g], _pct(unrep[g], sum(unrep.values()))]
         for g in order
     ]
-    new: Counter[str] = Counter()
-    closed_n: Counter[str] = Counter()
-    within: Counter[str] = Counter()
-    first_nat = {}
-    for p in sorted(raw.procs, key=lambda p: p["start"] or date.max):
-        if p["start"] is not None and p["case"] not in first_nat:
-            first_nat[p["case"]] = p["nat"]
-    for c, s in starts.items():
-        if FIRST <= s <= period_end:
-            new[first_nat[c]] += 1
-            if s + timedelta(days=90) <= AS_OF:
-                closed_n[first_nat[c]] += 1
-                within[first_nat[c]] += counsel_by(c, s + timedelta(days=90))
-    pend_n: Counter[str] = Counter()
-    pend_without: Counter[str] = Counter()
-    for p in raw.procs:
-        if pending_at(p, period_end):
-            pend_n[p["nat"]] += 1
-            pend_without[p["nat"]] += not counsel_by(p["case"], period_end)
-    out["by_nationality"] = sorted(
-        [[k, new[k], closed_n[k], _pct(within[k], closed_n[k]), pend_n[k],
-          _pct(pend_without[k], pend_n[k])] for k in set(new) | set(pend_n)],
-        key=lambda r: (-r[1] - r[4], r[0]),
-    )  # fmt: skip
+    for figure, attr in (("by_nationality", "nat"), ("by_language", "lang"),
+                         ("by_case_type", "ctype")):  # fmt: skip
+        new: Counter[str] = Counter()
+        closed_n: Counter[str] = Counter()
+        within: Counter[str] = Counter()
+        first_of: dict[int, str] = {}
+        for p in sorted(raw.procs, key=lambda p: p["start"] or date.max):
+            if p["start"] is not None and p["case"] not in first_of:
+                first_of[p["case"]] = p[attr]
+        for c, s in starts.items():
+            if FIRST <= s <= period_end:
+                new[first_of[c]] += 1
+                if s + timedelta(days=90) <= AS_OF:
+                    closed_n[first_of[c]] += 1
+                    within[first_of[c]] += counsel_by(c, s + timedelta(days=90))
+        pend_n: Counter[str] = Counter()
+        pend_without: Counter[str] = Counter()
+        for p in raw.procs:
+            if pending_at(p, period_end):
+                pend_n[p[attr]] += 1
+                pend_without[p[attr]] += not counsel_by(p["case"], period_end)
+        out[figure] = sorted(
+            [[k, new[k], closed_n[k], _pct(within[k], closed_n[k]), pend_n[k],
+              _pct(pend_without[k], pend_n[k])] for k in set(new) | set(pend_n)],
+            key=lambda r: (-r[1] - r[4], r[0]),
+        )  # fmt: skip
     return out
 
 
@@ -255,7 +257,11 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    # Every test on SQLite in the fast tier; the figures again on PostgreSQL in the scale tier.
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.scale)],
+)
 def loaded(
     request: pytest.FixtureRequest, release: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sa.Engine]:
@@ -297,8 +303,10 @@ def test_every_figure_matches_the_release_files(loaded: sa.Engine, release: Path
     # The outcome rows are labelled for readers; the groups are in the same order.
     outcomes = _fig(report, "outcomes").rows
     assert [r[1:] for r in outcomes] == [r[1:] for r in expected["outcomes"]]
-    nats = [[r[0].split(" ")[0], *r[1:]] for r in _fig(report, "by_nationality").rows]
-    assert nats == expected["by_nationality"]
+    for key in ("by_nationality", "by_language", "by_case_type"):  # rows are "CODE (Label)"
+        rows = [[r[0].split(" ")[0], *r[1:]] for r in _fig(report, key).rows]
+        assert rows == expected[key], key
+        assert len(rows) >= 5, key
     # The release is big enough that every figure has substance: no vacuous comparison.
     assert sum(r[1] for r in expected["caseload"]) > 1000
     assert sum(r[1] for r in expected["new_cases"]) > 100
