@@ -94,7 +94,6 @@ class _Proc:
 class _Data:
     procs: list[_Proc] = field(default_factory=list)
     cases: dict[int, _Case] = field(default_factory=dict)
-    undated: int = 0  # detained proceedings with neither INPUT_DATE nor OSC_DATE
 
 
 def outcome_of(case_type: str, dec_code: str, other_comp: str, absentia: str) -> str:
@@ -147,9 +146,7 @@ def _load(session: Session, release: FoiaRelease, court: str) -> _Data:
     data = _Data()
     for (idncase, input_date, osc_date, comp, other, dec, absentia, ctype, counsel, master,
          nat, lang, pending) in session.connection().execute(stmt):  # fmt: skip
-        start = input_date or osc_date
-        if start is None:
-            data.undated += 1
+        start = input_date or osc_date  # None: left out of every figure (footnote)
         undated_completion = not pending and comp is None
         outcome = outcome_of(ctype, dec, other, absentia) if comp is not None else ""
         data.procs.append(

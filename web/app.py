@@ -696,7 +696,7 @@ def create_app(
             end = end or f"{last_month:%Y-%m}"
         first, last = parse_month(start, "from"), parse_month(end, "to")
         report = representation_report(s, code, first, last, now()).published()
-        return report, code, start, end
+        return report, code, f"{first:%Y-%m}", f"{last:%Y-%m}"  # as parsed: safe in a filename
 
     @app.get("/reports/representation")
     def representation_page(
