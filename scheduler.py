@@ -244,6 +244,21 @@ def dispatch_job() -> None:
     _ctx().dispatcher.run_once()
 
 
+def reminders_job() -> None:
+    """Client hearing reminders: the due ones confirmed on ACIS and queued; then sent."""
+    from monitor.reminders import run_pass
+
+    ctx = _ctx()
+    report = run_pass(ctx.engine, ctx.settings)
+    if report.queued or report.to_attorney or report.lookups_requested:
+        log.info(
+            "reminders: %d queued, %d waiting for ACIS (%d lookups requested), %d to attorneys",
+            report.queued, report.waiting, report.lookups_requested, report.to_attorney,
+        )  # fmt: skip
+    if report.queued or report.to_attorney:
+        ctx.dispatcher.run_once()
+
+
 def source_job(source: str) -> str:
     """Run one source's check in a child process, then send what it produced."""
     ctx = _ctx()
@@ -487,6 +502,16 @@ def serve(settings: Settings, *, once: bool = False) -> int:
     _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
     _schedule(scheduler, "watchdog", "scheduler:watchdog_job",
               IntervalTrigger(minutes=settings.watchdog_minutes))  # fmt: skip
+    from monitor.reminders import not_ready
+
+    unready = not_ready(settings)
+    if unready is None:
+        _schedule(scheduler, "reminders", "scheduler:reminders_job",
+                  IntervalTrigger(minutes=settings.reminder_pass_minutes), first=now)  # fmt: skip
+    else:
+        if scheduler.get_job("reminders") is not None:
+            scheduler.remove_job("reminders")
+        log.info("client reminders are off: %s", unready)
     for source in SOURCES:
         job_id = f"source:{source}"
         if source not in settings.sources:

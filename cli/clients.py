@@ -16,6 +16,7 @@ from cli.common import (
     emit_records,
     err,
     fail,
+    get_settings,
     group,
     handles_errors,
     open_engine,
@@ -41,7 +42,8 @@ def clients_import(
             help="Column for a field the importer does not recognize: FIELD=HEADER, e.g. "
             '--map a_number="Client ID". Repeatable. Fields: a_number, name, family_name, '
             "given_name, nationality, country_of_birth, born_on, status, attorney_email, "
-            "backup_attorney_email, notes.",
+            "backup_attorney_email, notes, reminder_phone, reminder_via, reminder_language, "
+            "reminder_consent_by, reminder_consent_on, reminder_consent_how.",
         ),
     ] = None,
     status: Annotated[
@@ -82,6 +84,7 @@ def clients_import(
             default_status=status,
             dry_run=dry_run,
             progress=lambda n: bar.advance(task, n),
+            reminder_languages=_reminder_languages(engine),
         )
     verb = "would be" if dry_run else "were"
     out.print(
@@ -91,6 +94,11 @@ def clients_import(
         f"{len(report.rejects)} rejected."
         + (f" Nothing {verb} stored (dry run)." if dry_run else "")
     )
+    if report.consents:
+        words = {"created": "new", "updated": "changed", "unchanged": "unchanged",
+                 "withdrawn": "not stored: the client withdrew consent since"}  # fmt: skip
+        out.print("consents to hearing reminders: " + ", ".join(
+            f"{n} {words.get(k, k)}" for k, n in sorted(report.consents.items())))  # fmt: skip
     if report.rejects:
         print_table(["line", "column", "reason"],
                     [(r.line, r.column, r.reason) for r in report.rejects],
@@ -193,3 +201,12 @@ def clients_deactivate(
     with open_engine() as engine, open_session(engine) as session:
         client = deactivate_client(session, a_number)
         out.print(f"client {redact_a_number(client.a_number)} deactivated")
+
+
+def _reminder_languages(engine: object) -> frozenset[str]:
+    """The reminder languages switched on: the only ones a roster's consent may name."""
+    from monitor.reminders import switched_on
+    from storage.db import session_scope
+
+    with session_scope(engine) as session:  # type: ignore[arg-type]
+        return frozenset(switched_on(session, get_settings()))

@@ -65,6 +65,11 @@ GROUPS: dict[str, Group] = {
         "facilities_app",
         "Detention facilities: population series from ICE's statistics.",
     ),
+    "reminders": Group(
+        "cli.reminders",
+        "app",
+        "Hearing reminders to clients (SMS, WhatsApp): consent, languages, pause, send due ones.",
+    ),
     "report": Group(
         "cli.reports",
         "app",

@@ -182,11 +182,19 @@ class Dispatcher:
         finally:
             self._passing.release()
 
+    def _is_reminder(self, delivery_id: int) -> bool:
+        with Session(self.engine) as session:
+            row = session.get(Delivery, delivery_id)
+            return row is not None and row.reminder_id is not None
+
     def _pass(self, batch: int) -> PassReport:
         report = PassReport()
         while self._unrecorded:  # raises, keeping them, while the database still fails
             delivery_ids, result = self._unrecorded[0]
-            self._record(delivery_ids, result, report)
+            if self._is_reminder(delivery_ids[0]):
+                self._record_reminder(delivery_ids[0], result, report)
+            else:
+                self._record(delivery_ids, result, report)
             self._unrecorded.pop(0)
         report.uncertain = self.recover_interrupted()
         report.escalated = self.escalate()
@@ -232,6 +240,9 @@ class Dispatcher:
                     f"`docketwatch alerts retry {delivery.id}` sends it again"
                 )
                 session.add(delivery)
+                if delivery.reminder_id is not None:
+                    self._reminder_uncertain(session, delivery, now)
+                    continue
                 emit(
                     session,
                     EventInput(
@@ -256,6 +267,29 @@ class Dispatcher:
         if stuck:
             log.warning("%d deliveries were interrupted mid-send and marked uncertain", len(stuck))
         return len(stuck)
+
+    @staticmethod
+    def _reminder_uncertain(session: Session, delivery: Delivery, now: datetime) -> None:
+        from storage.models import Reminder, ReminderStatus
+
+        reminder = session.get(Reminder, delivery.reminder_id)
+        assert reminder is not None
+        reminder.status, reminder.updated_at = ReminderStatus.failed.value, now
+        reminder.note = "the service stopped while sending it: it may have gone out"
+        session.add(reminder)
+        emit(
+            session,
+            EventInput(
+                kind="delivery_uncertain",
+                subject_type="delivery",
+                subject_key=str(delivery.id),
+                dedup_key=f"delivery_uncertain:{delivery.id}",
+                payload={"notes": [note("reminder_uncertain", delivery=delivery.id,
+                                        reminder=reminder.id, client=reminder.client_id)]},
+                occurred_at=now,
+            ),
+            now,
+        )  # fmt: skip
 
     def _probe_failing_channels(self) -> None:
         """A failing channel with nothing queued is probed with its oldest given-up delivery,
@@ -346,8 +380,119 @@ class Dispatcher:
         probed: set[int] = set()
         for delivery in due:
             handled += 1
-            self._send_one(delivery, report, probed)
+            if delivery.reminder_id is not None:
+                self._send_reminder(delivery, report)
+            else:
+                self._send_one(delivery, report, probed)
         return handled
+
+    def _send_reminder(self, delivery: Delivery, report: PassReport) -> None:
+        """Send one client reminder, after checking once more that it is still true, still
+        wanted and outside the client's quiet hours (module :mod:`monitor.reminders`)."""
+        from monitor import reminders as r
+        from storage.models import Reminder, ReminderContact, ReminderStatus
+
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            row = session.get(Delivery, delivery.id)
+            if row is None or row.status != DeliveryStatus.pending.value:
+                return
+            reminder = session.get(Reminder, row.reminder_id)
+            assert reminder is not None
+            contact = session.get(ReminderContact, reminder.client_id)
+            client = session.get(Client, reminder.client_id)
+            if contact is None or not contact.consent or contact.paused or client is None \
+                    or not client.active:  # fmt: skip
+                r._end(session, reminder, ReminderStatus.stopped, "no consent, or paused", now)
+                report.deferred += 1
+                return
+            if reminder.hearing_starts_at is not None and reminder.hearing_starts_at <= now:
+                r._end(session, reminder, ReminderStatus.expired, "the hearing's time came first",
+                       now)  # fmt: skip
+                return
+            known = r.known_states(session, [reminder.client_id]).get(reminder.client_id, r.Known())
+            if r.still_true(reminder, known) is False:
+                r._end(session, reminder, ReminderStatus.superseded,
+                       "the hearing changed before it went", now)  # fmt: skip
+                return
+            verify = timedelta(hours=self.settings.reminder_verify_hours)
+            if known.observed_at is None or known.observed_at < now - verify or not known.verified:
+                # Aged in the outbox (retries): back to waiting; the next reminder pass asks
+                # ACIS again and queues it anew once confirmed.
+                row.status, row.last_error = DeliveryStatus.void.value, "to be confirmed again"
+                session.add(row)
+                reminder.status, reminder.updated_at = ReminderStatus.waiting.value, now
+                reminder.created_at = now  # the fresh-lookup wait starts again
+                session.add(reminder)
+                return
+            zone = r.zone_of(contact, reminder.hearing, self.settings)
+            quiet = r.quiet_until(now, self.settings, zone)
+            if quiet is not None:
+                row.next_attempt_at = quiet
+                session.add(row)
+                report.deferred += 1
+                return
+            language = r.switched_on(session, self.settings).get(contact.language)
+            if language is None:
+                r._to_attorney(session, reminder, f"the language {contact.language!r} is "
+                               "switched off", now)  # fmt: skip
+                return
+            body = r.text_of(session, reminder, language, self.settings)
+            url = r.gateway_url(self.settings, contact)
+            phone = contact.phone
+            claimed = session.execute(
+                sa.update(Delivery)
+                .where(col(Delivery.id) == row.id, col(Delivery.status) == row.status)
+                .values(status=DeliveryStatus.sending.value, attempts=Delivery.attempts + 1,
+                        claimed_by=CLAIMER, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            if _rowcount(claimed) != 1:
+                return
+            reminder.language, reminder.body_sha256 = contact.language, r.body_digest(body)
+            session.add(reminder)
+        message = Message(title="", text=body, html=body, markdown=body)
+        result = self.sender(url, message)
+        if not result.ok:  # the gateway's errors may name the number: never stored or logged
+            result = SendResult(False, result.error.replace(phone, r.mask_phone(phone)))
+        assert delivery.id is not None
+        try:
+            self._record_reminder(delivery.id, result, report)
+        except sa.exc.SQLAlchemyError:
+            self._unrecorded.append(([delivery.id], result))
+            raise
+
+    def _record_reminder(self, delivery_id: int, result: SendResult, report: PassReport) -> None:
+        from monitor import reminders as r
+        from storage.models import Reminder, ReminderStatus
+
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None and delivery.id is not None
+            reminder = session.get(Reminder, delivery.reminder_id)
+            assert reminder is not None
+            session.add(DeliveryAttempt(delivery_id=delivery.id, attempted_at=now, ok=result.ok,
+                                        error=result.error[:2000]))  # fmt: skip
+            if result.ok:
+                delivery.status, delivery.sent_at, delivery.last_error = "sent", now, ""
+                reminder.status, reminder.sent_at = ReminderStatus.sent.value, now
+                reminder.updated_at = now
+                report.sent += 1
+            else:
+                report.failed_attempts += 1
+                delivery.last_error = result.error[:2000]
+                if delivery.attempts >= self.settings.delivery_max_attempts:
+                    delivery.status = DeliveryStatus.failed.value
+                    report.given_up += 1
+                    r.failed(session, reminder, delivery.attempts, result.error, now)
+                else:
+                    delivery.status = DeliveryStatus.pending.value
+                    delivery.next_attempt_at = now + backoff(self.settings, delivery.attempts)
+                log.warning("reminder delivery #%s attempt %d failed: %s", delivery.id,
+                            delivery.attempts, result.error)  # fmt: skip
+            session.add(delivery)
+            session.add(reminder)
 
     def _send_one(self, delivery: Delivery, report: PassReport, probed: set[int]) -> None:
         """Send ``delivery``, with the pending deliveries to the same channel of the other
@@ -627,7 +772,8 @@ class Dispatcher:
                 )
             )
             groups: dict[tuple[int, int], list[Delivery]] = {}
-            for d in held:
+            for d in held:  # only staff alerts are ever held for a digest
+                assert d.staff_id is not None and d.channel_id is not None
                 groups.setdefault((d.staff_id, d.channel_id), []).append(d)
             work = []
             for (staff_id, channel_id), items in groups.items():

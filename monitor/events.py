@@ -162,6 +162,19 @@ register("monthly_report", I, CO,
          "The program report of the month just ended is ready (its headline figures, and where "
          "to download it); sent on the first of the month.",
          "Monthly program report", "Informe mensual del programa")
+register("reminder_unverified", U, C,
+         "A hearing reminder due to the client could not be confirmed on ACIS in time (or its "
+         "language was switched off): the client was NOT reminded; reach the client yourself.",
+         "Client NOT reminded: hearing unconfirmed",
+         "Cliente SIN recordatorio: audiencia sin confirmar")
+register("reminder_failed", U, C,
+         "A confirmed hearing reminder could not be delivered to the client (the SMS/WhatsApp "
+         "gateway kept failing): reach the client yourself.",
+         "Client reminder NOT delivered", "Recordatorio al cliente NO entregado")
+register("reminders_stopped", N, C,
+         "The client replied STOP (or ALTO) to a reminder: consent is withdrawn and no more "
+         "reminders go to the client.",
+         "Client stopped reminders", "El cliente canceló los recordatorios")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on
@@ -327,6 +340,33 @@ register_note(
     "sending; it may have gone out. `docketwatch alerts retry {delivery}` sends it again.",
     "Entrega n.º {delivery} (alerta n.º {alert}) al personal n.º {staff}: el servicio se detuvo "
     "mientras enviaba; quizá salió. `docketwatch alerts retry {delivery}` la envía de nuevo.")
+register_note(
+    "reminder_unverified",
+    "The {rule} reminder of this hearing was not sent to the client: {why}. Please tell the "
+    "client yourself, after checking the hearing.",
+    "El recordatorio {rule} de esta audiencia no se envió al cliente: {why}. Avísele usted, tras "
+    "verificar la audiencia.")
+register_note(
+    "reminder_failed",
+    "The {rule} reminder of this hearing could not be delivered to the client after {attempts} "
+    "attempts (last error: {error}). Please tell the client yourself.",
+    "El recordatorio {rule} de esta audiencia no se pudo entregar al cliente tras {attempts} "
+    "intentos (último error: {error}). Avísele usted.")
+register_note(
+    "reminders_stopped",
+    "The client replied \u201c{word}\u201d to a reminder on {at} UTC: consent is withdrawn and no "
+    "more reminders go out. Record consent again only if the client asks for it.",
+    "El cliente respondió \u201c{word}\u201d a un recordatorio el {at} UTC: el consentimiento "
+    "queda retirado y no se envían más recordatorios. Regístrelo de nuevo solo si el cliente lo "
+    "pide.")
+register_note(
+    "reminder_uncertain",
+    "Delivery #{delivery} (reminder #{reminder}) to client #{client}: the service stopped while "
+    "sending; it may have gone out. It is not resent; `docketwatch alerts retry {delivery}` "
+    "sends it again.",
+    "Entrega n.º {delivery} (recordatorio n.º {reminder}) al cliente n.º {client}: el servicio "
+    "se detuvo mientras enviaba; quizá salió. No se reenvía; `docketwatch alerts retry "
+    "{delivery}` la envía de nuevo.")
 register_note(
     "service_fault",
     "{cause}: {count} failure(s) from {first} UTC until {last} UTC ({seconds} s), in {where}. "

@@ -173,7 +173,7 @@ def program_report(
             )
             .group_by(col(Delivery.event_id))
         ):
-            if sent is not None:
+            if sent is not None and event_id is not None:
                 first_sent[event_id] = sent
     to_alert: dict[date, list[float]] = defaultdict(list)
     to_ack: dict[date, list[float]] = defaultdict(list)

@@ -206,6 +206,7 @@ def client_history(session: Session, client: Client, limit: int = 100) -> Client
             .order_by(col(Delivery.id))
         )
         for d, email in rows:
+            assert d.event_id is not None  # a staff member's delivery always has its event
             deliveries.setdefault(d.event_id, []).append((d, email))
     pending = session.exec(
         select(CheckRequest).where(
@@ -225,7 +226,14 @@ def client_history(session: Session, client: Client, limit: int = 100) -> Client
     )
 
 
-def request_check(session: Session, client: Client, source: str, by: str, now: datetime) -> bool:
+def request_check(
+    session: Session,
+    client: Client,
+    source: str,
+    by: str,
+    now: datetime,
+    reason: str | None = None,
+) -> bool:
     """Queue an early check of ``client`` on ``source`` (once: a pending request is kept)."""
     assert client.id is not None
     pending = session.exec(
@@ -241,7 +249,7 @@ def request_check(session: Session, client: Client, source: str, by: str, now: d
         CheckRequest(
             client_id=client.id,
             source=source,
-            reason=f"asked on the web by {by}"[:200],
+            reason=(reason or f"asked on the web by {by}")[:200],
             requested_at=now,
         )
     )

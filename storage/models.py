@@ -79,6 +79,7 @@ class DeliveryStatus(enum.StrEnum):
     failed = "failed"  # gave up after the configured attempts
     held = "held"  # waiting for the recipient's daily digest
     uncertain = "uncertain"  # the process died while sending: maybe sent; admins decide
+    void = "void"  # not sent: no longer true or no longer wanted (a client reminder)
 
 
 class CrawlOutcome(enum.StrEnum):
@@ -274,17 +275,27 @@ class Event(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One event for one staff member on one channel: the outbox row."""
+    """The outbox row: one event for one staff member on one channel, or one reminder to a
+    client (``reminder_id``, and then no event, staff member or channel)."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         sa.UniqueConstraint("event_id", "staff_id", "channel_id", name="uq_delivery"),
+        sa.CheckConstraint(
+            "(reminder_id IS NULL AND event_id IS NOT NULL AND staff_id IS NOT NULL"
+            " AND channel_id IS NOT NULL) OR (reminder_id IS NOT NULL AND event_id IS NULL"
+            " AND staff_id IS NULL AND channel_id IS NULL)",
+            name="ck_delivery_recipient",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: int = Field(foreign_key="event.id", index=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
-    channel_id: int = Field(foreign_key="staff_channel.id")
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="staff_channel.id")
+    reminder_id: int | None = Field(
+        default=None, foreign_key="reminder.id", index=True, description="a client reminder"
+    )
     status: str = Field(default=DeliveryStatus.pending.value, sa_column=_enum(DeliveryStatus))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(index=True))
@@ -643,6 +654,116 @@ class AuditEntry(SQLModel, table=True):
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     detail: str = Field(default="", max_length=300)
     ip: str = Field(default="", max_length=64)
+
+
+class ReminderVia(enum.StrEnum):
+    sms = "sms"
+    whatsapp = "whatsapp"
+
+
+class ConsentHow(enum.StrEnum):
+    in_person = "in_person"
+    phone = "phone"
+
+
+class ReminderStatus(enum.StrEnum):
+    waiting = "waiting"  # due: waiting for an ACIS lookup to confirm it, or for quiet hours to end
+    queued = "queued"  # confirmed, in the outbox
+    sent = "sent"
+    failed = "failed"  # the outbox gave up; the attorney was told
+    superseded = "superseded"  # the hearing moved or was cancelled before it went: never sent
+    attorney = "attorney"  # could not be confirmed in time: the attorney was told instead
+    stopped = "stopped"  # consent withdrawn or reminders paused before it went
+    expired = "expired"  # the hearing's time came before it could go
+
+
+class ReminderContact(SQLModel, table=True):
+    """How and whether a client gets hearing reminders: the recorded consent, the number, the
+    language. No consent row, or a withdrawn one, means no reminder, ever."""
+
+    __tablename__ = "reminder_contact"
+
+    client_id: int = Field(foreign_key="client.id", primary_key=True)
+    # Sealed at rest like staff channels; the keyed digest finds the client of an inbound reply.
+    phone: str = Field(sa_column=sa.Column(SealedString(), nullable=False))
+    phone_digest: str = Field(default="", max_length=64, index=True)
+    via: str = Field(default=ReminderVia.sms.value, sa_column=_enum(ReminderVia, 10))
+    language: str = Field(max_length=5, description="a language of the reminder registry")
+    timezone: str = Field(
+        default="", max_length=40, description="the client's zone; blank: the hearing court's"
+    )
+    consent: bool = False
+    consent_by: str = Field(default="", max_length=200, description="who recorded the consent")
+    consent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    consent_how: str = Field(default="", max_length=12, description="in_person or phone")
+    withdrawn_at: datetime | None = Field(default=None, sa_column=utc_column())
+    withdrawn_how: str = Field(default="", max_length=200, description="a STOP reply, staff ...")
+    paused: bool = Field(default=False, description="the attorney paused this client's reminders")
+    paused_by: str = Field(default="", max_length=200)
+    paused_at: datetime | None = Field(default=None, sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+@sa.event.listens_for(ReminderContact, "before_insert")
+@sa.event.listens_for(ReminderContact, "before_update")
+def _seal_phone(mapper: Any, connection: sa.Connection, target: ReminderContact) -> None:
+    keyring = keyring_of(connection.dialect)
+    if not keyring.exists():
+        stored = connection.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM staff_channel)"
+                " + (SELECT count(*) FROM reminder_contact)"
+            )
+        ).scalar()
+        if stored:
+            raise SecretsKeyError(
+                f"the secrets key {keyring.path} is missing but the database holds {stored} "
+                "sealed value(s): restore the key (or set secrets_key_file to where it is)"
+            )
+        keyring.create()
+    target.phone_digest = keyring.digest(target.phone)
+
+
+class ReminderLanguage(SQLModel, table=True):
+    """A reminder language switched on: who reviewed its texts, and which texts (SHA-256).
+    Texts changed since (an upgrade) switch the language off until reviewed again."""
+
+    __tablename__ = "reminder_language"
+
+    code: str = Field(primary_key=True, max_length=5)
+    reviewed_by: str = Field(max_length=200)
+    reviewed_at: datetime = Field(sa_column=utc_column(nullable=False))
+    texts_sha256: str = Field(max_length=64)
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder of one hearing to one client under one rule (7 days before, 1 day before,
+    moved, cancelled), from the moment it is due to its end (sent, or why not)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (sa.UniqueConstraint("client_id", "rule", "hearing_key", name="uq_reminder"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    rule: str = Field(max_length=12, description="7d, 1d ..., moved, cancelled")
+    hearing_key: str = Field(max_length=300, description="the hearing (old>new when moved)")
+    hearing: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False),
+        description="the hearing the reminder tells (the cancelled one, for cancelled)",
+    )  # fmt: skip
+    hearing_starts_at: datetime | None = Field(default=None, sa_column=utc_column())
+    status: str = Field(default=ReminderStatus.waiting.value, sa_column=_enum(ReminderStatus, 12))
+    due_at: datetime = Field(sa_column=utc_column(nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+    lookup_requested_at: datetime | None = Field(default=None, sa_column=utc_column())
+    verified_lookup_id: int | None = Field(default=None, foreign_key="acis_lookup.id")
+    deferred_until: datetime | None = Field(default=None, sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    language: str = Field(default="", max_length=5)
+    body_sha256: str = Field(default="", max_length=64, description="of the text sent")
+    event_id: int | None = Field(default=None, foreign_key="event.id", description="attorney told")
+    note: str = Field(default="", max_length=300, description="why it ended as it did")
 
 
 # APScheduler 3.x's SQLAlchemyJobStore table, declared here so that migrations own it.

@@ -11,7 +11,11 @@ The contract, for the coordinator who runs it:
   line number, column and reason, and written to ``<input>.rejects.csv`` beside the input;
 * the good rows are upserted by A-number in one transaction, so a second import of the same file
   changes nothing; a later row repeating an A-number with different data is rejected (the first
-  is kept), an identical repeat is skipped.
+  is kept), an identical repeat is skipped;
+* a row may record the client's consent to hearing reminders (``Reminder Phone``, ``Reminder
+  Language``, ``Reminder Consent By``, ``Reminder Consent Date``, ``Reminder Consent How``, and
+  ``Reminder Via``): all of them or none; a blank never withdraws a consent, and a consent dated
+  before the client withdrew (a STOP reply) is not stored again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from storage.bulk import insert_rows, table
 from storage.errors import ANumberError, ImportFileError, ValidationError
@@ -41,6 +46,7 @@ from storage.models import (
     Staff,
     StaffRole,
 )
+from storage.reminders import Consent, check_consent, store_consent
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +120,13 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
         "Secondary Attorney Email",
     ),
     "notes": ("Notes", "Comments", "Notas"),
+    # consent to hearing reminders: all of phone, language, by, date and how, or none
+    "reminder_phone": ("Reminder Phone", "Reminder Mobile", "Teléfono para Recordatorios"),
+    "reminder_via": ("Reminder Via", "Reminder Channel"),
+    "reminder_language": ("Reminder Language", "Idioma de Recordatorios"),
+    "reminder_consent_by": ("Reminder Consent By", "Consent Recorded By"),
+    "reminder_consent_on": ("Reminder Consent Date", "Reminder Consent On", "Consent Date"),
+    "reminder_consent_how": ("Reminder Consent How", "Consent How", "Consent Given"),
 }
 
 FIELD_HELP: dict[str, str] = {
@@ -128,7 +141,20 @@ FIELD_HELP: dict[str, str] = {
     "attorney_email": "email of the primary attorney, who must already be staff",
     "backup_attorney_email": "email of the backup attorney, who must already be staff",
     "notes": "free text kept with the client",
+    "reminder_phone": "mobile number for hearing reminders (with the consent columns below)",
+    "reminder_via": "sms (default) or whatsapp",
+    "reminder_language": "reminder language code, switched on (es, en, pt, ht, ru, pa ...)",
+    "reminder_consent_by": "who recorded the client's consent to reminders",
+    "reminder_consent_on": "when the client consented: YYYY-MM-DD or MM/DD/YYYY",
+    "reminder_consent_how": "how the client consented: in person or phone",
 }
+_REMINDER_FIELDS = ("reminder_phone", "reminder_via", "reminder_language", "reminder_consent_by",
+                    "reminder_consent_on", "reminder_consent_how")  # fmt: skip
+_HOW_ALIASES = {
+    "in person": "in_person", "in_person": "in_person", "inperson": "in_person",
+    "phone": "phone", "by phone": "phone", "telephone": "phone",
+    "en persona": "in_person", "por teléfono": "phone", "por telefono": "phone",
+}  # fmt: skip
 
 HEADER_SCAN_ROWS = 25
 _STATUS_ALIASES = {
@@ -181,6 +207,7 @@ class ImportReport:
     header_line: int = 0
     rejects_path: Path | None = None
     dry_run: bool = False
+    consents: dict[str, int] = field(default_factory=dict)  # reminder consents, by outcome
 
     @property
     def accepted(self) -> int:
@@ -192,6 +219,7 @@ class _Good:
     line: int
     a_number: str
     values: dict[str, Any]  # client columns the file sets
+    consent: Consent | None = None  # consent to hearing reminders the row records
 
 
 def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
@@ -379,13 +407,48 @@ class _RowError(Exception):
         self.reason = reason
 
 
+def _consent(row: dict[str, str], languages: frozenset[str], today: date) -> Consent | None:
+    """The row's consent to reminders: every column of it, or none (a blank never withdraws)."""
+    given = {f: row.get(f, "") for f in _REMINDER_FIELDS}
+    if not any(given.values()):
+        return None
+    for name in ("reminder_phone", "reminder_language", "reminder_consent_by",
+                 "reminder_consent_on", "reminder_consent_how"):  # fmt: skip
+        if not given[name]:
+            raise _RowError(name, f"{FIELD_HELP[name].split(' (')[0]} is missing: consent to "
+                            "reminders needs the phone, language, who, when and how")  # fmt: skip
+    try:
+        on = parse_date(given["reminder_consent_on"])
+    except ValidationError as exc:
+        raise _RowError("reminder_consent_on", str(exc)) from None
+    if on > today:
+        raise _RowError("reminder_consent_on", f"consent date {on:%Y-%m-%d} is in the future")
+    how = _HOW_ALIASES.get(" ".join(given["reminder_consent_how"].lower().split()))
+    if how is None:
+        raise _RowError("reminder_consent_how", "how the client consented: in person or phone")
+    via = given["reminder_via"].lower() or "sms"
+    raw = Consent(phone=given["reminder_phone"], via=via,
+                  language=given["reminder_language"].lower(), how=how,
+                  by=given["reminder_consent_by"],
+                  at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC))  # fmt: skip
+    try:
+        return check_consent(raw, languages)
+    except ValidationError as exc:
+        text = str(exc)
+        name = ("reminder_phone" if text.startswith("phone") else "reminder_via"
+                if text.startswith("via") else "reminder_language")  # fmt: skip
+        raise _RowError(name, text) from None
+
+
 def _validate(
     cells: list[str],
     columns: dict[str, int],
     attorney_ids: dict[str, int],
     today: date,
-) -> tuple[str, dict[str, Any]]:
-    """Check one row; return its A-number and the client columns it sets."""
+    languages: frozenset[str] | None = None,
+) -> tuple[str, dict[str, Any], Consent | None]:
+    """Check one row; return its A-number, the client columns it sets and its consent to
+    reminders (``languages`` None: the file has no reminder column)."""
     width = len(cells)
     row = {name: cells[i] for name, i in columns.items() if i < width}
     get = row.get
@@ -464,7 +527,8 @@ def _validate(
     primary = values.get("primary_attorney_id")
     if primary is not None and primary == values.get("backup_attorney_id"):
         raise _RowError("backup_attorney_email", "backup attorney is the same as the primary")
-    return a_number, values
+    consent = _consent(row, languages, today) if languages is not None else None
+    return a_number, values, consent
 
 
 _ATTORNEY_COLUMNS = (
@@ -484,6 +548,7 @@ _COLUMN_WORDS = {
     "born_on": "date of birth",
     "primary_attorney_id": "attorney",
     "backup_attorney_id": "backup attorney",
+    "reminder_phone": "consent to reminders",
 }
 
 
@@ -507,15 +572,18 @@ def import_roster(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     write_rejects: bool = True,
+    reminder_languages: frozenset[str] = frozenset(),
 ) -> ImportReport:
-    """Import a roster file; see the module docstring for the contract."""
+    """Import a roster file; see the module docstring for the contract. Rows that record a
+    consent to hearing reminders may name only ``reminder_languages`` (those switched on)."""
     now = now or datetime.now(UTC)
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
     # A roster is hundreds of thousands of small lists and dicts that all live until the end:
     # the cyclic garbage collector would walk them again and again for nothing.
     with _gc_paused():
-        return _import(engine, path, mapping, default_status, dry_run, now, progress, write_rejects)
+        return _import(engine, path, mapping, default_status, dry_run, now, progress, write_rejects,
+                       reminder_languages)  # fmt: skip
 
 
 @contextmanager
@@ -538,6 +606,7 @@ def _import(
     now: datetime,
     progress: Callable[[int], None] | None,
     write_rejects: bool,
+    reminder_languages: frozenset[str] = frozenset(),
 ) -> ImportReport:
     report = ImportReport(path=path, dry_run=dry_run)
     rows = _read_rows(path)
@@ -558,6 +627,7 @@ def _import(
 
     good: dict[str, _Good] = {}
     today = now.date()
+    languages = reminder_languages if any(f in columns for f in _REMINDER_FIELDS) else None
     for line, raw_cells in rows:
         cells = [c.strip() if c.__class__ is str else _cell_text(c) for c in raw_cells]
         long = next((i for i, c in enumerate(cells) if len(c) > MAX_CELL), None)
@@ -573,14 +643,16 @@ def _import(
         if progress is not None and report.rows % 1000 == 0:
             progress(1000)
         try:
-            a_number, values = _validate(cells, columns, attorney_ids, today)
+            a_number, values, consent = _validate(cells, columns, attorney_ids, today, languages)
         except _RowError as err:
             column = index_to_header.get(columns.get(err.field_name, -1), err.field_name)
             report.rejects.append(Reject(line, column, err.reason, tuple(cells)))
             continue
         first = good.get(a_number)
         if first is not None:
-            differing = _conflict(first, values)
+            differing = _conflict(first, values) or (
+                "reminder_phone" if first.consent != consent else None
+            )
             if differing is None:
                 report.duplicates_skipped += 1
                 continue
@@ -597,7 +669,7 @@ def _import(
                 )
             )
             continue
-        good[a_number] = _Good(line, a_number, values)
+        good[a_number] = _Good(line, a_number, values, consent)
     if progress is not None:
         progress(report.rows % 1000)
 
@@ -658,6 +730,9 @@ def _store(
                 .values({f: sa.bindparam(f) for f in (*_CLIENT_FIELDS, "updated_at")})
             )
             conn.execute(stmt, updates)
+        consents = [g for g in good.values() if g.consent is not None]
+        if consents:
+            report.consents = _store_consents(conn, client, consents, now)
         if dry_run:
             trans.rollback()
         else:
@@ -677,6 +752,29 @@ def _store(
         len(report.rejects),
         " (dry run, nothing stored)" if dry_run else "",
     )
+
+
+def _store_consents(
+    conn: sa.Connection, client: sa.Table, rows: list[_Good], now: datetime
+) -> dict[str, int]:
+    """Each row's consent to reminders, in the import's transaction: counts by outcome. A consent
+    older than the client's withdrawal (a STOP reply) is not stored again."""
+    ids = dict(
+        conn.execute(
+            sa.select(client.c.a_number, client.c.id).where(
+                client.c.a_number.in_([g.a_number for g in rows])
+            )
+        ).all()
+    )
+    counts: dict[str, int] = {}
+    with Session(bind=conn) as session:
+        for item in rows:
+            assert item.consent is not None
+            outcome = store_consent(session, ids[item.a_number], item.consent, now,
+                                    after_withdrawal=False)  # fmt: skip
+            counts[outcome] = counts.get(outcome, 0) + 1
+        session.flush()
+    return counts
 
 
 def _existing_clients(conn: sa.Connection, client: sa.Table) -> dict[str, dict[str, Any]]:

@@ -340,6 +340,102 @@ class Settings(BaseSettings):
         ),
     )
 
+    program_phone: str = Field(
+        default="",
+        max_length=40,
+        description="The program's phone number that client reminders give (required for them).",
+    )
+    reminder_gateway_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Apprise URL of the SMS and WhatsApp gateway for client reminders, without the "
+            "recipient, e.g. twilio://ACCOUNT_SID:AUTH_TOKEN@+12135550100; the client's number "
+            "is added to it (w: before it for WhatsApp). Unset: no reminder is sent."
+        ),
+    )
+    reminder_webhook_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key the gateway signs inbound replies with (Twilio: the auth token); default: "
+            "the auth token in reminder_gateway_url."
+        ),
+    )
+    reminder_days: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [7, 1],
+        description="Days before a hearing on which the client is reminded, e.g. 7,1.",
+    )
+    reminder_send_hour: int = Field(
+        default=10,
+        ge=0,
+        le=23,
+        description="Hour of the day (the client's zone) at which a day's reminders come due.",
+    )
+    reminder_quiet_hours: str = Field(
+        default="21-8",
+        pattern=r"^\d{1,2}-\d{1,2}$",
+        description="Local hours (the client's zone) in which no reminder is sent, e.g. 21-8.",
+    )
+    reminder_verify_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24,
+        description="A reminder goes only if an ACIS lookup at most this old confirms the hearing.",
+    )
+    reminder_recheck_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "When a reminder comes due and the last ACIS lookup is older than this, a fresh "
+            "lookup is asked for first, and the reminder waits for it (see the next setting)."
+        ),
+    )
+    reminder_recheck_wait_minutes: float = Field(
+        default=180.0,
+        gt=0,
+        description=(
+            "How long a due reminder waits for that fresh lookup before a lookup within "
+            "reminder_verify_hours is enough."
+        ),
+    )
+    reminder_deadline_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description=(
+            "A reminder not confirmed this long after it came due (or 2 hours before the "
+            "hearing, if sooner) is not sent: the attorney is told instead."
+        ),
+    )
+    reminder_pass_minutes: float = Field(
+        default=10.0, gt=0, description="How often the service works through due reminders."
+    )
+    reminder_texts_dir: Path | None = Field(
+        default=None,
+        description="A folder of extra or replacement reminder languages (TOML files).",
+    )
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _days_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, list):
+            try:
+                days = sorted({int(v) for v in value}, reverse=True)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not a list of whole days like 7,1") from None
+            if not days or days[-1] < 1 or days[0] > 60:
+                raise ValueError("reminder_days must be whole days from 1 to 60, e.g. 7,1")
+            return days
+        return value
+
+    @field_validator("reminder_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        a, b = (int(x) for x in value.split("-"))
+        if not (0 <= a <= 23 and 0 <= b <= 23 and a != b):
+            raise ValueError(f"{value!r} is not an hour range like 21-8")
+        return value
+
     @field_validator("sources", mode="before")
     @classmethod
     def _source_list(cls, value: Any) -> Any:

@@ -67,6 +67,7 @@ OIDC_COOKIE = "dw_oidc"
 
 MAX_UPLOAD = 20 * 1024 * 1024  # a roster upload
 UPLOAD_PATHS = ("/roster/preview",)
+INBOUND_PATHS = ("/hooks/reminders/twilio",)  # a reply's form: up to 1600 characters and more
 
 
 class NotSignedIn(Exception):
@@ -118,6 +119,8 @@ class Headers(BaseHTTPMiddleware):
             if not length.isdigit():
                 return PlainTextResponse("Request not accepted: no length.", status_code=411)
             limit = MAX_UPLOAD + 65536 if request.url.path in UPLOAD_PATHS else MAX_BODY
+            if request.url.path in INBOUND_PATHS:
+                limit = 65536
             if int(length) > limit:
                 return PlainTextResponse("Request too large.", status_code=413)
         response = await call_next(request)
@@ -464,8 +467,110 @@ def create_app(
                 auth.audit(s, now(), user.staff_id, "reveal", client_id=client.id,
                            detail="full name and A-number shown", ip=ip(request))  # fmt: skip
             history = client_history(s, client)
+            from monitor.reminders import client_reminders, mask_phone
+
+            assert client.id is not None
+            reminders = client_reminders(s, settings, client.id)
             return page(request, "client.html", user, h=history, reveal=reveal,
-                        checked=request.query_params.get("checked"))  # fmt: skip
+                        checked=request.query_params.get("checked"), r=reminders,
+                        masked_phone=mask_phone(reminders.contact.phone) if reminders.contact
+                        else "", done=request.query_params.get("reminders", ""),
+                        today=now().date())  # fmt: skip
+
+    @app.post("/clients/{client_id}/reminders/consent")
+    def reminders_consent(
+        request: Request,
+        client_id: int,
+        phone: Annotated[str, Form(max_length=40)],
+        language: Annotated[str, Form(max_length=5)],
+        how: Annotated[str, Form(max_length=12)],
+        via: Annotated[str, Form(max_length=10)] = "sms",
+        consent_on: Annotated[str, Form(max_length=10)] = "",
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        from monitor.reminders import Consent, record_consent
+        from monitor.views import visible_client
+
+        csrf(user, csrf_token)
+        day = _day_param(consent_on, "consent date") if consent_on else None
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
+        with session_scope(engine) as s:
+            client = visible_client(s, user.role, user.staff_id, client_id)
+            record_consent(
+                s,
+                settings,
+                client,
+                Consent(
+                    phone=phone,
+                    via=via,
+                    language=language,
+                    how=how,
+                    by=user.email,
+                    at=min(at, now()) if at else None,
+                ),
+                now(),
+            )
+            auth.audit(s, now(), user.staff_id, "reminder_consent", client_id=client.id,
+                       detail=f"{how}, {via}, {language}", ip=ip(request))  # fmt: skip
+        return RedirectResponse(f"/clients/{client_id}?reminders=consent#reminders",
+                                status_code=303)  # fmt: skip
+
+    @app.post("/clients/{client_id}/reminders/{action}")
+    def reminders_change(
+        request: Request,
+        client_id: int,
+        action: str,
+        csrf_token: Annotated[str, Form(max_length=100)] = "",
+        user: auth.SignedIn = role(*EVERYONE),
+    ) -> Response:
+        from monitor.reminders import set_paused, withdraw_consent
+        from monitor.views import visible_client
+
+        csrf(user, csrf_token)
+        if action not in ("withdraw", "pause", "resume"):
+            raise HTTPException(status_code=404)
+        with session_scope(engine) as s:
+            client = visible_client(s, user.role, user.staff_id, client_id)
+            assert client.id is not None
+            if action == "withdraw":
+                withdraw_consent(s, client.id, f"withdrawn by {user.email}", now())
+            else:
+                set_paused(s, client.id, action == "pause", user.email, now())
+            auth.audit(s, now(), user.staff_id, f"reminders_{action}", client_id=client.id,
+                       ip=ip(request))  # fmt: skip
+        return RedirectResponse(f"/clients/{client_id}?reminders={action}#reminders",
+                                status_code=303)  # fmt: skip
+
+    @app.post("/hooks/reminders/twilio")
+    async def reminders_inbound(request: Request) -> Response:
+        """A client's reply to a reminder, from the gateway (Twilio's signed webhook). STOP or
+        ALTO withdraws consent and tells the attorney; anything else is left to the gateway's
+        own inbox (nothing of it is stored)."""
+        from twilio.request_validator import RequestValidator
+
+        from monitor.reminders import is_stop, stop_reply
+
+        token = _webhook_token(settings)
+        if token is None:
+            raise HTTPException(status_code=404)
+        form = await request.form()
+        params = {k: str(v) for k, v in form.items()}
+        base = settings.web_base_url or str(request.base_url)
+        url = f"{base.rstrip('/')}{request.url.path}"
+        if request.url.query:
+            url += f"?{request.url.query}"
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not RequestValidator(token).validate(url, params, signature):
+            raise HTTPException(status_code=403, detail="signature")
+        sender = params.get("From", "").removeprefix("whatsapp:")
+        body = params.get("Body", "")
+        if sender and is_stop(body):
+            word = body.strip().split()[0].upper()
+            with session_scope(engine) as s:
+                stop_reply(s, sender, word, now())
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+                        media_type="application/xml")  # fmt: skip
 
     @app.post("/clients/{client_id}/check")
     def client_check(
@@ -913,9 +1018,13 @@ def create_app(
         return _csv(["line", "column", "reason", *report.header], rows, "roster.rejects.csv")
 
     def _roster_run(path: Path, dry_run: bool) -> Any:
+        from monitor.reminders import switched_on
         from storage.roster import import_roster
 
-        return import_roster(engine, path, dry_run=dry_run, now=now(), write_rejects=False)
+        with session_scope(engine) as s:
+            languages = frozenset(switched_on(s, settings))
+        return import_roster(engine, path, dry_run=dry_run, now=now(), write_rejects=False,
+                             reminder_languages=languages)  # fmt: skip
 
     uploads = Uploads(settings.data_dir / "uploads")
 
@@ -994,6 +1103,18 @@ def _alert_rows(rows: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _webhook_token(settings: Settings) -> str | None:
+    """The key inbound replies are signed with: the setting, else the gateway URL's token."""
+    if settings.reminder_webhook_token is not None:
+        return settings.reminder_webhook_token.get_secret_value()
+    if settings.reminder_gateway_url is None:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(settings.reminder_gateway_url.get_secret_value())
+    return unquote(url.password) if url.password else None
 
 
 def _initials(name: str) -> str:

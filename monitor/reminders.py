@@ -1,0 +1,742 @@
+"""Hearing reminders to clients: consent first, and only for hearings just confirmed on ACIS.
+
+A client gets reminders only with a recorded consent (who recorded it, when, how), a phone number
+(SMS or WhatsApp) and a reminder language that a person has reviewed and switched on. Consent is
+withdrawn by a "STOP"/"ALTO" reply (the inbound webhook), by staff, and the attorney can pause a
+client's reminders; none of this is ever assumed.
+
+One pass (:func:`run_pass`, every ``reminder_pass_minutes`` in the service):
+
+1. **Due**: for each client's current hearing (the newest successful ACIS lookup), a reminder per
+   rule of ``reminder_days`` (7 and 1 days before) comes due at ``reminder_send_hour`` in the
+   client's zone, until the next rule's turn (the last: until the hearing). A hearing the client
+   was reminded of that **moved** (another hearing now) or was **cancelled** (no hearing now)
+   makes a reminder at once.
+2. **Verified**: a reminder goes only if an ACIS lookup confirms its hearing: the newest lookup
+   that says something about the case shows this very hearing (date, time, court, place, format),
+   is at most ``reminder_verify_hours`` old, and, when it is older than
+   ``reminder_recheck_minutes`` at the reminder's turn, a fresh lookup is asked for (an early check
+   request, which the planner serves first) and awaited for ``reminder_recheck_wait_minutes``. A
+   hearing that moved in between makes the reminder ``superseded``: never sent; the new hearing
+   gets its own. Not confirmed by its deadline (``reminder_deadline_hours`` after it came due, or
+   two hours before the hearing): the attorney is told instead (``reminder_unverified``).
+3. **Quiet hours** (``reminder_quiet_hours``, the client's zone) defer a confirmed reminder.
+4. **Outbox**: a confirmed reminder becomes a Delivery row, sent by the dispatcher with the staff
+   alerts' retries and delivery log; the dispatcher checks the hearing once more right before
+   sending (:func:`still_true`).
+
+A reminder's text comes from :mod:`monitor.reminder_texts`: the date, the time, the court's
+address or "video hearing", the program's phone number. Nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.events import EventInput, note
+from monitor.reminder_texts import Language, registry
+from monitor.route import emit
+from storage.db import session_scope
+from storage.errors import NotFoundError, ValidationError
+from storage.models import (
+    AcisLookup,
+    Client,
+    Court,
+    Delivery,
+    DeliveryStatus,
+    Hearing,
+    HearingLocation,
+    Reminder,
+    ReminderContact,
+    ReminderLanguage,
+    ReminderStatus,
+    ReminderVia,
+)
+from storage.reminders import Consent, check_consent, normalize_phone, store_consent
+from storage.settings import Settings
+from storage.snapshots import CASE_OUTCOMES, Outcome
+
+__all__ = ["Consent", "normalize_phone", "record_consent", "run_pass"]
+
+log = logging.getLogger(__name__)
+
+MOVED, CANCELLED = "moved", "cancelled"
+OPEN = (ReminderStatus.waiting.value, ReminderStatus.queued.value)
+STOP_WORDS = frozenset(
+    {
+        "stop",
+        "alto",
+        "parar",
+        "pare",
+        "para",
+        "cancel",
+        "cancelar",
+        "unsubscribe",
+        "end",
+        "quit",
+        "kanpe",
+        "sispann",
+        "стоп",
+        "ਰੋਕੋ",
+        "ਬੰਦ",
+    }
+)
+
+
+# -- settings and languages ---------------------------------------------------------------------
+
+
+def not_ready(settings: Settings) -> str | None:
+    """Why reminders cannot be sent with these settings, or None."""
+    if settings.reminder_gateway_url is None:
+        return "reminder_gateway_url is not set (the SMS/WhatsApp gateway's Apprise URL)"
+    if not settings.program_phone.strip():
+        return "program_phone is not set (the number every reminder gives)"
+    return None
+
+
+def languages(settings: Settings) -> dict[str, Language]:
+    return registry(settings.reminder_texts_dir)
+
+
+def switched_on(session: Session, settings: Settings) -> dict[str, Language]:
+    """The languages whose current texts a person reviewed."""
+    known = languages(settings)
+    reviewed = {r.code: r for r in session.exec(select(ReminderLanguage))}
+    return {
+        code: lang
+        for code, lang in known.items()
+        if code in reviewed and reviewed[code].texts_sha256 == lang.sha256
+    }
+
+
+def review_language(
+    session: Session, settings: Settings, code: str, by: str, now: datetime
+) -> Language:
+    """Switch a language on: ``by`` read its texts (as they are now)."""
+    known = languages(settings)
+    if code not in known:
+        raise ValidationError(
+            f"no reminder language {code!r} (the registry has: {', '.join(known)})"
+        )
+    if not by.strip():
+        raise ValidationError("say who reviewed the texts (--by NAME)")
+    lang = known[code]
+    row = session.get(ReminderLanguage, code)
+    if row is None:
+        row = ReminderLanguage(code=code, reviewed_by=by, reviewed_at=now, texts_sha256="")
+    row.reviewed_by, row.reviewed_at, row.texts_sha256 = by.strip()[:200], now, lang.sha256
+    session.add(row)
+    return lang
+
+
+def switch_off(session: Session, code: str) -> bool:
+    row = session.get(ReminderLanguage, code)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+# -- consent --------------------------------------------------------------------------------------
+
+
+def mask_phone(phone: str) -> str:
+    return f"***{phone[-4:]}" if len(phone) > 4 else "***"
+
+
+def record_consent(
+    session: Session, settings: Settings, client: Client, consent: Consent, now: datetime
+) -> ReminderContact:
+    """Record a client's consent to reminders (new, or given again after a withdrawal: a
+    person asked the client), in a language switched on."""
+    assert client.id is not None
+    checked = check_consent(consent, set(switched_on(session, settings)))
+    store_consent(session, client.id, checked, now)
+    contact = session.get(ReminderContact, client.id)
+    assert contact is not None
+    return contact
+
+
+def withdraw_consent(session: Session, client_id: int, how: str, now: datetime) -> bool:
+    """Consent withdrawn: nothing more goes to the client; what was queued is voided."""
+    contact = session.get(ReminderContact, client_id)
+    if contact is None or not contact.consent:
+        return False
+    contact.consent, contact.withdrawn_at, contact.withdrawn_how = False, now, how[:200]
+    contact.updated_at = now
+    session.add(contact)
+    _close_open(session, client_id, ReminderStatus.stopped, f"consent withdrawn ({how})"[:300], now)
+    return True
+
+
+def set_paused(session: Session, client_id: int, paused: bool, by: str, now: datetime) -> bool:
+    contact = session.get(ReminderContact, client_id)
+    if contact is None:
+        raise NotFoundError(f"client #{client_id} has no reminder consent on record")
+    if contact.paused == paused:
+        return False
+    contact.paused, contact.paused_by, contact.paused_at = paused, by[:200], now
+    contact.updated_at = now
+    session.add(contact)
+    if paused:
+        _close_open(session, client_id, ReminderStatus.stopped, f"paused by {by}"[:300], now)
+    return True
+
+
+def _close_open(
+    session: Session, client_id: int, status: ReminderStatus, why: str, now: datetime
+) -> None:
+    for row in session.exec(
+        select(Reminder).where(Reminder.client_id == client_id, col(Reminder.status).in_(OPEN))
+    ):
+        _end(session, row, status, why, now)
+
+
+def _end(session: Session, row: Reminder, status: ReminderStatus, why: str, now: datetime) -> None:
+    """End a reminder without sending it; its queued delivery (if any) is voided."""
+    row.status, row.note, row.updated_at = status.value, why[:300], now
+    session.add(row)
+    session.execute(
+        sa.update(Delivery)
+        .where(
+            col(Delivery.reminder_id) == row.id,
+            col(Delivery.status).in_([DeliveryStatus.pending.value, DeliveryStatus.held.value]),
+        )
+        .values(status=DeliveryStatus.void.value, last_error=why[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def find_by_phone(session: Session, phone: str) -> list[ReminderContact]:
+    from storage.secrets import keyring_of
+
+    keyring = keyring_of(session.get_bind().dialect)
+    if not keyring.exists():
+        return []
+    digest = keyring.digest(normalize_phone(phone, "the reply's sender"))
+    return list(session.exec(select(ReminderContact).where(ReminderContact.phone_digest == digest)))
+
+
+def is_stop(body: str) -> bool:
+    words = body.strip().lower().strip(".!¡ ").split()
+    return bool(words) and (words[0] in STOP_WORDS or body.strip().lower() in STOP_WORDS)
+
+
+def stop_reply(session: Session, phone: str, word: str, now: datetime) -> list[int]:
+    """A STOP/ALTO reply from ``phone``: consent withdrawn for every client of that number, and
+    each client's attorney told. Returns the clients' ids."""
+    stopped = []
+    for contact in find_by_phone(session, phone):
+        if withdraw_consent(session, contact.client_id, f"replied {word!r}", now):
+            stopped.append(contact.client_id)
+            emit(
+                session,
+                EventInput(
+                    kind="reminders_stopped",
+                    subject_type="client",
+                    subject_key=str(contact.client_id),
+                    client_id=contact.client_id,
+                    dedup_key=f"reminders_stopped:{contact.client_id}:{now.isoformat()}",
+                    payload={
+                        "notes": [
+                            note("reminders_stopped", word=word[:20], at=f"{now:%Y-%m-%d %H:%M}")
+                        ]
+                    },
+                    occurred_at=now,
+                ),
+                now,
+            )
+    return stopped
+
+
+# -- the hearing as ACIS last showed it ---------------------------------------------------------
+
+
+@dataclass
+class Known:
+    """What the newest case lookup of a client says: ``outcome`` ok with a hearing (``hearing``),
+    ok with none (``hearing`` None), or another case outcome (not_found ...: nothing known)."""
+
+    lookup_id: int | None = None
+    outcome: str = ""
+    observed_at: datetime | None = None
+    hearing: dict[str, Any] | None = None
+    starts_at: datetime | None = None
+    verified: bool = False  # the Hearing row is verified (no court closure pending)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.ok.value
+
+
+def hearing_key(h: dict[str, Any]) -> str:
+    """What the client must know of a hearing: a change of judge or type is not a move."""
+    medium = "video" if _video(h) else "in_person"
+    return "|".join(
+        [
+            str(h.get("date", "")),
+            str(h.get("time", "")).upper(),
+            str(h.get("court", "")),
+            str(h.get("location", "")),
+            medium,
+        ]
+    )[:140]
+
+
+def _video(h: dict[str, Any]) -> bool:
+    medium = str(h.get("medium", "")).lower()
+    return "video" in medium or "internet" in medium or "webex" in medium
+
+
+def known_states(session: Session, client_ids: list[int]) -> dict[int, Known]:
+    """The newest case lookup of each client, with its Hearing row (one query each)."""
+    if not client_ids:
+        return {}
+    newest = (
+        select(AcisLookup.client_id, sa.func.max(AcisLookup.id).label("last_id"))
+        .where(col(AcisLookup.client_id).in_(client_ids))
+        .where(col(AcisLookup.outcome).in_([o.value for o in CASE_OUTCOMES]))
+        .group_by(col(AcisLookup.client_id))
+        .subquery()
+    )
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                col(AcisLookup.client_id),
+                col(AcisLookup.id),
+                col(AcisLookup.outcome),
+                col(AcisLookup.observed_at),
+                col(AcisLookup.hearing),
+                col(Hearing.starts_at),
+                col(Hearing.verified),
+            )
+            .join(newest, newest.c.last_id == col(AcisLookup.id))
+            .outerjoin(Hearing, col(Hearing.lookup_id) == col(AcisLookup.id))
+        )
+        .all()
+    )
+    out: dict[int, Known] = {}
+    for client_id, lookup_id, outcome, observed_at, hearing, starts_at, verified in rows:
+        out[client_id] = Known(
+            lookup_id,
+            outcome,
+            observed_at,
+            hearing if outcome == "ok" else None,
+            starts_at,
+            bool(verified) if hearing else outcome == "ok",
+        )
+    return out
+
+
+def still_true(row: Reminder, known: Known) -> bool | None:
+    """Does the newest lookup still show what ``row`` would tell? None: it says nothing (the
+    case was not found, no lookup yet)."""
+    if not known.ok:
+        return None
+    if row.rule == CANCELLED:
+        return known.hearing is None
+    return known.hearing is not None and hearing_key(known.hearing) == hearing_key(row.hearing)
+
+
+def confirmed(row: Reminder, known: Known, settings: Settings, now: datetime) -> bool:
+    """``row`` may go now: its hearing confirmed by a lookup recent enough (module doc, 2)."""
+    if still_true(row, known) is not True or known.observed_at is None or not known.verified:
+        return False
+    if known.observed_at < now - timedelta(hours=settings.reminder_verify_hours):
+        return False
+    fresh = known.observed_at >= row.created_at - timedelta(
+        minutes=settings.reminder_recheck_minutes
+    )
+    waited = now >= row.created_at + timedelta(minutes=settings.reminder_recheck_wait_minutes)
+    return fresh or waited
+
+
+def zone_of(contact: ReminderContact, hearing: dict[str, Any] | None, settings: Settings) -> str:
+    return contact.timezone or (hearing or {}).get("timezone") or settings.timezone
+
+
+def quiet_until(now: datetime, settings: Settings, zone: str) -> datetime | None:
+    from monitor.dispatch import quiet_until as window
+
+    start, end = (int(x) for x in settings.reminder_quiet_hours.split("-"))
+    return window(now, time(start), time(end), zone)
+
+
+def _parse_clock(text: str) -> time | None:
+    try:
+        clock, half = text.strip().upper().split()
+        hour, minute = (int(x) for x in clock.split(":"))
+        return time(hour % 12 + (12 if half == "PM" else 0), minute)
+    except ValueError:
+        return None
+
+
+def place_of(session: Session, h: dict[str, Any], lang: Language) -> str:
+    if _video(h):
+        return lang.texts["video"]
+    where = session.get(HearingLocation, str(h.get("location", ""))) if h.get("location") else None
+    if where is None and h.get("court"):
+        where = session.get(Court, str(h.get("court")))  # type: ignore[assignment]
+    if where is not None:
+        return f"{where.address}, {where.city}, {where.state} {where.zip}".strip(", ")
+    return str(h.get("location") or h.get("court_name") or h.get("court") or "?")
+
+
+def text_of(session: Session, row: Reminder, lang: Language, settings: Settings) -> str:
+    h = row.hearing
+    return lang.render(
+        row.rule,
+        day=date.fromisoformat(str(h["date"])[:10]),
+        clock=_parse_clock(str(h.get("time", ""))),
+        place=place_of(session, h, lang),
+        phone=settings.program_phone.strip(),
+    )
+
+
+def gateway_url(settings: Settings, contact: ReminderContact) -> str:
+    assert settings.reminder_gateway_url is not None
+    base = settings.reminder_gateway_url.get_secret_value().rstrip("/")
+    target = ("w:" if contact.via == ReminderVia.whatsapp.value else "") + contact.phone
+    return f"{base}/{target}"
+
+
+# -- the pass ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PassReport:
+    created: int = 0
+    queued: int = 0
+    waiting: int = 0
+    deferred: int = 0
+    lookups_requested: int = 0
+    superseded: int = 0
+    to_attorney: int = 0
+    expired: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _due_at(hearing_on: date, days: int, hour: int, zone: str) -> datetime:
+    local = datetime.combine(hearing_on - timedelta(days=days), time(hour), tzinfo=ZoneInfo(zone))
+    return local.astimezone(UTC)
+
+
+def day_rule(
+    hearing: dict[str, Any],
+    starts_at: datetime | None,
+    zone: str,
+    settings: Settings,
+    now: datetime,
+) -> tuple[str, datetime] | None:
+    """The day rule (``7d``, ``1d``) whose turn it is for ``hearing`` at ``now``, with when it
+    came due; None between turns."""
+    day = date.fromisoformat(str(hearing["date"])[:10])
+    end = starts_at or datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    rules = sorted(settings.reminder_days, reverse=True)
+    dues = [_due_at(day, n, settings.reminder_send_hour, zone) for n in rules]
+    for i, n in enumerate(rules):
+        turn_ends = dues[i + 1] if i + 1 < len(rules) else end
+        if dues[i] <= now < turn_ends and now < end:
+            return f"{n}d", dues[i]
+    return None
+
+
+def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None) -> PassReport:
+    """One pass over every client with consent (module doc). Idempotent: a second pass at the
+    same moment changes nothing."""
+    now = now or datetime.now(UTC)
+    report = PassReport()
+    why = not_ready(settings)
+    if why is not None:
+        raise ValidationError(f"client reminders are not set up: {why}")
+    with session_scope(engine) as session:
+        contacts = {
+            c.client_id: c
+            for c in session.exec(
+                select(ReminderContact)
+                .join(Client, col(Client.id) == ReminderContact.client_id)
+                .where(
+                    col(ReminderContact.consent).is_(True),
+                    col(ReminderContact.paused).is_(False),
+                    col(Client.active).is_(True),
+                )
+            )
+        }
+        ids = sorted(contacts)
+        states = known_states(session, ids)
+        last_told = _last_told(session, ids)
+        for client_id in ids:
+            contact, known = contacts[client_id], states.get(client_id, Known())
+            _make_due(session, contact, known, last_told.get(client_id), settings, now, report)
+        on = switched_on(session, settings)
+        waiting = list(
+            session.exec(
+                select(Reminder)
+                .where(Reminder.status == ReminderStatus.waiting.value)
+                .order_by(col(Reminder.id))
+            )
+        )
+        clients = {c.id: c for c in session.exec(select(Client).where(col(Client.id).in_(ids)))}
+        for row in waiting:
+            wanted = contacts.get(row.client_id)
+            if wanted is None:
+                _end(session, row, ReminderStatus.stopped, "no consent, or paused", now)
+                continue
+            known = states.get(row.client_id, Known())
+            _advance(session, row, wanted, clients[row.client_id], known, on, settings, now, report)
+    return report
+
+
+def _last_told(session: Session, ids: list[int]) -> dict[int, Reminder]:
+    """Each client's latest reminder that went out."""
+    out: dict[int, Reminder] = {}
+    if not ids:
+        return out
+    for row in session.exec(
+        select(Reminder)
+        .where(col(Reminder.client_id).in_(ids), Reminder.status == ReminderStatus.sent.value)
+        .order_by(col(Reminder.sent_at), col(Reminder.id))
+    ):
+        out[row.client_id] = row
+    return out
+
+
+def _ensure(
+    session: Session,
+    client_id: int,
+    rule: str,
+    key: str,
+    hearing: dict[str, Any],
+    starts_at: datetime | None,
+    due_at: datetime,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    exists = session.exec(
+        select(Reminder.id).where(
+            Reminder.client_id == client_id, Reminder.rule == rule, Reminder.hearing_key == key
+        )
+    ).first()
+    if exists is not None:
+        return
+    session.add(
+        Reminder(
+            client_id=client_id,
+            rule=rule,
+            hearing_key=key,
+            hearing=hearing,
+            hearing_starts_at=starts_at,
+            due_at=due_at,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    report.created += 1
+
+
+def _make_due(
+    session: Session,
+    contact: ReminderContact,
+    known: Known,
+    told: Reminder | None,
+    settings: Settings,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    if not known.ok:
+        return  # nothing known about the case: nothing to remind of, nothing to correct
+    cid = contact.client_id
+    current = known.hearing
+    if told is not None and told.rule != CANCELLED:
+        told_starts = told.hearing_starts_at
+        upcoming = told_starts is None or told_starts > now
+        told_key = hearing_key(told.hearing)
+        if upcoming and current is None:
+            _ensure(session, cid, CANCELLED, told_key, told.hearing, told_starts, now, now, report)
+        elif upcoming and current is not None and hearing_key(current) != told_key:
+            _ensure(
+                session,
+                cid,
+                MOVED,
+                f"{told_key}>{hearing_key(current)}",
+                current,
+                known.starts_at,
+                now,
+                now,
+                report,
+            )
+    if current is not None:
+        zone = zone_of(contact, current, settings)
+        turn = day_rule(current, known.starts_at, zone, settings, now)
+        if turn is not None:
+            rule, due = turn
+            _ensure(
+                session, cid, rule, hearing_key(current), current, known.starts_at, due, now, report
+            )
+
+
+def deadline_of(row: Reminder, settings: Settings) -> datetime:
+    deadline = row.created_at + timedelta(hours=settings.reminder_deadline_hours)
+    if row.hearing_starts_at is not None and row.rule != CANCELLED:
+        deadline = min(deadline, row.hearing_starts_at - timedelta(hours=2))
+    return deadline
+
+
+def _advance(
+    session: Session,
+    row: Reminder,
+    contact: ReminderContact,
+    client: Client,
+    known: Known,
+    on: dict[str, Language],
+    settings: Settings,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    """Move one waiting reminder on: superseded, expired, to the attorney, or queued."""
+    from monitor.views import request_check
+
+    true_now = still_true(row, known)
+    if true_now is False:
+        _end(session, row, ReminderStatus.superseded, "the hearing changed before it went", now)
+        report.superseded += 1
+        return
+    if row.hearing_starts_at is not None and row.hearing_starts_at <= now:
+        _end(session, row, ReminderStatus.expired, "the hearing's time came first", now)
+        report.expired += 1
+        return
+    if not confirmed(row, known, settings, now):
+        if now >= deadline_of(row, settings):
+            _to_attorney(session, row, "not confirmed on ACIS in time", now)
+            report.to_attorney += 1
+            return
+        if request_check(
+            session,
+            client,
+            "acis",
+            "reminders",
+            now,
+            reason=f"confirm the hearing before reminder #{row.id}",
+        ):
+            report.lookups_requested += 1
+        if row.lookup_requested_at is None:
+            row.lookup_requested_at = now
+        row.updated_at = now
+        session.add(row)
+        report.waiting += 1
+        return
+    if contact.language not in on:
+        _to_attorney(session, row, f"the language {contact.language!r} is switched off", now)
+        report.to_attorney += 1
+        return
+    zone = zone_of(contact, row.hearing, settings)
+    quiet = quiet_until(now, settings, zone)
+    if quiet is not None:
+        if row.deferred_until != quiet:
+            row.deferred_until, row.updated_at = quiet, now
+            session.add(row)
+        report.deferred += 1
+        return
+    row.status, row.verified_lookup_id = ReminderStatus.queued.value, known.lookup_id
+    row.language, row.updated_at = contact.language, now
+    session.add(row)
+    session.add(
+        Delivery(
+            reminder_id=row.id,
+            status=DeliveryStatus.pending.value,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    report.queued += 1
+
+
+def _to_attorney(session: Session, row: Reminder, why: str, now: datetime) -> None:
+    """The client is not reminded: the attorney hears why, with the hearing."""
+    event = emit(
+        session,
+        EventInput(
+            kind="reminder_unverified",
+            subject_type="client",
+            subject_key=str(row.client_id),
+            client_id=row.client_id,
+            dedup_key=f"reminder_unverified:{row.id}",
+            payload={
+                "hearing": row.hearing,
+                "notes": [note("reminder_unverified", rule=row.rule, why=why)],
+            },
+            occurred_at=now,
+        ),
+        now,
+    )
+    _end(session, row, ReminderStatus.attorney, why, now)
+    row.event_id = event.id if event is not None else None
+    session.add(row)
+
+
+def failed(session: Session, row: Reminder, attempts: int, error: str, now: datetime) -> None:
+    """The outbox gave up on ``row``: the attorney is told."""
+    event = emit(
+        session,
+        EventInput(
+            kind="reminder_failed",
+            subject_type="client",
+            subject_key=str(row.client_id),
+            client_id=row.client_id,
+            dedup_key=f"reminder_failed:{row.id}",
+            payload={
+                "hearing": row.hearing,
+                "notes": [
+                    note("reminder_failed", rule=row.rule, attempts=attempts, error=error[:200])
+                ],
+            },
+            occurred_at=now,
+        ),
+        now,
+    )
+    row.status, row.note, row.updated_at = ReminderStatus.failed.value, error[:300], now
+    row.event_id = event.id if event is not None else row.event_id
+    session.add(row)
+
+
+def body_digest(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+# -- what the attorney sees ---------------------------------------------------------------------
+
+
+@dataclass
+class ClientReminders:
+    contact: ReminderContact | None
+    reminders: list[Reminder]
+    languages: dict[str, Language]
+    switched_on: set[str]
+
+
+def client_reminders(session: Session, settings: Settings, client_id: int) -> ClientReminders:
+    rows = list(
+        session.exec(
+            select(Reminder)
+            .where(Reminder.client_id == client_id)
+            .order_by(col(Reminder.id).desc())
+            .limit(100)
+        )
+    )
+    try:
+        langs = languages(settings)
+        on = set(switched_on(session, settings))
+    except ValidationError:
+        langs, on = {}, set()
+    return ClientReminders(session.get(ReminderContact, client_id), rows, langs, on)

@@ -1,0 +1,490 @@
+"""Hearing reminders to clients: consent first, sent only for a hearing ACIS just confirmed, in
+the client's language, through the outbox, with Twilio's API intercepted (third-party SaaS)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from monitor import reminders as r
+from monitor.dispatch import Dispatcher
+from monitor.reminder_texts import FORBIDDEN, load_file, registry
+from sandbox.acis_data import Case
+from sandbox.acis_data import Hearing as AcisHearing
+from sandbox.mail import SmtpSink
+from storage.db import session_scope
+from storage.errors import ValidationError
+from storage.models import (
+    CheckRequest,
+    Client,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    Reminder,
+    ReminderContact,
+)
+from storage.settings import Settings
+from tests.alerting import Clock, Org, make_org
+from tests.test_acis_watch import look
+
+SID = "AC0123456789abcdef0123456789abcdef"
+TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
+GATEWAY = f"twilio://{SID}:{TOKEN}@12135550100"
+TWILIO = re.compile(rf"https://api\.twilio\.com/2010-04-01/Accounts/{SID}/Messages\.json")
+PHONE = "+12135550123"
+HEARING_DAY = date(2026, 12, 10)  # a Thursday, 8:30 AM at Adelanto
+SEVEN_DAYS = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles, 7 days before
+ONE_DAY = datetime(2026, 12, 9, 18, 0, tzinfo=UTC)
+
+
+def settings(**extra: Any) -> Settings:
+    base: dict[str, Any] = {
+        "reminder_gateway_url": GATEWAY,
+        "program_phone": "(213) 555-0100",
+        "delivery_backoff_seconds": 60,
+        "delivery_max_attempts": 3,
+    }
+    return Settings(**{**base, **extra})
+
+
+@dataclass
+class World:
+    engine: sa.Engine
+    org: Org
+    sink: SmtpSink
+    clock: Clock
+    settings: Settings
+    case: Case
+
+    def look(self, **delta: float) -> None:
+        """An ACIS lookup of the client now (after advancing the clock by ``delta``)."""
+        if delta:
+            self.clock.advance(**delta)
+        look(self.engine, self.org.client_id, self.case, self.clock.now)
+
+    def blocked(self) -> None:
+        look(self.engine, self.org.client_id, "captcha", self.clock.now)
+
+    def run(self, at: datetime | None = None) -> r.PassReport:
+        if at is not None:
+            self.clock.now = at
+        report = r.run_pass(self.engine, self.settings, self.clock.now)
+        Dispatcher(self.engine, self.settings, clock=self.clock).run_once()
+        return report
+
+    def reminders(self) -> list[Reminder]:
+        with session_scope(self.engine) as s:
+            return list(s.exec(select(Reminder).order_by(col(Reminder.id))))
+
+
+def _sms_bodies() -> list[dict[str, str]]:
+    out = []
+    for call in responses.calls:
+        if TWILIO.match(call.request.url or ""):
+            body = call.request.body
+            text = body.decode() if isinstance(body, bytes) else str(body)
+            out.append({k: v[0] for k, v in parse_qs(text).items()})
+    return out
+
+
+@pytest.fixture
+def twilio() -> Iterator[responses.RequestsMock]:
+    with responses.mock as mock:  # the default mock: responses.calls lists what it caught
+        mock.add(responses.POST, TWILIO, json={"sid": "SM1", "status": "queued"}, status=201)
+        mock.add_passthru("http://127.0.0.1")
+        yield mock
+
+
+def review_all(engine: sa.Engine, config: Settings, now: datetime) -> None:
+    with session_scope(engine) as s:
+        for code in registry():
+            r.review_language(s, config, code, "Rita Reviewer", now)
+
+
+@pytest.fixture
+def world(engine: sa.Engine) -> Iterator[World]:
+    start = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+    config = settings()
+    with SmtpSink() as sink:
+        org = make_org(engine, sink, start)
+        review_all(engine, config, start)
+        with session_scope(engine) as s:
+            client = s.get(Client, org.client_id)
+            assert client is not None
+            r.record_consent(s, config, client, r.Consent(phone="(213) 555-0123", language="es",
+                             how="in_person", by="coord@example.org"), start)  # fmt: skip
+        case = Case(org.a_number, "HO", hearing=AcisHearing(on=HEARING_DAY))
+        w = World(engine, org, sink, Clock(start), config, case)
+        w.look()  # the hearing, known a week before its first reminder
+        yield w
+
+
+def test_seven_and_one_day_reminders_only_after_a_fresh_acis_lookup(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    assert world.run(SEVEN_DAYS - timedelta(minutes=1)).created == 0  # not yet its turn
+    report = world.run(SEVEN_DAYS)
+    # Due, but the last lookup is 8 days old: ACIS first (an early check is requested).
+    assert (report.created, report.queued, report.lookups_requested) == (1, 0, 1)
+    assert _sms_bodies() == []
+    with session_scope(world.engine) as s:
+        (request,) = s.exec(select(CheckRequest).where(col(CheckRequest.done_at).is_(None)))
+        assert request.source == "acis" and "reminder" in request.reason
+    world.look(minutes=20)  # the planner serves the request
+    assert world.run().queued == 1
+    (sms,) = _sms_bodies()
+    assert sms["To"] == PHONE and sms["From"] == "+12135550100"
+    body = sms["Body"]
+    assert "jueves, 10 de diciembre de 2026" in body and "8:30" in body
+    assert "Adelanto" in body and "(213) 555-0100" in body
+    for secret in ("912345678", "912-345-678", "5678", "DOE", "JANE", "deport"):
+        assert secret.lower() not in body.lower()
+    (sent,) = world.reminders()
+    assert (sent.rule, sent.status, sent.language) == ("7d", "sent", "es")
+    with session_scope(world.engine) as s:
+        (delivery,) = s.exec(select(Delivery).where(Delivery.reminder_id == sent.id))
+        attempts = s.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id))
+        assert delivery.status == "sent" and [a.ok for a in attempts] == [True]
+    assert world.run(SEVEN_DAYS + timedelta(hours=5)).created == 0  # once per rule
+    assert len(_sms_bodies()) == 1
+    # The day before: a lookup made this morning (within the hour) confirms it at once.
+    world.clock.now = ONE_DAY - timedelta(minutes=30)
+    world.look()
+    assert world.run(ONE_DAY).queued == 1
+    assert [x.rule for x in world.reminders()] == ["7d", "1d"]
+    assert len(_sms_bodies()) == 2
+    assert world.run(ONE_DAY + timedelta(hours=10)).created == 0
+
+
+def test_a_hearing_moved_in_acis_sends_the_new_date_never_the_old(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()  # the 7-day reminder of 10 December goes out
+    # ACIS moves it to 17 December: the client hears at once, with the new date.
+    world.case.hearing = AcisHearing(on=date(2026, 12, 17), time="1:00 PM")
+    world.look(hours=30)
+    report = world.run()
+    assert report.queued == 1
+    moved = _sms_bodies()[-1]["Body"]
+    assert "17 de diciembre" in moved and "13:00" in moved and "10 de diciembre" not in moved
+    # The 1-day rule of the old date never fires; the new date gets its own.
+    world.clock.now = ONE_DAY - timedelta(minutes=20)
+    world.look()
+    world.run(ONE_DAY)
+    rules = [(x.rule, x.hearing["date"], x.status) for x in world.reminders()]
+    assert ("1d", "2026-12-10", "sent") not in rules
+    assert rules == [("7d", "2026-12-10", "sent"), ("moved", "2026-12-17", "sent")]
+    # Queued for the new date, then ACIS moves it again before the dispatcher sends: the
+    # outbox checks once more and sends nothing about a date no longer on the calendar.
+    new_one_day = datetime(2026, 12, 16, 18, 0, tzinfo=UTC)
+    world.clock.now = new_one_day - timedelta(minutes=10)
+    world.look()
+    sent_before = len(_sms_bodies())
+    r.run_pass(world.engine, world.settings, new_one_day)  # queued, not yet sent
+    world.case.hearing = AcisHearing(on=date(2027, 1, 7))
+    world.clock.now = new_one_day + timedelta(minutes=1)
+    world.look()
+    Dispatcher(world.engine, world.settings, clock=world.clock).run_once()
+    bodies = [b["Body"] for b in _sms_bodies()[sent_before:]]
+    assert all("16 de diciembre" not in b and "17 de diciembre" not in b for b in bodies)
+    with session_scope(world.engine) as s:
+        one_day = s.exec(select(Reminder).where(Reminder.rule == "1d")).one()
+        delivery = s.exec(select(Delivery).where(Delivery.reminder_id == one_day.id)).one()
+    assert one_day.status == "superseded" and delivery.status == "void"
+    world.run()  # the next pass tells the client of 7 January
+    assert "7 de enero de 2027" in _sms_bodies()[-1]["Body"]
+
+
+def test_unconfirmed_hearing_goes_to_the_attorney_not_the_client(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    world.run(SEVEN_DAYS)
+    for _ in range(3):  # ACIS answers with a captcha all morning
+        world.clock.advance(hours=1)
+        world.blocked()
+        assert world.run().queued == 0
+    world.clock.advance(hours=6)  # past the deadline (8 hours after it came due)
+    report = world.run()
+    assert report.to_attorney == 1 and _sms_bodies() == []
+    (row,) = world.reminders()
+    assert row.status == "attorney" and row.event_id is not None
+    assert any("NOT reminded" in x.subject for x in world.sink.to(world.org.attorney))
+    # A lookup that comes later does not revive it: the attorney is handling it.
+    world.look(hours=1)
+    assert world.run().queued == 0 and _sms_bodies() == []
+
+
+def test_an_old_lookup_is_enough_only_after_waiting_for_a_fresh_one(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    world.clock.now = SEVEN_DAYS - timedelta(hours=20)
+    world.look()  # 20 hours old when the reminder comes due: within the 24 hours
+    world.run(SEVEN_DAYS)
+    world.clock.advance(hours=1)
+    world.blocked()  # the fresh lookup fails
+    assert world.run().queued == 0
+    world.clock.advance(hours=2, minutes=1)  # the 3-hour wait is over: 23 hours is enough
+    assert world.run().queued == 1 and len(_sms_bodies()) == 1
+    # ...but never one older than 24 hours.
+    world.clock.now = ONE_DAY - timedelta(hours=25)
+    world.look()
+    world.run(ONE_DAY)
+    world.clock.advance(hours=3, minutes=1)
+    assert world.run().queued == 0 and len(_sms_bodies()) == 1
+
+
+def test_quiet_hours_in_the_clients_zone_defer(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    world.run(SEVEN_DAYS - timedelta(minutes=10))
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()
+    # Moved at 22:30 in Los Angeles (06:30 UTC): confirmed, but quiet hours run 21-8.
+    world.case.hearing = AcisHearing(on=date(2026, 12, 11))
+    world.clock.now = datetime(2026, 12, 4, 6, 30, tzinfo=UTC)
+    world.look()
+    report = world.run()
+    assert report.deferred == 1 and report.queued == 0 and len(_sms_bodies()) == 1
+    waiting = world.reminders()[-1]
+    assert waiting.deferred_until == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # 8:00 local
+    world.clock.now = datetime(2026, 12, 4, 15, 59, tzinfo=UTC)
+    world.run()
+    assert len(_sms_bodies()) == 1
+    world.clock.now = datetime(2026, 12, 4, 16, 1, tzinfo=UTC)
+    world.run()  # 8:01: the lookup is 9.5 hours old, made when the move was found: enough
+    assert len(_sms_bodies()) == 2 and "11 de diciembre" in _sms_bodies()[-1]["Body"]
+    # A client in New York: 21:30 there is quiet even though it is 18:30 in Los Angeles.
+    with session_scope(world.engine) as s:
+        contact = s.get(ReminderContact, world.org.client_id)
+        assert contact is not None
+        contact.timezone = "America/New_York"
+        s.add(contact)
+    world.case.hearing = AcisHearing(on=date(2026, 12, 18))
+    world.clock.now = datetime(2026, 12, 5, 2, 30, tzinfo=UTC)
+    world.look()
+    assert world.run().deferred == 1 and len(_sms_bodies()) == 2
+
+
+def test_consent_is_never_assumed(world: World, twilio: responses.RequestsMock) -> None:
+    with session_scope(world.engine) as s:  # a second client, watched, without consent
+        from storage.people import add_client
+
+        other = add_client(s, a_number="912000003", name="ROE, ANA", nationality="MX")
+        assert other.id is not None
+        other_id = other.id
+    look(world.engine, other_id, Case("912000003", "MX", hearing=AcisHearing(on=HEARING_DAY)),
+         SEVEN_DAYS)  # fmt: skip
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()
+    assert [x.client_id for x in world.reminders()] == [world.org.client_id]
+    # Paused by the attorney: the 1-day reminder does not go; resumed, it does.
+    with session_scope(world.engine) as s:
+        assert r.set_paused(s, world.org.client_id, True, world.org.attorney, SEVEN_DAYS)
+    world.clock.now = ONE_DAY
+    world.look()
+    world.run()
+    assert len(_sms_bodies()) == 1 and len(world.reminders()) == 1
+    with session_scope(world.engine) as s:
+        r.set_paused(s, world.org.client_id, False, world.org.attorney, ONE_DAY)
+    world.run()
+    assert len(_sms_bodies()) == 2
+    # A language not switched on cannot be chosen; an unknown number is refused, not stored.
+    with session_scope(world.engine) as s:
+        r.switch_off(s, "pt")
+        client = s.get(Client, other_id)
+        assert client is not None
+        with pytest.raises(ValidationError, match="'pt' is not switched on"):
+            r.record_consent(s, world.settings, client, r.Consent(
+                phone=PHONE, language="pt", how="phone", by="x"), ONE_DAY)  # fmt: skip
+        with pytest.raises(ValidationError, match="not a valid phone number") as bad:
+            r.record_consent(s, world.settings, client, r.Consent(
+                phone="555-0199", language="es", how="phone", by="x"), ONE_DAY)  # fmt: skip
+        assert "555-0199" not in str(bad.value)
+        with pytest.raises(ValidationError, match="in_person or phone"):
+            r.record_consent(s, world.settings, client, r.Consent(
+                phone=PHONE, language="es", how="assumed", by="x"), ONE_DAY)  # fmt: skip
+        assert s.get(ReminderContact, other_id) is None
+
+
+def test_gateway_failures_retry_then_tell_the_attorney(world: World) -> None:
+    with responses.mock as mock:
+        mock.add(responses.POST, TWILIO, json={"message": f"The 'To' number {PHONE} is not "
+                 "reachable", "code": 21612}, status=400)  # fmt: skip
+        mock.add_passthru("http://127.0.0.1")
+        world.clock.now = SEVEN_DAYS
+        world.look()
+        world.run()
+        for _ in range(4):
+            world.clock.advance(minutes=5)
+            Dispatcher(world.engine, world.settings, clock=world.clock).run_once()
+        posts = [c for c in mock.calls if TWILIO.match(c.request.url or "")]
+    assert len(posts) == 3  # delivery_max_attempts
+    (row,) = world.reminders()
+    assert row.status == "failed"
+    with session_scope(world.engine) as s:
+        delivery = s.exec(select(Delivery).where(Delivery.reminder_id == row.id)).one()
+        assert delivery.status == "failed" and PHONE not in delivery.last_error
+        assert "0123" in delivery.last_error  # masked, the last four kept
+    assert any("NOT delivered" in x.subject for x in world.sink.to(world.org.attorney))
+
+
+def test_whatsapp_goes_through_the_same_gateway(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    with session_scope(world.engine) as s:
+        client = s.get(Client, world.org.client_id)
+        assert client is not None
+        whatsapp = r.Consent(phone=PHONE, via="whatsapp", language="ht", how="phone", by="ana")
+        r.record_consent(s, world.settings, client, whatsapp, SEVEN_DAYS)
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()
+    (sms,) = _sms_bodies()
+    assert sms["To"] == f"whatsapp:{PHONE}" and sms["From"] == "whatsapp:+12135550100"
+    assert "jedi 10 desanm 2026" in sms["Body"]
+
+
+# -- the texts ---------------------------------------------------------------------------------
+
+SAMPLE = {"day": date(2026, 12, 3), "place": "10400 Rancho Road, Adelanto, CA 92301",
+          "phone": "(213) 555-0100"}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["es", "en", "pt", "ht", "ru", "pa"])
+def test_every_language_renders_and_is_safe_on_a_shared_phone(code: str) -> None:
+    from datetime import time
+
+    lang = registry()[code]
+    for rule in ("7d", "1d", "moved", "cancelled"):
+        for clock in (time(8, 30), time(13, 0), None):
+            body = lang.render(rule, clock=clock, **SAMPLE)
+            assert "(213) 555-0100" in body and "{" not in body and "}" not in body
+            assert "2026" in body and "3" in body
+            assert r.__name__ and not any(w in body.lower() for w in FORBIDDEN)
+            for secret in ("912345678", "DOE", "JANE", "A-"):
+                assert secret not in body
+            if rule != "cancelled":
+                assert "Rancho Road" in body
+    video = lang.render("1d", clock=time(8, 30), **{**SAMPLE, "place": lang.texts["video"]})
+    assert lang.texts["video"] in video
+
+
+def test_a_text_that_could_leak_or_frighten_is_refused(tmp_path: Path) -> None:
+    good = (Path(r.__file__).parent / "reminder_texts" / "en.toml").read_text()
+    cases = {
+        "{name}": "uses ['name']",
+        "{a_number}": "uses ['a_number']",
+        "deportation": "contains ['deport']",
+        "{date": "malformed",
+    }
+    for bad, why in cases.items():
+        path = tmp_path / "en.toml"
+        path.write_text(good.replace("Please arrive early", f"Please arrive early {bad}"))
+        with pytest.raises(ValidationError, match=re.escape(why)) as err:
+            load_file(path)
+        assert str(path) in str(err.value) and "'reminder'" in str(err.value)
+    (tmp_path / "en.toml").write_text(good.replace('cancelled = "', 'cancelled_x = "'))
+    with pytest.raises(ValidationError, match="'cancelled' is missing"):
+        load_file(tmp_path / "en.toml")
+
+
+def test_a_changed_text_switches_its_language_off_until_reviewed(
+    world: World, tmp_path: Path, twilio: responses.RequestsMock
+) -> None:
+    extra = tmp_path / "texts"
+    extra.mkdir()
+    spanish = (Path(r.__file__).parent / "reminder_texts" / "es.toml").read_text()
+    (extra / "es.toml").write_text(spanish.replace("Llegue temprano", "Llegue muy temprano"))
+    world.settings = settings(reminder_texts_dir=str(extra))
+    with session_scope(world.engine) as s:
+        assert "es" not in r.switched_on(s, world.settings)
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()
+    assert _sms_bodies() == [] and world.reminders()[0].status == "attorney"
+    assert "switched off" in world.reminders()[0].note
+    with session_scope(world.engine) as s:
+        r.review_language(s, world.settings, "es", "Rita Reviewer", SEVEN_DAYS)
+    world.clock.now = ONE_DAY
+    world.look()
+    world.run()
+    assert "Llegue muy temprano" in _sms_bodies()[0]["Body"]
+
+
+# -- STOP -----------------------------------------------------------------------------------
+
+
+def _signed_post(base: str, form: dict[str, str], token: str = TOKEN) -> int:
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+
+    url = f"{base}/hooks/reminders/twilio"
+    signature = RequestValidator(token).compute_signature(url, form)
+    request = urllib.request.Request(url, data=urlencode(form).encode(), method="POST",
+                                     headers={"X-Twilio-Signature": signature})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_stop_or_alto_withdraws_consent_and_tells_the_attorney(
+    world: World, twilio: responses.RequestsMock
+) -> None:
+    from tests.alerting import web_server
+
+    world.clock.now = SEVEN_DAYS
+    world.look()
+    world.run()
+    r.run_pass(world.engine, world.settings, ONE_DAY)  # the next one is waiting for ACIS
+    server = web_server(world.engine, "web-secret", 0, clock=world.clock,
+                        reminder_gateway_url=GATEWAY, program_phone="(213) 555-0100")  # fmt: skip
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        reply = {"From": PHONE, "To": "+12135550100", "Body": "Alto", "MessageSid": "SM9"}
+        assert _signed_post(base, reply, token="not-the-token") == 403  # forged: nothing
+        with session_scope(world.engine) as s:
+            contact = s.get(ReminderContact, world.org.client_id)
+            assert contact is not None and contact.consent
+        assert _signed_post(base, {**reply, "Body": "what time?"}) == 200  # not a STOP
+        assert _signed_post(base, reply) == 200
+    finally:
+        server.stop()
+    with session_scope(world.engine) as s:
+        contact = s.get(ReminderContact, world.org.client_id)
+        assert contact is not None and not contact.consent
+        assert contact.withdrawn_how == "replied 'ALTO'"
+        event = s.exec(select(Event).where(Event.kind == "reminders_stopped")).one()
+        assert event.client_id == world.org.client_id
+    statuses = [x.status for x in world.reminders()]
+    assert statuses == ["sent", "stopped"]
+    world.look(hours=1)
+    world.run()  # the service's next pass: the attorney's alert goes out, nothing to the client
+    assert any("stopped reminders" in x.subject for x in world.sink.to(world.org.attorney))
+    assert len(_sms_bodies()) == 1  # nothing more, ever, without a new consent
+
+
+@pytest.mark.parametrize(
+    "body,stop", [("STOP", True), ("alto", True), ("Stop.", True), ("PARAR", True),
+                  ("стоп", True), ("stop please", True), ("see you there", False), ("", False)],
+)  # fmt: skip
+def test_stop_words(body: str, stop: bool) -> None:
+    assert r.is_stop(body) is stop
