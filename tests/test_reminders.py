@@ -360,8 +360,8 @@ def test_whatsapp_goes_through_the_same_gateway(
 
 # -- the texts ---------------------------------------------------------------------------------
 
-SAMPLE = {"day": date(2026, 12, 3), "place": "10400 Rancho Road, Adelanto, CA 92301",
-          "phone": "(213) 555-0100"}  # fmt: skip
+SAMPLE: dict[str, Any] = {"day": date(2026, 12, 3), "phone": "(213) 555-0100",
+                          "place": "10400 Rancho Road, Adelanto, CA 92301"}  # fmt: skip
 
 
 @pytest.mark.parametrize("code", ["es", "en", "pt", "ht", "ru", "pa"])
@@ -374,7 +374,7 @@ def test_every_language_renders_and_is_safe_on_a_shared_phone(code: str) -> None
             body = lang.render(rule, clock=clock, **SAMPLE)
             assert "(213) 555-0100" in body and "{" not in body and "}" not in body
             assert "2026" in body and "3" in body
-            assert r.__name__ and not any(w in body.lower() for w in FORBIDDEN)
+            assert not any(w in body.lower() for w in FORBIDDEN)
             for secret in ("912345678", "DOE", "JANE", "A-"):
                 assert secret not in body
             if rule != "cancelled":
