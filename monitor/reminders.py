@@ -349,19 +349,31 @@ def still_true(row: Reminder, known: Known) -> bool | None:
 
 
 def confirmed(row: Reminder, known: Known, settings: Settings, now: datetime) -> bool:
-    """``row`` may go now: its hearing confirmed by a lookup recent enough (module doc, 2)."""
+    """``row`` may go now: its hearing confirmed by a lookup recent enough (module doc, 2):
+    one of the last ``reminder_recheck_minutes``, or, once a fresh one was awaited for
+    ``reminder_recheck_wait_minutes`` in vain, one of the last ``reminder_verify_hours``."""
     if still_true(row, known) is not True or known.observed_at is None or not known.verified:
         return False
     if known.observed_at < now - timedelta(hours=settings.reminder_verify_hours):
         return False
-    fresh = known.observed_at >= row.created_at - timedelta(
-        minutes=settings.reminder_recheck_minutes
-    )
-    waited = now >= row.created_at + timedelta(minutes=settings.reminder_recheck_wait_minutes)
-    return fresh or waited
+    if known.observed_at >= now - timedelta(minutes=settings.reminder_recheck_minutes):
+        return True
+    waited = timedelta(minutes=settings.reminder_recheck_wait_minutes)
+    return row.lookup_requested_at is not None and now >= row.lookup_requested_at + waited
 
 
-def zone_of(contact: ReminderContact, hearing: dict[str, Any] | None, settings: Settings) -> str:
+@dataclass(frozen=True)
+class Wanted:
+    """A client who wants reminders now (consent, not paused): what the pass reads of them."""
+
+    client_id: int
+    language: str
+    timezone: str
+
+
+def zone_of(
+    contact: ReminderContact | Wanted, hearing: dict[str, Any] | None, settings: Settings
+) -> str:
     return contact.timezone or (hearing or {}).get("timezone") or settings.timezone
 
 
@@ -460,10 +472,12 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
     if why is not None:
         raise ValidationError(f"client reminders are not set up: {why}")
     with session_scope(engine) as session:
+        # Only what the pass needs: the sealed numbers stay sealed until a reminder is sent.
         contacts = {
-            c.client_id: c
-            for c in session.exec(
-                select(ReminderContact)
+            cid: Wanted(cid, language, zone)
+            for cid, language, zone in session.exec(
+                select(ReminderContact.client_id, ReminderContact.language,
+                       ReminderContact.timezone)
                 .join(Client, col(Client.id) == ReminderContact.client_id)
                 .where(
                     col(ReminderContact.consent).is_(True),
@@ -471,13 +485,15 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
                     col(Client.active).is_(True),
                 )
             )
-        }
+        }  # fmt: skip
         ids = sorted(contacts)
         states = known_states(session, ids)
         last_told = _last_told(session, ids)
+        maker = _Maker.of(session, ids, now, report)
         for client_id in ids:
             contact, known = contacts[client_id], states.get(client_id, Known())
-            _make_due(session, contact, known, last_told.get(client_id), settings, now, report)
+            _make_due(maker, contact, known, last_told.get(client_id), settings)
+        session.flush()
         on = switched_on(session, settings)
         waiting = list(
             session.exec(
@@ -486,7 +502,8 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
                 .order_by(col(Reminder.id))
             )
         )
-        clients = {c.id: c for c in session.exec(select(Client).where(col(Client.id).in_(ids)))}
+        need = sorted({row.client_id for row in waiting} & set(ids))
+        clients = {c.id: c for c in session.exec(select(Client).where(col(Client.id).in_(need)))}
         for row in waiting:
             wanted = contacts.get(row.client_id)
             if wanted is None:
@@ -502,92 +519,107 @@ def _last_told(session: Session, ids: list[int]) -> dict[int, Reminder]:
     out: dict[int, Reminder] = {}
     if not ids:
         return out
+    latest = (
+        select(Reminder.client_id, sa.func.max(Reminder.sent_at).label("last"))
+        .where(col(Reminder.client_id).in_(ids), Reminder.status == ReminderStatus.sent.value)
+        .group_by(col(Reminder.client_id))
+        .subquery()
+    )
     for row in session.exec(
         select(Reminder)
-        .where(col(Reminder.client_id).in_(ids), Reminder.status == ReminderStatus.sent.value)
-        .order_by(col(Reminder.sent_at), col(Reminder.id))
+        .join(
+            latest,
+            sa.and_(latest.c.client_id == Reminder.client_id, latest.c.last == Reminder.sent_at),
+        )
+        .where(Reminder.status == ReminderStatus.sent.value)
+        .order_by(col(Reminder.id))
     ):
         out[row.client_id] = row
     return out
 
 
-def _ensure(
-    session: Session,
-    client_id: int,
-    rule: str,
-    key: str,
-    hearing: dict[str, Any],
-    starts_at: datetime | None,
-    due_at: datetime,
-    now: datetime,
-    report: PassReport,
-) -> None:
-    exists = session.exec(
-        select(Reminder.id).where(
-            Reminder.client_id == client_id, Reminder.rule == rule, Reminder.hearing_key == key
+@dataclass
+class _Maker:
+    """Makes the due reminders of one pass, knowing those made before (one query)."""
+
+    session: Session
+    made: set[tuple[int, str, str]]
+    now: datetime
+    report: PassReport
+
+    @classmethod
+    def of(cls, session: Session, ids: list[int], now: datetime, report: PassReport) -> _Maker:
+        made: set[tuple[int, str, str]] = set()
+        if ids:
+            rows = session.exec(
+                select(Reminder.client_id, Reminder.rule, Reminder.hearing_key).where(
+                    col(Reminder.client_id).in_(ids)
+                )
+            )
+            made = {(c, rule, key) for c, rule, key in rows}
+        return cls(session, made, now, report)
+
+    def ensure(
+        self,
+        client_id: int,
+        rule: str,
+        key: str,
+        hearing: dict[str, Any],
+        starts_at: datetime | None,
+        due_at: datetime,
+    ) -> None:
+        if (client_id, rule, key) in self.made:
+            return
+        self.made.add((client_id, rule, key))
+        self.session.add(
+            Reminder(
+                client_id=client_id,
+                rule=rule,
+                hearing_key=key,
+                hearing=hearing,
+                hearing_starts_at=starts_at,
+                due_at=due_at,
+                created_at=self.now,
+                updated_at=self.now,
+            )
         )
-    ).first()
-    if exists is not None:
-        return
-    session.add(
-        Reminder(
-            client_id=client_id,
-            rule=rule,
-            hearing_key=key,
-            hearing=hearing,
-            hearing_starts_at=starts_at,
-            due_at=due_at,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    session.flush()
-    report.created += 1
+        self.report.created += 1
 
 
 def _make_due(
-    session: Session,
-    contact: ReminderContact,
+    maker: _Maker,
+    contact: Wanted,
     known: Known,
     told: Reminder | None,
     settings: Settings,
-    now: datetime,
-    report: PassReport,
 ) -> None:
     if not known.ok:
         return  # nothing known about the case: nothing to remind of, nothing to correct
-    cid = contact.client_id
+    cid, now = contact.client_id, maker.now
     current = known.hearing
     if told is not None and told.rule != CANCELLED:
         told_starts = told.hearing_starts_at
         upcoming = told_starts is None or told_starts > now
         told_key = hearing_key(told.hearing)
         if upcoming and current is None:
-            _ensure(session, cid, CANCELLED, told_key, told.hearing, told_starts, now, now, report)
+            maker.ensure(cid, CANCELLED, told_key, told.hearing, told_starts, now)
         elif upcoming and current is not None and hearing_key(current) != told_key:
-            _ensure(
-                session,
-                cid,
-                MOVED,
-                f"{told_key}>{hearing_key(current)}",
-                current,
-                known.starts_at,
-                now,
-                now,
-                report,
-            )
+            new_key = f"{told_key}>{hearing_key(current)}"
+            maker.ensure(cid, MOVED, new_key, current, known.starts_at, now)
     if current is not None:
         zone = zone_of(contact, current, settings)
         turn = day_rule(current, known.starts_at, zone, settings, now)
         if turn is not None:
             rule, due = turn
-            _ensure(
-                session, cid, rule, hearing_key(current), current, known.starts_at, due, now, report
-            )
+            maker.ensure(cid, rule, hearing_key(current), current, known.starts_at, due)
 
 
 def deadline_of(row: Reminder, settings: Settings) -> datetime:
-    deadline = row.created_at + timedelta(hours=settings.reminder_deadline_hours)
+    """When an unconfirmed reminder goes to the attorney instead: ``reminder_deadline_hours``
+    after it came due (or after the quiet hours it came due in), at the latest two hours before
+    the hearing."""
+    start = max(row.created_at, row.deferred_until or row.created_at)
+    deadline = start + timedelta(hours=settings.reminder_deadline_hours)
     if row.hearing_starts_at is not None and row.rule != CANCELLED:
         deadline = min(deadline, row.hearing_starts_at - timedelta(hours=2))
     return deadline
@@ -596,7 +628,7 @@ def deadline_of(row: Reminder, settings: Settings) -> datetime:
 def _advance(
     session: Session,
     row: Reminder,
-    contact: ReminderContact,
+    contact: Wanted,
     client: Client,
     known: Known,
     on: dict[str, Language],
@@ -615,6 +647,14 @@ def _advance(
     if row.hearing_starts_at is not None and row.hearing_starts_at <= now:
         _end(session, row, ReminderStatus.expired, "the hearing's time came first", now)
         report.expired += 1
+        return
+    zone = zone_of(contact, row.hearing, settings)
+    quiet = quiet_until(now, settings, zone)
+    if quiet is not None:  # nothing asked of ACIS, nothing sent; the wait starts again after
+        if row.deferred_until != quiet or row.lookup_requested_at is not None:
+            row.deferred_until, row.lookup_requested_at, row.updated_at = quiet, None, now
+            session.add(row)
+        report.deferred += 1
         return
     if not confirmed(row, known, settings, now):
         if now >= deadline_of(row, settings):
@@ -639,14 +679,6 @@ def _advance(
     if contact.language not in on:
         _to_attorney(session, row, f"the language {contact.language!r} is switched off", now)
         report.to_attorney += 1
-        return
-    zone = zone_of(contact, row.hearing, settings)
-    quiet = quiet_until(now, settings, zone)
-    if quiet is not None:
-        if row.deferred_until != quiet:
-            row.deferred_until, row.updated_at = quiet, now
-            session.add(row)
-        report.deferred += 1
         return
     row.status, row.verified_lookup_id = ReminderStatus.queued.value, known.lookup_id
     row.language, row.updated_at = contact.language, now

@@ -23,6 +23,7 @@ reviewed again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -158,13 +159,23 @@ def load_file(path: Path) -> Language:
 
 
 def registry(extra_dir: Path | None = None) -> dict[str, Language]:
-    """Every language: the files here, then those of ``extra_dir`` (which win)."""
-    out: dict[str, Language] = {}
+    """Every language: the files here, then those of ``extra_dir`` (which win). Read again only
+    when a file changed (the reminder pass asks every few minutes)."""
     folders = [HERE] + ([extra_dir] if extra_dir is not None else [])
+    stamp = []
     for folder in folders:
         if not folder.is_dir():
             raise ValidationError(f"reminder_texts_dir {folder} is not a folder")
         for path in sorted(folder.glob("*.toml")):
-            language = load_file(path)
-            out[language.code] = language
-    return dict(sorted(out.items()))
+            info = path.stat()
+            stamp.append((str(path), info.st_mtime_ns, info.st_size))
+    return dict(_read(tuple(stamp)))
+
+
+@functools.lru_cache(maxsize=8)
+def _read(stamp: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, Language], ...]:
+    out: dict[str, Language] = {}
+    for name, _mtime, _size in stamp:
+        language = load_file(Path(name))
+        out[language.code] = language
+    return tuple(sorted(out.items()))
