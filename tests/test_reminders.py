@@ -491,3 +491,152 @@ def test_stop_or_alto_withdraws_consent_and_tells_the_attorney(
 )  # fmt: skip
 def test_stop_words(body: str, stop: bool) -> None:
     assert r.is_stop(body) is stop
+
+
+# -- the roster, the migration, the commands -------------------------------------------------
+
+
+def test_roster_import_records_consent_and_never_overrides_a_stop(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import csv
+
+    from storage.roster import import_roster
+
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    review_all(engine, settings(), now)
+    header = ["A-Number", "Client Name", "Nationality", "Reminder Phone", "Reminder Language",
+              "Reminder Via", "Reminder Consent By", "Reminder Consent Date",
+              "Reminder Consent How"]  # fmt: skip
+    rows = [
+        ["A012-345-671", "DOE, JANE", "MX", "213 555 0123", "es", "", "Cora Lee", "11/20/2026",
+         "in person"],
+        ["012345672", "ROE, ANA", "HO", "", "", "", "", "", ""],  # no consent: none assumed
+        ["012345673", "POE, LUZ", "GT", "(213) 555-0124", "pt", "whatsapp", "Cora Lee",
+         "2026-11-21", "phone"],
+        ["012345674", "LEE, KIM", "MX", "(213) 555-0125", "es", "", "", "2026-11-21", "phone"],
+        ["012345675", "KIM, LEO", "MX", "555-01", "es", "", "Cora", "2026-11-21", "phone"],
+        ["012345676", "MAR, SOL", "MX", "(213) 555-0126", "xx", "", "Cora", "2026-11-21",
+         "phone"],
+        ["012345677", "SOL, MAR", "MX", "(213) 555-0127", "es", "", "Cora", "2026-11-21",
+         "assumed"],
+    ]  # fmt: skip
+    path = tmp_path / "roster.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    on = frozenset(registry())
+    report = import_roster(engine, path, now=now, reminder_languages=on)
+    assert report.created == 3 and report.consents == {"created": 2}
+    by_line = {x.line: (x.column, x.reason) for x in report.rejects}
+    assert by_line[5][0] == "Reminder Consent By" and "missing" in by_line[5][1]
+    assert by_line[6][0] == "Reminder Phone" and "555-01" not in by_line[6][1]
+    assert by_line[7][0] == "Reminder Language" and "'xx' is not switched on" in by_line[7][1]
+    assert by_line[8][0] == "Reminder Consent How"
+    with session_scope(engine) as s:
+        contacts = {c.client_id: c for c in s.exec(select(ReminderContact))}
+        ids = {c.a_number: c.id for c in s.exec(select(Client))}
+        jane = contacts[ids["012345671"]]
+        assert (jane.phone, jane.via, jane.language, jane.consent_how, jane.consent_by) == (
+            PHONE,
+            "sms",
+            "es",
+            "in_person",
+            "Cora Lee",
+        )
+        assert jane.consent_at == datetime(2026, 11, 20, 12, tzinfo=UTC)
+        assert contacts[ids["012345673"]].via == "whatsapp"
+        assert ids["012345672"] not in contacts
+        # The phone number is sealed at rest: the table never holds it in the clear.
+        raw = s.connection().execute(sa.text("SELECT phone FROM reminder_contact")).scalars()
+        assert all(PHONE not in value and "2135550123" not in value for value in raw)
+        r.stop_reply(s, "+1 213 555 0123", "STOP", now)
+    again = import_roster(engine, path, now=now + timedelta(days=1), reminder_languages=on)
+    assert again.consents == {"withdrawn": 1, "unchanged": 1}
+    with session_scope(engine) as s:
+        assert not s.get(ReminderContact, ids["012345671"]).consent  # type: ignore[union-attr]
+    # A new consent, dated after the STOP, is stored.
+    rows[0][7] = (now + timedelta(days=2)).strftime("%m/%d/%Y")
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    third = import_roster(engine, path, now=now + timedelta(days=2), reminder_languages=on)
+    assert third.consents == {"updated": 1, "unchanged": 1}
+
+
+def test_the_migration_keeps_every_delivery_and_attempt(tmp_path: Path) -> None:
+    """0013 -> 0014 rebuilds the outbox on SQLite: nothing in it or its log is lost."""
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0013")
+    stamp = datetime(2026, 11, 1, 12, 0)
+    with engine.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO staff (name, email, role, language, digest, min_severity, muted_kinds, "
+            "active, created_at) VALUES ('A', 'a@example.org', 'attorney', 'en', 0, 'info', "
+            "'[]', 1, :t)"), {"t": stamp})  # fmt: skip
+        c.execute(sa.text(
+            "INSERT INTO staff_channel (staff_id, url, url_digest, allow_personal_data, active, "
+            "failing, consecutive_failures) VALUES (1, 'x', 'd', 0, 1, 0, 0)"))  # fmt: skip
+        for i in range(1, 4):
+            c.execute(sa.text(
+                "INSERT INTO event (kind, severity, subject_type, subject_key, payload, dedup_key, "
+                "occurred_at, created_at, acknowledged_by, escalation_level) VALUES "
+                "('test_message', 'info', 'source', 'x', '{}', :k, :t, :t, '', 0)"),
+                {"k": f"k{i}", "t": stamp})  # fmt: skip
+            c.execute(sa.text(
+                "INSERT INTO delivery (event_id, staff_id, channel_id, status, attempts, "
+                "last_error, created_at, escalation_level, digest, claimed_by) VALUES "
+                "(:i, 1, 1, 'sent', 1, '', :t, 0, 0, '')"), {"i": i, "t": stamp})  # fmt: skip
+            c.execute(sa.text(
+                "INSERT INTO delivery_attempt (delivery_id, attempted_at, ok, error) VALUES "
+                "(:i, :t, 1, '')"), {"i": i, "t": stamp})  # fmt: skip
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM delivery")).scalar() == 3
+        pairs = c.execute(sa.text("SELECT delivery_id FROM delivery_attempt ORDER BY 1")).all()
+        assert [p[0] for p in pairs] == [1, 2, 3]
+        assert c.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        with pytest.raises(sa.exc.IntegrityError, match="ck_delivery_recipient"):
+            c.execute(sa.text(
+                "INSERT INTO delivery (staff_id, channel_id, status, attempts, last_error, "
+                "created_at, escalation_level, digest, claimed_by) VALUES "
+                "(1, 1, 'pending', 0, '', :t, 0, 0, '')"), {"t": stamp})  # fmt: skip
+    engine.dispose()
+
+
+def test_the_commands(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    env = {"DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
+           "DOCKETWATCH_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+    assert run_cli("clients", "add", "A-012-345-678", "--name", "DOE, JANE", "--nationality",
+                   "MX", cwd=tmp_path, env=env).returncode == 0  # fmt: skip
+    helped = run_cli("reminders", "--help", cwd=tmp_path, env=env)
+    assert helped.returncode == 0
+    assert all(c in helped.stdout for c in ("consent", "languages", "pause", "withdraw", "run"))
+    consent = ("reminders", "consent", "012345678", "--phone", "(213) 555-0123", "--language",
+               "es", "--how", "in_person", "--by", "Cora Lee")  # fmt: skip
+    refused = run_cli(*consent, cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "'es' is not switched on" in refused.stderr
+    shown = run_cli("reminders", "languages", "--show", "pa", cwd=tmp_path, env=env)
+    assert "ਯਾਦ-ਦਹਾਨੀ" in shown.stdout
+    on = run_cli("reminders", "languages", "--review", "es", "--by", "Rita Reviewer",
+                 cwd=tmp_path, env=env)  # fmt: skip
+    assert on.returncode == 0 and "es (Spanish) switched on" in on.stdout
+    listed = run_cli("reminders", "languages", cwd=tmp_path, env=env).stdout
+    assert re.search(r"es\s+Spanish\s+Español\s+on\s+Rita Reviewer", listed)
+    assert re.search(r"pt\s+Portuguese\s+Português\s+off \(not reviewed\)", listed)
+    done = run_cli(*consent, cwd=tmp_path, env=env)
+    assert done.returncode == 0 and "***0123" in done.stdout and "555-0123" not in done.stdout
+    assert "***5678" in done.stdout and "012345678" not in done.stdout
+    paused = run_cli("reminders", "pause", "012345678", "--by", "ana", cwd=tmp_path, env=env)
+    assert "paused" in paused.stdout
+    not_set = run_cli("reminders", "run", cwd=tmp_path, env=env)
+    assert not_set.returncode == 2 and "reminder_gateway_url is not set" in not_set.stderr
+    ran = run_cli("reminders", "run", cwd=tmp_path, env={
+        **env, "DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
+        "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100"})  # fmt: skip
+    assert ran.returncode == 0 and "0 due" in ran.stdout
+    withdrawn = run_cli("reminders", "withdraw", "012345678", "--by", "ana", cwd=tmp_path, env=env)
+    assert "consent withdrawn" in withdrawn.stdout

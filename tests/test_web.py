@@ -729,3 +729,75 @@ def test_reports_page_and_its_files(site: Site, page: Any) -> None:
     assert "default-src 'none'" in report.headers["content-security-policy"]
     page.goto(f"{site.base}/reports/program.html?from={month}&to={month}")
     assert page.locator("table").count() == 5  # the file a funder receives, in Chromium
+
+
+def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page: Any) -> None:
+    """The client page's reminders: consent recorded by the attorney (only languages switched
+    on are offered), the reminders sent listed, pause and resume, withdraw; coordinators and
+    admins see and use the same section. Every change is audited."""
+    from monitor import reminders as r
+    from storage.models import Reminder, ReminderContact
+    from storage.settings import Settings
+
+    now = site.clock["now"]
+    with session_scope(site.engine) as s:
+        r.review_language(s, Settings(), "es", "Rita Reviewer", now)
+        r.review_language(s, Settings(), "ht", "Rita Reviewer", now)
+    sign_in(page, site, site.org.attorney)
+    page.goto(f"{site.base}/clients/{site.org.client_id}")
+    section = page.locator(
+        "section", has=page.get_by_role("heading", name="Reminders to the client")
+    )
+    assert "No consent on record" in section.inner_text()
+    options = page.get_by_label("Reminder language").locator("option").all_inner_texts()
+    assert options == ["Español (Spanish)", "Kreyòl ayisyen (Haitian Creole)"]
+    accessible(page)
+    page.get_by_label("Mobile number").fill("(213) 555-0123")
+    page.get_by_label("Send by").select_option("whatsapp")
+    page.get_by_label("Reminder language").select_option("ht")
+    page.get_by_label("The client consented").select_option("phone")
+    page.get_by_role("button", name="Record consent").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").first.inner_text() == "Consent recorded."
+    text = section.inner_text()
+    assert "***0123" in text and "whatsapp" in text and "Kreyòl ayisyen" in text
+    assert "555-0123" not in page.content() and site.org.attorney in text
+    with session_scope(site.engine) as s:
+        contact = s.get(ReminderContact, site.org.client_id)
+        assert contact is not None and contact.consent and contact.consent_how == "phone"
+        s.add(Reminder(client_id=site.org.client_id, rule="7d", hearing_key="k",
+                       hearing={"date": "2026-12-10", "time": "8:30 AM"}, status="sent",
+                       due_at=now, created_at=now, updated_at=now, sent_at=now))  # fmt: skip
+    page.reload()
+    rows = page.locator("section table tbody tr", has_text="2026-12-10").all_inner_texts()
+    assert any("7 day(s) before" in x and "sent" in x for x in rows)
+    accessible(page)
+    shot(page, "client-reminders")
+    page.get_by_role("button", name="Pause reminders").click()
+    page.wait_for_load_state()
+    assert "Paused by ana@example.org" in section.inner_text()
+    page.get_by_role("button", name="Resume reminders").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").first.inner_text() == "Reminders resumed."
+    for who in (site.org.coordinator, site.org.admin):
+        page.context.clear_cookies()
+        sign_in(page, site, who)
+        page.goto(f"{site.base}/clients/{site.org.client_id}")
+        assert "***0123" in section.inner_text()
+        accessible(page)
+    page.get_by_role("button", name="Withdraw consent").click()
+    page.wait_for_load_state()
+    assert "Consent withdrawn" in section.inner_text()
+    assert page.get_by_role("button", name="Record consent").is_visible()
+    with session_scope(site.engine) as s:
+        actions = [a.action for a in s.exec(select(AuditEntry).where(
+            AuditEntry.client_id == site.org.client_id).order_by(col(AuditEntry.id)))]  # fmt: skip
+    assert actions[-4:] == ["reminder_consent", "reminders_pause", "reminders_resume",
+                            "reminders_withdraw"]  # fmt: skip
+    # Dan, another attorney, cannot touch this client's reminders.
+    page.context.clear_cookies()
+    sign_in(page, site, DAN)
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    answer = page.request.post(f"{site.base}/clients/{site.org.client_id}/reminders/pause",
+                               form={"csrf_token": token or ""})  # fmt: skip
+    assert answer.status == 404
