@@ -404,7 +404,6 @@ class Dispatcher:
             if contact is None or not contact.consent or contact.paused or client is None \
                     or not client.active:  # fmt: skip
                 r._end(session, reminder, ReminderStatus.stopped, "no consent, or paused", now)
-                report.deferred += 1
                 return
             if reminder.hearing_starts_at is not None and reminder.hearing_starts_at <= now:
                 r._end(session, reminder, ReminderStatus.expired, "the hearing's time came first",
@@ -422,7 +421,7 @@ class Dispatcher:
                 row.status, row.last_error = DeliveryStatus.void.value, "to be confirmed again"
                 session.add(row)
                 reminder.status, reminder.updated_at = ReminderStatus.waiting.value, now
-                reminder.created_at = now  # the fresh-lookup wait starts again
+                reminder.lookup_requested_at = None  # the wait for a fresh lookup starts again
                 session.add(reminder)
                 return
             zone = r.zone_of(contact, reminder.hearing, self.settings)

@@ -1,8 +1,9 @@
 """Logging set-up with A-number redaction.
 
 Every record that leaves the process (stderr, files) goes through :class:`RedactingFormatter`,
-which rewrites anything shaped like an A-number to its last four digits (``***5678``),
-tracebacks included. Only the database holds full A-numbers.
+which rewrites anything shaped like an A-number or a phone number (a client's, for reminders; the
+gateway's library logs the recipient) to its last four digits (``***5678``), tracebacks included.
+Only the database holds full A-numbers, and phone numbers only sealed.
 """
 
 from __future__ import annotations
@@ -23,14 +24,25 @@ _A_NUMBER_TEXT = re.compile(
 )
 
 
+# Clients' phone numbers (reminders): +12135550123, %2B12135550123 (in a URL), whatsapp:+1...,
+# (213) 555-0123, 213-555-0123,
+# and bare runs of 10 to 15 digits (an epoch timestamp is redacted too: readability, not a leak).
+_PHONE_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:(?:\+|%2[Bb])\d[\d\s\-().]{6,20}\d|\(?\d{3}\)?[\s\-.]\d{3}[\s\-.]\d{4}|\d{10,15})"
+    r"(?![0-9])"
+)
+
+
+def _last_four(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "***" + digits[-4:]
+
+
 def redact(text: str) -> str:
-    """Replace every A-number-shaped run in ``text`` by ``***`` and its last four digits."""
-
-    def _sub(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "***" + digits[-4:]
-
-    return _A_NUMBER_TEXT.sub(_sub, text)
+    """Replace every phone-number- and A-number-shaped run in ``text`` by ``***`` and its last
+    four digits."""
+    return _A_NUMBER_TEXT.sub(_last_four, _PHONE_TEXT.sub(_last_four, text))
 
 
 class RedactingFormatter(logging.Formatter):

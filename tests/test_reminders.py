@@ -640,3 +640,25 @@ def test_the_commands(tmp_path: Path) -> None:
     assert ran.returncode == 0 and "0 due" in ran.stdout
     withdrawn = run_cli("reminders", "withdraw", "012345678", "--by", "ana", cwd=tmp_path, env=env)
     assert "consent withdrawn" in withdrawn.stdout
+
+
+def test_no_phone_number_reaches_the_log(world: World, twilio: responses.RequestsMock) -> None:
+    """Apprise logs the recipient of each SMS; the redacting log keeps only its last four."""
+    import io
+    import logging
+
+    from storage.logs import setup_logging
+
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    try:
+        world.clock.now = SEVEN_DAYS
+        world.look()
+        world.run()
+    finally:
+        setup_logging("WARNING")
+        logging.getLogger().setLevel(logging.WARNING)
+    text = stream.getvalue()
+    assert len(_sms_bodies()) == 1 and "***0123" in text  # the send was logged, redacted
+    for shown in ("2135550123", "213-555-0123", "(213) 555-0123", "555-0123"):
+        assert shown not in text

@@ -567,8 +567,11 @@ def create_app(
         body = params.get("Body", "")
         if sender and is_stop(body):
             word = body.strip().split()[0].upper()
-            with session_scope(engine) as s:
-                stop_reply(s, sender, word, now())
+            try:
+                with session_scope(engine) as s:
+                    stop_reply(s, sender, word, now())
+            except ValidationError:  # a sender that is no phone number: no client of ours
+                pass
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
                         media_type="application/xml")  # fmt: skip
 
