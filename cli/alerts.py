@@ -88,7 +88,9 @@ def alerts_pending(
 def alerts_log(
     client: Annotated[str | None, typer.Option(help="Only this client's A-number.")] = None,
     staff: Annotated[str | None, typer.Option(help="Only this staff email.")] = None,
-    kind: Annotated[str | None, typer.Option(help="Only this event kind.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this event kind (client_reminder: reminders).")
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option(help="Only this status: pending, held, sending, sent, failed, uncertain."),
@@ -96,11 +98,12 @@ def alerts_log(
     limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """The delivery log: every alert to every recipient and channel, with its outcome."""
+    """The delivery log: every alert to every recipient and channel, and every reminder to a
+    client, with its outcome."""
     from monitor.alerts import delivery_log
     from monitor.events import known_kinds
 
-    if kind is not None:
+    if kind is not None and kind != "client_reminder":
         known_kinds([kind])
 
     with open_engine() as engine, open_session(engine) as session:

@@ -28,7 +28,8 @@ def delivery_log(
     status: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Deliveries, newest first, joined with their event, staff and channel."""
+    """Deliveries, newest first, joined with their event, staff and channel; client reminders
+    (kind ``client_reminder``) among them, unless a staff member is asked for."""
     query = (
         select(Delivery, Event, Staff, StaffChannel)
         .join(Event, col(Event.id) == Delivery.event_id)
@@ -37,6 +38,7 @@ def delivery_log(
         .order_by(col(Delivery.id).desc())
         .limit(limit)
     )
+    found: int | None = None
     if client:
         number = parse_a_number(client)
         found = session.exec(select(Client.id).where(Client.a_number == number)).first()
@@ -45,9 +47,11 @@ def delivery_log(
         query = query.where(Event.client_id == found)
     if staff:
         query = query.where(Staff.id == get_staff(session, staff).id)
-    if kind_name:
+    if kind_name and kind_name != REMINDER_KIND:
         kind(kind_name)
         query = query.where(Event.kind == kind_name)
+    elif kind_name:
+        query = query.where(sa.false())
     if status:
         if status not in DeliveryStatus.__members__:
             raise ValidationError(
@@ -77,7 +81,52 @@ def delivery_log(
                 "error": delivery.last_error,
             }
         )
-    return rows
+    if not staff and kind_name in (None, REMINDER_KIND):
+        rows += _reminder_rows(session, found, status, limit, clients)
+        rows.sort(key=lambda r: -int(r["delivery"] or 0))
+    return rows[:limit]
+
+
+REMINDER_KIND = "client_reminder"
+
+
+def _reminder_rows(
+    session: Session, client_id: int | None, status: str | None, limit: int,
+    clients: dict[int | None, str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The outbox rows of client reminders, in the delivery log's shape (the number masked)."""
+    from storage.models import Reminder, ReminderContact
+
+    query = (
+        select(Delivery, Reminder, ReminderContact.via)
+        .join(Reminder, col(Reminder.id) == Delivery.reminder_id)
+        .outerjoin(ReminderContact, col(ReminderContact.client_id) == Reminder.client_id)
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        query = query.where(Reminder.client_id == client_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    return [
+        {
+            "delivery": delivery.id,
+            "alert": "",
+            "kind": f"{REMINDER_KIND}:{reminder.rule}",
+            "severity": "",
+            "client": redact_a_number(clients[reminder.client_id]),
+            "staff": "(the client)",
+            "channel": via or "",
+            "status": delivery.status,
+            "attempts": delivery.attempts,
+            "created_at": delivery.created_at.isoformat(timespec="seconds"),
+            "sent_at": delivery.sent_at.isoformat(timespec="seconds") if delivery.sent_at else "",
+            "acknowledged": False,
+            "escalation": 0,
+            "error": delivery.last_error,
+        }
+        for delivery, reminder, via in session.exec(query)
+    ]
 
 
 def retry(session: Session, ids: list[int], all_failed: bool, now: datetime) -> int:

@@ -343,6 +343,16 @@ def test_gateway_failures_retry_then_tell_the_attorney(world: World) -> None:
         assert delivery.status == "failed" and PHONE not in delivery.last_error
         assert "0123" in delivery.last_error  # masked, the last four kept
     assert any("NOT delivered" in x.subject for x in world.sink.to(world.org.attorney))
+    from monitor.alerts import delivery_log
+
+    with session_scope(world.engine) as s:  # the delivery log shows it beside staff alerts
+        logged = [x for x in delivery_log(s, kind_name="client_reminder")]
+        everything = delivery_log(s)
+    assert [(x["kind"], x["status"], x["attempts"], x["channel"]) for x in logged] == [
+        ("client_reminder:7d", "failed", 3, "sms")
+    ]
+    assert logged[0]["client"] == "***5678" and PHONE not in str(everything)
+    assert {x["kind"] for x in everything} >= {"client_reminder:7d", "reminder_failed"}
 
 
 def test_whatsapp_goes_through_the_same_gateway(
