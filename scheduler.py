@@ -44,7 +44,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from monitor.dispatch import Dispatcher
 from monitor.events import EventInput
@@ -74,10 +74,17 @@ def interval_of(settings: Settings, source: str) -> timedelta:
     return SOURCES[source].interval(settings)
 
 
+class LostLease(DocketwatchError):
+    """Another scheduler took the lease over: this one must stop scheduling."""
+
+
 def heartbeat(engine: sa.Engine, now: datetime | None = None, token: str | None = None) -> str:
-    """Record that the service is alive, with a one-line summary of what it watches."""
+    """Record that the service is alive, with a one-line summary of what it watches; with
+    ``token``, renew the scheduler's lease, or raise LostLease when another holds it now."""
     stamp = now or datetime.now(UTC)
     with session_scope(engine) as session:
+        if token and now is None:
+            stamp = db_now(session)
         clients = count_active_clients(session)
         detail = f"{clients} active clients"
         row = session.get(Heartbeat, "scheduler")
@@ -89,8 +96,20 @@ def heartbeat(engine: sa.Engine, now: datetime | None = None, token: str | None 
         if token and lock is not None and lock.token == token:
             lock.beat_at = stamp
             session.add(lock)
+        elif token:
+            holder = f"pid {lock.pid} on {lock.host}" if lock is not None else "nobody"
+            raise LostLease(f"the scheduler's lease is held by {holder} now")
     log.info("heartbeat: %s", detail)
     return detail
+
+
+def db_now(session: Session) -> datetime:
+    """The database's clock on PostgreSQL (one clock for every machine sharing the lease), this
+    machine's on SQLite (only this machine can share its file)."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.connection().execute(sa.select(sa.func.now())).scalar_one()
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
 
 
 # -- the single-instance lock -------------------------------------------------------------------
@@ -106,12 +125,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def acquire_lock(engine: sa.Engine, settings: Settings, now: datetime | None = None) -> str:
-    """Take the scheduler lock; raise AlreadyRunning (with who holds it) if it is held."""
-    now = now or datetime.now(UTC)
-    host, pid, token = socket.gethostname(), os.getpid(), uuid.uuid4().hex
-    stale_after = timedelta(seconds=max(3 * settings.heartbeat_seconds, 120))
+def acquire_lock(
+    engine: sa.Engine, settings: Settings, now: datetime | None = None, *, standby: bool = False
+) -> str | None:
+    """Take the scheduler's lease; return its token. Held by a scheduler that is alive (its
+    process on this machine, or a renewal within ``leader_lease_seconds`` from another): raise
+    AlreadyRunning, saying who holds it, or with ``standby`` return None (try again later)."""
+    host, pid, token = settings.node_name or socket.gethostname(), os.getpid(), uuid.uuid4().hex
+    stale_after = timedelta(seconds=settings.leader_lease_seconds)
     with session_scope(engine) as session:
+        now = now or db_now(session)
         q = select(ServiceLock).where(ServiceLock.name == LOCK)
         if engine.dialect.name == "postgresql":
             q = q.with_for_update()
@@ -120,11 +143,14 @@ def acquire_lock(engine: sa.Engine, settings: Settings, now: datetime | None = N
             same_host = held.host == host
             alive = _pid_alive(held.pid) if same_host else now - held.beat_at < stale_after
             if alive and not (same_host and held.pid == pid):
+                if standby:
+                    return None
                 raise AlreadyRunning(
                     f"another docketwatch scheduler is running on this database (pid {held.pid} "
                     f"on {held.host}, since {held.started_at:%Y-%m-%d %H:%M} UTC, last seen "
                     f"{held.beat_at:%H:%M:%S} UTC). Two schedulers on one database would run "
-                    "every job twice; stop the other one first."
+                    "every job twice; stop the other one first, or start this one with "
+                    "--standby to take over when the other stops."
                 )
             log.warning(
                 "taking over the scheduler lock from pid %d on %s (%s)",
@@ -215,6 +241,7 @@ class _Context:
     dispatcher: Dispatcher
     token: str
     journal: FaultJournal
+    lost: str | None = None  # why the lease is no longer ours
 
 
 _CTX: _Context | None = None
@@ -229,7 +256,11 @@ def _ctx() -> _Context:
 def heartbeat_job() -> None:
     """The heartbeat, then, the database taking writes again, the faults told to admins."""
     ctx = _ctx()
-    heartbeat(ctx.engine, token=ctx.token)
+    try:
+        heartbeat(ctx.engine, token=ctx.token)
+    except LostLease as exc:
+        ctx.lost = str(exc)
+        return
     if ctx.journal.flush(ctx.engine, datetime.now(UTC)):
         ctx.dispatcher.run_once()
 
@@ -436,8 +467,13 @@ def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str,
     log.info("job %s scheduled (%s)", job_id, trigger)
 
 
-def serve(settings: Settings, *, once: bool = False) -> int:
-    """Run the service until a stop signal (or one pass with ``once``); return the exit code."""
+def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> int:
+    """Run the service until a stop signal (or one pass with ``once``); return the exit code.
+
+    With ``standby``, a scheduler already holding the database's lease is not an error: this one
+    waits, checking every quarter of ``leader_lease_seconds``, and takes over once the other has
+    stopped (its process gone, on this machine) or stopped renewing the lease (another machine).
+    A scheduler that finds its lease taken over stops with status 3."""
     engine = engine_for(settings)
     log.info("docketwatch starting; database %s", mask_url(settings.database_url))
     upgrade(engine)
@@ -462,7 +498,26 @@ def serve(settings: Settings, *, once: bool = False) -> int:
         host, port = parse_listen(settings.web_listen)
         if not (settings.ack_secret and settings.ack_secret.get_secret_value()):
             raise ConfigError("web_listen is set but ack_secret is not")
-    token = acquire_lock(engine, settings)  # before anything starts: a second service stops here
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Before anything starts: a second service stops here, or stands by.
+    token = acquire_lock(engine, settings, standby=standby)
+    if token is None:
+        log.info("standing by: another scheduler holds the lease; taking over when it stops")
+        while token is None:
+            if stop.wait(max(settings.leader_lease_seconds / 4, 0.5)):
+                engine.dispose()
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                log.info("docketwatch stopped while standing by")
+                return 0
+            token = acquire_lock(engine, settings, standby=True)
+        log.info("the lease is ours: this scheduler takes over")
     if settings.web_listen:
         from web.app import create_app
         from web.server import WebServer
@@ -473,18 +528,13 @@ def serve(settings: Settings, *, once: bool = False) -> int:
             ).start()
         except Exception:
             release_lock(engine, token)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             raise
-
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
 
     journal = FaultJournal()
     _CTX = _Context(settings, engine, dispatcher, token, journal)
     recover_interrupted(engine)
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         jobstores={"default": SteadyJobStore(journal, engine=engine, tablename="apscheduler_jobs")},
@@ -530,6 +580,11 @@ def serve(settings: Settings, *, once: bool = False) -> int:
     code = 0
     try:
         while not stop.wait(1.0):
+            if _CTX is not None and _CTX.lost is not None:
+                log.critical("%s: stopping with status 3 (this scheduler is no longer the "
+                             "leader)", _CTX.lost)  # fmt: skip
+                code = 3
+                break
             if not _alive(scheduler):
                 log.critical(
                     "the scheduler's thread has died; stopping with status 1 so that the "

@@ -76,13 +76,22 @@ def run(
     once: Annotated[
         bool, typer.Option("--once", help="Run one pass of every job, then exit.")
     ] = False,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another scheduler holds the database, wait and take over when it stops "
+            "(its machine down: within leader_lease_seconds).",
+        ),
+    ] = False,
 ) -> None:
     """Run the service: upgrade the database, then run the scheduled passes until Ctrl-C or
-    SIGTERM, which stop it cleanly."""
+    SIGTERM, which stop it cleanly. One scheduler runs per database; start the others with
+    --standby on other machines to take over when it stops."""
     import scheduler
 
     settings = get_settings()
-    raise typer.Exit(scheduler.serve(settings, once=once))
+    raise typer.Exit(scheduler.serve(settings, once=once, standby=standby))
 
 
 @app.command()

@@ -340,6 +340,19 @@ class Settings(BaseSettings):
         ),
     )
 
+    leader_lease_seconds: float = Field(
+        default=120.0,
+        ge=5,
+        description=(
+            "The scheduler's lease on the database: renewed at every heartbeat; a scheduler "
+            "silent this long (its machine down) is taken over by one started with --standby."
+        ),
+    )
+    node_name: str = Field(
+        default="",
+        max_length=200,
+        description="This machine's name in the scheduler's lease (default: its host name).",
+    )
     program_phone: str = Field(
         default="",
         max_length=40,
