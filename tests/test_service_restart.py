@@ -186,8 +186,10 @@ def test_sigkill_mid_cycle_then_restart(
             _until(lambda: all(len(_runs(engine, src)) > before[src] and
                                _runs(engine, src)[-1].outcome != "running"
                                for src in before), 120, "the missed runs")  # fmt: skip
-            # Coalesced: each job's next run is a whole interval (18 s) after its one catch-up
-            # run, so no second missed run can follow it.
+            # Coalesced: each job's next run is one of its schedule's future times, never one
+            # of the runs missed while it was down (all before the restart), so no second
+            # missed run follows the catch-up. (How far ahead depends on how long the restart
+            # took: APScheduler keeps the grid of the interval, it does not count from the run.)
             after = {src: _runs(engine, src) for src in before}
             with engine.connect() as conn:
                 upcoming: dict[str, float] = dict(
@@ -196,9 +198,10 @@ def test_sigkill_mid_cycle_then_restart(
                                 "WHERE id LIKE 'source:%'")
                     ).all()
                 )  # fmt: skip
-            for src, runs in after.items():
+            for src in after:
                 next_at = datetime.fromtimestamp(upcoming[f"source:{src}"], UTC)
-                assert next_at - runs[-1].started_at > timedelta(seconds=12), (src, next_at)
+                assert next_at > restarted_at, (src, next_at, restarted_at)
+                assert next_at - restarted_at <= timedelta(seconds=18 + 60), (src, next_at)
             for src, runs in after.items():
                 new = [r for r in runs if r.started_at >= restarted_at]
                 assert len(new) == 1, (src, [(r.started_at, r.outcome) for r in new])
