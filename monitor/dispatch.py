@@ -597,7 +597,7 @@ class Dispatcher:
         is left out (the alert still gives its figures and where to download it)."""
         from dataclasses import replace
 
-        from monitor.reports import parse_month, program_report
+        from monitor.reports import parse_month, program_report, year_up_to
         from monitor.representation import history_release, representation_report
 
         try:
@@ -616,7 +616,7 @@ class Dispatcher:
         def representation(s: Session) -> Any:
             release = history_release(s, court)
             last = min(month, date(release.as_of.year, release.as_of.month, 1))
-            first = date(last.year - 1 + (last.month == 12), last.month % 12 + 1, 1)
+            first = year_up_to(last)
             return representation_report(s, court, first, last, now)
 
         made = self._report_pdf(f"representation-{court}-{month:%Y-%m}.pdf", representation)

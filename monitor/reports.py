@@ -101,13 +101,23 @@ def parse_month(text: str, what: str) -> date:
         raise ValidationError(f"{what} {text!r}: a month is YYYY-MM, e.g. 2026-01") from None
 
 
+def next_month(m: date) -> date:
+    """The first day of the month after ``m``'s."""
+    return date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+
+
+def year_up_to(last: date) -> date:
+    """The first month of the twelve that end with ``last``'s month."""
+    return next_month(date(last.year - 1, last.month, 1))
+
+
 def months_between(first: date, last: date) -> list[date]:
     if last < first:
         raise ValidationError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
     out, m = [], first
     while m <= last:
         out.append(m)
-        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        m = next_month(m)
     if len(out) > 120:
         raise ValidationError("a report covers at most 120 months")
     return out
@@ -115,7 +125,7 @@ def months_between(first: date, last: date) -> list[date]:
 
 def _bounds(months: list[date], zone: ZoneInfo) -> tuple[datetime, datetime]:
     last = months[-1]
-    after = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+    after = next_month(last)
     start = datetime(months[0].year, months[0].month, 1, tzinfo=zone).astimezone(UTC)
     end = datetime(after.year, after.month, 1, tzinfo=zone).astimezone(UTC)
     return start, end

@@ -166,8 +166,9 @@ def _load(session: Session, release: FoiaRelease, court: str) -> _Data:
 
 
 def _month_end(m: date) -> date:
-    nxt = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
+    from monitor.reports import next_month
+
+    return next_month(m) - timedelta(days=1)
 
 
 def _pct(part: int, whole: int) -> float | None:

@@ -792,14 +792,14 @@ def create_app(
     def _representation(s: Session, court: str, start: str, end: str) -> tuple[Any, str, str, str]:
         """The representation report (published form), and the months and court it covers:
         by default the twelve months before the release's."""
-        from monitor.reports import parse_month, previous_month
+        from monitor.reports import parse_month, previous_month, year_up_to
         from monitor.representation import history_release, representation_report
 
         code = (court or settings.eoir_foia_alert_court).strip().upper()[:3]
         if not start or not end:
             release = history_release(s, code)
             last_month = previous_month(release.as_of)
-            first_month = date(last_month.year - 1, last_month.month, 1) + timedelta(days=31)
+            first_month = year_up_to(last_month)
             start = start or f"{first_month:%Y-%m}"
             end = end or f"{last_month:%Y-%m}"
         first, last = parse_month(start, "from"), parse_month(end, "to")
