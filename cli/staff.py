@@ -183,15 +183,17 @@ def staff_set(
 @app.command("rekey")
 @handles_errors
 def staff_rekey() -> None:
-    """Seal every alert channel's URL with a new secrets key (after a key may have leaked, or
-    on a schedule). The old key is kept beside the new one as KEY.old until you delete it; a
-    running service picks the new key up by itself."""
+    """Seal every alert channel's URL, and every client's reminder phone number, with a new
+    secrets key (after a key may have leaked, or on a schedule). The old key is kept beside the
+    new one as KEY.old until you delete it; a running service picks the new key up by itself."""
     from storage.secrets import keyring_of, rotate
 
     with open_engine() as engine:
-        count = rotate(engine)
+        channels, phones = rotate(engine)
         path = keyring_of(engine.dialect).path
-    out.print(f"{count} channel URL(s) sealed with a new key at {path} (the old one: {path}.old)")
+    also = f" and {phones} client phone number(s)" if phones else ""
+    out.print(f"{channels} channel URL(s){also} sealed with a new key at {path} (the old one: "
+              f"{path}.old)")  # fmt: skip
 
 
 @app.command("calendar")

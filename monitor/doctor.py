@@ -96,9 +96,10 @@ def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
     path = keyring.path
     with engine.connect() as conn:
         sealed = [row[0] for row in conn.execute(sa.text("SELECT url FROM staff_channel"))]
+        sealed += [row[0] for row in conn.execute(sa.text("SELECT phone FROM reminder_contact"))]
     if not keyring.exists():
         if sealed:
-            return Finding("secrets key", FAIL, f"{path} is missing: {len(sealed)} channel URL(s) "
+            return Finding("secrets key", FAIL, f"{path} is missing: {len(sealed)} sealed value(s) "
                            "cannot be opened; restore it from your backup, or set "
                            "secrets_key_file to where it is")  # fmt: skip
         return Finding("secrets key", OK, f"{path} will be made with the first channel")
@@ -110,7 +111,8 @@ def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
             keyring.open(url)
     except SecretsKeyError as exc:
         return Finding("secrets key", FAIL, str(exc))
-    return Finding("secrets key", OK, f"{path} (owner only) opens all {len(sealed)} channel URL(s)")
+    return Finding("secrets key", OK, f"{path} (owner only) opens all {len(sealed)} sealed "
+                   "channel URL(s) and client phone number(s)")  # fmt: skip
 
 
 def _browser(settings: Settings) -> list[Finding]:

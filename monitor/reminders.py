@@ -226,9 +226,19 @@ def find_by_phone(session: Session, phone: str) -> list[ReminderContact]:
     return list(session.exec(select(ReminderContact).where(ReminderContact.phone_digest == digest)))
 
 
+#: words that stop reminders only as the whole reply ("para" is also "for", "end" a word)
+WHOLE_ONLY = frozenset({"para", "pare", "end", "quit", "ਬੰਦ", "kanpe"})
+
+
 def is_stop(body: str) -> bool:
-    words = body.strip().lower().strip(".!¡ ").split()
-    return bool(words) and (words[0] in STOP_WORDS or body.strip().lower() in STOP_WORDS)
+    """A reply that withdraws consent: a stop word as the whole reply, or an unambiguous one
+    (STOP, ALTO, PARAR, CANCELAR, СТОП ...) as its first word."""
+    words = body.strip().lower().replace("!", " ").replace(".", " ").replace("¡", " ").split()
+    if not words:
+        return False
+    if len(words) == 1:
+        return words[0] in STOP_WORDS
+    return words[0] in STOP_WORDS - WHOLE_ONLY
 
 
 def stop_reply(session: Session, phone: str, word: str, now: datetime) -> list[int]:

@@ -160,9 +160,10 @@ def _staged_key(path: Path) -> Path:
     return staging
 
 
-def rotate(engine: sa.Engine) -> int:
-    """Seal every channel URL with a new key; return how many. Nothing changes unless the
-    current key opens every one of them. The old key is kept beside the new as ``.old``."""
+def rotate(engine: sa.Engine) -> tuple[int, int]:
+    """Seal every channel URL, and every client phone number (reminders), with a new key;
+    return how many of each. Nothing changes unless the current key opens every one of them. The old
+    key is kept beside the new as ``.old``."""
     keyring = keyring_of(engine.dialect)
     path = keyring.path
     staging = _staged_key(path)
@@ -177,6 +178,14 @@ def rotate(engine: sa.Engine) -> int:
                             "WHERE id = :id"),
                     {"url": fresh.seal(url), "digest": fresh.digest(url), "id": row_id},
                 )  # fmt: skip
+            phones = conn.execute(sa.text("SELECT client_id, phone FROM reminder_contact")).all()
+            numbers = {client: keyring.open(phone) for client, phone in phones}
+            for client, number in numbers.items():
+                conn.execute(
+                    sa.text("UPDATE reminder_contact SET phone = :phone, phone_digest = :digest "
+                            "WHERE client_id = :id"),
+                    {"phone": fresh.seal(number), "digest": fresh.digest(number), "id": client},
+                )  # fmt: skip
             # Still inside the transaction: if this fails, the database keeps the old seals.
             old = path.with_name(path.name + ".old")
             if path.exists():
@@ -186,7 +195,7 @@ def rotate(engine: sa.Engine) -> int:
     finally:
         staging.unlink(missing_ok=True)
     keyring._reload()
-    return len(rows)
+    return len(rows), len(phones)
 
 
 def attach(engine: sa.Engine, path: Path) -> None:

@@ -497,7 +497,9 @@ def test_stop_or_alto_withdraws_consent_and_tells_the_attorney(
 
 @pytest.mark.parametrize(
     "body,stop", [("STOP", True), ("alto", True), ("Stop.", True), ("PARAR", True),
-                  ("стоп", True), ("stop please", True), ("see you there", False), ("", False)],
+                  ("стоп", True), ("stop please", True), ("¡Alto!", True), ("para", True),
+                  ("para qué hora es?", False), ("end of the day?", False),
+                  ("see you there", False), ("", False)],
 )  # fmt: skip
 def test_stop_words(body: str, stop: bool) -> None:
     assert r.is_stop(body) is stop
@@ -672,3 +674,30 @@ def test_no_phone_number_reaches_the_log(world: World, twilio: responses.Request
     assert len(_sms_bodies()) == 1 and "***0123" in text  # the send was logged, redacted
     for shown in ("2135550123", "213-555-0123", "(213) 555-0123", "555-0123"):
         assert shown not in text
+
+
+def test_rekey_seals_the_phone_numbers_again_and_a_stop_still_finds_its_client(
+    sqlite_engine: sa.Engine,
+) -> None:
+    from storage.people import add_client
+    from storage.secrets import keyring_of, rotate
+
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    engine = sqlite_engine
+    config = settings()
+    review_all(engine, config, now)
+    with session_scope(engine) as s:
+        client = add_client(s, a_number="912000004", name="DOE, ANA", nationality="MX")
+        r.record_consent(s, config, client, r.Consent(phone=PHONE, language="es",
+                         how="phone", by="ana"), now)  # fmt: skip
+        client_id = client.id
+    raw = "SELECT phone, phone_digest FROM reminder_contact"
+    with engine.connect() as c:
+        before = c.execute(sa.text(raw)).one()
+    assert rotate(engine) == (0, 1)
+    with engine.connect() as c:
+        after = c.execute(sa.text(raw)).one()
+    assert before[0] != after[0] and before[1] != after[1] and PHONE not in after[0]
+    assert keyring_of(engine.dialect).open(after[0]) == PHONE
+    with session_scope(engine) as s:
+        assert r.stop_reply(s, "(213) 555-0123", "STOP", now) == [client_id]
