@@ -8,6 +8,8 @@ Pages, by role (every page and action checks the role on the server):
 - ``/clients/<id>``: a client's hearings over time, ACIS lookups, custody history, alerts with
   their deliveries; "check now"; the assisted refresh steps when ACIS is blocked; the full name
   and A-number only on "reveal", which is audited. A client outside an attorney's scope is 404.
+  Its reminders: the client's consent (recorded, withdrawn), pause and resume, every reminder
+  sent or not and why.
 - ``/alerts``: the inbox, filtered by kind, severity, client and acknowledgement.
 - ``/caseload`` and ``/caseload/hearings`` (coordinators, admins): the unrepresented caseload at
   a court from the FOIA release (filters, counts, sorting, pages, CSV and XLSX, the trend), and
@@ -22,6 +24,8 @@ Pages, by role (every page and action checks the role on the server):
 - ``/ack/<id>?t=…``: the acknowledgement links of alerts (no sign-in: the signed token is the
   authority); a GET only asks to confirm (mail scanners open links), the POST acknowledges.
 - ``/calendar/<secret>.ics``: a staff member's calendar feed; ``/health``.
+- ``/hooks/reminders/twilio``: the SMS/WhatsApp gateway's inbound replies (no sign-in: Twilio's
+  signature is the authority); STOP or ALTO withdraws the client's consent.
 
 Sign-in, sessions and CSRF: :mod:`web.auth`. Pages are in English or Spanish, by the staff
 member's language (``web/locale``, Babel).
