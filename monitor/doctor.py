@@ -181,6 +181,69 @@ def _channels(session: Session) -> list[Finding]:
     return found
 
 
+def _reminders(session: Session, settings: Settings) -> list[Finding]:
+    """Client reminders: off, or set up so that a reminder can go and a STOP can be heard."""
+    from sqlmodel import select
+
+    from monitor.reminders import not_ready, switched_on
+    from storage.errors import ValidationError
+    from storage.models import ReminderContact
+
+    if settings.reminder_gateway_url is None:
+        return [Finding("reminders", OK, "off (reminder_gateway_url is not set)")]
+    found = []
+    unready = not_ready(settings)
+    if unready is not None:
+        found.append(Finding("reminders", FAIL, f"{unready}: no reminder is sent"))
+    try:
+        on = switched_on(session, settings)
+    except ValidationError as exc:
+        return [*found, Finding("reminders", FAIL, f"the reminder texts: {exc}")]
+    if not on:
+        found.append(
+            Finding(
+                "reminder languages",
+                WARN,
+                "none is switched on: review one "
+                "(docketwatch reminders languages --review CODE --by NAME)",
+            )
+        )
+    consents = session.exec(
+        select(ReminderContact.language).where(ReminderContact.consent == True)  # noqa: E712
+    ).all()
+    off = [code for code in consents if code not in on]
+    if off:
+        found.append(
+            Finding(
+                "reminder consents",
+                WARN,
+                f"{len(off)} client(s) consented in a "
+                "language "
+                f"switched off ({', '.join(sorted(set(off)))}): their reminders go "
+                "to their attorneys instead",
+            )
+        )
+    if not settings.web_base_url:
+        found.append(
+            Finding(
+                "reminder replies",
+                WARN,
+                "web_base_url is not set: the gateway's "
+                "replies "
+                "(STOP) cannot be checked against the address it calls",
+            )
+        )
+    if not found:
+        found.append(
+            Finding(
+                "reminders",
+                OK,
+                f"on: {len(consents)} client(s) with consent; languages {', '.join(on)}",
+            )
+        )
+    return found
+
+
 def _disk(settings: Settings) -> Finding:
     probe = settings.data_dir if settings.data_dir.exists() else Path.cwd()
     free = shutil.disk_usage(probe).free
@@ -205,6 +268,7 @@ def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
                 findings.append(_heartbeat(session, settings, now))
                 if key.status != FAIL:  # else the channels cannot be read
                     findings += _channels(session)
+                findings += _reminders(session, settings)
         except sa.exc.SQLAlchemyError as exc:
             findings.append(
                 Finding("database", FAIL, f"cannot be read: {str(exc).splitlines()[0][:200]}")

@@ -701,3 +701,36 @@ def test_rekey_seals_the_phone_numbers_again_and_a_stop_still_finds_its_client(
     assert keyring_of(engine.dialect).open(after[0]) == PHONE
     with session_scope(engine) as s:
         assert r.stop_reply(s, "(213) 555-0123", "STOP", now) == [client_id]
+
+
+def test_doctor_says_what_keeps_reminders_from_going(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    env = {"DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
+           "DOCKETWATCH_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+
+    def doctor(**extra: str) -> dict[str, tuple[str, str]]:
+        result = run_cli("doctor", "--json", cwd=tmp_path, env={**env, **extra})
+        return {f["check"]: (f["status"], f["detail"]) for f in json.loads(result.stdout)}
+
+    assert doctor()["reminders"] == ("ok", "off (reminder_gateway_url is not set)")
+    found = doctor(DOCKETWATCH_REMINDER_GATEWAY_URL=GATEWAY)
+    assert found["reminders"][0] == "fail" and "program_phone is not set" in found["reminders"][1]
+    assert found["reminder languages"][0] == "warn"
+    assert found["reminder replies"][0] == "warn"
+    ready = {"DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
+             "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100",
+             "DOCKETWATCH_WEB_BASE_URL": "https://dw.example.org",
+             "DOCKETWATCH_ACK_SECRET": "s3cret-s3cret"}  # fmt: skip
+    run_cli("reminders", "languages", "--review", "pt", "--by", "Rita", cwd=tmp_path, env=env)
+    run_cli("clients", "add", "012345678", "--name", "DOE, JANE", "--nationality", "MX",
+            cwd=tmp_path, env=env)  # fmt: skip
+    run_cli("reminders", "consent", "012345678", "--phone", PHONE, "--language", "pt", "--how",
+            "phone", "--by", "ana", cwd=tmp_path, env=env)  # fmt: skip
+    assert doctor(**ready)["reminders"] == ("ok", "on: 1 client(s) with consent; languages pt")
+    run_cli("reminders", "languages", "--off", "pt", cwd=tmp_path, env=env)
+    off = doctor(**ready)
+    assert off["reminder consents"][0] == "warn" and "(pt)" in off["reminder consents"][1]
