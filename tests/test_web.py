@@ -752,6 +752,14 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     options = page.get_by_label("Reminder language").locator("option").all_inner_texts()
     assert options == ["Español (Spanish)", "Kreyòl ayisyen (Haitian Creole)"]
     accessible(page)
+    page.get_by_label("Mobile number").fill("555-01")  # a number cut short: said, not stored
+    page.get_by_role("button", name="Record consent").click()
+    page.wait_for_load_state()
+    problem = page.get_by_role("alert").inner_text()
+    assert problem.startswith("Consent not recorded:") and "not a valid phone number" in problem
+    assert "555-01" not in problem
+    assert page.get_by_role("button", name="Record consent").is_visible()
+    accessible(page)
     page.get_by_label("Mobile number").fill("(213) 555-0123")
     page.get_by_label("Send by").select_option("whatsapp")
     page.get_by_label("Reminder language").select_option("ht")

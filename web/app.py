@@ -462,7 +462,9 @@ def create_app(
         csrf(user, csrf_token)
         return _client(request, client_id, user, reveal=True)
 
-    def _client(request: Request, client_id: int, user: auth.SignedIn, reveal: bool) -> Response:
+    def _client(
+        request: Request, client_id: int, user: auth.SignedIn, reveal: bool, problem: str = ""
+    ) -> Response:
         from monitor.views import client_history, visible_client
 
         with session_scope(engine) as s:
@@ -479,7 +481,8 @@ def create_app(
                         checked=request.query_params.get("checked"), r=reminders,
                         masked_phone=mask_phone(reminders.contact.phone) if reminders.contact
                         else "", done=request.query_params.get("reminders", ""),
-                        today=now().date())  # fmt: skip
+                        today=now().date(), problem=problem,
+                        status=400 if problem else 200)  # fmt: skip
 
     @app.post("/clients/{client_id}/reminders/consent")
     def reminders_consent(
@@ -499,24 +502,16 @@ def create_app(
         csrf(user, csrf_token)
         day = _day_param(consent_on, "consent date") if consent_on else None
         at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
-        with session_scope(engine) as s:
-            client = visible_client(s, user.role, user.staff_id, client_id)
-            record_consent(
-                s,
-                settings,
-                client,
-                Consent(
-                    phone=phone,
-                    via=via,
-                    language=language,
-                    how=how,
-                    by=user.email,
-                    at=min(at, now()) if at else None,
-                ),
-                now(),
-            )
-            auth.audit(s, now(), user.staff_id, "reminder_consent", client_id=client.id,
-                       detail=f"{how}, {via}, {language}", ip=ip(request))  # fmt: skip
+        consent = Consent(phone=phone, via=via, language=language, how=how, by=user.email,
+                          at=min(at, now()) if at else None)  # fmt: skip
+        try:
+            with session_scope(engine) as s:
+                client = visible_client(s, user.role, user.staff_id, client_id)
+                record_consent(s, settings, client, consent, now())
+                auth.audit(s, now(), user.staff_id, "reminder_consent", client_id=client.id,
+                           detail=f"{how}, {via}, {language}", ip=ip(request))  # fmt: skip
+        except ValidationError as exc:  # the page again, saying what to correct; nothing stored
+            return _client(request, client_id, user, reveal=False, problem=str(exc))
         return RedirectResponse(f"/clients/{client_id}?reminders=consent#reminders",
                                 status_code=303)  # fmt: skip
 
