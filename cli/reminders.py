@@ -269,8 +269,6 @@ def run(
 def _audit(
     session: Session, client_id: int | None, action: str, detail: str, now: datetime
 ) -> None:
-    from storage.models import AuditEntry
+    from web.auth import audit
 
-    session.add(
-        AuditEntry(at=now, action=action, client_id=client_id, detail=detail[:300], ip="cli")
-    )
+    audit(session, now, None, action, client_id=client_id, detail=detail, ip="cli")

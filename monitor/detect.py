@@ -10,18 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from monitor.events import EventInput
-from storage.snapshots import HearingSnapshot
+from storage.snapshots import HearingSnapshot, clock_of
 
 __all__ = ["HearingSnapshot", "hearing_changes"]
 
 
 def _minutes(text: str) -> int | None:
-    try:
-        clock, half = text.strip().upper().split()
-        hour, minute = (int(x) for x in clock.split(":"))
-    except ValueError:
-        return None
-    return (hour % 12 + (12 if half == "PM" else 0)) * 60 + minute
+    clock = clock_of(text)
+    return None if clock is None else clock.hour * 60 + clock.minute
 
 
 def hearing_changes(

@@ -62,7 +62,7 @@ from storage.models import (
 )
 from storage.reminders import Consent, check_consent, normalize_phone, store_consent
 from storage.settings import Settings
-from storage.snapshots import CASE_OUTCOMES, Outcome
+from storage.snapshots import CASE_OUTCOMES, Outcome, clock_of
 
 __all__ = ["Consent", "normalize_phone", "record_consent", "run_pass"]
 
@@ -394,15 +394,6 @@ def quiet_until(now: datetime, settings: Settings, zone: str) -> datetime | None
     return window(now, time(start), time(end), zone)
 
 
-def _parse_clock(text: str) -> time | None:
-    try:
-        clock, half = text.strip().upper().split()
-        hour, minute = (int(x) for x in clock.split(":"))
-        return time(hour % 12 + (12 if half == "PM" else 0), minute)
-    except ValueError:
-        return None
-
-
 def place_of(session: Session, h: dict[str, Any], lang: Language) -> str:
     if _video(h):
         return lang.texts["video"]
@@ -419,7 +410,7 @@ def text_of(session: Session, row: Reminder, lang: Language, settings: Settings)
     return lang.render(
         row.rule,
         day=date.fromisoformat(str(h["date"])[:10]),
-        clock=_parse_clock(str(h.get("time", ""))),
+        clock=clock_of(str(h.get("time", ""))),
         place=place_of(session, h, lang),
         phone=settings.program_phone.strip(),
     )

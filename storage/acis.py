@@ -3,7 +3,7 @@ the client's current Hearing row (court-local date and time, with the court's zo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -11,20 +11,15 @@ from sqlmodel import Session, col, select
 
 from storage.bulk import table
 from storage.models import AcisLookup, Client, Court, Hearing
-from storage.snapshots import AcisObservation, HearingSnapshot, Outcome
+from storage.snapshots import AcisObservation, HearingSnapshot, Outcome, clock_of
 
 
 def _starts_at(h: HearingSnapshot) -> datetime | None:
     if not h.timezone:
         return None
-    try:
-        clock, half = h.time.upper().split()
-        hour, minute = (int(x) for x in clock.split(":"))
-        hour = hour % 12 + (12 if half == "PM" else 0)
-    except ValueError:
-        hour, minute = 0, 0
+    clock = clock_of(h.time) or time(0, 0)
     day = date.fromisoformat(h.date)
-    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(h.timezone))
+    local = datetime.combine(day, clock, tzinfo=ZoneInfo(h.timezone))
     return local.astimezone(UTC)
 
 

@@ -234,16 +234,26 @@ class StaffChannel(SQLModel, table=True):
 def _seal_channel(mapper: Any, connection: sa.Connection, target: StaffChannel) -> None:
     """The URL's digest, from the database's key; the key is made for the first channel of a
     database that has none, and a lost key is never silently replaced."""
+    target.url_digest = _keyring_for_sealing(connection).digest(target.url)
+
+
+def _keyring_for_sealing(connection: sa.Connection) -> Any:
+    """The database's key, made for the first sealed value of a database that holds none; a
+    lost key is never silently replaced while any value (a channel URL, a client's phone
+    number) is sealed with it."""
     keyring = keyring_of(connection.dialect)
     if not keyring.exists():
-        stored = connection.execute(sa.text("SELECT count(*) FROM staff_channel")).scalar()
+        stored = sum(
+            connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() or 0
+            for name in ("staff_channel", "reminder_contact")
+        )
         if stored:
             raise SecretsKeyError(
                 f"the secrets key {keyring.path} is missing but the database holds {stored} "
-                "sealed channel(s): restore the key (or set secrets_key_file to where it is)"
+                "sealed value(s): restore the key (or set secrets_key_file to where it is)"
             )
         keyring.create()
-    target.url_digest = keyring.digest(target.url)
+    return keyring
 
 
 class Event(SQLModel, table=True):
@@ -707,21 +717,7 @@ class ReminderContact(SQLModel, table=True):
 @sa.event.listens_for(ReminderContact, "before_insert")
 @sa.event.listens_for(ReminderContact, "before_update")
 def _seal_phone(mapper: Any, connection: sa.Connection, target: ReminderContact) -> None:
-    keyring = keyring_of(connection.dialect)
-    if not keyring.exists():
-        stored = connection.execute(
-            sa.text(
-                "SELECT (SELECT count(*) FROM staff_channel)"
-                " + (SELECT count(*) FROM reminder_contact)"
-            )
-        ).scalar()
-        if stored:
-            raise SecretsKeyError(
-                f"the secrets key {keyring.path} is missing but the database holds {stored} "
-                "sealed value(s): restore the key (or set secrets_key_file to where it is)"
-            )
-        keyring.create()
-    target.phone_digest = keyring.digest(target.phone)
+    target.phone_digest = _keyring_for_sealing(connection).digest(target.phone)
 
 
 class ReminderLanguage(SQLModel, table=True):

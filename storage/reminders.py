@@ -12,6 +12,15 @@ from storage.errors import ValidationError
 from storage.models import ConsentHow, ReminderContact, ReminderVia
 
 
+class ConsentError(ValidationError):
+    """A consent refused: ``field`` names the value at fault (phone, via, how, by, language,
+    timezone, at)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def normalize_phone(text: str, where: str = "phone") -> str:
     """An E.164 number (+12135550123); a US number may be written without +1. The error never
     repeats the number (client data) beyond its last two digits."""
@@ -20,9 +29,11 @@ def normalize_phone(text: str, where: str = "phone") -> str:
     try:
         number = phonenumbers.parse(text.strip(), "US")
     except phonenumbers.NumberParseException:
-        raise ValidationError(f"{where}: {_masked_input(text)} is not a phone number") from None
+        raise ConsentError(
+            "phone", f"{where}: {_masked_input(text)} is not a phone number"
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"{where}: {_masked_input(text)} is not a valid phone number")
+        raise ConsentError("phone", f"{where}: {_masked_input(text)} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -43,19 +54,22 @@ class Consent:
 
 
 def check_consent(consent: Consent, languages_on: set[str] | frozenset[str]) -> Consent:
-    """The consent with its number normalized; a ValidationError names the field at fault."""
+    """The consent with its number normalized; a ConsentError names the field at fault."""
     phone = normalize_phone(consent.phone)
     if consent.via not in ReminderVia.__members__:
-        raise ValidationError(f"via {consent.via!r}: use sms or whatsapp")
+        raise ConsentError("via", f"via {consent.via!r}: use sms or whatsapp")
     if consent.how not in ConsentHow.__members__:
-        raise ValidationError(f"how the client consented {consent.how!r}: use in_person or phone")
+        raise ConsentError(
+            "how", f"how the client consented {consent.how!r}: use in_person or phone"
+        )
     if not consent.by.strip():
-        raise ValidationError("who recorded the consent is missing")
+        raise ConsentError("by", "who recorded the consent is missing")
     if consent.language not in languages_on:
-        raise ValidationError(
+        raise ConsentError(
+            "language",
             f"reminder language {consent.language!r} is not switched on (switched on: "
             f"{', '.join(sorted(languages_on)) or 'none'}; a person reviews a language's texts "
-            "first: `docketwatch reminders languages`)"
+            "first: `docketwatch reminders languages`)",
         )
     if consent.timezone:
         from zoneinfo import ZoneInfo
@@ -63,7 +77,7 @@ def check_consent(consent: Consent, languages_on: set[str] | frozenset[str]) -> 
         try:
             ZoneInfo(consent.timezone)
         except (KeyError, ValueError):
-            raise ValidationError(f"unknown time zone {consent.timezone!r}") from None
+            raise ConsentError("timezone", f"unknown time zone {consent.timezone!r}") from None
     return Consent(phone, consent.via, consent.language, consent.how, consent.by.strip()[:200],
                    consent.at, consent.timezone)  # fmt: skip
 
@@ -81,7 +95,7 @@ def store_consent(
     (a roster file carrying an old consent never overrides a STOP)."""
     given = consent.at or now
     if given > now:
-        raise ValidationError(f"consent date {given:%Y-%m-%d} is in the future")
+        raise ConsentError("at", f"consent date {given:%Y-%m-%d} is in the future")
     contact = session.get(ReminderContact, client_id)
     if contact is None:
         contact = ReminderContact(client_id=client_id, phone=consent.phone,

@@ -46,7 +46,7 @@ from storage.models import (
     Staff,
     StaffRole,
 )
-from storage.reminders import Consent, check_consent, store_consent
+from storage.reminders import Consent, ConsentError, check_consent, store_consent
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,10 @@ FIELD_HELP: dict[str, str] = {
 }
 _REMINDER_FIELDS = ("reminder_phone", "reminder_via", "reminder_language", "reminder_consent_by",
                     "reminder_consent_on", "reminder_consent_how")  # fmt: skip
+#: the roster column of each field a consent may be refused for
+_CONSENT_COLUMN = {"phone": "reminder_phone", "via": "reminder_via", "how": "reminder_consent_how",
+                   "by": "reminder_consent_by", "language": "reminder_language",
+                   "at": "reminder_consent_on"}  # fmt: skip
 _HOW_ALIASES = {
     "in person": "in_person", "in_person": "in_person", "inperson": "in_person",
     "phone": "phone", "by phone": "phone", "telephone": "phone",
@@ -433,11 +437,8 @@ def _consent(row: dict[str, str], languages: frozenset[str], today: date) -> Con
                   at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC))  # fmt: skip
     try:
         return check_consent(raw, languages)
-    except ValidationError as exc:
-        text = str(exc)
-        name = ("reminder_phone" if text.startswith("phone") else "reminder_via"
-                if text.startswith("via") else "reminder_language")  # fmt: skip
-        raise _RowError(name, text) from None
+    except ConsentError as exc:
+        raise _RowError(_CONSENT_COLUMN.get(exc.field, "reminder_phone"), str(exc)) from None
 
 
 def _validate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +29,16 @@ class HearingSnapshot(BaseModel):
 
     def as_payload(self) -> dict[str, Any]:
         return self.model_dump(exclude_defaults=False)
+
+
+def clock_of(text: str) -> time | None:
+    """ACIS's 12-hour time of day ("8:30 AM") as a time; None when it is not one."""
+    try:
+        clock, half = text.strip().upper().split()
+        hour, minute = (int(x) for x in clock.split(":"))
+        return time(hour % 12 + (12 if half == "PM" else 0), minute)
+    except ValueError:
+        return None
 
 
 class Outcome(enum.StrEnum):

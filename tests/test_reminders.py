@@ -734,3 +734,28 @@ def test_doctor_says_what_keeps_reminders_from_going(tmp_path: Path) -> None:
     run_cli("reminders", "languages", "--off", "pt", cwd=tmp_path, env=env)
     off = doctor(**ready)
     assert off["reminder consents"][0] == "warn" and "(pt)" in off["reminder consents"][1]
+
+
+def test_a_lost_key_is_never_replaced_while_phone_numbers_are_sealed_with_it(
+    sqlite_engine: sa.Engine,
+) -> None:
+    """No channel yet, a client's number sealed: the key gone, a new channel is refused rather
+    than sealed with a new key that could never open the number."""
+    from storage.people import add_client, add_staff
+    from storage.secrets import SecretsKeyError, keyring_of
+
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    review_all(sqlite_engine, settings(), now)
+    with session_scope(sqlite_engine) as s:
+        client = add_client(s, a_number="912000005", name="DOE, ANA", nationality="MX")
+        r.record_consent(s, settings(), client, r.Consent(phone=PHONE, language="es",
+                         how="phone", by="ana"), now)  # fmt: skip
+    from storage.db import make_engine
+
+    keyring_of(sqlite_engine.dialect).path.unlink()
+    later = make_engine(str(sqlite_engine.url))  # a process started after the key was lost
+    with pytest.raises(SecretsKeyError, match="1 sealed value"), session_scope(later) as s:
+        add_staff(s, name="Ana", email="ana@example.org", role="attorney",
+                  channels=["json://127.0.0.1:9/x"])  # fmt: skip
+    assert not keyring_of(later.dialect).path.exists()
+    later.dispose()
