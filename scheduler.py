@@ -294,6 +294,8 @@ def source_job(source: str) -> str:
     """Run one source's check in a child process, then send what it produced."""
     ctx = _ctx()
     started = datetime.now(UTC)
+    if ctx.settings.redis_url:
+        return _pool_job(ctx, source, started)
     spec = SOURCES[source]
     command = [sys.executable, "-m", "cli", *spec.check_command]
     if spec.browser and ctx.settings.browser_headed and not os.environ.get("DISPLAY"):
@@ -340,6 +342,25 @@ def source_job(source: str) -> str:
         session.add(row)
     log.info("source %s: %s", source, summary)
     ctx.dispatcher.run_once()
+    return summary
+
+
+def _pool_job(ctx: _Context, source: str, started: datetime) -> str:
+    """With a pool of workers: queue the source's work in Redis (ACIS: the planner's batch of
+    lookups, one task each; the others: their check), for `docketwatch worker` to run."""
+    from checks import pool
+
+    if source == "acis":
+        summary = pool.plan_acis(ctx.engine, ctx.settings)
+    else:
+        summary = pool.queue_check(ctx.settings, source)
+    with session_scope(ctx.engine) as session:
+        row = session.get(Heartbeat, f"source:{source}")
+        if row is None:
+            row = Heartbeat(component=f"source:{source}", beat_at=started)
+        row.beat_at, row.detail = datetime.now(UTC), summary[:500]
+        session.add(row)
+    log.info("source %s: %s", source, summary)
     return summary
 
 
@@ -534,7 +555,10 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
 
     journal = FaultJournal()
     _CTX = _Context(settings, engine, dispatcher, token, journal)
-    recover_interrupted(engine)
+    if not settings.redis_url:
+        # with a pool, runs left open are the workers' (closed by the next check of their
+        # source, or by the planner for ACIS batches), not this process's
+        recover_interrupted(engine)
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         jobstores={"default": SteadyJobStore(journal, engine=engine, tablename="apscheduler_jobs")},

@@ -96,6 +96,44 @@ def run(
 
 @app.command()
 @handles_errors
+def worker(
+    simulate_browser: Annotated[
+        float | None,
+        typer.Option(
+            "--simulate-browser",
+            metavar="SECONDS",
+            help="For benchmarks against the sandbox only: no Chromium; call the replica's API "
+            "directly and wait SECONDS as a browser would.",
+        ),
+    ] = None,
+) -> None:
+    """Run a pool worker (needs redis_url): take ACIS lookups and source checks the scheduler
+    queued in Redis, one at a time, with this worker's own Chromium, within the pool's shared
+    budget (pool_lookups_per_minute). Start any number, on any machine that reaches the
+    database and Redis; SIGTERM finishes the lookup in hand, then stops. A worker killed
+    mid-lookup loses nothing: its lookup goes to another after worker_heartbeat_seconds."""
+    from checks.pool import run_worker
+    from storage.errors import ConfigError
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise ConfigError("set redis_url (redis://host:6379/0) to run a pool worker")
+    if simulate_browser is not None and simulate_browser < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="--simulate-browser")
+    from storage.logs import setup_logging
+
+    setup_logging(settings.log_level)
+    raise typer.Exit(
+        run_worker(
+            settings,
+            simulate_s=simulate_browser,
+            ready=lambda: out.print("worker ready (SIGTERM stops it after the lookup in hand)"),
+        )
+    )
+
+
+@app.command()
+@handles_errors
 def web() -> None:
     """Serve the web app alone (web_listen, ack_secret) until Ctrl-C or SIGTERM; `docketwatch
     run` serves it too when web_listen is set. Staff sign in with the password set by

@@ -69,6 +69,8 @@ class AcisState:
     fail_502: set[str] = field(default_factory=set)
     latency_s: float = 0.0
     lookups: int = 0
+    asked: int = 0  # GetCaseInfo calls received (counted before the latency: one in flight shows)
+    asked_at: list[float] = field(default_factory=list)  # when each came (time.time())
     tokens: set[str] = field(default_factory=set)
 
 
@@ -173,6 +175,9 @@ class AcisSandbox(ReplicaServer):
                 elif path.startswith("/page-data/"):
                     self._send(404, "text/plain", "Not Found")
                 elif path == "/api/Case/GetCaseInfo":
+                    with sandbox.lock:
+                        sandbox.state.asked += 1
+                        sandbox.state.asked_at.append(time.time())
                     if sandbox.state.latency_s:
                         time.sleep(sandbox.state.latency_s)
                     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -186,6 +191,7 @@ class AcisSandbox(ReplicaServer):
                         info = {
                             "cases": len(s.cases),
                             "lookups": s.lookups,
+                            "asked": s.asked,
                             "layout": s.layout,
                             "nat_hash": s.nat_hash,
                             "refuse_all": s.refuse_all,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -28,6 +30,7 @@ from storage.snapshots import (
 __all__ = ["CASE_OUTCOMES", "AcisObservation", "CaseStatus", "Outcome", "parse_case_info"]
 
 SOURCE = "acis"
+log = logging.getLogger(__name__)
 # a source error (by its run outcome) -> what the lookup is recorded as
 LOOKS = 2  # a page found changed is loaded once more before it is called layout_changed
 LOOKUP_OUTCOME = {
@@ -285,12 +288,58 @@ def nationality_label(code: str) -> str:
     return f"{nationalities()[code].name} ({code})"
 
 
+async def look_up(
+    page: Any,
+    target: dict[str, Any],
+    language: str,
+    *,
+    pace_s: float,
+    timeout_s: float,
+    look: int = 1,
+    before_submit: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any] | None:
+    """One lookup on a loaded ACIS page, as the item the store takes; ``None`` when the page
+    should be loaded once more first. The crawl's spider and a pool worker both call this.
+    ``before_submit`` is awaited just before the click that asks ACIS (the pool's shared
+    budget takes its slot there)."""
+    from spiders.browser import acis_lookup
+
+    item: dict[str, Any] = {
+        "client_id": target["client_id"],
+        "nationality_code": target["nat_code"],
+        "language": language,
+    }
+    try:
+        captured = await acis_lookup(
+            page,
+            target["a_number"],
+            nationality_label(target["nat_code"]),
+            pace_s=pace_s,
+            element_timeout_ms=timeout_s * 1000,
+            response_timeout_ms=2 * timeout_s * 1000,
+            before_submit=before_submit,
+        )
+        item.update(http_status=captured.status, body=captured.body.decode("utf-8", "replace"))
+    except SourceError as exc:
+        if exc.outcome == "layout_changed" and look < LOOKS:
+            # A page that lacks what the lookup needs is looked at once more, freshly loaded,
+            # before it is called a changed layout: a page caught mid-deploy or rendered too
+            # slowly on a busy machine is not a change admins must act on.
+            log.info("layout check failed (%s); loading the page again", exc)
+            return None
+        note = f" (on {look} loads of the page)" if look > 1 else ""
+        item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=f"{exc}{note}")
+    except Exception as exc:  # a crashed page or browser: the lookup failed, and says so
+        log.exception("lookup failed unexpectedly")
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        item.update(outcome=LOOKUP_OUTCOME["failed"].value, message=message)
+    return item
+
+
 def make_spider_class() -> type:
     """The Scrapy spider class (built lazily: importing Scrapy is not needed for parsing)."""
     import scrapy
     from scrapy.http import Response
-
-    from spiders.browser import acis_lookup
 
     class AcisSpider(scrapy.Spider):
         """Looks clients up on ACIS as a person would; yields one item per lookup."""
@@ -339,43 +388,16 @@ def make_spider_class() -> type:
         async def lookup(self, response: Response):  # type: ignore[no-untyped-def]
             page = response.meta["playwright_page"]
             target = response.meta["target"]
-            item: dict[str, Any] = {
-                "client_id": target["client_id"],
-                "nationality_code": target["nat_code"],
-                "language": self.language,
-            }
-            again = False
+            looks = response.meta.get("look", 1)
             try:
-                captured = await acis_lookup(
-                    page,
-                    target["a_number"],
-                    nationality_label(target["nat_code"]),
-                    pace_s=self.pace_s,
-                    element_timeout_ms=self.timeout_s * 1000,
-                    response_timeout_ms=2 * self.timeout_s * 1000,
-                )
-                item.update(
-                    http_status=captured.status, body=captured.body.decode("utf-8", "replace")
-                )
-            except SourceError as exc:
-                if exc.outcome == "layout_changed" and response.meta.get("look", 1) < LOOKS:
-                    # A page that lacks what the lookup needs is looked at once more, freshly
-                    # loaded, before it is called a changed layout: a page caught mid-deploy or
-                    # rendered too slowly on a busy machine is not a change admins must act on.
-                    self.logger.info("layout check failed (%s); loading the page again", exc)
-                    again = True
-                else:
-                    looks = response.meta.get("look", 1)
-                    note = f" (on {looks} loads of the page)" if looks > 1 else ""
-                    item.update(outcome=LOOKUP_OUTCOME[exc.outcome].value, message=f"{exc}{note}")
-            except Exception as exc:  # a crashed page or browser: the lookup failed, and says so
-                self.logger.exception("lookup failed unexpectedly")
-                message = f"{type(exc).__name__}: {exc}"[:300]
-                item.update(outcome=LOOKUP_OUTCOME["failed"].value, message=message)
+                item = await look_up(
+                    page, target, self.language, pace_s=self.pace_s, timeout_s=self.timeout_s,
+                    look=looks,
+                )  # fmt: skip
             finally:
                 await page.close()
-            if again:
-                yield self._page_request(target, look=response.meta.get("look", 1) + 1)
+            if item is None:
+                yield self._page_request(target, look=looks + 1)
             else:
                 yield item
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -104,9 +105,11 @@ async def acis_lookup(
     pace_s: float = 0.3,
     element_timeout_ms: float = 10_000,
     response_timeout_ms: float = 20_000,
+    before_submit: Callable[[], Awaitable[None]] | None = None,
 ) -> Captured:
     """On a loaded ACIS page: consent, the nine digits, the nationality, submit; return the
-    GetCaseInfo answer the page itself receives."""
+    GetCaseInfo answer the page itself receives. ``before_submit`` is awaited just before the
+    click that sends the lookup to ACIS."""
     _watch_requests(page)
     await _need(page, ".ReactModalPortal button", "consent button", element_timeout_ms)
     await page.locator(".ReactModalPortal button").last.click()
@@ -132,6 +135,8 @@ async def acis_lookup(
     await option.click()
     await asyncio.sleep(pace_s)
     await _need(page, "#btn_submit", "submit button", element_timeout_ms)
+    if before_submit is not None:
+        await before_submit()
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/api/Case/GetCaseInfo" in r.url else None)
     try:

@@ -97,45 +97,52 @@ class StorePipeline:
         return {"client_id": item["client_id"], "outcome": observation.outcome.value}
 
     def _acis(self, item: dict[str, Any]) -> dict[str, Any]:
-        from datetime import UTC, datetime
-        from zoneinfo import ZoneInfo
-
-        from spiders.acis import parse_case_info
-        from storage.acis import record
-        from storage.db import session_scope
-        from storage.models import Client
-        from storage.snapshots import AcisObservation, Outcome
-
-        now = datetime.now(UTC)
-        raw = (item.get("body") or "").encode()
-        if "outcome" in item:
-            observation = AcisObservation(
-                outcome=Outcome(item["outcome"]),
-                language=item["language"],
-                http_status=0,
-                message=item.get("message", ""),
-                raw_sha256="",
-            )
-        else:
-            today = now.astimezone(ZoneInfo(self.zone)).date()
-            observation = parse_case_info(item["http_status"], raw, today, item["language"])
-        with session_scope(self.engine) as session:
-            client = session.get(Client, item["client_id"])
-            assert client is not None
-            record(
-                session,
-                client,
-                observation,
-                raw,
-                now,
-                nationality_code=item["nationality_code"],
-                crawl_run_id=self.run_id,
-            )
-        self._progress(observation.outcome.value)
-        return {"client_id": item["client_id"], "outcome": observation.outcome.value}
+        outcome = store_acis_item(self.engine, self.run_id, self.zone, item)
+        self._progress(outcome)
+        return {"client_id": item["client_id"], "outcome": outcome}
 
     def close_spider(self, spider: Any) -> None:
         self.engine.dispose()
+
+
+def store_acis_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -> str:
+    """Parse one ACIS lookup's item (the spider's, or a pool worker's) and store it with the
+    run it belongs to; return its outcome."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from spiders.acis import parse_case_info
+    from storage.acis import record
+    from storage.db import session_scope
+    from storage.models import Client
+    from storage.snapshots import AcisObservation, Outcome
+
+    now = datetime.now(UTC)
+    raw = (item.get("body") or "").encode()
+    if "outcome" in item:
+        observation = AcisObservation(
+            outcome=Outcome(item["outcome"]),
+            language=item["language"],
+            http_status=0,
+            message=item.get("message", ""),
+            raw_sha256="",
+        )
+    else:
+        today = now.astimezone(ZoneInfo(zone)).date()
+        observation = parse_case_info(item["http_status"], raw, today, item["language"])
+    with session_scope(engine) as session:
+        client = session.get(Client, item["client_id"])
+        assert client is not None
+        record(
+            session,
+            client,
+            observation,
+            raw,
+            now,
+            nationality_code=item["nationality_code"],
+            crawl_run_id=run_id,
+        )
+    return observation.outcome.value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -353,6 +353,32 @@ class Settings(BaseSettings):
         max_length=200,
         description="This machine's name in the scheduler's lease (default: its host name).",
     )
+    redis_url: str = Field(
+        default="",
+        max_length=500,
+        validation_alias=AliasChoices("REDIS_URL", "DOCKETWATCH_REDIS_URL", "redis_url"),
+        description=(
+            "Redis of a pool of workers (redis://host:6379/0): when set, the scheduler queues "
+            "ACIS lookups and source checks there for `docketwatch worker` processes on any "
+            "machine; empty (the default): one process does everything, as for one program."
+        ),
+    )
+    pool_lookups_per_minute: int = Field(
+        default=6,
+        ge=0,
+        description=(
+            "The pool's budget of ACIS lookups per minute, shared by every worker on every "
+            "machine (a sliding minute, kept in Redis); 0 lifts it (for trying only)."
+        ),
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description=(
+            "A worker silent this long is taken for dead: the lookup it held goes to another."
+        ),
+    )
     program_phone: str = Field(
         default="",
         max_length=40,
