@@ -398,17 +398,27 @@ def monthly_report_job() -> None:
 
 
 def monthly_report(engine: sa.Engine, settings: Settings, now: datetime) -> bool:
-    """Write last month's ``monthly_report`` alert (once a month); True when written now."""
+    """Write last month's ``monthly_report`` alert of each program (once a month); True when
+    any was written now."""
     from zoneinfo import ZoneInfo
 
     from monitor.reports import monthly_report_event
+    from storage.tenancy import organizations
 
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     with session_scope(engine) as session:
-        event = monthly_report_event(session, today, settings.timezone, settings.web_base_url, now)
-    if event is not None:
-        log.info("monthly report of %s ready; coordinators alerted", event.subject_key)
-    return event is not None
+        programs = [(o.id, o.slug) for o in organizations(session)]
+    written = False
+    for org_id, slug in programs:  # each program's own figures, to its own coordinators
+        assert org_id is not None
+        with session_scope(engine, org_id) as session:
+            event = monthly_report_event(session, today, settings.timezone,
+                                         settings.web_base_url, now, org_id)  # fmt: skip
+        if event is not None:
+            log.info("%s: monthly report of %s ready; coordinators alerted", slug,
+                     event.subject_key)  # fmt: skip
+            written = True
+    return written
 
 
 def watchdog_job() -> int:

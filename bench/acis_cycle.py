@@ -65,6 +65,7 @@ def part1(n: int, folder: Path) -> dict[str, float]:
             table(Client),
             [
                 {
+                    "organization_id": 1,  # the database's one program
                     "a_number": c.a_number,
                     "name": "DOE, JANE",
                     "nationality_code": "MX",

@@ -102,6 +102,7 @@ def main() -> int:
                 table(Client),
                 [
                     {
+                        "organization_id": 1,  # the database's one program
                         "a_number": f"9{i:08d}",
                         "name": "DOE, JANE",
                         "nationality_code": "MX",

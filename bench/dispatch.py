@@ -60,6 +60,7 @@ def _seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_staff: int) -> li
             [
                 {
                     "name": f"Staff {i}",
+                    "organization_id": 1,
                     "email": f"staff{i}@example.org",
                     "role": role,
                     "language": "es" if i % 4 == 0 else "en",
@@ -97,6 +98,7 @@ def _seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_staff: int) -> li
             table(Client),
             [
                 {
+                    "organization_id": 1,  # the database's one program
                     "a_number": f"9{i:08d}",
                     "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
                     "nationality_code": "MX",

@@ -80,9 +80,10 @@ def _reference(engine: sa.Engine, clean: list[tuple[Any, ...]]) -> float:
     sql_params = "?" if engine.dialect.name == "sqlite" else "%s"
     cols = (
         "a_number, name, nationality_code, country_of_birth_code, born_on, status, "
-        "primary_attorney_id, active, notes, created_at, updated_at"
+        "primary_attorney_id, active, notes, created_at, updated_at, organization_id"
     )
-    sql = f"INSERT INTO client ({cols}) VALUES ({', '.join([sql_params] * 11)})"
+    # organization_id: the database's one program
+    sql = f"INSERT INTO client ({cols}) VALUES ({', '.join([sql_params] * 11)}, 1)"
     raw = engine.raw_connection()
     try:
         start = time.perf_counter()

@@ -202,7 +202,11 @@ def main() -> int:
     ]
     for label, value in rows:
         print(f"{label:<58} {value}")
+    met = speedup >= 3.5 and worst <= args.budget and used >= 0.9
     print(json.dumps({
+        "bench": "scale_out", "reference": round(rates[1], 3), "ratio": round(speedup, 2),
+        "target": "4 workers >= 3.5x one; budget never exceeded; >= 90% of it used",
+        "met": met,
         "lookups_per_phase": args.lookups, "browser_seconds": args.browser_seconds,
         "one_worker_per_s": round(rates[1], 3),
         "pool_workers": args.workers, "pool_per_s": round(rates[args.workers], 3),

@@ -77,7 +77,8 @@ def seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_events: int) -> No
     secret_hash = hash_password(PASSWORD)  # one argon2 hash, for every bench account
     with engine.begin() as conn:
         insert_rows(conn, table(Staff), [
-            {"name": f"Staff {i}", "email": f"staff{i}@example.org", "role": role,
+            {"organization_id": 1, "name": f"Staff {i}", "email": f"staff{i}@example.org",
+             "role": role,
              "language": "es" if i % 4 == 0 else "en", "digest": False, "min_severity": "info",
              "muted_kinds": [], "active": True, "created_at": NOW, "password_hash": secret_hash}
             for i, role in enumerate(roles)
@@ -95,7 +96,8 @@ def seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_events: int) -> No
         channel_of = {c.staff_id: c.id for c in conn.execute(table(StaffChannel).select())}
         attorneys = [s.id for s in staff if s.role == "attorney"]
         insert_rows(conn, table(Client), [
-            {"a_number": f"9{i:08d}", "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
+            {"organization_id": 1, "a_number": f"9{i:08d}",
+             "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
              "nationality_code": "MX", "status": "represented",
              "primary_attorney_id": attorneys[i % len(attorneys)],
              "backup_attorney_id": attorneys[(i + 1) % len(attorneys)], "active": True,

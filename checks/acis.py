@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, tally
+from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, shared_targets, tally
 from monitor.acis import WatchSettings, detect, local_today
 from spiders.acis import nationality_label, parse_case_info
 from storage.acis import record
@@ -55,10 +55,11 @@ def check(
 ) -> CheckReport:
     """Look ``clients`` up in a crawl process, then compare each answer with the one before."""
     with crawl_run(engine, settings, SOURCE) as report:
-        targets = [
-            {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code}
-            for c in clients
-        ]
+        targets = shared_targets(
+            clients,
+            lambda c: (c.a_number, c.nationality_code),
+            lambda c: {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code},
+        )
         pace = settings.acis_pace_seconds if pace_s is None else pace_s
         args = ["--base-url", settings.acis_base_url, "--language", settings.acis_language,
                 "--pace", str(pace),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
-from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, tally
+from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, shared_targets, tally
 from monitor.detainee_locator import CustodySettings, detect, resolve_facilities
 from storage.db import session_scope
 from storage.models import Client, CustodyLookup
@@ -61,15 +61,16 @@ def check(
 ) -> CheckReport:
     """Look ``clients`` up in a crawl process, match facilities, then detect custody changes."""
     with crawl_run(engine, settings, SOURCE) as report:
-        targets = [
-            {
+        targets = shared_targets(
+            clients,
+            lambda c: (c.a_number, c.country_of_birth_code or c.nationality_code),
+            lambda c: {
                 "client_id": c.id,
                 "a_number": c.a_number,
                 "country": c.country_of_birth_code or c.nationality_code,
                 "bio": _bio(c),
-            }
-            for c in clients
-        ]
+            },
+        )
         pace = settings.detainee_locator_pace_seconds if pace_s is None else pace_s
         args = ["--base-url", settings.detainee_locator_base_url, "--pace", str(pace),
                 "--zero-attempts", str(settings.detainee_locator_zero_attempts),

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from checks.run import crawl_run
 from monitor.planner import choose, in_browser_hours, load_states
@@ -36,7 +36,20 @@ def planned_clients(
         note = "nobody is due"
         _record(engine, settings, source, note)
         return [], note
-    clients = [session.get(Client, p.state.client_id) for p in picked]
+    clients = [c for c in (session.get(Client, p.state.client_id) for p in picked) if c]
     reasons = sorted({p.reason.split(" (")[0] for p in picked})
     note = f"{len(picked)} due within the budget of {settings.browser_lookups_per_hour}/hour"
-    return [c for c in clients if c is not None], note + f" ({'; '.join(reasons)})"
+    return with_siblings(session, clients), note + f" ({'; '.join(reasons)})"
+
+
+def with_siblings(session: Session, clients: list[Client]) -> list[Client]:
+    """The picked clients and every other program's active client with the same A-number: the
+    person is looked up once, for all of them (``checks.run.shared_targets``)."""
+    numbers = {c.a_number for c in clients}
+    if not numbers:
+        return clients
+    picked = {c.id for c in clients}
+    others = session.exec(
+        select(Client).where(col(Client.a_number).in_(numbers), col(Client.active).is_(True))
+    ).all()
+    return clients + [c for c in others if c.id not in picked]

@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 
 from checks.planner import planned_clients
-from checks.run import CheckReport, finish_run, tally
+from checks.run import CheckReport, finish_run, shared_targets, tally
 from monitor.acis import WatchSettings, detect, local_today
 from monitor.planner import in_browser_hours, mark_done
 from storage.db import engine_for, session_scope
@@ -153,17 +153,19 @@ def plan_acis(engine: sa.Engine, settings: Settings) -> str:
         if not clients:
             return note
         run = CrawlRun(
-            source="acis", started_at=now, message=f"{POOL_NOTE}{len(clients)} lookups queued"
+            source="acis", started_at=now, message=f"{POOL_NOTE}{len(clients)} clients queued"
         )
         session.add(run)
         session.flush()
         assert run.id is not None
-        run_id, ids = run.id, [c.id for c in clients]
+        run_id = run.id
+        targets = shared_targets(clients, lambda c: (c.a_number, c.nationality_code),
+                                 lambda c: {})  # fmt: skip
     p = pool(settings)
-    for client_id in ids:
-        p.acis_lookup.send(run_id, client_id, len(ids))
-    log.info("acis run #%d: %d lookups queued for the pool (%s)", run_id, len(ids), note)
-    return f"run #{run_id}: {len(ids)} lookups queued; {note}"
+    for target in targets:
+        p.acis_lookup.send(run_id, target["client_ids"], len(clients))
+    log.info("acis run #%d: %d lookups queued for the pool (%s)", run_id, len(targets), note)
+    return f"run #{run_id}: {len(targets)} lookups queued; {note}"
 
 
 def queue_check(settings: Settings, source: str) -> str:
@@ -268,52 +270,59 @@ class Budget:
             await asyncio.sleep(poll_s)
 
 
-def _acis_lookup_task(run_id: int, client_id: int, planned: int) -> None:
+def _acis_lookup_task(run_id: int, client_ids: list[int], planned: int) -> None:
+    """Look one person up for every program's client in ``client_ids`` (one lookup)."""
     ctx = _context()
     settings, engine = ctx.settings, ctx.engine
     now = datetime.now(UTC)
     with session_scope(engine) as session:
-        client = session.get(Client, client_id)
+        clients = [c for c in (session.get(Client, i) for i in client_ids) if c and c.active]
+        watched = [c.id for c in clients if c.id is not None]
         stored = session.exec(
             select(AcisLookup.id).where(
-                AcisLookup.crawl_run_id == run_id, AcisLookup.client_id == client_id
+                AcisLookup.crawl_run_id == run_id, col(AcisLookup.client_id).in_(client_ids)
             )
         ).first()
         target = (
-            None
-            if client is None or not client.active
-            else {
-                "client_id": client_id,
-                "a_number": client.a_number,
-                "nat_code": client.nationality_code,
+            {
+                "client_id": clients[0].id,
+                "client_ids": watched,
+                "a_number": clients[0].a_number,
+                "nat_code": clients[0].nationality_code,
             }
+            if clients
+            else None
         )
+    who = ", ".join(f"#{i}" for i in client_ids)
     if stored is not None:  # a redelivery after the lookup was stored: it is not made again
-        log.info("acis run #%d: client #%d already looked up", run_id, client_id)
+        log.info("acis run #%d: client %s already looked up", run_id, who)
     elif target is None:
-        log.info("acis run #%d: client #%d is no longer watched", run_id, client_id)
+        log.info("acis run #%d: client %s no longer watched", run_id, who)
     elif not in_browser_hours(settings.browser_hours, now, settings.timezone):
-        log.info("acis run #%d: outside browser hours; client #%d waits", run_id, client_id)
+        log.info("acis run #%d: outside browser hours; client %s waits", run_id, who)
     else:
         budget = Budget(pool(settings).backend, "acis", settings.pool_lookups_per_minute)
         item = _looker(ctx).acis(target, budget)
-        _store(ctx, run_id, client_id, item)
+        _store(ctx, run_id, watched, item)
     close_run(engine, settings, run_id)
 
 
-def _store(ctx: WorkerContext, run_id: int, client_id: int, item: dict[str, Any]) -> None:
+def _store(ctx: WorkerContext, run_id: int, client_ids: list[int], item: dict[str, Any]) -> None:
     from spiders.run import store_acis_item
 
     settings = ctx.settings
     outcome = store_acis_item(ctx.engine, run_id, settings.timezone, item)
     now = datetime.now(UTC)
+    watch = WatchSettings(not_found_repeats=settings.acis_not_found_repeats)
+    events = 0
     with session_scope(ctx.engine) as session:
-        client = session.get(Client, client_id)
-        assert client is not None
-        watch = WatchSettings(not_found_repeats=settings.acis_not_found_repeats)
-        events = detect(session, client, now, local_today(now, settings.timezone), watch)
-        mark_done(session, "acis", [client_id], now)
-    log.info("acis run #%d: client #%d %s (%d events)", run_id, client_id, outcome, len(events))
+        for client_id in client_ids:  # each program's client: each program's alerts
+            client = session.get(Client, client_id)
+            assert client is not None
+            events += len(detect(session, client, now, local_today(now, settings.timezone), watch))
+        mark_done(session, "acis", client_ids, now)
+    who = ", ".join(f"#{i}" for i in client_ids)
+    log.info("acis run #%d: client %s %s (%d events)", run_id, who, outcome, events)
 
 
 def _looker(ctx: WorkerContext) -> Any:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -103,6 +103,19 @@ def crawl_run(engine: sa.Engine, settings: Settings, source: str) -> Iterator[Ch
         raise
     finish_run(engine, settings, report)
     log.info("%s run #%d: %s (%s)", source, report.run_id, report.outcome, report.message[:300])
+
+
+def shared_targets(
+    clients: Sequence[Any], key: Callable[[Any], tuple[str, ...]],
+    target: Callable[[Any], dict[str, Any]],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One lookup target per person: clients of several programs with the same ``key`` (the
+    A-number and the nationality or country the lookup asks with) are looked up once, and the
+    answer is stored for each of them (``client_ids``), so each program is alerted."""
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for client in clients:
+        groups.setdefault(key(client), []).append(client)
+    return [{**target(same[0]), "client_ids": [c.id for c in same]} for same in groups.values()]
 
 
 def summarize(outcomes: Counter[str]) -> str:

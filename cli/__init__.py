@@ -15,13 +15,14 @@ so ``docketwatch --help`` loads little more than typer.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from typer.core import TyperGroup
 from typer.main import get_group
 
 from cli import service
-from cli.common import group
+from cli.common import ORG, group
 from cli.groups import GROUPS
 
 
@@ -58,6 +59,21 @@ app = group(
     cls=LazyGroup,
 )
 app.registered_commands.extend(service.app.registered_commands)
+
+
+@app.callback()
+def _top(
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            metavar="SLUG",
+            help="The program to work on, when this deployment serves several (`docketwatch "
+            "orgs list`); the organization setting (DOCKETWATCH_ORG) is the default.",
+        ),
+    ] = None,
+) -> None:
+    ORG.slug = org
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.common import (
+    ORG,
     CsvOpt,
     JsonOpt,
     RevealOpt,
@@ -159,7 +160,7 @@ def clients_list(
 
     if status is not None and status not in ("prospect", "represented", "closed"):
         raise fail(f"--status {status!r} is not prospect, represented or closed")
-    rows = quick.list_clients(include_inactive, status)  # SQLite, without the ORM: fast
+    rows = quick.list_clients(include_inactive, status, ORG.slug)  # SQLite, no ORM: fast
     if rows is None:
         from storage.people import list_clients
 

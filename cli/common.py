@@ -158,16 +158,44 @@ def open_engine(*, migrate: bool = False) -> Iterator[sa.Engine]:
             upgrade(engine)
         else:
             require_current(engine)
+        _use_program(engine, ORG.slug or settings.organization)
         yield engine
     finally:
         engine.dispose()
 
 
+class _Org:
+    slug: str | None = None  # --org of this invocation (the top-level option)
+
+
+ORG = _Org()
+
+
+def _use_program(engine: sa.Engine, slug: str | None) -> None:
+    """Scope this command's sessions to the program ``--org`` names (storage.tenancy); without
+    one, the command sees every program (the service's own work), and a command about one
+    program's data asks which (:func:`open_session`)."""
+    from sqlmodel import Session
+
+    from storage.tenancy import resolve, use
+
+    use(None)
+    if slug:
+        with Session(engine) as session:
+            use(resolve(session, slug).id)
+
+
 @contextmanager
-def open_session(engine: sa.Engine) -> Iterator[Session]:
+def open_session(engine: sa.Engine, *, program: bool = True) -> Iterator[Session]:
+    """A session for a command. One about a program's data (``program``: clients, staff,
+    alerts, reminders, its report) needs to know which program when the deployment serves
+    several (``--org``); one about public data (FOIA, statistics, courts) does not."""
     from storage.db import session_scope
+    from storage.tenancy import resolve, scope_of
 
     with session_scope(engine) as session:
+        if program and scope_of(session) is None:
+            resolve(session, None)  # the only program, or an error that says to choose one
         yield session
 
 

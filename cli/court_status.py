@@ -44,7 +44,7 @@ def courts_status(
 
     from storage.models import CourtStatus
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         q = select(CourtStatus).order_by(col(CourtStatus.name))
         if closed:
             q = q.where(col(CourtStatus.closed).is_(True))

@@ -73,7 +73,7 @@ def stats_load(
 
     with open_engine() as engine:
         for path in paths:
-            with open_session(engine) as session:
+            with open_session(engine, program=False) as session:
                 row, new = load_file(session, path)
             flag = f" STALE ({row.stale_reason})" if row.stale else ""
             out.print(
@@ -108,7 +108,7 @@ def facilities_trend(
     from storage.detention_stats import trend
     from storage.errors import NotFoundError
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         series = trend(session, name)
         if not series:
             raise NotFoundError(f"no stored edition has a facility matching {name!r}")

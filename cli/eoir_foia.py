@@ -142,7 +142,7 @@ def foia_releases(
 
     from storage.models import FoiaRelease
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         rows = session.exec(select(FoiaRelease).order_by(col(FoiaRelease.id))).all()
         records = [
             {
@@ -173,7 +173,7 @@ def foia_quarantine(
 
     from storage.models import FoiaQuarantine, FoiaRelease
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         rid = release or session.exec(select(func.max(FoiaRelease.id))).one()
         rows = session.exec(
             select(FoiaQuarantine)
@@ -208,7 +208,7 @@ def caseload_unrepresented(
     ids, nationality, language, next hearing and judge), listed or counted --by a field."""
     from monitor.eoir_foia import caseload_unrepresented as query
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         result = query(
             session, court.upper(), detained=detained, by=by, new_only=new, release_id=release
         )
@@ -225,7 +225,7 @@ def caseload_trend(
     """Per release: pending proceedings, unrepresented ones and their share at a court."""
     from monitor.eoir_foia import caseload_trend as query
 
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         result = query(session, court.upper())
     emit_result(result, as_json, as_csv)
 
@@ -252,6 +252,6 @@ def caseload_hearings(
         raise ValidationError(f"--from {start!r} / --to {end!r}: dates are YYYY-MM-DD") from None
     if last < first:
         raise ValidationError(f"--to {end} is before --from {start}")
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         result = query(session, court.upper(), first, last)
     emit_result(result, as_json, as_csv)

@@ -20,6 +20,7 @@ GROUPS: dict[str, Group] = {
     "clients": Group(
         "cli.clients", "app", "The client roster: import, add, list, show, deactivate."
     ),
+    "orgs": Group("cli.orgs", "app", "The programs this deployment serves: list, add, rename."),
     "staff": Group("cli.staff", "app", "Staff who receive alerts: add, list, assign to clients."),
     "alerts": Group(
         "cli.alerts",

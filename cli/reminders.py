@@ -52,7 +52,7 @@ def languages(
 
     settings = get_settings()
     now = datetime.now(UTC)
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         if show:
             known = r.languages(settings)
             if show not in known:

@@ -99,6 +99,6 @@ def report_representation(
     settings = get_settings()
     first, last = parse_month(start, "--from"), parse_month(end, "--to")
     code = (court or settings.eoir_foia_alert_court).strip().upper()
-    with open_engine() as engine, open_session(engine) as session:
+    with open_engine() as engine, open_session(engine, program=False) as session:
         report = representation_report(session, code, first, last, datetime.now(UTC))
     _write(report, fmt, output, f"representation-{code}-{first:%Y-%m}-{last:%Y-%m}", unsuppressed)

@@ -386,6 +386,9 @@ class EventInput(BaseModel):
     subject_key: str = Field(min_length=1, max_length=40)
     dedup_key: str = Field(min_length=1, max_length=200)
     client_id: int | None = None
+    # the program it is about; None: found from the client (or channel, delivery, staff
+    # member) it is about, and none for public data (a court, a source)
+    organization_id: int | None = None
     severity: Severity | None = None  # None: the kind's own severity
     payload: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime

@@ -282,11 +282,13 @@ def previous_month(today: date) -> date:
 
 
 def monthly_report_event(
-    session: Session, today: date, zone_name: str, web_base_url: str | None, now: datetime
-) -> Event | None:
+    session: Session, today: date, zone_name: str, web_base_url: str | None, now: datetime,
+    organization_id: int = 1,
+) -> Event | None:  # fmt: skip
     """On the first of a month (or later, once): the coordinators' ``monthly_report`` alert
     for the month just ended, with its headline figures (published form) and where to get the
-    report. Written once per month (its dedup key)."""
+    report. Written once per month and program (its dedup key); ``session`` is scoped to the
+    program (``storage.tenancy``), so the figures are its own."""
     from monitor.events import EventInput, note
     from monitor.route import emit
 
@@ -312,7 +314,10 @@ def monthly_report_event(
             kind="monthly_report",
             subject_type="report",
             subject_key=f"{month:%Y-%m}",
-            dedup_key=f"monthly_report:{month:%Y-%m}",
+            # one report a month per program (the first program's key is the one it always had)
+            dedup_key=f"monthly_report:{month:%Y-%m}"
+            + ("" if organization_id == 1 else f":{organization_id}"),
+            organization_id=organization_id,
             payload={"notes": [line]},
             occurred_at=now,
         ),

@@ -5,6 +5,8 @@
   alert never goes nowhere;
 * coordinator kinds go to every active coordinator; source and channel kinds to admins only,
   never to attorneys;
+* an event about a client goes to the client's program's staff only; one about public data (a
+  court closure, a source's health) to the staff of every program;
 * each staff member's filters (lowest severity, muted kinds) apply; a staff member in digest
   mode gets non-urgent alerts held for the daily digest.
 """
@@ -24,11 +26,13 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    Reminder,
     Severity,
     Staff,
     StaffChannel,
     StaffRole,
 )
+from storage.tenancy import ALL
 
 SEVERITY_RANK = {Severity.info.value: 0, Severity.normal.value: 1, Severity.urgent.value: 2}
 
@@ -48,14 +52,12 @@ def _active_channels(session: Session, staff_ids: Sequence[int]) -> dict[int, li
     return out
 
 
-def _by_role(session: Session, role: StaffRole) -> list[Staff]:
-    return list(
-        session.exec(
-            select(Staff)
-            .where(Staff.role == role.value, Staff.active == True)  # noqa: E712
-            .order_by(Staff.id)  # type: ignore[arg-type]
-        )
-    )
+def _by_role(session: Session, role: StaffRole, organization_id: int | None) -> list[Staff]:
+    """Active staff with ``role``: of one program, or (public events) of every program."""
+    query = select(Staff).where(Staff.role == role.value, Staff.active == True)  # noqa: E712
+    if organization_id is not None:
+        query = query.where(Staff.organization_id == organization_id)
+    return list(session.exec(query.order_by(Staff.id)))  # type: ignore[arg-type]
 
 
 log = logging.getLogger(__name__)
@@ -64,13 +66,14 @@ log = logging.getLogger(__name__)
 def recipients(session: Session, event: Event, escalation_level: int = 0) -> list[Staff]:
     """The staff who must hear of ``event`` at this escalation level (before filters)."""
     audience = kind(event.kind).audience
+    client = session.get(Client, event.client_id) if event.client_id is not None else None
+    # an event about a program's data is that program's alone; one about public data (a
+    # court, a source) is every program's
+    org = event.organization_id
     if audience is Audience.admins:
-        return _by_role(session, StaffRole.admin)
-    if audience is Audience.coordinators or event.client_id is None or escalation_level >= 2:
-        return _by_role(session, StaffRole.coordinator)
-    client = session.get(Client, event.client_id)
-    if client is None:
-        return _by_role(session, StaffRole.coordinator)
+        return _by_role(session, StaffRole.admin, org)
+    if audience is Audience.coordinators or client is None or escalation_level >= 2:
+        return _by_role(session, StaffRole.coordinator, org)
     if escalation_level == 1:
         order = [client.backup_attorney_id]
     else:
@@ -81,7 +84,7 @@ def recipients(session: Session, event: Event, escalation_level: int = 0) -> lis
         staff = session.get(Staff, staff_id)
         if staff is not None and staff.active and reachable.get(staff_id):
             return [staff]
-    return _by_role(session, StaffRole.coordinator)
+    return _by_role(session, StaffRole.coordinator, org)
 
 
 def wants(staff: Staff, event: Event) -> bool:
@@ -137,15 +140,52 @@ def pending_count(session: Session) -> int:
     )
 
 
+def _program_of(session: Session, event: EventInput) -> int | None:
+    """The program an event is about, from its client, channel, delivery or staff member;
+    None for public data (a court, a source, a FOIA release)."""
+    staff_id: int | None = None
+    if event.client_id is not None:
+        client = session.get(Client, event.client_id, execution_options=ALL)
+        return client.organization_id if client is not None else None
+    key = int(event.subject_key) if event.subject_key.isdigit() else None
+    if key is None:
+        return None
+    if event.subject_type == "channel":
+        channel = session.get(StaffChannel, key, execution_options=ALL)
+        staff_id = channel.staff_id if channel is not None else None
+    elif event.subject_type == "delivery":
+        delivery = session.get(Delivery, key, execution_options=ALL)
+        if delivery is not None and delivery.reminder_id is not None:
+            reminder = session.get(Reminder, delivery.reminder_id, execution_options=ALL)
+            client = (
+                session.get(Client, reminder.client_id, execution_options=ALL)
+                if reminder is not None
+                else None
+            )
+            return client.organization_id if client is not None else None
+        staff_id = delivery.staff_id if delivery is not None else None
+    elif event.subject_type == "staff":
+        staff_id = key
+    if staff_id is None:
+        return None
+    staff = session.get(Staff, staff_id, execution_options=ALL)
+    return staff.organization_id if staff is not None else None
+
+
 def emit(session: Session, event: EventInput, now: datetime) -> Event | None:
     """Write ``event`` and its deliveries in the session's transaction.
 
     Returns the new Event, or None when an event with the same dedup key exists already.
     """
-    existing = session.exec(select(Event.id).where(Event.dedup_key == event.dedup_key)).first()
+    existing = session.exec(
+        select(Event.id).where(Event.dedup_key == event.dedup_key).execution_options(**ALL)
+    ).first()
     if existing is not None:
         return None
     row = Event(
+        organization_id=event.organization_id
+        if event.organization_id is not None
+        else _program_of(session, event),
         kind=event.kind,
         severity=(event.severity or kind(event.kind).severity).value,
         subject_type=event.subject_type,

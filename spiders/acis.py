@@ -306,6 +306,7 @@ async def look_up(
 
     item: dict[str, Any] = {
         "client_id": target["client_id"],
+        "client_ids": target.get("client_ids", [target["client_id"]]),
         "nationality_code": target["nat_code"],
         "language": language,
     }
@@ -408,6 +409,7 @@ def make_spider_class() -> type:
             target = failure.request.meta["target"]
             yield {
                 "client_id": target["client_id"],
+                "client_ids": target.get("client_ids", [target["client_id"]]),
                 "nationality_code": target["nat_code"],
                 "language": self.language,
                 "outcome": Outcome.upstream_error.value,

@@ -180,7 +180,11 @@ def make_spider_class() -> type:
         async def lookup(self, response: Response):  # type: ignore[no-untyped-def]
             page = response.meta["playwright_page"]
             target = response.meta["target"]
-            item: dict[str, Any] = {"client_id": target["client_id"], "attempts": 1}
+            item: dict[str, Any] = {
+                "client_id": target["client_id"],
+                "client_ids": target.get("client_ids", [target["client_id"]]),
+                "attempts": 1,
+            }
             label = country_label(target["country"])
             try:
                 if response.status in BLOCKING_STATUSES:

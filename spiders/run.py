@@ -82,17 +82,18 @@ class StorePipeline:
                     }
                 )
         with session_scope(self.engine) as session:
-            client = session.get(Client, item["client_id"])
-            assert client is not None
-            record(
-                session,
-                client,
-                observation,
-                html,
-                now,
-                attempts=item.get("attempts", 1),
-                crawl_run_id=self.run_id,
-            )
+            for client_id in item.get("client_ids") or [item["client_id"]]:
+                client = session.get(Client, client_id)  # each program that watches the person
+                assert client is not None
+                record(
+                    session,
+                    client,
+                    observation,
+                    html,
+                    now,
+                    attempts=item.get("attempts", 1),
+                    crawl_run_id=self.run_id,
+                )
         self._progress(observation.outcome.value)
         return {"client_id": item["client_id"], "outcome": observation.outcome.value}
 
@@ -107,7 +108,7 @@ class StorePipeline:
 
 def store_acis_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -> str:
     """Parse one ACIS lookup's item (the spider's, or a pool worker's) and store it with the
-    run it belongs to; return its outcome."""
+    run it belongs to, for every client it was made for; return its outcome."""
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
@@ -131,17 +132,18 @@ def store_acis_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -
         today = now.astimezone(ZoneInfo(zone)).date()
         observation = parse_case_info(item["http_status"], raw, today, item["language"])
     with session_scope(engine) as session:
-        client = session.get(Client, item["client_id"])
-        assert client is not None
-        record(
-            session,
-            client,
-            observation,
-            raw,
-            now,
-            nationality_code=item["nationality_code"],
-            crawl_run_id=run_id,
-        )
+        for client_id in item.get("client_ids") or [item["client_id"]]:
+            client = session.get(Client, client_id)  # each program that watches the person
+            assert client is not None
+            record(
+                session,
+                client,
+                observation,
+                raw,
+                now,
+                nationality_code=item["nationality_code"],
+                crawl_run_id=run_id,
+            )
     return observation.outcome.value
 
 

@@ -88,9 +88,12 @@ def _make_engine(url: str, busy_seconds: float) -> sa.Engine:
 
 
 @contextmanager
-def session_scope(engine: sa.Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any exception."""
+def session_scope(engine: sa.Engine, organization_id: int | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception; with
+    ``organization_id``, one that sees that program's data only (storage.tenancy)."""
     with Session(engine, expire_on_commit=False) as session:
+        if organization_id is not None:
+            session.info["organization_id"] = organization_id
         try:
             yield session
             session.commit()

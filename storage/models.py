@@ -153,13 +153,30 @@ class Facility(SQLModel, table=True):
     type: str = Field(default="", max_length=20, description="ICE 'Type Detailed' (CDF, IGSA ...)")
 
 
-class Client(SQLModel, table=True):
-    """A person the organization represents or is doing intake for."""
+class Organization(SQLModel, table=True):
+    """A program the deployment serves: its clients, staff and their alerts are its own; the
+    public data (FOIA releases, statistics, court status) is every program's."""
 
-    __tablename__ = "client"
+    __tablename__ = "organization"
 
     id: int | None = Field(default=None, primary_key=True)
-    a_number: str = Field(max_length=9, unique=True)
+    slug: str = Field(max_length=40, unique=True, description="short name, for --org")
+    name: str = Field(max_length=160)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Client(SQLModel, table=True):
+    """A person the organization represents or is doing intake for. Two programs may watch the
+    same person: each has its own row (its attorneys, its notes), looked up once for both."""
+
+    __tablename__ = "client"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "a_number", name="uq_client_organization_a_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(default=None, foreign_key="organization.id", index=True)
+    a_number: str = Field(max_length=9, index=True)
     name: str = Field(max_length=160)
     nationality_code: str = Field(foreign_key="nationality.code", max_length=2)
     country_of_birth_code: str | None = Field(
@@ -183,6 +200,7 @@ class Staff(SQLModel, table=True):
     __tablename__ = "staff"
 
     id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(default=None, foreign_key="organization.id", index=True)
     name: str = Field(max_length=120)
     email: str = Field(max_length=200, unique=True)
     role: str = Field(sa_column=_enum(StaffRole))
@@ -267,6 +285,10 @@ class Event(SQLModel, table=True):
     subject_type: str = Field(max_length=20)  # client, court, source
     subject_key: str = Field(max_length=40)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    organization_id: int | None = Field(
+        default=None, foreign_key="organization.id", index=True,
+        description="the program it is about (its client, its staff); none: public data",
+    )  # fmt: skip
     payload: dict[str, Any] = Field(
         default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
     )
@@ -659,6 +681,10 @@ class AuditEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    organization_id: int | None = Field(
+        default=None, foreign_key="organization.id", index=True,
+        description="the program whose data it was (none: the deployment's own)",
+    )  # fmt: skip
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     action: str = Field(max_length=40)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)

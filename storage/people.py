@@ -26,6 +26,7 @@ from storage.models import (
     StaffChannel,
     StaffRole,
 )
+from storage.tenancy import ALL, owner
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -91,16 +92,22 @@ def add_client(
     born_on: date | None = None,
     status: str = ClientStatus.represented.value,
     now: datetime | None = None,
+    organization_id: int | None = None,
 ) -> Client:
+    """A new client of the session's program (or ``organization_id``; or the only one)."""
     number = parse_a_number(a_number)
     if not name.strip():
         raise ValidationError("client name is missing")
     if status not in ClientStatus.__members__:
         raise ValidationError(f"status {status!r} is not prospect, represented or closed")
-    if session.exec(select(Client).where(Client.a_number == number)).first():
+    org = owner(session, organization_id)
+    if session.exec(
+        select(Client).where(Client.a_number == number, Client.organization_id == org)
+    ).first():
         raise ValidationError("a client with that A-number exists already (see `clients show`)")
     stamp = _now(now)
     client = Client(
+        organization_id=org,
         a_number=number,
         name=" ".join(name.split()),
         nationality_code=parse_nationality(nationality),
@@ -116,11 +123,16 @@ def add_client(
 
 
 def get_client(session: Session, a_number: str) -> Client:
+    """The client with ``a_number`` among those the session sees (its program's, when scoped)."""
     number = parse_a_number(a_number)
-    client = session.exec(select(Client).where(Client.a_number == number)).first()
-    if client is None:
+    found = session.exec(select(Client).where(Client.a_number == number).limit(2)).all()
+    if not found:
         raise NotFoundError("no client with that A-number")
-    return client
+    if len(found) > 1:
+        raise ValidationError(
+            "several programs watch a client with that A-number: say which program (--org SLUG)"
+        )
+    return found[0]
 
 
 @dataclass
@@ -202,7 +214,10 @@ def add_staff(
     min_severity: str = "info",
     muted_kinds: list[str] | None = None,
     now: datetime | None = None,
+    organization_id: int | None = None,
 ) -> Staff:
+    """A new staff member of the session's program (or ``organization_id``; or the only one).
+    An email address is one person's in the whole deployment (it is how they sign in)."""
     if role not in StaffRole.__members__:
         raise ValidationError(f"role {role!r} is not attorney, coordinator or admin")
     if language not in Language.__members__:
@@ -214,9 +229,10 @@ def add_staff(
     _check_severity(min_severity)
     muted = [_check_kind(k) for k in (muted_kinds or [])]
     start, end = parse_quiet_hours(quiet_hours)
-    if session.exec(select(Staff).where(Staff.email == address)).first():
+    if session.exec(select(Staff).where(Staff.email == address).execution_options(**ALL)).first():
         raise ValidationError(f"a staff member with email {address} exists already")
     staff = Staff(
+        organization_id=owner(session, organization_id),
         name=" ".join(name.split()),
         email=address,
         role=role,
@@ -336,6 +352,8 @@ def assign(
     staff = get_staff(session, email)
     if staff.role != StaffRole.attorney.value:
         raise ValidationError(f"{staff.email} is a {staff.role}, not an attorney")
+    if staff.organization_id != client.organization_id:
+        raise ValidationError(f"{staff.email} is another program's attorney")
     other = client.backup_attorney_id if role == "primary" else client.primary_attorney_id
     if other == staff.id:
         other_role = "backup" if role == "primary" else "primary"

@@ -65,8 +65,12 @@ def _sqlite_path(url: str) -> Path | None:
     return path if path.name and path.name != ":memory:" else None
 
 
-def list_clients(include_inactive: bool, status: str | None) -> list[dict[str, Any]] | None:
-    """``clients list``'s rows (full A-numbers), or None when this path cannot answer."""
+def list_clients(
+    include_inactive: bool, status: str | None, org_slug: str | None = None
+) -> list[dict[str, Any]] | None:
+    """``clients list``'s rows (full A-numbers) of the program ``org_slug`` (or of the only
+    program), or None when this path cannot answer (the ORM's path then answers, or says
+    which program to name)."""
     try:
         path = _sqlite_path(database_url())
         if path is None or not path.is_file():
@@ -78,7 +82,18 @@ def list_clients(include_inactive: bool, status: str | None) -> list[dict[str, A
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         if row is None or row[0] != head_revision():
             return None
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
+        if org_slug:
+            found = conn.execute(
+                "SELECT id FROM organization WHERE slug = ?", (org_slug.strip().lower(),)
+            ).fetchone()
+            if found is None:
+                return None
+            where.append("c.organization_id = ?")
+            args.append(found[0])
+        elif conn.execute("SELECT count(*) FROM organization").fetchone()[0] != 1:
+            return None
         if not include_inactive:
             where.append("c.active = 1")
         if status:

@@ -574,17 +574,24 @@ def import_roster(
     progress: Callable[[int], None] | None = None,
     write_rejects: bool = True,
     reminder_languages: frozenset[str] = frozenset(),
+    organization_id: int | None = None,
 ) -> ImportReport:
-    """Import a roster file; see the module docstring for the contract. Rows that record a
-    consent to hearing reminders may name only ``reminder_languages`` (those switched on)."""
+    """Import a roster file into one program's clients (``organization_id``: by default the
+    process's program, or the only one); see the module docstring for the contract. Rows that
+    record a consent to hearing reminders may name only ``reminder_languages`` (those switched
+    on)."""
+    from storage.tenancy import owner
+
     now = now or datetime.now(UTC)
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
+    with Session(engine) as session:
+        org = owner(session, organization_id)
     # A roster is hundreds of thousands of small lists and dicts that all live until the end:
     # the cyclic garbage collector would walk them again and again for nothing.
     with _gc_paused():
         return _import(engine, path, mapping, default_status, dry_run, now, progress, write_rejects,
-                       reminder_languages)  # fmt: skip
+                       reminder_languages, org)  # fmt: skip
 
 
 @contextmanager
@@ -607,7 +614,8 @@ def _import(
     now: datetime,
     progress: Callable[[int], None] | None,
     write_rejects: bool,
-    reminder_languages: frozenset[str] = frozenset(),
+    reminder_languages: frozenset[str],
+    org: int,
 ) -> ImportReport:
     report = ImportReport(path=path, dry_run=dry_run)
     rows = _read_rows(path)
@@ -621,7 +629,7 @@ def _import(
             email.lower(): sid
             for sid, email in conn.execute(
                 sa.select(Staff.id, Staff.email).where(  # type: ignore[call-overload]
-                    Staff.role == StaffRole.attorney.value
+                    Staff.role == StaffRole.attorney.value, Staff.organization_id == org
                 )
             )
         }
@@ -674,7 +682,7 @@ def _import(
     if progress is not None:
         progress(report.rows % 1000)
 
-    _store(engine, report, good, now, dry_run, default_status)
+    _store(engine, report, good, now, dry_run, default_status, org)
     if write_rejects:
         report.rejects_path = _write_rejects(path, header, width, report.rejects)
     return report
@@ -687,6 +695,7 @@ def _store(
     now: datetime,
     dry_run: bool,
     default_status: str,
+    org: int,
 ) -> None:
     """Upsert the good rows in one transaction (rolled back for a dry run). A new client
     without a status gets ``default_status``; a stored one keeps its own."""
@@ -694,7 +703,7 @@ def _store(
     conn = engine.connect()
     trans = conn.begin()
     try:
-        existing = _existing_clients(conn, client)
+        existing = _existing_clients(conn, client, org)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for item in good.values():
@@ -703,7 +712,8 @@ def _store(
                 values = {f: item.values.get(f) for f in _CLIENT_FIELDS}
                 values["notes"] = values["notes"] or ""
                 values["status"] = values["status"] or default_status
-                values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now)
+                values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now,
+                              organization_id=org)  # fmt: skip
                 inserts.append(values)
                 continue
             merged = {**row, **item.values}
@@ -733,7 +743,7 @@ def _store(
             conn.execute(stmt, updates)
         consents = [g for g in good.values() if g.consent is not None]
         if consents:
-            report.consents = _store_consents(conn, client, consents, now)
+            report.consents = _store_consents(conn, client, consents, now, org)
         if dry_run:
             trans.rollback()
         else:
@@ -756,14 +766,14 @@ def _store(
 
 
 def _store_consents(
-    conn: sa.Connection, client: sa.Table, rows: list[_Good], now: datetime
+    conn: sa.Connection, client: sa.Table, rows: list[_Good], now: datetime, org: int
 ) -> dict[str, int]:
     """Each row's consent to reminders, in the import's transaction: counts by outcome. A consent
     older than the client's withdrawal (a STOP reply) is not stored again."""
     ids = dict(
         conn.execute(
             sa.select(client.c.a_number, client.c.id).where(
-                client.c.a_number.in_([g.a_number for g in rows])
+                client.c.a_number.in_([g.a_number for g in rows]), client.c.organization_id == org
             )
         ).all()
     )
@@ -778,10 +788,12 @@ def _store_consents(
     return counts
 
 
-def _existing_clients(conn: sa.Connection, client: sa.Table) -> dict[str, dict[str, Any]]:
-    """Every stored client's importable columns, by A-number."""
+def _existing_clients(conn: sa.Connection, client: sa.Table, org: int) -> dict[str, dict[str, Any]]:
+    """Every stored client of the program: importable columns, by A-number."""
     result = conn.execute(
-        sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS))
+        sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS)).where(
+            client.c.organization_id == org
+        )
     )
     return {row["a_number"]: row for row in (dict(r) for r in result.mappings())}
 

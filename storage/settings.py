@@ -353,6 +353,17 @@ class Settings(BaseSettings):
         max_length=200,
         description="This machine's name in the scheduler's lease (default: its host name).",
     )
+    organization: str = Field(
+        default="",
+        max_length=40,
+        validation_alias=AliasChoices(
+            "DOCKETWATCH_ORG", "DOCKETWATCH_ORGANIZATION", "organization"
+        ),
+        description=(
+            "The program (its slug) the CLI's commands work on when the deployment serves "
+            "several; `--org SLUG` does the same for one command."
+        ),
+    )
     redis_url: str = Field(
         default="",
         max_length=500,

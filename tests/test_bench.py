@@ -7,6 +7,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -86,3 +88,13 @@ def test_report_bench_smoke() -> None:
     last = run_bench("report", "--cases", "8000", "--repeat", "1")
     assert last["agree"] is True and last["cases"] == 8000
     assert last["report_s"] > 0 and last["reference_s"] > 0
+
+
+@pytest.mark.scale
+def test_scale_out_bench_smoke() -> None:
+    """The pool's benchmark, small: one worker against four, then one minute under a budget
+    (a Redis of its own, PostgreSQL, the ACIS replica; about two minutes)."""
+    last = run_bench("scale_out", "--lookups", "24", "--browser-seconds", "0.3",
+                     "--budget", "20", "--minutes", "1")  # fmt: skip
+    assert last["budget_never_exceeded"] and last["max_in_any_minute"] <= 20
+    assert last["full_minutes"] and last["pool_per_s"] > last["one_worker_per_s"]

@@ -171,8 +171,8 @@ def test_a_task_delivered_twice_looks_up_once(
         run_id = _run_id(summary)
         pool._CONTEXT = pool.WorkerContext(s, sqlite_engine, simulate_s=0)
         try:
-            pool._acis_lookup_task(run_id, 1, 1)
-            pool._acis_lookup_task(run_id, 1, 1)  # the same message again
+            pool._acis_lookup_task(run_id, [1], 1)
+            pool._acis_lookup_task(run_id, [1], 1)  # the same message again
         finally:
             pool._CONTEXT = None
         assert acis.state.asked == 1

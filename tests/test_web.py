@@ -753,8 +753,8 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     assert options == ["Español (Spanish)", "Kreyòl ayisyen (Haitian Creole)"]
     accessible(page)
     page.get_by_label("Mobile number").fill("555-01")  # a number cut short: said, not stored
-    page.get_by_role("button", name="Record consent").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's answer, not the page before it
+        page.get_by_role("button", name="Record consent").click()
     problem = page.get_by_role("alert").inner_text()
     assert problem.startswith("Consent not recorded:") and "not a valid phone number" in problem
     assert "555-01" not in problem
@@ -764,8 +764,8 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     page.get_by_label("Send by").select_option("whatsapp")
     page.get_by_label("Reminder language").select_option("ht")
     page.get_by_label("The client consented").select_option("phone")
-    page.get_by_role("button", name="Record consent").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's answer, not the page before it
+        page.get_by_role("button", name="Record consent").click()
     assert page.get_by_role("status").first.inner_text() == "Consent recorded."
     text = section.inner_text()
     assert "***0123" in text and "whatsapp" in text and "Kreyòl ayisyen" in text
@@ -781,11 +781,11 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     assert any("7 day(s) before" in x and "sent" in x for x in rows)
     accessible(page)
     shot(page, "client-reminders")
-    page.get_by_role("button", name="Pause reminders").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's answer, not the page before it
+        page.get_by_role("button", name="Pause reminders").click()
     assert "Paused by ana@example.org" in section.inner_text()
-    page.get_by_role("button", name="Resume reminders").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's answer, not the page before it
+        page.get_by_role("button", name="Resume reminders").click()
     assert page.get_by_role("status").first.inner_text() == "Reminders resumed."
     for who in (site.org.coordinator, site.org.admin):
         page.context.clear_cookies()
@@ -793,8 +793,8 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
         page.goto(f"{site.base}/clients/{site.org.client_id}")
         assert "***0123" in section.inner_text()
         accessible(page)
-    page.get_by_role("button", name="Withdraw consent").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's answer, not the page before it
+        page.get_by_role("button", name="Withdraw consent").click()
     assert "Consent withdrawn" in section.inner_text()
     assert page.get_by_role("button", name="Record consent").is_visible()
     with session_scope(site.engine) as s:

@@ -419,7 +419,7 @@ def create_app(
     def home(request: Request, user: auth.SignedIn = role(*EVERYONE)) -> Response:
         from monitor.views import InboxFilter, client_lines, inbox
 
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             lines = client_lines(s, user.role, user.staff_id)
             alerts = inbox(s, user.role, user.staff_id, InboxFilter(), limit=50)
             return page(request, "home.html", user, lines=lines, alerts=_alert_rows(alerts))
@@ -435,7 +435,7 @@ def create_app(
         from monitor.calendar import feed_path, issue, revoke
 
         csrf(user, csrf_token)
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             if action == "revoke":
                 revoke(s, user.email)
                 address = ""
@@ -467,7 +467,7 @@ def create_app(
     ) -> Response:
         from monitor.views import client_history, visible_client
 
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             client = visible_client(s, user.role, user.staff_id, client_id)
             if reveal:
                 auth.audit(s, now(), user.staff_id, "reveal", client_id=client.id,
@@ -505,7 +505,7 @@ def create_app(
         consent = Consent(phone=phone, via=via, language=language, how=how, by=user.email,
                           at=min(at, now()) if at else None)  # fmt: skip
         try:
-            with session_scope(engine) as s:
+            with session_scope(engine, user.organization_id) as s:
                 client = visible_client(s, user.role, user.staff_id, client_id)
                 record_consent(s, settings, client, consent, now())
                 auth.audit(s, now(), user.staff_id, "reminder_consent", client_id=client.id,
@@ -529,7 +529,7 @@ def create_app(
         csrf(user, csrf_token)
         if action not in ("withdraw", "pause", "resume"):
             raise HTTPException(status_code=404)
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             client = visible_client(s, user.role, user.staff_id, client_id)
             assert client.id is not None
             if action == "withdraw":
@@ -584,7 +584,7 @@ def create_app(
         from monitor.views import request_check, visible_client
 
         csrf(user, csrf_token)
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             client = visible_client(s, user.role, user.staff_id, client_id)
             queued = request_check(s, client, "acis", user.email, now())
         flag = "queued" if queued else "pending"
@@ -604,7 +604,7 @@ def create_app(
         flt = InboxFilter(
             kind[:40], severity[:10], client, ack if ack in ("no", "yes", "all") else "no"
         )
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             rows = inbox(s, user.role, user.staff_id, flt)
             back = f"{request.url.path}?{request.url.query}"
             return page(request, "alerts.html", user, alerts=_alert_rows(rows), flt=flt,
@@ -622,7 +622,7 @@ def create_app(
         from monitor.views import may_acknowledge
 
         csrf(user, csrf_token)
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             may_acknowledge(s, user.role, user.staff_id, event_id)
         acknowledge(engine, event_id, user.email, now())
         return RedirectResponse(_local(back), status_code=303)
@@ -666,7 +666,7 @@ def create_app(
                   "hearing_from": hearing_from, "hearing_to": hearing_to}  # fmt: skip
         context: dict[str, Any] = {"court": court, "params": params, "groups": GROUPS,
                                    "table": None, "trend": None, "choices": {}}  # fmt: skip
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             try:
                 table = caseload_unrepresented(
                     s, court, detained=bool(detained), by=grouping, new_only=bool(new), flt=flt
@@ -706,7 +706,7 @@ def create_app(
         last = _day_param(end, "to") or first + timedelta(days=6)
         if last < first or (last - first).days > 92:
             raise ValidationError("the days run from 'from' to 'to', at most 93 days")
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             try:
                 table = caseload_hearings(s, court, first, last)
             except NotFoundError as exc:
@@ -729,7 +729,7 @@ def create_app(
         from storage.detention_stats import trend
 
         names = [q.strip()[:80]] if q.strip() else ["Adelanto", "Desert View"]
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             series: dict[str, Any] = {}
             for name in names:
                 series.update(trend(s, name))
@@ -750,7 +750,7 @@ def create_app(
         last_month = f"{previous_month(now().date()):%Y-%m}"
         start, end = start or last_month, end or start or last_month
         first, last = parse_month(start, "from"), parse_month(end, "to")
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             report = program_report(s, first, last, settings.timezone, now()).published()
         query = urlencode({"from": start, "to": end})
         return page(request, "reports.html", user, report=report, start=start, end=end,
@@ -770,7 +770,7 @@ def create_app(
         if fmt not in FORMATS:
             raise NotFoundError("no such format")
         first, last = parse_month(start, "from"), parse_month(end, "to")
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             report = program_report(s, first, last, settings.timezone, now()).published()
         return _report_response(report, fmt, f"program-{first:%Y-%m}-{last:%Y-%m}.{fmt}")
 
@@ -816,7 +816,7 @@ def create_app(
         report, error = None, ""
         code = (court or settings.eoir_foia_alert_court).upper()
         try:
-            with session_scope(engine) as s:
+            with session_scope(engine, user.organization_id) as s:
                 report, code, start, end = _representation(s, code, start, end)
         except ValidationError as exc:
             error = str(exc)
@@ -837,7 +837,7 @@ def create_app(
 
         if fmt not in FORMATS:
             raise NotFoundError("no such format")
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             report, code, start, end = _representation(s, court, start, end)
         return _report_response(report, fmt, f"representation-{code}-{start}-{end}.{fmt}")
 
@@ -846,7 +846,7 @@ def create_app(
         from monitor.views import blocked_clients, channel_lines, foia_releases, source_lines
 
         at = now()
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             return page(request, "sources.html", user, lines=source_lines(s, settings, at),
                         blocked=blocked_clients(s), channels=channel_lines(s),
                         releases=foia_releases(s), at=at)  # fmt: skip
@@ -858,7 +858,7 @@ def create_app(
         from storage.people import list_staff
         from storage.settings import mask_channel
 
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             rows = [
                 (st, [(mask_channel(c.url), c) for c in channels]) for st, channels in list_staff(s)
             ]
@@ -879,7 +879,7 @@ def create_app(
         from storage.people import add_staff
 
         csrf(user, csrf_token)
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             added = add_staff(s, name=name, email=email, role=staff_role, language=language,
                               channels=[channel] if channel.strip() else [])  # fmt: skip
             auth.audit(s, now(), user.staff_id, "staff_added", detail=added.email, ip=ip(request))
@@ -894,7 +894,7 @@ def create_app(
         from storage.models import Staff, StaffChannel
         from storage.settings import mask_channel
 
-        with session_scope(engine) as s:
+        with session_scope(engine, user.organization_id) as s:
             member = s.get(Staff, staff_id)
             if member is None:
                 raise NotFoundError("no such staff member")
@@ -905,10 +905,10 @@ def create_app(
             return page(request, "staff_edit.html", user, member=member, channels=channels,
                         done=done, outcomes=outcomes)  # fmt: skip
 
-    def staff_email(staff_id: int) -> str:
+    def staff_email(staff_id: int, org: int) -> str:
         from storage.models import Staff
 
-        with session_scope(engine) as s:
+        with session_scope(engine, org) as s:
             member = s.get(Staff, staff_id)
             if member is None:
                 raise NotFoundError("no such staff member")
@@ -933,8 +933,8 @@ def create_app(
         from storage.people import update_staff
 
         csrf(user, csrf_token)
-        email = staff_email(staff_id)
-        with session_scope(engine) as s:
+        email = staff_email(staff_id, user.organization_id)
+        with session_scope(engine, user.organization_id) as s:
             update_staff(
                 s, email, language=language, quiet_hours=quiet_hours.strip() or "off",
                 digest=bool(digest), active=bool(active),
@@ -953,8 +953,8 @@ def create_app(
         from monitor.alerts import send_test
 
         csrf(user, csrf_token)
-        email = staff_email(staff_id)
-        with session_scope(engine) as s:
+        email = staff_email(staff_id, user.organization_id)
+        with session_scope(engine, user.organization_id) as s:
             outcomes = send_test(s, email)
         return staff_view(request, user, staff_id, "", outcomes)
 
@@ -981,8 +981,8 @@ def create_app(
             raise ValidationError(f"{upload.filename}: a roster is a .csv or .xlsx file")
         token = secrets.token_urlsafe(18)
         path = uploads.put(token, user.staff_id, suffix, await upload.read(MAX_UPLOAD + 1))
-        report = await run_in_threadpool(_roster_run, path, True)
-        with session_scope(engine) as s:
+        report = await run_in_threadpool(_roster_run, path, True, user.organization_id)
+        with session_scope(engine, user.organization_id) as s:
             auth.audit(s, now(), user.staff_id, "roster_preview",
                        detail=f"{report.rows} rows, {len(report.rejects)} rejected",
                        ip=ip(request))  # fmt: skip
@@ -998,8 +998,8 @@ def create_app(
     ) -> Response:
         csrf(user, csrf_token)
         path = uploads.get(token, user.staff_id)
-        report = _roster_run(path, False)
-        with session_scope(engine) as s:
+        report = _roster_run(path, False, user.organization_id)
+        with session_scope(engine, user.organization_id) as s:
             auth.audit(s, now(), user.staff_id, "roster_import",
                        detail=f"{report.created} created, {report.updated} updated, "
                               f"{len(report.rejects)} rejected", ip=ip(request))  # fmt: skip
@@ -1010,8 +1010,10 @@ def create_app(
         request: Request, token: str, user: auth.SignedIn = role(COORDINATOR, ADMIN)
     ) -> Response:
         path = uploads.get(token, user.staff_id)
-        report = _roster_run(path, True)
-        with session_scope(engine) as s:  # the rows as they were: names and A-numbers
+        report = _roster_run(path, True, user.organization_id)
+        with session_scope(
+            engine, user.organization_id
+        ) as s:  # the rows as they were: names and A-numbers
             auth.audit(s, now(), user.staff_id, "roster_rejects_download",
                        detail=f"{len(report.rejects)} rows", ip=ip(request))  # fmt: skip
         width = max([len(report.header), *(len(r.values) for r in report.rejects)], default=0)
@@ -1019,14 +1021,14 @@ def create_app(
                 for r in report.rejects]  # fmt: skip
         return _csv(["line", "column", "reason", *report.header], rows, "roster.rejects.csv")
 
-    def _roster_run(path: Path, dry_run: bool) -> Any:
+    def _roster_run(path: Path, dry_run: bool, org: int) -> Any:
         from monitor.reminders import switched_on
         from storage.roster import import_roster
 
-        with session_scope(engine) as s:
+        with session_scope(engine, org) as s:
             languages = frozenset(switched_on(s, settings))
         return import_roster(engine, path, dry_run=dry_run, now=now(), write_rejects=False,
-                             reminder_languages=languages)  # fmt: skip
+                             reminder_languages=languages, organization_id=org)  # fmt: skip
 
     uploads = Uploads(settings.data_dir / "uploads")
 

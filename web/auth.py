@@ -57,6 +57,7 @@ class SignedIn:
     name: str
     language: str
     csrf: str
+    organization_id: int = 0  # the staff member's program: every page shows its data only
 
 
 def start_session(engine: sa.Engine, staff_id: int, now: datetime) -> tuple[str, str]:
@@ -95,7 +96,8 @@ def current(engine: sa.Engine, secret: str, now: datetime) -> SignedIn | None:
             row.expires_at = min(now + IDLE, row.created_at + ABSOLUTE)
             s.add(row)
         assert staff.id is not None
-        return SignedIn(staff.id, staff.role, staff.email, staff.name, staff.language, row.csrf)
+        return SignedIn(staff.id, staff.role, staff.email, staff.name, staff.language, row.csrf,
+                        staff.organization_id)  # fmt: skip
 
 
 def end_session(engine: sa.Engine, secret: str) -> None:
@@ -113,8 +115,15 @@ def audit(
     detail: str = "",
     ip: str = "",
 ) -> None:
+    from storage.tenancy import ALL, scope_of
+
+    org = scope_of(session)
+    if org is None and staff_id is not None:  # a sign-in: the staff member's program
+        staff = session.get(Staff, staff_id, execution_options=ALL)
+        org = staff.organization_id if staff is not None else None
     session.add(
         AuditEntry(
+            organization_id=org,
             at=now,
             staff_id=staff_id,
             action=action[:40],

@@ -40,21 +40,39 @@ MIGRATION_LOCK = 0x646B7774
 
 def run_migrations_online() -> None:
     engine = _engine()
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Two services (or `init`s) started at once on a new database: the second waits for
-            # the first's migrations, then finds the schema current. Released at commit.
-            connection.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
-            )
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-            render_item=_render_item,
-        )
-        context.run_migrations()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's way for schema changes: foreign keys off (switchable only outside a
+            # transaction), so that a table others refer to can be rebuilt; every reference is
+            # checked before the migrations commit, and the keys are switched on again.
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Two services (or `init`s) started at once on a new database: the second
+                    # waits for the first's migrations, then finds the schema current.
+                    # Released at commit.
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    render_as_batch=sqlite,
+                    compare_type=True,
+                    render_item=_render_item,
+                )
+                context.run_migrations()
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        raise RuntimeError(f"migrations left references dangling: {dangling[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -1,0 +1,103 @@
+"""``docketwatch orgs``: the programs one deployment serves. Each program's clients, staff,
+alerts, reminders and reports are its own; public data (FOIA, statistics, courts) is shared."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlmodel import Session, col, func, select
+
+from cli.common import JsonOpt, emit_records, group, handles_errors, open_engine, out
+from storage.errors import ValidationError
+
+app = group(__doc__.split("\n")[0].removeprefix("``docketwatch orgs``: ").capitalize())
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def _slug(text: str) -> str:
+    slug = text.strip().lower()
+    if not _SLUG.match(slug):
+        raise ValidationError(
+            f"{text!r} is not a program's short name: lowercase letters, digits and dashes, "
+            "at most 40 (e.g. la-defenders)"
+        )
+    return slug
+
+
+@app.command("list")
+@handles_errors
+def orgs_list(as_json: JsonOpt = False) -> None:
+    """List the programs, with their active clients and staff."""
+    from storage.models import Client, Staff
+    from storage.tenancy import ALL, organizations
+
+    with open_engine() as engine, Session(engine) as session:
+        rows = []
+        for org in organizations(session):
+            clients = session.exec(
+                select(func.count()).select_from(Client)
+                .where(Client.organization_id == org.id, col(Client.active).is_(True))
+                .execution_options(**ALL)
+            ).one()  # fmt: skip
+            staff = session.exec(
+                select(func.count()).select_from(Staff)
+                .where(Staff.organization_id == org.id, col(Staff.active).is_(True))
+                .execution_options(**ALL)
+            ).one()  # fmt: skip
+            rows.append({"slug": org.slug, "name": org.name, "clients": clients, "staff": staff})
+    emit_records(rows, as_json, False, "programs")
+
+
+@app.command("add")
+@handles_errors
+def orgs_add(
+    slug: Annotated[str, typer.Argument(help="Short name for --org, e.g. la-defenders.")],
+    name: Annotated[str, typer.Argument(help="The program's name, as its staff call it.")],
+) -> None:
+    """Add a program. Then add its staff and clients with --org SLUG."""
+    from storage.db import session_scope
+    from storage.models import Organization
+    from storage.tenancy import ALL
+
+    slug = _slug(slug)
+    if not name.strip():
+        raise ValidationError("the program's name is missing")
+    with open_engine() as engine, session_scope(engine) as session:
+        taken = session.exec(
+            select(Organization.id).where(Organization.slug == slug).execution_options(**ALL)
+        ).first()
+        if taken is not None:
+            raise ValidationError(f"a program called {slug!r} exists already")
+        session.add(Organization(slug=slug, name=" ".join(name.split()),
+                                 created_at=datetime.now(UTC)))  # fmt: skip
+    out.print(f"program {slug} added; add its staff with `docketwatch --org {slug} staff add`")
+
+
+@app.command("rename")
+@handles_errors
+def orgs_rename(
+    slug: Annotated[str, typer.Argument(help="The program's short name now.")],
+    name: Annotated[str | None, typer.Option(help="Its new name.")] = None,
+    new_slug: Annotated[str | None, typer.Option("--slug", help="Its new short name.")] = None,
+) -> None:
+    """Rename a program (its name, its short name, or both)."""
+    from storage.db import session_scope
+    from storage.tenancy import resolve
+
+    if name is None and new_slug is None:
+        raise ValidationError("say what changes: --name, --slug, or both")
+    with open_engine() as engine, session_scope(engine) as session:
+        org = resolve(session, slug)
+        if new_slug is not None:
+            org.slug = _slug(new_slug)
+        if name is not None:
+            if not name.strip():
+                raise ValidationError("the program's name is missing")
+            org.name = " ".join(name.split())
+        session.add(org)
+        shown = org.slug
+    out.print(f"program {shown} renamed")
