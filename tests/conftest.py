@@ -183,6 +183,9 @@ def _run_in_process(
         result = CliRunner().invoke(cli.app, args, env=changes, prog_name="docketwatch")
     finally:
         os.chdir(here)
+        from storage.tenancy import use
+
+        use(None)  # a command's --org scopes its own process; this one is the tests'
         for handler in list(root.handlers):  # the command's log handler wrote to the runner
             if handler not in handlers:
                 root.removeHandler(handler)

@@ -183,6 +183,14 @@ def test_every_page_shows_one_program(network: Network, page: Any, role: str) ->
         _clean(page.content(), B_MARKS, f"{path} for A's {role}")
         reached += 1
     assert reached >= 4
+    month = f"{date.today():%Y-%m}"
+    for fmt in ("csv", "xlsx"):  # the report's files, fetched with the browser's session
+        answer = page.request.get(f"{network.base}/reports/program.{fmt}?from={month}&to={month}")
+        if answer.status == 403:
+            continue
+        assert answer.status == 200, (fmt, answer.status)
+        if fmt == "csv":
+            _clean(answer.text(), B_MARKS, f"program.{fmt} for A's {role}")
     page.goto(f"{network.base}/clients/{a.shared_id}")
     assert "3333" in page.content()  # A's own client of that A-number
     page.goto(f"{network.base}/alerts?ack=all")
@@ -381,3 +389,58 @@ def test_each_program_gets_its_own_monthly_report(network: Network) -> None:
     for p in (network.a, network.b):
         mails = [m for m in network.sink.to(p.coordinator) if "report" in m.subject.lower()]
         assert len(mails) == 1, [m.subject for m in network.sink.to(p.coordinator)]
+
+
+def _b_delivery(network: Network) -> str:
+    from storage.models import Delivery
+
+    with Session(network.engine) as s:
+        found = s.exec(
+            select(Delivery.id).where(col(Delivery.staff_id).in_(network.b.staff_ids))
+        ).first()
+    assert found is not None
+    return str(found)
+
+
+CHANGES = [
+    lambda n: ["staff", "set", n.b.attorney, "--digest"],
+    lambda n: ["staff", "calendar", n.b.attorney],
+    lambda n: ["alerts", "test", n.b.attorney],
+    lambda n: ["alerts", "ack", str(n.b.event_ids[0])],
+    lambda n: ["alerts", "retry", _b_delivery(n)],
+    lambda n: ["clients", "deactivate", "922227777"],
+    lambda n: ["reminders", "pause", "922227777", "--by", n.a.attorney],
+    lambda n: ["reminders", "withdraw", "922227777", "--by", n.a.attorney],
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=["staff set", "staff calendar", "alerts test",
+                         "alerts ack", "alerts retry", "clients deactivate", "reminders pause",
+                         "reminders withdraw"])  # fmt: skip
+def test_no_command_changes_the_other_programs_records(
+    network: Network, change: Any, tmp_path: Path
+) -> None:
+    """Program A's commands, given B's staff member, alert, delivery or client: not found, and
+    B's records as they were."""
+    from storage.models import Delivery, ReminderContact
+
+    def state() -> tuple[Any, ...]:
+        with Session(network.engine) as s:
+            staff = s.get(Staff, network.b.staff_ids[0])
+            client = s.get(Client, network.b.client_id)
+            event = s.get(Event, network.b.event_ids[0])
+            contact = s.get(ReminderContact, network.b.client_id)
+            sent = s.exec(select(Delivery.status).order_by(col(Delivery.id))).all()
+            assert staff and client and event and contact
+            return (staff.digest, staff.calendar_token_digest, client.active,
+                    event.acknowledged_at, contact.consent, contact.paused,
+                    tuple(sent))  # fmt: skip
+
+    before = state()
+    mails = len(network.sink.messages)
+    args = change(network)
+    result = run_cli("--org", "alpha", *args, cwd=tmp_path, env={"DATABASE_URL": network.url})
+    assert result.returncode == 2, (args, result.stdout, result.stderr)
+    assert "no " in result.stderr.lower() or "not found" in result.stderr.lower(), result.stderr
+    assert state() == before
+    assert len(network.sink.messages) == mails
