@@ -304,6 +304,8 @@ def source_job(source: str) -> str:
     outcome = ""
     proc = subprocess.Popen(
         command,
+        # every program's clients: a check is the deployment's, whatever `organization` says
+        env={**os.environ, "DOCKETWATCH_ORG": ""},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

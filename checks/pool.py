@@ -2,10 +2,11 @@
 
 With ``redis_url`` set, the scheduler (the leader) still decides who is looked up when
 (:func:`plan_acis`: the planner's budgeted batch), but instead of crawling it queues one
-``acis_lookup`` task per client; ``docketwatch worker`` processes, on this machine or others
-sharing the PostgreSQL database and the Redis broker, run them, each with its own Chromium, one
-lookup at a time at its own pace. The other sources' checks are queued as ``source_check``
-tasks and run as the service runs them (a child process), one at a time per source in the pool.
+``acis_lookup`` task per person (the clients of several programs who are one person share it);
+``docketwatch worker`` processes, on this machine or others sharing the PostgreSQL database and
+the Redis broker, run them, each with its own Chromium, one lookup at a time at its own pace.
+The other sources' checks are queued as ``source_check`` tasks and run as the service runs them
+(a child process), one at a time per source in the pool.
 
 Why Dramatiq (and not Celery): a message is acknowledged only after its task finishes, and the
 Redis broker gives a dead worker's unacknowledged messages to the living once its heartbeat is
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -126,7 +128,7 @@ def _make_pool(settings: Settings) -> Pool:
 
 
 def plan_acis(engine: sa.Engine, settings: Settings) -> str:
-    """Queue this hour's ACIS lookups for the pool: the planner's batch, one task per client,
+    """Queue this hour's ACIS lookups for the pool: the planner's batch, one task per person,
     all of one crawl run that the batch's last lookup closes. A batch still being worked through
     holds the next back (the budget is the planner's, not the queue's)."""
     now = datetime.now(UTC)
@@ -474,6 +476,7 @@ def _source_check_task(source: str) -> None:
         command = [sys.executable, "-m", "cli", *SOURCES[source].check_command]
         proc = subprocess.run(
             command,
+            env={**os.environ, "DOCKETWATCH_ORG": ""},  # every program's: the deployment's check
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

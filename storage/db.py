@@ -93,6 +93,8 @@ def session_scope(engine: sa.Engine, organization_id: int | None = None) -> Iter
     ``organization_id``, one that sees that program's data only (storage.tenancy)."""
     with Session(engine, expire_on_commit=False) as session:
         if organization_id is not None:
+            import storage.tenancy  # noqa: F401  (its hooks do the scoping: loaded before use)
+
             session.info["organization_id"] = organization_id
         try:
             yield session
