@@ -199,8 +199,8 @@ def close_run(engine: sa.Engine, settings: Settings, run_id: int, *, force: bool
         run = session.get(CrawlRun, run_id)
         if run is None or run.outcome != CrawlOutcome.running.value:
             return False
-        planned, done = _planned(run), _looked_up(session, run_id)
-        if done < planned and not force:
+        planned, done, skipped = _planned(run), _looked_up(session, run_id), run.errors
+        if done + skipped < planned and not force:
             return False
         claimed = session.execute(
             sa.update(CrawlRun)
@@ -219,8 +219,14 @@ def close_run(engine: sa.Engine, settings: Settings, run_id: int, *, force: bool
     from checks.acis import run_outcome
 
     report = CheckReport(source="acis", run_id=run_id)
-    missing = f"{planned - done} of {planned} lookups never came back" if done < planned else ""
+    lost = planned - done - skipped
+    missing = f"{lost} of {planned} lookups never came back" if lost > 0 else ""
     tally(report, outcomes, run_outcome(outcomes), CASE_OUTCOMES, missing)
+    if skipped:
+        report.message += (
+            f"; {skipped} not looked up (no longer watched, or after the browser hours: the "
+            "planner asks again)"
+        )
     finish_run(engine, settings, report)
     log.info("acis run #%d closed: %s", run_id, report.message)
     return True
@@ -278,6 +284,8 @@ def _acis_lookup_task(run_id: int, client_ids: list[int], planned: int) -> None:
     settings, engine = ctx.settings, ctx.engine
     now = datetime.now(UTC)
     with session_scope(engine) as session:
+        run = session.get(CrawlRun, run_id)
+        open_run = run is not None and run.outcome == CrawlOutcome.running.value
         clients = [c for c in (session.get(Client, i) for i in client_ids) if c and c.active]
         watched = [c.id for c in clients if c.id is not None]
         stored = session.exec(
@@ -298,15 +306,34 @@ def _acis_lookup_task(run_id: int, client_ids: list[int], planned: int) -> None:
     who = ", ".join(f"#{i}" for i in client_ids)
     if stored is not None:  # a redelivery after the lookup was stored: it is not made again
         log.info("acis run #%d: client %s already looked up", run_id, who)
-    elif target is None:
+        close_run(engine, settings, run_id)
+        return
+    if not open_run:  # a batch closed as stale (workers away): the planner has planned anew
+        log.info("acis run #%d is closed; client %s is left to the next batch", run_id, who)
+        return
+    if target is None:
         log.info("acis run #%d: client %s no longer watched", run_id, who)
+        _skipped(engine, run_id, len(client_ids))
     elif not in_browser_hours(settings.browser_hours, now, settings.timezone):
         log.info("acis run #%d: outside browser hours; client %s waits", run_id, who)
+        _skipped(engine, run_id, len(client_ids))
     else:
         budget = Budget(pool(settings).backend, "acis", settings.pool_lookups_per_minute)
         item = _looker(ctx).acis(target, budget)
         _store(ctx, run_id, watched, item)
     close_run(engine, settings, run_id)
+
+
+def _skipped(engine: sa.Engine, run_id: int, n: int) -> None:
+    """Count clients of a batch not looked up (no longer watched, or their task came after the
+    browser hours). While a pool run is open its ``errors`` column holds this count; the run's
+    close writes its real figures."""
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(CrawlRun)
+            .where(col(CrawlRun.id) == run_id, col(CrawlRun.outcome) == CrawlOutcome.running.value)
+            .values(errors=CrawlRun.errors + n)
+        )
 
 
 def _store(ctx: WorkerContext, run_id: int, client_ids: list[int], item: dict[str, Any]) -> None:

@@ -244,3 +244,39 @@ def test_the_planner_holds_back_while_a_batch_is_open(
                 ).one()
                 == 1
             )
+
+
+def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
+    sqlite_engine: sa.Engine, redis_url: str
+) -> None:
+    """A task that comes after the browser hours is not looked up, and its batch closes saying
+    so (not as a failure); a task of a batch already closed as stale is left to the next one."""
+    from zoneinfo import ZoneInfo
+
+    with AcisSandbox() as acis:
+        acis.set_case(Case(A_NUMBER, "MX", hearing=Hearing(on=date.today() + timedelta(days=20))))
+        s = _settings(str(sqlite_engine.url), redis_url, acis.url)
+        with session_scope(sqlite_engine) as db:
+            add_client(db, a_number=A_NUMBER, name="DOE, JANE", nationality="MX")
+        run_id = _run_id(pool.plan_acis(sqlite_engine, s))
+        hour = datetime.now(ZoneInfo(s.timezone)).hour
+        start = (hour + 2) % 24
+        closed_hours = s.model_copy(update={"browser_hours": f"{start}-{start + 1}"})
+        pool._CONTEXT = pool.WorkerContext(closed_hours, sqlite_engine, simulate_s=0)
+        try:
+            pool._acis_lookup_task(run_id, [1], 1)
+            with Session(sqlite_engine) as db:
+                run = db.get(CrawlRun, run_id)
+                assert run is not None and run.outcome == "empty", run
+                assert "1 not looked up" in run.message
+            # a stale batch, closed by the planner: its late task asks nobody
+            with session_scope(sqlite_engine) as db:
+                db.add(CheckRequest(client_id=1, source="acis", reason="test",
+                                    requested_at=datetime.now(UTC)))  # fmt: skip
+            again = _run_id(pool.plan_acis(sqlite_engine, s))
+            pool.close_run(sqlite_engine, s, again, force=True)
+            pool._CONTEXT = pool.WorkerContext(s, sqlite_engine, simulate_s=0)
+            pool._acis_lookup_task(again, [1], 1)
+        finally:
+            pool._CONTEXT = None
+        assert acis.state.asked == 0
