@@ -49,13 +49,13 @@ from monitor.planner import in_browser_hours, mark_done
 from storage.db import engine_for, session_scope
 from storage.errors import ConfigError
 from storage.models import AcisLookup, Client, CrawlOutcome, CrawlRun
-from storage.settings import Settings, mask_url
+from storage.settings import POOL_NAMESPACE, POOL_QUEUE, Settings, mask_url
 from storage.snapshots import CASE_OUTCOMES
 
 log = logging.getLogger("docketwatch.pool")
 
-QUEUE = "docketwatch"
-NAMESPACE = "docketwatch"
+QUEUE = POOL_QUEUE
+NAMESPACE = POOL_NAMESPACE
 #: queue maintenance (requeueing a dead worker's messages) on one broker command in ten, not
 #: Dramatiq's one in a thousand: a pool's few messages a minute would otherwise leave a dead
 #: worker's lookup waiting for hours

@@ -244,6 +244,25 @@ def _reminders(session: Session, settings: Settings) -> list[Finding]:
     return found
 
 
+def _pool(settings: Settings) -> Finding:
+    """The workers' Redis, when there is a pool: reachable, and how many tasks wait in it."""
+    if not settings.redis_url:
+        return Finding("pool", OK, "off (redis_url is not set: one process does everything)")
+    import redis
+
+    from storage.settings import POOL_NAMESPACE, POOL_QUEUE, mask_url
+
+    where = mask_url(settings.redis_url)
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+        waiting = int(client.llen(f"{POOL_NAMESPACE}:{POOL_QUEUE}"))
+        client.close()
+    except (redis.RedisError, ValueError) as exc:
+        return Finding("pool", FAIL, f"{where}: not reachable ({str(exc)[:200]}): no lookup "
+                       "is queued or made; start Redis, or unset redis_url")  # fmt: skip
+    return Finding("pool", OK, f"{where}: reachable, {waiting} task(s) waiting for a worker")
+
+
 def _disk(settings: Settings) -> Finding:
     probe = settings.data_dir if settings.data_dir.exists() else Path.cwd()
     free = shutil.disk_usage(probe).free
@@ -275,5 +294,6 @@ def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
             )
         finally:
             engine.dispose()
+    findings.append(_pool(settings))
     findings.append(_disk(settings))
     return findings

@@ -589,6 +589,12 @@ def _split_authority(rest: str) -> tuple[str, str, str]:
     return (credentials + at, host, slash + path)
 
 
+#: where the pool of workers keeps its tasks in Redis (``redis_url``): Dramatiq's namespace and
+#: queue (checks.pool queues there; ``docketwatch doctor`` counts what waits)
+POOL_NAMESPACE = "docketwatch"
+POOL_QUEUE = "docketwatch"
+
+
 def mask_url(url: str) -> str:
     """Hide the password part of a URL: ``postgresql://u:***@host/db``."""
     if "://" not in url:

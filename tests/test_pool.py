@@ -280,3 +280,20 @@ def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
         finally:
             pool._CONTEXT = None
         assert acis.state.asked == 0
+
+
+def test_doctor_says_whether_the_pools_redis_answers(redis_url: str, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    def pool_finding(url: str) -> tuple[str, str]:
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "REDIS_URL": url}
+        result = run_cli("doctor", "--json", cwd=tmp_path, env=env)
+        found = {f["check"]: (f["status"], f["detail"]) for f in json.loads(result.stdout)}
+        return found["pool"]
+
+    status, detail = pool_finding(redis_url)
+    assert status == "ok" and "0 task(s) waiting" in detail
+    status, detail = pool_finding("redis://127.0.0.1:9/0")
+    assert status == "fail" and "not reachable" in detail
