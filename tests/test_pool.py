@@ -195,12 +195,16 @@ def test_the_budget_is_one_for_every_worker(redis_url: str) -> None:
     lock = threading.Lock()
     stop = time.monotonic() + 4.5
 
+    ambiguous: list[float] = []
+
     def worker() -> None:
         budget = pool.Budget(RedisBackend(url=redis_url), "acis", limit=3, window=2)
         while time.monotonic() < stop:
+            before = time.time()
             if budget.try_take():
-                with lock:
-                    taken.append(time.time())
+                after = time.time()
+                with lock:  # the limiter's second is between the two: known when they agree
+                    (taken if int(before) == int(after) else ambiguous).append(before)
             time.sleep(0.01)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -212,7 +216,8 @@ def test_the_budget_is_one_for_every_worker(redis_url: str) -> None:
     seconds = Counter(int(t) for t in taken)
     for second in range(min(seconds), max(seconds) + 1):
         assert seconds[second] + seconds[second - 1] <= 3, (second, seconds)
-    assert len(taken) >= 6  # 4.5 s of a budget of 3 per 2 s: at least two windows' worth
+    # 4.5 s of a budget of 3 per 2 s: at least two windows' worth
+    assert len(taken) + len(ambiguous) >= 6
 
 
 def test_the_planner_holds_back_while_a_batch_is_open(
