@@ -56,7 +56,7 @@ from storage.errors import ConfigError, DocketwatchError
 from storage.models import CrawlRun, Heartbeat, ServiceLock
 from storage.people import count_active_clients
 from storage.reference_data import load_reference_data
-from storage.runs import fail_open_runs, last_run
+from storage.runs import fail_interrupted, fail_open_runs, last_run
 from storage.settings import Settings, mask_url
 from storage.sources import SOURCES
 from web.server import parse_listen
@@ -467,14 +467,9 @@ def watchdog(engine: sa.Engine, settings: Settings, now: datetime) -> int:
 
 def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
     """Runs and loads left 'running' by a service that was killed are marked failed."""
-    from storage.models import FoiaRelease
-
     now = now or datetime.now(UTC)
     with session_scope(engine) as session:
-        interrupted = fail_open_runs(session, "interrupted: the service stopped mid-run", now)
-        for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
-            release.status, release.message = "failed", "interrupted: the service stopped mid-load"
-            session.add(release)
+        interrupted = fail_interrupted(session, "the service", now)
     if interrupted:
         log.warning("%d interrupted run(s) marked failed", interrupted)
     return interrupted

@@ -25,6 +25,7 @@ is not made again, and detection's events have dedup keys.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -165,7 +167,7 @@ def plan_acis(engine: sa.Engine, settings: Settings) -> str:
                                  lambda c: {})  # fmt: skip
     p = pool(settings)
     for target in targets:
-        p.acis_lookup.send(run_id, target["client_ids"], len(clients))
+        p.acis_lookup.send(run_id, target["client_ids"])
     log.info("acis run #%d: %d lookups queued for the pool (%s)", run_id, len(targets), note)
     return f"run #{run_id}: {len(targets)} lookups queued; {note}"
 
@@ -259,7 +261,6 @@ class Budget:
     def __init__(self, backend: Any, source: str, limit: int, window: int = WINDOW_SECONDS):
         from dramatiq.rate_limits import WindowRateLimiter
 
-        self.limit = limit
         self.limiter = (
             WindowRateLimiter(backend, f"budget:{source}", limit=limit, window=window)
             if limit
@@ -278,7 +279,7 @@ class Budget:
             await asyncio.sleep(poll_s)
 
 
-def _acis_lookup_task(run_id: int, client_ids: list[int], planned: int) -> None:
+def _acis_lookup_task(run_id: int, client_ids: list[int]) -> None:
     """Look one person up for every program's client in ``client_ids`` (one lookup)."""
     ctx = _context()
     settings, engine = ctx.settings, ctx.engine
@@ -428,18 +429,6 @@ class BrowserLooker:
         finally:
             await context.close()
 
-    def close(self) -> None:
-        async def _close() -> None:
-            if self.browser is not None:
-                await self.browser.close()
-            if self.playwright is not None:
-                await self.playwright.stop()
-
-        try:
-            self.loop.run_until_complete(_close())
-        finally:
-            self.loop.close()
-
 
 class SimulatedLooker:
     """For benchmarks: the replica's own API over HTTP (a captcha token, then GetCaseInfo)
@@ -456,8 +445,6 @@ class SimulatedLooker:
             time.sleep(0.2)
         mint = urllib.request.Request(base + "/captcha/mint", data=b"{}", headers=headers)
         with urllib.request.urlopen(mint, timeout=30) as answer:
-            import json
-
             token = json.loads(answer.read())["token"]
         query = urllib.parse.urlencode(
             {"alienNumber": target["a_number"], "languageCode": "EN", "natCode": target["nat_code"]}
@@ -516,17 +503,10 @@ def _source_check_task(source: str) -> None:
 def _recover(engine: sa.Engine, source: str) -> None:
     """Holding the source's lock in the pool: a run of it still open was left by a worker that
     died mid-check (a FOIA release mid-load likewise)."""
-    from storage.models import FoiaRelease
-    from storage.runs import fail_open_runs
+    from storage.runs import fail_interrupted
 
-    now = datetime.now(UTC)
-    why = "interrupted: its worker stopped mid-run"
     with session_scope(engine) as session:
-        fail_open_runs(session, why, now, source=source)
-        if source == "eoir_foia":
-            for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
-                release.status, release.message = "failed", why
-                session.add(release)
+        fail_interrupted(session, "its worker", datetime.now(UTC), source=source)
 
 
 def run_worker(

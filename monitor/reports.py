@@ -283,7 +283,7 @@ def previous_month(today: date) -> date:
 
 def monthly_report_event(
     session: Session, today: date, zone_name: str, web_base_url: str | None, now: datetime,
-    organization_id: int = 1,
+    organization_id: int,
 ) -> Event | None:  # fmt: skip
     """On the first of a month (or later, once): the coordinators' ``monthly_report`` alert
     for the month just ended, with its headline figures (published form) and where to get the
@@ -314,9 +314,7 @@ def monthly_report_event(
             kind="monthly_report",
             subject_type="report",
             subject_key=f"{month:%Y-%m}",
-            # one report a month per program (the first program's key is the one it always had)
-            dedup_key=f"monthly_report:{month:%Y-%m}"
-            + ("" if organization_id == 1 else f":{organization_id}"),
+            dedup_key=f"monthly_report:{month:%Y-%m}:{organization_id}",  # a month's, a program's
             organization_id=organization_id,
             payload={"notes": [line]},
             occurred_at=now,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import CrawlOutcome, CrawlRun
+from storage.models import CrawlOutcome, CrawlRun, FoiaRelease
 
 
 def last_run(session: Session, source: str, *, ok: bool = False) -> CrawlRun | None:
@@ -39,3 +39,16 @@ def fail_open_runs(
         session.add(run)
     session.flush()
     return len(runs)
+
+
+def fail_interrupted(
+    session: Session, who: str, now: datetime, *, source: str | None = None
+) -> int:
+    """A process that died mid-run (``who``: the service, a worker): its runs still open (of
+    ``source``) are failed, and so is a FOIA release it left mid-load. Returns the runs."""
+    runs = fail_open_runs(session, f"interrupted: {who} stopped mid-run", now, source=source)
+    if source in (None, "eoir_foia"):
+        for release in session.exec(select(FoiaRelease).where(FoiaRelease.status == "loading")):
+            release.status, release.message = "failed", f"interrupted: {who} stopped mid-load"
+            session.add(release)
+    return runs

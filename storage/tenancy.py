@@ -11,8 +11,8 @@ closure, a source's health) is every program's.
 The criteria are added to every SELECT the ORM runs in a scoped session (SQLAlchemy's
 ``with_loader_criteria`` in a ``do_orm_execute`` hook, its documented way for this), so a query
 written without a thought for programs cannot show another program's rows. A new client or staff
-member takes the session's program; in an unscoped session (the scheduler, the workers), the only
-program when there is one, and otherwise must be given.
+member takes the session's program (:func:`owner`); in an unscoped session (the scheduler, the
+workers), the only program when there is one, and otherwise must be given.
 
 Unscoped sessions (the service, the workers, the checks) see everything: they look a person up
 once for every program that watches them, and route each program's alerts to its own staff.
@@ -102,30 +102,6 @@ def _scope(state: ORMExecuteState) -> None:
     org = scope_of(state.session)
     if org is not None:
         state.statement = state.statement.options(*_criteria(org))
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _owner(session: Session, _context: Any, _instances: Any) -> None:
-    """A new client or staff member is the session's program's (or the only program's)."""
-    new = [
-        o
-        for o in session.new
-        if isinstance(o, Client | Staff | AuditEntry) and o.organization_id is None
-    ]
-    if not new:
-        return
-    org = scope_of(session)
-    if org is None:
-        org = only_organization(session)
-    for row in new:
-        if isinstance(row, AuditEntry) and org is None:
-            continue  # the deployment's own entry
-        if org is None:
-            raise ValidationError(
-                "this deployment serves several programs: say which one the new "
-                f"{type(row).__name__.lower()} belongs to (--org SLUG)"
-            )
-        row.organization_id = org
 
 
 def only_organization(session: Session) -> int | None:

@@ -171,8 +171,8 @@ def test_a_task_delivered_twice_looks_up_once(
         run_id = _run_id(summary)
         pool._CONTEXT = pool.WorkerContext(s, sqlite_engine, simulate_s=0)
         try:
-            pool._acis_lookup_task(run_id, [1], 1)
-            pool._acis_lookup_task(run_id, [1], 1)  # the same message again
+            pool._acis_lookup_task(run_id, [1])
+            pool._acis_lookup_task(run_id, [1])  # the same message again
         finally:
             pool._CONTEXT = None
         assert acis.state.asked == 1
@@ -269,7 +269,7 @@ def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
         closed_hours = s.model_copy(update={"browser_hours": f"{start}-{start + 1}"})
         pool._CONTEXT = pool.WorkerContext(closed_hours, sqlite_engine, simulate_s=0)
         try:
-            pool._acis_lookup_task(run_id, [1], 1)
+            pool._acis_lookup_task(run_id, [1])
             with Session(sqlite_engine) as db:
                 run = db.get(CrawlRun, run_id)
                 assert run is not None and run.outcome == "empty", run
@@ -281,7 +281,7 @@ def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
             again = _run_id(pool.plan_acis(sqlite_engine, s))
             pool.close_run(sqlite_engine, s, again, force=True)
             pool._CONTEXT = pool.WorkerContext(s, sqlite_engine, simulate_s=0)
-            pool._acis_lookup_task(again, [1], 1)
+            pool._acis_lookup_task(again, [1])
         finally:
             pool._CONTEXT = None
         assert acis.state.asked == 0

@@ -57,7 +57,7 @@ class SignedIn:
     name: str
     language: str
     csrf: str
-    organization_id: int = 0  # the staff member's program: every page shows its data only
+    organization_id: int  # the staff member's program: every page shows its data only
 
 
 def start_session(engine: sa.Engine, staff_id: int, now: datetime) -> tuple[str, str]:

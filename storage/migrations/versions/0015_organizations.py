@@ -84,12 +84,24 @@ def upgrade() -> None:
         batch.create_index("ix_event_organization_id", ["organization_id"])
     # the program's own events; those about a court or a source are public
     op.execute("UPDATE event SET organization_id = 1 WHERE subject_type NOT IN ('court', 'source')")
+    # the monthly report is each program's: its key names the program (written once a month)
+    op.execute(
+        sa.text(
+            "UPDATE event SET dedup_key = dedup_key || :first WHERE kind = 'monthly_report'"
+        ).bindparams(first=":1")
+    )
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
     recreate: Literal["always", "auto"] = "always" if sqlite else "auto"
+    op.execute(
+        sa.text(
+            "UPDATE event SET dedup_key = substr(dedup_key, 1, length(dedup_key) - 2) "
+            "WHERE kind = 'monthly_report' AND dedup_key LIKE :first"
+        ).bindparams(first="%:1")
+    )
     for table in ("event", "audit_entry"):
         with op.batch_alter_table(table, recreate=recreate) as batch:
             batch.drop_index(f"ix_{table}_organization_id")
