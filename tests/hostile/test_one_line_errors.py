@@ -145,8 +145,8 @@ def test_a_database_error_is_one_line_naming_no_client(
 
     def row() -> Client:
         now = datetime.now(UTC)
-        return Client(a_number="912000401", name="SECRET, NAME", nationality_code="MX",
-                      created_at=now, updated_at=now)  # fmt: skip
+        return Client(organization_id=1, a_number="912000401", name="SECRET, NAME",
+                      nationality_code="MX", created_at=now, updated_at=now)  # fmt: skip
 
     with session_scope(engine) as s:
         s.add(row())
