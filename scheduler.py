@@ -42,6 +42,7 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session, col, select
@@ -215,6 +216,10 @@ class SteadyJobStore(SQLAlchemyJobStore):
                     del self._unsaved[key]
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
+        if self._scheduler.state == STATE_STOPPED:
+            # APScheduler 3.x wakes its thread once more after shutdown() stopped the executors;
+            # a job due at that moment would be submitted to a closed pool (a logged traceback)
+            return []
         try:
             self._save_unsaved()
             due: list[Job] = super().get_due_jobs(now)

@@ -120,3 +120,28 @@ def test_run_refuses_an_unreachable_database(tmp_path: Path) -> None:
     assert "cannot reach the database at postgresql+psycopg://nobody@127.0.0.1:1/none" in (
         result.stderr
     )
+
+
+def test_a_stopped_scheduler_submits_no_job(sqlite_engine: sa.Engine) -> None:
+    """APScheduler 3.x wakes its thread once more after shutdown() closed the executors: the
+    job store then hands it no job (one due at that moment would be submitted to a closed pool,
+    and the service's log would end in a traceback)."""
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    import scheduler as service
+    from monitor.faults import FaultJournal
+
+    store = service.SteadyJobStore(
+        FaultJournal(), engine=sqlite_engine, tablename="apscheduler_jobs"
+    )
+    sched = BackgroundScheduler(jobstores={"default": store})
+    sched.start(paused=True)
+    sched.add_job("scheduler:heartbeat_job", IntervalTrigger(hours=1), id="beat",
+                  next_run_time=datetime.now(UTC))  # fmt: skip
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert [j.id for j in store.get_due_jobs(later)] == ["beat"]
+    sched.shutdown(wait=True)
+    assert store.get_due_jobs(later) == []
