@@ -812,24 +812,27 @@ class Dispatcher:
 def acknowledge(engine: sa.Engine, event_id: int, by: str, now: datetime) -> Event:
     """Mark an alert acknowledged, with the other alerts of its group (they went out in one
     message); stops their escalation. Acknowledging twice keeps the first."""
+    with session_scope(engine) as session:
+        return acknowledge_in(session, event_id, by, now)
+
+
+def acknowledge_in(session: Session, event_id: int, by: str, now: datetime) -> Event:
+    """:func:`acknowledge` in ``session`` (a program-scoped one acts on its program only)."""
     from storage.errors import NotFoundError
 
-    with session_scope(engine) as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise NotFoundError(f"no alert #{event_id}")
-        group = [event]
-        if event.group_key:  # one message carried the group: its acknowledgement covers all
-            group += list(
-                session.exec(
-                    select(Event).where(
-                        Event.group_key == event.group_key, col(Event.id) != event.id
-                    )
-                )
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFoundError(f"no alert #{event_id}")
+    group = [event]
+    if event.group_key:  # one message carried the group: its acknowledgement covers all
+        group += list(
+            session.exec(
+                select(Event).where(Event.group_key == event.group_key, col(Event.id) != event.id)
             )
-        for member in group:
-            if member.acknowledged_at is None:
-                member.acknowledged_at = now
-                member.acknowledged_by = by[:200]
-                session.add(member)
-        return event
+        )
+    for member in group:
+        if member.acknowledged_at is None:
+            member.acknowledged_at = now
+            member.acknowledged_by = by[:200]
+            session.add(member)
+    return event

@@ -54,10 +54,54 @@ def _imports(tree: ast.Module, path: str) -> list[Import]:
     return found
 
 
+ROUTER_FACTORIES = {"signed_in_router", "public_router", "APIRouter"}
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "api_route", "route"}
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def web_violations(source: str, path: str) -> list[str]:
+    """The web app's structure: routers are made only in ``web/routes/`` (``web/deps.py`` holds
+    the factories); no route is declared on the app itself; a module with a signed-in router
+    opens no unscoped session (``session_scope`` without a program, or ``Session(...)``)."""
+    if not path.startswith("web/"):
+        return []
+    tree = ast.parse(source)
+    problems = []
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    in_routes = path.startswith("web/routes/")
+    for call in calls:
+        name = _called(call)
+        if name in ROUTER_FACTORIES and not in_routes and path != "web/deps.py":
+            problems.append(f"{path}:{call.lineno}: a router outside web/routes/ ({name})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in HTTP_VERBS
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "app"
+                ):
+                    problems.append(f"{path}:{node.lineno}: a route on the app, not a router")
+    if any(_called(c) == "signed_in_router" for c in calls):
+        for call in calls:
+            name = _called(call)
+            if (name == "session_scope" and len(call.args) + len(call.keywords) < 2) or (
+                name == "Session"
+            ):
+                problems.append(f"{path}:{call.lineno}: an unscoped session in a signed-in router")
+    return problems
+
+
 def violations(source: str, path: str) -> list[str]:
     """What in one file breaks the layering (``path`` relative to the repository)."""
     layer = path.split("/", 1)[0].removesuffix(".py")
-    problems = []
+    problems = web_violations(source, path)
     for imp in _imports(ast.parse(source), path):
         top = imp.module.split(".", 1)[0]
         if top in FORBIDDEN.get(layer, set()):
@@ -93,6 +137,13 @@ def test_imports_run_one_way() -> None:
         ("checks/x.py", "from cli.common import out\n", "checks imports cli.common"),
         ("cli/x.py", "from sandbox.acis import AcisSandbox\n", "when it is loaded"),
         ("scheduler.py", "import sandbox.mail\n", "when it is loaded"),
+        ("web/app.py", "r = signed_in_router('x')\n", "a router outside web/routes/"),
+        ("web/app.py", "@app.get('/x')\ndef x(): pass\n", "a route on the app"),
+        (
+            "web/routes/x.py",
+            "r = signed_in_router('x')\ndef f(w):\n    with session_scope(w.engine) as s: pass\n",
+            "an unscoped session in a signed-in router",
+        ),
     ],
 )
 def test_the_check_catches_each_kind_of_violation(path: str, source: str, expected: str) -> None:
@@ -107,6 +158,8 @@ def test_the_check_catches_each_kind_of_violation(path: str, source: str, expect
         ("cli/x.py", "if TYPE_CHECKING:\n    from sandbox.acis import AcisSandbox\n"),
         ("checks/x.py", "from spiders.acis import SOURCE\nfrom monitor.acis import detect\n"),
         ("spiders/x.py", "from storage.errors import SourceError\n"),
+        ("web/routes/x.py", "r = public_router('x')\ndef f(w):\n    session_scope(w.engine)\n"),
+        ("web/routes/x.py", "r = signed_in_router('x')\ndef f(w, u):\n    session_scope(w, u)\n"),
     ],
 )
 def test_what_the_layering_allows(path: str, source: str) -> None:

@@ -96,8 +96,15 @@ def current(engine: sa.Engine, secret: str, now: datetime) -> SignedIn | None:
             row.expires_at = min(now + IDLE, row.created_at + ABSOLUTE)
             s.add(row)
         assert staff.id is not None
-        return SignedIn(staff.id, staff.role, staff.email, staff.name, staff.language, row.csrf,
-                        staff.organization_id)  # fmt: skip
+        return SignedIn(
+            staff.id,
+            staff.role,
+            staff.email,
+            staff.name,
+            staff.language,
+            row.csrf,
+            staff.organization_id,
+        )
 
 
 def end_session(engine: sa.Engine, secret: str) -> None:

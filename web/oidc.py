@@ -79,17 +79,23 @@ class Provider:
         from authlib.integrations.requests_client import OAuth2Session
 
         return OAuth2Session(
-            self.client_id, self.client_secret, scope="openid email profile",
-            redirect_uri=redirect_uri, code_challenge_method="S256", timeout=TIMEOUT_S,
-        )  # fmt: skip
+            self.client_id,
+            self.client_secret,
+            scope="openid email profile",
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256",
+            timeout=TIMEOUT_S,
+        )
 
     def start(self, redirect_uri: str) -> Started:
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(48)
         url, _ = self._client(redirect_uri).create_authorization_url(
-            self.metadata()["authorization_endpoint"], state=state, nonce=nonce,
+            self.metadata()["authorization_endpoint"],
+            state=state,
+            nonce=nonce,
             code_verifier=verifier,
-        )  # fmt: skip
+        )
         return Started(url, state, nonce, verifier)
 
     def finish(self, redirect_uri: str, code: str, verifier: str, nonce: str) -> str:
@@ -101,9 +107,11 @@ class Provider:
 
         try:
             token = self._client(redirect_uri).fetch_token(
-                self.metadata()["token_endpoint"], code=code, code_verifier=verifier,
+                self.metadata()["token_endpoint"],
+                code=code,
+                code_verifier=verifier,
                 grant_type="authorization_code",
-            )  # fmt: skip
+            )
         except (AuthlibBaseError, OSError, ValueError) as exc:
             raise ValidationError(f"the sign-in provider refused the sign-in: {exc}") from None
         raw = token.get("id_token") if isinstance(token, dict) else None

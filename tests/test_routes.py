@@ -1,0 +1,255 @@
+"""The web app's contract, derived from ``app.routes`` (no hand-kept list of pages):
+
+- every route belongs to an area: a signed-in router, whose roles come from the one table
+  :data:`web.deps.ROLES`, or a public one (sign-in, links, webhooks, health);
+- every state-changing route of a signed-in router depends on the CSRF guard;
+- called as every role, as another attorney of the program and as the other program's users,
+  every signed-in route answers as documented: 403 for a role the table leaves out, 403 for a
+  change without the CSRF token, 404 for another program's or another attorney's row, and for
+  everyone allowed an answer of the route's own (never 403, 404 or 5xx).
+
+In-process over the ASGI interface (Starlette's test client), on SQLite.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from monitor.events import EventInput
+from monitor.route import emit
+from storage.db import make_engine, session_scope
+from storage.models import Organization
+from storage.people import add_client, add_staff
+from storage.reminders import Consent, store_consent
+from storage.settings import Settings
+from tests.support.routes import app_routes, guard, is_public
+from web import auth
+from web.deps import PUBLIC_AREAS, ROLES, csrf_guard
+
+NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+SECRET = "route-secret"
+ROW_PARAMS = ("client_id", "event_id", "staff_id")  # path parameters naming a program's row
+ATTORNEY_ROWS = ("client_id", "event_id")  # ... and those an attorney sees only for their own
+# Sample values of form fields, by name (a route reads its fields; these make a valid form).
+FORM = {"phone": "(213) 555-0123", "language": "es", "how": "phone", "via": "sms",
+        "name": "Zed Doe", "email": "zed@example.org", "role": "attorney", "action": "new",
+        "back": "/alerts"}  # fmt: skip
+
+
+@dataclass
+class Who:
+    email: str
+    role: str
+    program: str  # "a" or "b"
+    client: TestClient | None = None
+    csrf: str = ""
+    staff_id: int = 0
+
+    def sign_in(self, engine: sa.Engine) -> None:
+        """A new session (the route matrix ends with signing out)."""
+        assert self.client is not None
+        secret, self.csrf = auth.start_session(engine, self.staff_id, NOW)
+        self.client.cookies.set(auth.COOKIE, auth.sign(SECRET, secret))
+
+
+@dataclass
+class Rows:
+    client_id: int
+    event_id: int
+    staff_id: int
+
+
+def _event(client_id: int, key: str) -> EventInput:
+    return EventInput(
+        kind="hearing_moved_earlier", subject_type="client", subject_key=str(client_id),
+        client_id=client_id, dedup_key=f"routes:{key}", occurred_at=NOW,
+        payload={"changes": [{"field": "date", "old": "2027-01-05", "new": "2026-12-01"}],
+                 "hearing": {"date": "2026-12-01", "time": "8:30 AM", "court": "ADL",
+                             "timezone": "America/Los_Angeles"}},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Any]:
+    from web.app import create_app
+
+    path = tmp_path_factory.mktemp("routes") / "dw.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    people = {
+        "ana": Who("ana@a.example.org", "attorney", "a"),
+        "dan": Who("dan@a.example.org", "attorney", "a"),  # the program's other attorney
+        "cora": Who("cora@a.example.org", "coordinator", "a"),
+        "adam": Who("adam@a.example.org", "admin", "a"),
+        "bea": Who("bea@b.example.org", "attorney", "b"),
+        "bob": Who("bob@b.example.org", "coordinator", "b"),
+        "bill": Who("bill@b.example.org", "admin", "b"),
+    }
+    with session_scope(engine) as s:
+        other = Organization(slug="bravo", name="Bravo", created_at=NOW)
+        s.add(other)
+        s.flush()
+        orgs = {"a": 1, "b": other.id}
+        ids: dict[str, int] = {}
+        for key, who in people.items():
+            staff = add_staff(s, name=key.title(), email=who.email, role=who.role,
+                              organization_id=orgs[who.program], now=NOW)  # fmt: skip
+            s.flush()
+            assert staff.id is not None
+            ids[key] = staff.id
+        client = add_client(s, a_number="911110001", name="DOE, JANE", nationality="MX",
+                            organization_id=1, now=NOW)  # fmt: skip
+        add_client(s, a_number="922220002", name="ROE, JUAN", nationality="MX",
+                   organization_id=orgs["b"], now=NOW)  # fmt: skip
+        s.flush()
+        client.primary_attorney_id = ids["ana"]
+        s.add(client)
+        s.flush()
+        assert client.id is not None
+        store_consent(s, client.id, Consent(phone="+12135550123", language="es", how="phone",
+                                            by=people["ana"].email, at=NOW), NOW)  # fmt: skip
+        event = emit(s, _event(client.id, "a"), NOW)
+        assert event is not None and event.id is not None
+        rows = Rows(client.id, event.id, ids["ana"])
+    from monitor.reminders import review_language
+
+    with session_scope(engine) as s:
+        review_language(s, Settings(), "es", "Rita Reviewer", NOW)
+    app = create_app(engine, Settings(ack_secret=SECRET, data_dir=path.parent), clock=lambda: NOW)
+    for key, who in people.items():
+        who.staff_id = ids[key]
+        who.client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+        who.sign_in(engine)
+    yield app, people, rows
+    for who in people.values():
+        assert who.client is not None
+        who.client.close()
+    engine.dispose()
+
+
+def _calls(route: APIRoute) -> set[Any]:
+    """Every dependency the route runs, its routers' included."""
+    seen: set[Any] = set()
+
+    def walk(dependant: Any) -> None:
+        for dep in dependant.dependencies:
+            seen.add(dep.call)
+            walk(dep)
+
+    walk(route.dependant)
+    return seen
+
+
+def test_every_route_has_an_area_and_its_guards(setup: Any) -> None:
+    app, _, _ = setup
+    for route in app_routes(app):
+        found = guard(route)
+        if is_public(route):
+            assert found is None and str(route.tags[0]).removeprefix("public:") in PUBLIC_AREAS
+            continue
+        assert found is not None, f"{route.path}: neither public nor signed-in with a role"
+        assert found.roles == ROLES[found.area], route.path
+        for method in (route.methods or set()) - {"GET", "HEAD"}:
+            assert csrf_guard in _calls(route), f"{method} {route.path}: no CSRF guard"
+
+
+def _path(route: APIRoute, rows: Rows) -> str:
+    values = {"client_id": rows.client_id, "event_id": rows.event_id, "staff_id": rows.staff_id,
+              "fmt": "csv", "action": "pause", "token": "no-such-upload"}  # fmt: skip
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
+
+
+def _expected(route: APIRoute, who: Who, rows_param: set[str]) -> int | None:
+    """The documented refusal for ``who`` on ``route`` (None: an answer of the route's own)."""
+    found = guard(route)
+    assert found is not None
+    if who.role not in found.roles:
+        return 403
+    if who.program == "b" and rows_param & set(ROW_PARAMS):
+        return 404
+    if who.role == "attorney" and who.email.startswith("dan") and rows_param & set(ATTORNEY_ROWS):
+        return 404
+    return None
+
+
+def _upload(person: Who) -> str:
+    """A roster file previewed by ``person``: the token of their upload."""
+    assert person.client is not None
+    roster = f"A-Number,Name,Nationality\n9{abs(hash(person.email)) % 10**8:08d},DOE, JO,MX\n"
+    answer = person.client.post("/roster/preview", data={"csrf_token": person.csrf},
+                                files={"file": ("roster.csv", roster.encode())})  # fmt: skip
+    assert answer.status_code == 200, answer.text[:300]
+    found = re.search(r'name="token" value="([^"]+)"', answer.text)
+    assert found is not None
+    return found.group(1)
+
+
+def _signed_in_routes(app: FastAPI) -> list[tuple[APIRoute, str]]:
+    """Every signed-in route and method; signing out last (it ends the session)."""
+    found = [
+        (route, method)
+        for route in app_routes(app)
+        if not is_public(route)
+        for method in sorted((route.methods or set()) - {"HEAD"})
+    ]
+    return sorted(found, key=lambda pair: pair[0].path == "/logout")
+
+
+@pytest.mark.parametrize("who", ["ana", "dan", "cora", "adam", "bea", "bob", "bill"])
+def test_every_route_as_every_role_and_program(setup: Any, who: str) -> None:
+    app, people, rows = setup
+    person = people[who]
+    client = person.client
+    token = _upload(person) if person.role in ROLES["roster"] else "no-such-upload"
+    form = {**FORM, "token": token}
+    called = 0
+    for route, method in _signed_in_routes(app):
+        params = set(re.findall(r"\{(\w+)\}", route.path))
+        path = _path(route, rows).replace("no-such-upload", token)
+        expected = _expected(route, person, params)
+        if method == "GET":
+            answer = client.get(path)
+        else:
+            refused = client.post(path, data=form)  # no CSRF token
+            assert refused.status_code == 403, (who, method, path, refused.status_code)
+            answer = client.post(path, data={**form, "csrf_token": person.csrf})
+        called += 1
+        if expected is None:
+            assert answer.status_code < 500 and answer.status_code not in (403, 404), (
+                who, method, path, answer.status_code, answer.text[:300],
+            )  # fmt: skip
+        else:
+            assert answer.status_code == expected, (who, method, path, answer.status_code)
+    assert called >= 25
+    person.sign_in(app.state.web.engine)
+
+
+def test_signed_out_every_signed_in_route_goes_to_sign_in(setup: Any) -> None:
+    app, _, rows = setup
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as anonymous:
+        for route, method in _signed_in_routes(app):
+            answer = anonymous.request(method, _path(route, rows), data=FORM)
+            assert answer.status_code == 303, (method, route.path)
+            assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_post_body_over_the_routes_limit_is_refused_before_it_is_read(setup: Any) -> None:
+    _, people, rows = setup
+    client = people["adam"].client
+    big = {"csrf_token": people["adam"].csrf, "back": "/" + "x" * 5000}
+    assert client.post(f"/alerts/{rows.event_id}/ack", data=big).status_code == 413
+    # the roster upload declares a larger limit: the same body is read there
+    answer = client.post("/roster/preview", data=big)
+    assert answer.status_code == 400 and "choose a roster file" in answer.text

@@ -1,0 +1,146 @@
+"""The admin's pages: the sources' health (blocked lookups, channels, FOIA releases) and the
+program's staff (their channels, preferences, test messages)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, select
+
+from storage.errors import NotFoundError
+from storage.models import Staff, StaffChannel
+from storage.settings import mask_channel
+from web import auth
+from web.deps import App, Scoped, User, client_ip, page, signed_in_router
+
+router = signed_in_router("admin")
+
+
+@router.get("/sources")
+def sources(request: Request, w: App, user: User, s: Scoped) -> Response:
+    from monitor.views import blocked_clients, channel_lines, foia_releases, source_lines
+
+    at = w.now()
+    return page(
+        request,
+        "admin/sources.html",
+        user,
+        lines=source_lines(s, w.settings, at),
+        blocked=blocked_clients(s),
+        channels=channel_lines(s),
+        releases=foia_releases(s),
+        at=at,
+    )
+
+
+@router.get("/staff")
+def staff_list(request: Request, user: User, s: Scoped) -> Response:
+    from storage.people import list_staff
+
+    rows = [(st, [(mask_channel(c.url), c) for c in chans]) for st, chans in list_staff(s)]
+    return page(
+        request,
+        "admin/staff.html",
+        user,
+        rows=rows,
+        done=request.query_params.get("done", "")[:200],
+    )
+
+
+@router.post("/staff")
+def staff_add(
+    request: Request,
+    w: App,
+    user: User,
+    s: Scoped,
+    name: Annotated[str, Form(max_length=120)],
+    email: Annotated[str, Form(max_length=200)],
+    staff_role: Annotated[str, Form(alias="role", max_length=20)],
+    language: Annotated[str, Form(max_length=2)] = "en",
+    channel: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    from storage.people import add_staff
+
+    added = add_staff(
+        s,
+        name=name,
+        email=email,
+        role=staff_role,
+        language=language,
+        channels=[channel] if channel.strip() else [],
+    )
+    auth.audit(s, w.now(), user.staff_id, "staff_added", detail=added.email, ip=client_ip(request))
+    return RedirectResponse(f"/staff/{added.id}?done=added", status_code=303)
+
+
+def member_of(s: Session, staff_id: int) -> Staff:
+    member = s.get(Staff, staff_id)
+    if member is None:
+        raise NotFoundError("no such staff member")
+    return member
+
+
+def staff_view(
+    request: Request,
+    user: auth.SignedIn,
+    s: Session,
+    staff_id: int,
+    done: str,
+    outcomes: Any = None,
+) -> Response:
+    member = member_of(s, staff_id)
+    found = s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
+    channels = [(mask_channel(c.url), c) for c in found]
+    return page(
+        request,
+        "admin/staff_edit.html",
+        user,
+        member=member,
+        channels=channels,
+        done=done,
+        outcomes=outcomes,
+    )
+
+
+@router.get("/staff/{staff_id}")
+def staff_page(request: Request, user: User, s: Scoped, staff_id: int) -> Response:
+    return staff_view(request, user, s, staff_id, request.query_params.get("done", "")[:40])
+
+
+@router.post("/staff/{staff_id}")
+def staff_edit(
+    request: Request,
+    w: App,
+    user: User,
+    s: Scoped,
+    staff_id: int,
+    language: Annotated[str, Form(max_length=2)] = "en",
+    quiet_hours: Annotated[str, Form(max_length=20)] = "",
+    digest: Annotated[str, Form(max_length=5)] = "",
+    active: Annotated[str, Form(max_length=5)] = "",
+    channel: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    from storage.people import update_staff
+
+    email = member_of(s, staff_id).email
+    update_staff(
+        s,
+        email,
+        language=language,
+        quiet_hours=quiet_hours.strip() or "off",
+        digest=bool(digest),
+        active=bool(active),
+        add_channels=[channel] if channel.strip() else None,
+    )
+    auth.audit(s, w.now(), user.staff_id, "staff_changed", detail=email, ip=client_ip(request))
+    return RedirectResponse(f"/staff/{staff_id}?done=saved", status_code=303)
+
+
+@router.post("/staff/{staff_id}/test")
+def staff_test(request: Request, user: User, s: Scoped, staff_id: int) -> Response:
+    from monitor.alerts import send_test
+
+    outcomes = send_test(s, member_of(s, staff_id).email)
+    return staff_view(request, user, s, staff_id, "", outcomes)

@@ -1,0 +1,125 @@
+"""Routes whose authority is not a signed-in session: an alert's acknowledgement link (its
+signed token), a calendar feed (its secret address), the SMS gateway's inbound replies (Twilio's
+signature), and ``/health``.
+
+An ack link's GET only asks to confirm (mail scanners open links); the POST acknowledges.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Form, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from storage.db import session_scope
+from storage.errors import NotFoundError, ValidationError
+from storage.settings import Settings
+from web.deps import BODY_LIMIT, App, Web, page, public_router
+
+router = public_router("links")
+INBOUND_LIMIT = 65536  # a reply's form: up to 1600 characters and the gateway's fields
+
+
+@router.get("/health", response_class=PlainTextResponse)
+def health() -> str:
+    return "ok"
+
+
+def ack_problem(w: Web, event_id: int, token: str) -> Response | None:
+    from monitor.messages import check_ack_token
+
+    problem = check_ack_token(w.secret, event_id, token, w.now())
+    if problem == "expired":
+        return PlainTextResponse(
+            f"This link to acknowledge alert #{event_id} has expired. Sign in to "
+            f"docketwatch to acknowledge it, or run `docketwatch alerts ack {event_id}`.",
+            status_code=410,
+        )
+    if problem:
+        return PlainTextResponse("This acknowledgement link is not valid.", status_code=403)
+    return None
+
+
+@router.get("/ack/{event_id}")
+def ack_page(request: Request, w: App, event_id: int, t: str = "") -> Response:
+    problem = ack_problem(w, event_id, t)
+    if problem:
+        return problem
+    return page(request, "links/ack.html", None, event_id=event_id, token=quote(t, safe="."))
+
+
+@router.post("/ack/{event_id}")
+def ack_post(
+    request: Request, w: App, event_id: int, t: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    from monitor.dispatch import acknowledge
+
+    problem = ack_problem(w, event_id, t)
+    if problem:
+        return problem
+    try:
+        event = acknowledge(w.engine, event_id, "web link", w.now())
+    except NotFoundError:
+        return page(request, "error.html", None, 404, message="not_found")
+    return page(request, "links/ack.html", None, event_id=event_id, done=event.acknowledged_at)
+
+
+@router.get("/calendar/{name}")
+def calendar(w: App, name: str) -> Response:
+    from monitor.calendar import feed_for_token
+
+    token = name.removesuffix(".ics")
+    if not name.endswith(".ics") or not 16 <= len(token) <= 100 or not token.isascii():
+        raise NotFoundError("no such calendar")
+    body = feed_for_token(w.engine, token, w.now())
+    if body is None:
+        raise NotFoundError("no such calendar")
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.post("/hooks/reminders/twilio", openapi_extra={BODY_LIMIT: INBOUND_LIMIT})
+async def reminders_inbound(request: Request, w: App) -> Response:
+    """A client's reply to a reminder, from the gateway (Twilio's signed webhook). STOP or
+    ALTO withdraws consent and tells the attorney; anything else is left to the gateway's
+    own inbox (nothing of it is stored)."""
+    from twilio.request_validator import RequestValidator
+
+    from monitor.reminders import is_stop, stop_reply
+
+    token = webhook_token(w.settings)
+    if token is None:
+        raise HTTPException(status_code=404)
+    form = await request.form()
+    params = {k: str(v) for k, v in form.items()}
+    url = f"{w.base_url(request)}{request.url.path}"
+    if request.url.query:
+        url += f"?{request.url.query}"
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(token).validate(url, params, signature):
+        raise HTTPException(status_code=403, detail="signature")
+    sender = params.get("From", "").removeprefix("whatsapp:")
+    body = params.get("Body", "")
+    if sender and is_stop(body):
+        word = body.strip().split()[0].upper()
+        try:
+            with session_scope(w.engine) as s:
+                stop_reply(s, sender, word, w.now())
+        except ValidationError:  # a sender that is no phone number: no client of ours
+            pass
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="application/xml"
+    )
+
+
+def webhook_token(settings: Settings) -> str | None:
+    """The key inbound replies are signed with: the setting, else the gateway URL's token."""
+    if settings.reminder_webhook_token is not None:
+        return settings.reminder_webhook_token.get_secret_value()
+    if settings.reminder_gateway_url is None:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(settings.reminder_gateway_url.get_secret_value())
+    return unquote(url.password) if url.password else None
