@@ -289,8 +289,11 @@ def reminders_job() -> None:
     if report.queued or report.to_attorney or report.lookups_requested:
         log.info(
             "reminders: %d queued, %d waiting for ACIS (%d lookups requested), %d to attorneys",
-            report.queued, report.waiting, report.lookups_requested, report.to_attorney,
-        )  # fmt: skip
+            report.queued,
+            report.waiting,
+            report.lookups_requested,
+            report.to_attorney,
+        )
     if report.queued or report.to_attorney:
         ctx.dispatcher.run_once()
 
@@ -334,8 +337,9 @@ def source_job(source: str) -> str:
     finished = datetime.now(UTC)
     with session_scope(ctx.engine) as session:
         # a run still open here: the child died mid-run
-        fail_open_runs(session, outcome or "the check process ended", finished,
-                       source=source, since=started)  # fmt: skip
+        fail_open_runs(
+            session, outcome or "the check process ended", finished, source=source, since=started
+        )
         runs = session.exec(
             select(CrawlRun)
             .where(CrawlRun.source == source, col(CrawlRun.started_at) >= started)
@@ -419,11 +423,13 @@ def monthly_report(engine: sa.Engine, settings: Settings, now: datetime) -> bool
     for org_id, slug in programs:  # each program's own figures, to its own coordinators
         assert org_id is not None
         with session_scope(engine, org_id) as session:
-            event = monthly_report_event(session, today, settings.timezone,
-                                         settings.web_base_url, now, org_id)  # fmt: skip
+            event = monthly_report_event(
+                session, today, settings.timezone, settings.web_base_url, now, org_id
+            )
         if event is not None:
-            log.info("%s: monthly report of %s ready; coordinators alerted", slug,
-                     event.subject_key)  # fmt: skip
+            log.info(
+                "%s: monthly report of %s ready; coordinators alerted", slug, event.subject_key
+            )
             written = True
     return written
 
@@ -480,9 +486,14 @@ def recover_interrupted(engine: sa.Engine, now: datetime | None = None) -> int:
     return interrupted
 
 
-def _schedule(scheduler: BackgroundScheduler, job_id: str, func: str,
-              trigger: IntervalTrigger | CronTrigger, args: list[str] | None = None,
-              first: datetime | None = None) -> None:  # fmt: skip
+def _schedule(
+    scheduler: BackgroundScheduler,
+    job_id: str,
+    func: str,
+    trigger: IntervalTrigger | CronTrigger,
+    args: list[str] | None = None,
+    first: datetime | None = None,
+) -> None:
     """Add a job, or keep the stored one (and its pending run time) if its schedule is the same."""
     existing = scheduler.get_job(job_id)
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -580,20 +591,39 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
     scheduler.start(paused=True)  # the stored jobs load; nothing runs until they are reconciled
     now = datetime.now(UTC)
     jitter = int(settings.schedule_jitter_seconds) or None
-    _schedule(scheduler, "heartbeat", "scheduler:heartbeat_job",
-              IntervalTrigger(seconds=settings.heartbeat_seconds), first=now)  # fmt: skip
-    _schedule(scheduler, "dispatch", "scheduler:dispatch_job",
-              IntervalTrigger(seconds=settings.dispatch_seconds), first=now)  # fmt: skip
+    _schedule(
+        scheduler,
+        "heartbeat",
+        "scheduler:heartbeat_job",
+        IntervalTrigger(seconds=settings.heartbeat_seconds),
+        first=now,
+    )
+    _schedule(
+        scheduler,
+        "dispatch",
+        "scheduler:dispatch_job",
+        IntervalTrigger(seconds=settings.dispatch_seconds),
+        first=now,
+    )
     monthly = CronTrigger(day=1, hour=settings.digest_hour, timezone=settings.timezone)
     _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
-    _schedule(scheduler, "watchdog", "scheduler:watchdog_job",
-              IntervalTrigger(minutes=settings.watchdog_minutes))  # fmt: skip
+    _schedule(
+        scheduler,
+        "watchdog",
+        "scheduler:watchdog_job",
+        IntervalTrigger(minutes=settings.watchdog_minutes),
+    )
     from monitor.reminders import not_ready
 
     unready = not_ready(settings)
     if unready is None:
-        _schedule(scheduler, "reminders", "scheduler:reminders_job",
-                  IntervalTrigger(minutes=settings.reminder_pass_minutes), first=now)  # fmt: skip
+        _schedule(
+            scheduler,
+            "reminders",
+            "scheduler:reminders_job",
+            IntervalTrigger(minutes=settings.reminder_pass_minutes),
+            first=now,
+        )
     else:
         if scheduler.get_job("reminders") is not None:
             scheduler.remove_job("reminders")
@@ -604,8 +634,9 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
             if scheduler.get_job(job_id) is not None:
                 scheduler.remove_job(job_id)
             continue
-        trigger = IntervalTrigger(seconds=interval_of(settings, source).total_seconds(),
-                                  jitter=jitter)  # fmt: skip
+        trigger = IntervalTrigger(
+            seconds=interval_of(settings, source).total_seconds(), jitter=jitter
+        )
         _schedule(scheduler, job_id, "scheduler:source_job", trigger, [source], first=now)
     scheduler.resume()
     log.info(
@@ -617,8 +648,9 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
     try:
         while not stop.wait(1.0):
             if _CTX is not None and _CTX.lost is not None:
-                log.critical("%s: stopping with status 3 (this scheduler is no longer the "
-                             "leader)", _CTX.lost)  # fmt: skip
+                log.critical(
+                    "%s: stopping with status 3 (this scheduler is no longer the leader)", _CTX.lost
+                )
                 code = 3
                 break
             if not _alive(scheduler):

@@ -95,8 +95,13 @@ def _inflate(zip_path: str, out: Any) -> None:
     for info in infos:
         for chunk in member_chunks(Path(zip_path), info):
             size += len(chunk)
-    out.put({"inflate_s": time.perf_counter() - t0, "bytes": size,
-             "members": [i.filename for i in infos]})  # fmt: skip
+    out.put(
+        {
+            "inflate_s": time.perf_counter() - t0,
+            "bytes": size,
+            "members": [i.filename for i in infos],
+        }
+    )
 
 
 def _unzip(zip_path: str, members: list[str]) -> float:
@@ -205,14 +210,17 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="Keep the files in this folder.")
     parser.add_argument(
-        "--method", choices=["deflate64", "deflate"], default="deflate64",
+        "--method",
+        choices=["deflate64", "deflate"],
+        default="deflate64",
         help="How the big members are compressed (EOIR: deflate64).",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--reuse", action="store_true",
+        "--reuse",
+        action="store_true",
         help="With --keep: load the release already in that folder instead of generating one "
         "(it must have been generated with the same --cases and --method).",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.reuse and args.keep is None:
         parser.error("--reuse needs --keep DIR")
@@ -225,8 +233,9 @@ def main() -> None:
             print(f"reusing {zip_path} ({zip_path.stat().st_size / 1e6:,.0f} MB zip)")
         else:
             t0 = time.perf_counter()
-            info = generate(zip_path, args.cases, seed=11, as_of=AS_OF,
-                            deflate64=args.method == "deflate64")  # fmt: skip
+            info = generate(
+                zip_path, args.cases, seed=11, as_of=AS_OF, deflate64=args.method == "deflate64"
+            )
             gen_s = time.perf_counter() - t0
             print(
                 f"generated {args.cases:,} cases ({sum(info.counts.values()):,} rows, "
@@ -275,8 +284,13 @@ def main() -> None:
                 f"{inflated['inflate_s']:.2f} s, unzip -p {unzip_s:.2f} s  ->  ratio "
                 f"{inflate_ratio:.2f} (target <= 1.5)"
             )
-        met = (ratio <= 3 and ing["peak_rss_mb"] <= 1024 and query_ms < 200 and disk_ok
-               and (not inflated["members"] or inflate_ratio <= 1.5))  # fmt: skip
+        met = (
+            ratio <= 3
+            and ing["peak_rss_mb"] <= 1024
+            and query_ms < 200
+            and disk_ok
+            and (not inflated["members"] or inflate_ratio <= 1.5)
+        )
         print(
             json.dumps(
                 {

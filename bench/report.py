@@ -247,8 +247,9 @@ def main() -> None:
                 engine = make_engine(url)
             upgrade(engine)
             t = time.perf_counter()
-            load_release(engine, zip_path, courts=[COURT, "LOS"], as_of=AS_OF,
-                         work_dir=folder / "work")  # fmt: skip
+            load_release(
+                engine, zip_path, courts=[COURT, "LOS"], as_of=AS_OF, work_dir=folder / "work"
+            )
             print(f"loaded the release in {time.perf_counter() - t:.1f} s (not timed below)")
         files = folder / "extracted"
         t = time.perf_counter()
@@ -281,19 +282,32 @@ def main() -> None:
         pending = sum(r[1] for r in ours["caseload"])
         best, ref = min(report_s), min(reference_s)
         ratio = best / ref
-        print(f"release: {args.cases:,} cases; ADL detained: {pending:,} proceeding-months "
-              f"pending over {len(ours['caseload'])} months, "
-              f"{sum(r[1] for r in ours['new_cases']):,} new cases")  # fmt: skip
-        print(f"report: {best:.3f} s (best of {args.repeat}); reference: one DuckDB query over "
-              f"the extracted files {ref:.3f} s  ->  ratio {ratio:.3f} (target <= 2)")  # fmt: skip
+        print(
+            f"release: {args.cases:,} cases; ADL detained: {pending:,} proceeding-months "
+            f"pending over {len(ours['caseload'])} months, "
+            f"{sum(r[1] for r in ours['new_cases']):,} new cases"
+        )
+        print(
+            f"report: {best:.3f} s (best of {args.repeat}); reference: one DuckDB query over "
+            f"the extracted files {ref:.3f} s  ->  ratio {ratio:.3f} (target <= 2)"
+        )
         print(f"agreement: {'every compared number equal' if not differ else 'DIFFERENT'}")
         met = ratio <= 2 and not differ
-        print(json.dumps({
-            "bench": "report", "cases": args.cases, "report_s": round(best, 4),
-            "reference": "one duckdb query over the extracted files, same metrics",
-            "reference_s": round(ref, 4), "ratio": round(ratio, 3), "agree": not differ,
-            "target": "report <= 2x the DuckDB query, every number equal", "met": met,
-        }))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "bench": "report",
+                    "cases": args.cases,
+                    "report_s": round(best, 4),
+                    "reference": "one duckdb query over the extracted files, same metrics",
+                    "reference_s": round(ref, 4),
+                    "ratio": round(ratio, 3),
+                    "agree": not differ,
+                    "target": "report <= 2x the DuckDB query, every number equal",
+                    "met": met,
+                }
+            )
+        )
         if differ:
             raise SystemExit(1)
     finally:

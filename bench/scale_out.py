@@ -58,9 +58,14 @@ EXE = str(Path(sys.executable).with_name("docketwatch"))
 def _worker(env: dict[str, str], log: Path, seconds: float) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(
-        [EXE, "worker", "--simulate-browser", str(seconds)], env=env, cwd=log.parent,
-        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [EXE, "worker", "--simulate-browser", str(seconds)],
+        env=env,
+        cwd=log.parent,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait(check: Callable[[], object], timeout: float, what: str) -> None:
@@ -103,8 +108,9 @@ def _request_all(engine: sa.Engine, ids: list[int]) -> None:
     now = datetime.now(UTC)
     with session_scope(engine) as s:
         for client_id in ids:
-            s.add(CheckRequest(client_id=client_id, source="acis", reason="bench",
-                               requested_at=now))  # fmt: skip
+            s.add(
+                CheckRequest(client_id=client_id, source="acis", reason="bench", requested_at=now)
+            )
 
 
 def _closed(engine: sa.Engine, run_id: int) -> bool:
@@ -153,18 +159,32 @@ def main() -> int:
                 assert c.id is not None
                 ids.append(c.id)
         settings = Settings(
-            database_url=database, redis_url=redis_url, acis_base_url=acis.url,
-            browser_hours="0-24", pool_lookups_per_minute=0,
-        )  # fmt: skip
+            database_url=database,
+            redis_url=redis_url,
+            acis_base_url=acis.url,
+            browser_hours="0-24",
+            pool_lookups_per_minute=0,
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-        env.update({"DATABASE_URL": database, "REDIS_URL": redis_url,
-                    "DOCKETWATCH_ACIS_BASE_URL": acis.url, "DOCKETWATCH_BROWSER_HOURS": "0-24",
-                    "DOCKETWATCH_LOG_LEVEL": "WARNING"})  # fmt: skip
+        env.update(
+            {
+                "DATABASE_URL": database,
+                "REDIS_URL": redis_url,
+                "DOCKETWATCH_ACIS_BASE_URL": acis.url,
+                "DOCKETWATCH_BROWSER_HOURS": "0-24",
+                "DOCKETWATCH_LOG_LEVEL": "WARNING",
+            }
+        )
 
         rates = {}
         for n in (1, args.workers):
-            procs = _start({**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0"}, folder, n,
-                           args.browser_seconds, f"unlimited-{n}")  # fmt: skip
+            procs = _start(
+                {**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0"},
+                folder,
+                n,
+                args.browser_seconds,
+                f"unlimited-{n}",
+            )
             try:
                 run_id, started = _batch(engine, settings, ids, args.lookups)
                 _wait(partial(_closed, engine, run_id), 3600, f"run #{run_id}")
@@ -173,8 +193,13 @@ def main() -> int:
                 _stop(procs)
             print(f"{n} worker(s), no budget: {rates[n]:.2f} lookups/s", flush=True)
 
-        procs = _start({**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": str(args.budget)}, folder,
-                       args.workers, args.browser_seconds, "budget")  # fmt: skip
+        procs = _start(
+            {**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": str(args.budget)},
+            folder,
+            args.workers,
+            args.browser_seconds,
+            "budget",
+        )
         try:
             first = len(acis.state.asked_at)
             began = time.time()
@@ -203,18 +228,30 @@ def main() -> int:
     for label, value in rows:
         print(f"{label:<58} {value}")
     met = speedup >= 3.5 and worst <= args.budget and used >= 0.9
-    print(json.dumps({
-        "bench": "scale_out", "reference": round(rates[1], 3), "ratio": round(speedup, 2),
-        "target": "4 workers >= 3.5x one; budget never exceeded; >= 90% of it used",
-        "met": met,
-        "lookups_per_phase": args.lookups, "browser_seconds": args.browser_seconds,
-        "one_worker_per_s": round(rates[1], 3),
-        "pool_workers": args.workers, "pool_per_s": round(rates[args.workers], 3),
-        "speedup": round(speedup, 2), "speedup_target": 3.5,
-        "budget_per_minute": args.budget, "max_in_any_minute": worst,
-        "full_minutes": full, "budget_used_min": round(used, 3), "budget_used_target": 0.9,
-        "budget_never_exceeded": worst <= args.budget,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "bench": "scale_out",
+                "reference": round(rates[1], 3),
+                "ratio": round(speedup, 2),
+                "target": "4 workers >= 3.5x one; budget never exceeded; >= 90% of it used",
+                "met": met,
+                "lookups_per_phase": args.lookups,
+                "browser_seconds": args.browser_seconds,
+                "one_worker_per_s": round(rates[1], 3),
+                "pool_workers": args.workers,
+                "pool_per_s": round(rates[args.workers], 3),
+                "speedup": round(speedup, 2),
+                "speedup_target": 3.5,
+                "budget_per_minute": args.budget,
+                "max_in_any_minute": worst,
+                "full_minutes": full,
+                "budget_used_min": round(used, 3),
+                "budget_used_target": 0.9,
+                "budget_never_exceeded": worst <= args.budget,
+            }
+        )
+    )
     return 0
 
 

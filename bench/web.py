@@ -76,72 +76,141 @@ def seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_events: int) -> No
     roles = ["admin"] * 2 + ["coordinator"] * 6 + ["attorney"] * 52
     secret_hash = hash_password(PASSWORD)  # one argon2 hash, for every bench account
     with engine.begin() as conn:
-        insert_rows(conn, table(Staff), [
-            {"organization_id": 1, "name": f"Staff {i}", "email": f"staff{i}@example.org",
-             "role": role,
-             "language": "es" if i % 4 == 0 else "en", "digest": False, "min_severity": "info",
-             "muted_kinds": [], "active": True, "created_at": NOW, "password_hash": secret_hash}
-            for i, role in enumerate(roles)
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            table(Staff),
+            [
+                {
+                    "organization_id": 1,
+                    "name": f"Staff {i}",
+                    "email": f"staff{i}@example.org",
+                    "role": role,
+                    "language": "es" if i % 4 == 0 else "en",
+                    "digest": False,
+                    "min_severity": "info",
+                    "muted_kinds": [],
+                    "active": True,
+                    "created_at": NOW,
+                    "password_hash": secret_hash,
+                }
+                for i, role in enumerate(roles)
+            ],
+        )
         staff = list(conn.execute(table(Staff).select()))
         keyring = keyring_of(conn.dialect)
         keyring.create()
-        insert_rows(conn, table(StaffChannel), [
-            {"staff_id": s.id, "url": sink.url(s.email),
-             "url_digest": keyring.digest(sink.url(s.email)),
-             "allow_personal_data": False, "active": True, "failing": False,
-             "consecutive_failures": 0}
-            for s in staff
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            table(StaffChannel),
+            [
+                {
+                    "staff_id": s.id,
+                    "url": sink.url(s.email),
+                    "url_digest": keyring.digest(sink.url(s.email)),
+                    "allow_personal_data": False,
+                    "active": True,
+                    "failing": False,
+                    "consecutive_failures": 0,
+                }
+                for s in staff
+            ],
+        )
         channel_of = {c.staff_id: c.id for c in conn.execute(table(StaffChannel).select())}
         attorneys = [s.id for s in staff if s.role == "attorney"]
-        insert_rows(conn, table(Client), [
-            {"organization_id": 1, "a_number": f"9{i:08d}",
-             "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
-             "nationality_code": "MX", "status": "represented",
-             "primary_attorney_id": attorneys[i % len(attorneys)],
-             "backup_attorney_id": attorneys[(i + 1) % len(attorneys)], "active": True,
-             "notes": "", "created_at": NOW, "updated_at": NOW}
-            for i in range(n_clients)
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            table(Client),
+            [
+                {
+                    "organization_id": 1,
+                    "a_number": f"9{i:08d}",
+                    "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
+                    "nationality_code": "MX",
+                    "status": "represented",
+                    "primary_attorney_id": attorneys[i % len(attorneys)],
+                    "backup_attorney_id": attorneys[(i + 1) % len(attorneys)],
+                    "active": True,
+                    "notes": "",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i in range(n_clients)
+            ],
+        )
         clients = list(
             conn.execute(sa.select(table(Client).c.id, table(Client).c.primary_attorney_id))
         )
-        insert_rows(conn, table(Hearing), [
-            {"client_id": cid, "source": "acis", "current": True, "verified": True,
-             "hearing_on": AS_OF + timedelta(days=60 + i % 90), "hearing_time": "8:30 AM",
-             "timezone": "America/Los_Angeles", "court_code": "ADL",
-             "location": "Adelanto", "judge": "Lee, Ann", "medium": "In person",
-             "calendar_type": "Master", "schedule_type": "", "webex": "", "seen_at": NOW}
-            for i, (cid, _) in enumerate(clients)
-        ])  # fmt: skip
+        insert_rows(
+            conn,
+            table(Hearing),
+            [
+                {
+                    "client_id": cid,
+                    "source": "acis",
+                    "current": True,
+                    "verified": True,
+                    "hearing_on": AS_OF + timedelta(days=60 + i % 90),
+                    "hearing_time": "8:30 AM",
+                    "timezone": "America/Los_Angeles",
+                    "court_code": "ADL",
+                    "location": "Adelanto",
+                    "judge": "Lee, Ann",
+                    "medium": "In person",
+                    "calendar_type": "Master",
+                    "schedule_type": "",
+                    "webex": "",
+                    "seen_at": NOW,
+                }
+                for i, (cid, _) in enumerate(clients)
+            ],
+        )
         events, deliveries = [], []
         for i in range(n_events):
             cid, atty = clients[i % len(clients)]
             kind = CLIENT_KINDS[i % len(CLIENT_KINDS)]
             at = NOW - timedelta(minutes=n_events - i)
             acked = i % 5 != 0
-            events.append({
-                "kind": kind, "severity": KINDS[kind].severity.value, "subject_type": "client",
-                "subject_key": str(cid), "client_id": cid, "payload": {"changes": []},
-                "dedup_key": f"bench:{i}", "group_key": None, "occurred_at": at,
-                "created_at": at, "acknowledged_at": at + timedelta(minutes=5) if acked else None,
-                "acknowledged_by": "bench" if acked else "",
-                # A running service escalated the old unacknowledged ones long ago.
-                "escalation_level": 0 if acked else 2,
-                "escalated_at": None if acked else at + timedelta(hours=2),
-            })  # fmt: skip
+            events.append(
+                {
+                    "kind": kind,
+                    "severity": KINDS[kind].severity.value,
+                    "subject_type": "client",
+                    "subject_key": str(cid),
+                    "client_id": cid,
+                    "payload": {"changes": []},
+                    "dedup_key": f"bench:{i}",
+                    "group_key": None,
+                    "occurred_at": at,
+                    "created_at": at,
+                    "acknowledged_at": at + timedelta(minutes=5) if acked else None,
+                    "acknowledged_by": "bench" if acked else "",
+                    # A running service escalated the old unacknowledged ones long ago.
+                    "escalation_level": 0 if acked else 2,
+                    "escalated_at": None if acked else at + timedelta(hours=2),
+                }
+            )
         insert_rows(conn, table(Event), events)
         ids = conn.execute(sa.select(table(Event).c.id, table(Event).c.client_id)).all()
         owner = dict(clients)
         for eid, cid in ids:
             atty = owner[cid]
-            deliveries.append({
-                "event_id": eid, "staff_id": atty, "channel_id": channel_of[atty],
-                "status": "sent", "attempts": 1, "next_attempt_at": None, "last_error": "",
-                "sent_at": NOW, "created_at": NOW, "escalation_level": 0, "digest": False,
-                "claimed_by": "", "claimed_at": None,
-            })  # fmt: skip
+            deliveries.append(
+                {
+                    "event_id": eid,
+                    "staff_id": atty,
+                    "channel_id": channel_of[atty],
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": None,
+                    "last_error": "",
+                    "sent_at": NOW,
+                    "created_at": NOW,
+                    "escalation_level": 0,
+                    "digest": False,
+                    "claimed_by": "",
+                    "claimed_at": None,
+                }
+            )
         insert_rows(conn, table(Delivery), deliveries)
 
 
@@ -176,14 +245,23 @@ def pages(role: str, clients: list[int], rng: random.Random) -> list[tuple[str, 
     return round_
 
 
-async def user(base: str, email: str, role: str, clients: list[int], until: float, seed_: int,
-               timings: dict[str, list[float]], errors: list[str]) -> None:  # fmt: skip
+async def user(
+    base: str,
+    email: str,
+    role: str,
+    clients: list[int],
+    until: float,
+    seed_: int,
+    timings: dict[str, list[float]],
+    errors: list[str],
+) -> None:
     rng = random.Random(seed_)
     async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as http:
         form = await http.get("/login")
         token = form.cookies.get("dw_login", "")
-        signed = await http.post("/login", data={"email": email, "password": PASSWORD,
-                                                 "login_token": token, "next": "/"})  # fmt: skip
+        signed = await http.post(
+            "/login", data={"email": email, "password": PASSWORD, "login_token": token, "next": "/"}
+        )
         if signed.status_code != 303:
             errors.append(f"{email}: sign-in answered {signed.status_code}")
             return
@@ -225,13 +303,23 @@ class ServiceWatch(threading.Thread):
                     self.beats.append(beat.beat_at)
                 if self.emitting and time.monotonic() >= next_emit:
                     n += 1
-                    event = emit(s, EventInput(
-                        kind="hearing_moved_earlier", subject_type="client",
-                        subject_key=str(self.client_id), client_id=self.client_id,
-                        dedup_key=f"bench-probe:{NOW.timestamp()}:{n}",
-                        payload={"changes": [{"field": "date", "old": "2026-12-01",
-                                              "new": "2026-11-20"}]}, occurred_at=now,
-                    ), now)  # fmt: skip
+                    event = emit(
+                        s,
+                        EventInput(
+                            kind="hearing_moved_earlier",
+                            subject_type="client",
+                            subject_key=str(self.client_id),
+                            client_id=self.client_id,
+                            dedup_key=f"bench-probe:{NOW.timestamp()}:{n}",
+                            payload={
+                                "changes": [
+                                    {"field": "date", "old": "2026-12-01", "new": "2026-11-20"}
+                                ]
+                            },
+                            occurred_at=now,
+                        ),
+                        now,
+                    )
                     if event is not None and event.id is not None:
                         self.emitted[event.id] = time.monotonic()
                     next_emit += 2.0
@@ -290,22 +378,31 @@ def main() -> None:
                 progress.advance(task)
                 port = free_port()
                 env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-                env.update({
-                    "DATABASE_URL": url, "DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}",
-                    "DOCKETWATCH_ACK_SECRET": "bench-secret", "DOCKETWATCH_SOURCES": "",
-                    "DOCKETWATCH_HEARTBEAT_SECONDS": str(heartbeat_s),
-                    "DOCKETWATCH_DISPATCH_SECONDS": str(dispatch_s),
-                    "DOCKETWATCH_DATA_DIR": str(tmp / "data"), "DOCKETWATCH_LOG_LEVEL": "WARNING",
-                    "XDG_CONFIG_HOME": str(tmp / "config"),
-                })  # fmt: skip
+                env.update(
+                    {
+                        "DATABASE_URL": url,
+                        "DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}",
+                        "DOCKETWATCH_ACK_SECRET": "bench-secret",
+                        "DOCKETWATCH_SOURCES": "",
+                        "DOCKETWATCH_HEARTBEAT_SECONDS": str(heartbeat_s),
+                        "DOCKETWATCH_DISPATCH_SECONDS": str(dispatch_s),
+                        "DOCKETWATCH_DATA_DIR": str(tmp / "data"),
+                        "DOCKETWATCH_LOG_LEVEL": "WARNING",
+                        "XDG_CONFIG_HOME": str(tmp / "config"),
+                    }
+                )
                 exe = (
                     shutil.which("docketwatch", path=str(Path(sys.executable).parent))
                     or "docketwatch"
                 )
                 service = subprocess.Popen(
-                    [exe, "run"], env=env, cwd=tmp, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, text=True,
-                )  # fmt: skip
+                    [exe, "run"],
+                    env=env,
+                    cwd=tmp,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
                 base = f"http://127.0.0.1:{port}"
                 deadline = time.monotonic() + 60
                 while True:
@@ -349,9 +446,11 @@ def main() -> None:
             async def load() -> None:
                 until = time.monotonic() + args.seconds
                 await asyncio.gather(
-                    *(user(base, email, role, clients, until, i, timings, errors)
-                      for i, (role, email, clients) in enumerate(users))
-                )  # fmt: skip
+                    *(
+                        user(base, email, role, clients, until, i, timings, errors)
+                        for i, (role, email, clients) in enumerate(users)
+                    )
+                )
 
             print(f"load: {len(users)} users for {args.seconds:.0f} s on {base} ...", flush=True)
             asyncio.run(load())
@@ -371,9 +470,11 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)  # the zip stays when it is in --keep
 
     floor = pct(timings["health"], 0.95)
-    print(f"setup: {args.clients:,} clients and {args.events:,} events seeded in {seed_s:.1f} s; "
-          f"{args.cases:,}-case FOIA release and {len(EDITIONS)} statistics workbooks loaded in "
-          f"{load_s:.1f} s")  # fmt: skip
+    print(
+        f"setup: {args.clients:,} clients and {args.events:,} events seeded in {seed_s:.1f} s; "
+        f"{args.cases:,}-case FOIA release and {len(EDITIONS)} statistics workbooks loaded in "
+        f"{load_s:.1f} s"
+    )
     print(f"{'page':26} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p95/floor':>10}")
     per_page = {}
     for name in sorted(timings, key=lambda n: n == "health"):
@@ -388,26 +489,44 @@ def main() -> None:
     undelivered = len(watch.emitted) - len(latencies)
     beat_ok = bool(gaps) and max(gaps) <= 3 * heartbeat_s
     dispatch_ok = undelivered == 0 and bool(latencies) and max(latencies) <= dispatch_s + 5
-    print(f"floor (/health) p95: {floor * 1000:.1f} ms; worst page p95 {worst:.1f} ms = "
-          f"{ratio:.1f}x (target {TARGET:.0f}x); errors: {len(errors)}")  # fmt: skip
-    print(f"service meanwhile: {len(gaps)} heartbeat gaps, longest {max(gaps, default=0):.1f} s "
-          f"(every {heartbeat_s:.0f} s; on time: {beat_ok}); {len(latencies)} alerts sent, "
-          f"slowest {max(latencies, default=0):.1f} s after emission, {undelivered} not sent "
-          f"(dispatch every {dispatch_s:.0f} s; on time: {dispatch_ok})")  # fmt: skip
+    print(
+        f"floor (/health) p95: {floor * 1000:.1f} ms; worst page p95 {worst:.1f} ms = "
+        f"{ratio:.1f}x (target {TARGET:.0f}x); errors: {len(errors)}"
+    )
+    print(
+        f"service meanwhile: {len(gaps)} heartbeat gaps, longest {max(gaps, default=0):.1f} s "
+        f"(every {heartbeat_s:.0f} s; on time: {beat_ok}); {len(latencies)} alerts sent, "
+        f"slowest {max(latencies, default=0):.1f} s after emission, {undelivered} not sent "
+        f"(dispatch every {dispatch_s:.0f} s; on time: {dispatch_ok})"
+    )
     for problem in errors[:10]:
         print(f"error: {problem}")
     met = ratio <= TARGET and not errors and beat_ok and dispatch_ok
-    print(json.dumps({
-        "bench": "web", "users": len(users), "seconds": args.seconds, "clients": args.clients,
-        "events": args.events, "cases": args.cases, "pages": per_page,
-        "reference": round(floor * 1000, 2), "worst_p95_ms": worst, "ratio": round(ratio, 2),
-        "target": TARGET, "errors": len(errors),
-        "heartbeat_longest_gap_s": round(max(gaps, default=0), 2),
-        "dispatch_slowest_s": round(max(latencies, default=0), 2), "undelivered": undelivered,
-        "beat_on_time": beat_ok, "dispatch_on_time": dispatch_ok,
-        "median_dispatch_s": round(statistics.median(latencies), 2) if latencies else None,
-        "met": met,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "bench": "web",
+                "users": len(users),
+                "seconds": args.seconds,
+                "clients": args.clients,
+                "events": args.events,
+                "cases": args.cases,
+                "pages": per_page,
+                "reference": round(floor * 1000, 2),
+                "worst_p95_ms": worst,
+                "ratio": round(ratio, 2),
+                "target": TARGET,
+                "errors": len(errors),
+                "heartbeat_longest_gap_s": round(max(gaps, default=0), 2),
+                "dispatch_slowest_s": round(max(latencies, default=0), 2),
+                "undelivered": undelivered,
+                "beat_on_time": beat_ok,
+                "dispatch_on_time": dispatch_ok,
+                "median_dispatch_s": round(statistics.median(latencies), 2) if latencies else None,
+                "met": met,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

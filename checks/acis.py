@@ -61,9 +61,16 @@ def check(
             lambda c: {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code},
         )
         pace = settings.acis_pace_seconds if pace_s is None else pace_s
-        args = ["--base-url", settings.acis_base_url, "--language", settings.acis_language,
-                "--pace", str(pace),
-                "--timeout", str(settings.browser_timeout_seconds)]  # fmt: skip
+        args = [
+            "--base-url",
+            settings.acis_base_url,
+            "--language",
+            settings.acis_language,
+            "--pace",
+            str(pace),
+            "--timeout",
+            str(settings.browser_timeout_seconds),
+        ]
         problem = crawl(settings, SOURCE, report.run_id, targets, args, progress)
         finished = datetime.now(UTC)
         with session_scope(engine) as session:

@@ -72,9 +72,16 @@ def check(
             },
         )
         pace = settings.detainee_locator_pace_seconds if pace_s is None else pace_s
-        args = ["--base-url", settings.detainee_locator_base_url, "--pace", str(pace),
-                "--zero-attempts", str(settings.detainee_locator_zero_attempts),
-                "--timeout", str(settings.browser_timeout_seconds)]  # fmt: skip
+        args = [
+            "--base-url",
+            settings.detainee_locator_base_url,
+            "--pace",
+            str(pace),
+            "--zero-attempts",
+            str(settings.detainee_locator_zero_attempts),
+            "--timeout",
+            str(settings.browser_timeout_seconds),
+        ]
         problem = crawl(settings, SOURCE, report.run_id, targets, args, progress)
         finished = datetime.now(UTC)
         with session_scope(engine) as session:

@@ -30,8 +30,9 @@ def planned_clients(
         _record(engine, settings, source, note)
         return [], note
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    picked = choose(load_states(session, source, now), now, today,
-                    settings.browser_lookups_per_hour)  # fmt: skip
+    picked = choose(
+        load_states(session, source, now), now, today, settings.browser_lookups_per_hour
+    )
     if not picked:
         note = "nobody is due"
         _record(engine, settings, source, note)

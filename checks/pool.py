@@ -163,8 +163,7 @@ def plan_acis(engine: sa.Engine, settings: Settings) -> str:
         session.flush()
         assert run.id is not None
         run_id = run.id
-        targets = shared_targets(clients, lambda c: (c.a_number, c.nationality_code),
-                                 lambda c: {})  # fmt: skip
+        targets = shared_targets(clients, lambda c: (c.a_number, c.nationality_code), lambda c: {})
     p = pool(settings)
     for target in targets:
         p.acis_lookup.send(run_id, target["client_ids"])
@@ -409,10 +408,14 @@ class BrowserLooker:
                 try:
                     await open_page(page, url, 3 * s.browser_timeout_seconds * 1000)
                     item = await look_up(
-                        page, target, language, pace_s=s.acis_pace_seconds,
-                        timeout_s=s.browser_timeout_seconds, look=look,
+                        page,
+                        target,
+                        language,
+                        pace_s=s.acis_pace_seconds,
+                        timeout_s=s.browser_timeout_seconds,
+                        look=look,
                         before_submit=budget.take,
-                    )  # fmt: skip
+                    )
                 except SourceError as exc:
                     item = {
                         "client_id": target["client_id"],

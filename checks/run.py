@@ -106,9 +106,10 @@ def crawl_run(engine: sa.Engine, settings: Settings, source: str) -> Iterator[Ch
 
 
 def shared_targets(
-    clients: Sequence[Any], key: Callable[[Any], tuple[str, ...]],
+    clients: Sequence[Any],
+    key: Callable[[Any], tuple[str, ...]],
     target: Callable[[Any], dict[str, Any]],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """One lookup target per person: clients of several programs with the same ``key`` (the
     A-number and the nationality or country the lookup asks with) are looked up once, and the
     answer is stored for each of them (``client_ids``), so each program is alerted."""
@@ -149,9 +150,12 @@ def lookups_outcome(
 
 
 def tally(
-    report: CheckReport, outcomes: Counter[str], outcome: str, conclusive: Collection[str],
+    report: CheckReport,
+    outcomes: Counter[str],
+    outcome: str,
+    conclusive: Collection[str],
     problem: str,
-) -> None:  # fmt: skip
+) -> None:
     """Fill a browser check's report from its lookups' outcomes (and the crawl's ``problem``:
     a crawl process that failed before any lookup makes the run failed)."""
     report.outcomes = outcomes

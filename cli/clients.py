@@ -96,14 +96,23 @@ def clients_import(
         + (f" Nothing {verb} stored (dry run)." if dry_run else "")
     )
     if report.consents:
-        words = {"created": "new", "updated": "changed", "unchanged": "unchanged",
-                 "withdrawn": "not stored: the client withdrew consent since"}  # fmt: skip
-        out.print("consents to hearing reminders: " + ", ".join(
-            f"{n} {words.get(k, k)}" for k, n in sorted(report.consents.items())))  # fmt: skip
+        words = {
+            "created": "new",
+            "updated": "changed",
+            "unchanged": "unchanged",
+            "withdrawn": "not stored: the client withdrew consent since",
+        }
+        out.print(
+            "consents to hearing reminders: "
+            + ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(report.consents.items()))
+        )
     if report.rejects:
-        print_table(["line", "column", "reason"],
-                    [(r.line, r.column, r.reason) for r in report.rejects],
-                    f"rejected rows ({len(report.rejects)})", right=["line"])  # fmt: skip
+        print_table(
+            ["line", "column", "reason"],
+            [(r.line, r.column, r.reason) for r in report.rejects],
+            f"rejected rows ({len(report.rejects)})",
+            right=["line"],
+        )
         out.print(f"rejected rows written to {report.rejects_path}")
         raise typer.Exit(1)
 

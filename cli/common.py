@@ -380,8 +380,9 @@ def run_source_check(
                 progress=lambda outcome: bar.update(task, advance=1, description=outcome),
             )
         title = f"{label} run #{report.run_id}: {report.outcome}"
-        print_table(["outcome", "lookups"], sorted(report.outcomes.items()), title,
-                    right=["lookups"])  # fmt: skip
+        print_table(
+            ["outcome", "lookups"], sorted(report.outcomes.items()), title, right=["lookups"]
+        )
         if after is not None:
             after(report)
         if planned_source is not None:

@@ -49,8 +49,13 @@ def courts_status(
         if closed:
             q = q.where(col(CourtStatus.closed).is_(True))
         records = [
-            {"court": c.name, "code": c.court_code, "status": c.status_text[:120],
-             "closed_days": c.closed_days, "changed": c.changed_at.isoformat(timespec="minutes")}
+            {
+                "court": c.name,
+                "code": c.court_code,
+                "status": c.status_text[:120],
+                "closed_days": c.closed_days,
+                "changed": c.changed_at.isoformat(timespec="minutes"),
+            }
             for c in session.exec(q)
-        ]  # fmt: skip
+        ]
     emit_records(records, as_json, as_csv, title=f"court status ({len(records)})")

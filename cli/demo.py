@@ -107,9 +107,16 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
         share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
         fy = today.year + (1 if today.month >= 10 else 0)
-        ice.serve([make_workbook(folder / "data" / f"FY{fy % 100}_detentionStats_1.xlsx", fy,
-                                 today - timedelta(days=10),
-                                 {"ADELANTO ICE PROCESSING CENTER": 1650.0})])  # fmt: skip
+        ice.serve(
+            [
+                make_workbook(
+                    folder / "data" / f"FY{fy % 100}_detentionStats_1.xlsx",
+                    fy,
+                    today - timedelta(days=10),
+                    {"ADELANTO ICE PROCESSING CENTER": 1650.0},
+                )
+            ]
+        )
 
         def cycle(label: str) -> None:
             say(f"-- {label}")
@@ -132,15 +139,27 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         cycle("first cycle (baselines: nothing has changed yet)")
         say("-- the world changes")
         hearing_soon = today + timedelta(days=3)
-        acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
-                           hearing=Hearing(on=hearing_soon, time="8:30 AM")))  # fmt: skip
+        acis.set_case(
+            Case(
+                "999000101",
+                "GT",
+                name="DEMO, HEARING MOVED",
+                case_id=20000101,
+                hearing=Hearing(on=hearing_soon, time="8:30 AM"),
+            )
+        )
         say(f"ACIS: client ***0101's hearing moved earlier, to {hearing_soon}")
         locator.transfer("999000102", "ELOYAZ")
         say("ICE locator: client ***0102 transferred from Adelanto to Eloy, AZ")
-        release2 = successor(release1.path, folder / "data" / "release-2.zip", seed=8,
-                             as_of=today + timedelta(days=1))  # fmt: skip
-        share.publish(release2.path, datetime.combine(today, datetime.min.time(), UTC)
-                      + timedelta(hours=12))  # fmt: skip
+        release2 = successor(
+            release1.path,
+            folder / "data" / "release-2.zip",
+            seed=8,
+            as_of=today + timedelta(days=1),
+        )
+        share.publish(
+            release2.path, datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=12)
+        )
         say("EOIR: a new FOIA release is out")
         closed_day = today + timedelta(days=2)
         notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
@@ -166,16 +185,38 @@ def _seed(
 
     with session_scope(engine) as s:  # type: ignore[arg-type]
         for name, email, role, lang in STAFF:
-            add_staff(s, name=name, email=email, role=role, language=lang,
-                      channels=[sink.url(email)])  # fmt: skip
+            add_staff(
+                s, name=name, email=email, role=role, language=lang, channels=[sink.url(email)]
+            )
         for number, name, nat, attorney in CLIENTS:
             add_client(s, a_number=number, name=name, nationality=nat, country_of_birth=nat)
             assign(s, number, attorney, "primary")
-    acis.set_case(Case("999000101", "GT", name="DEMO, HEARING MOVED", case_id=20000101,
-                       hearing=Hearing(on=today + timedelta(days=40))))  # fmt: skip
-    acis.set_case(Case("999000102", "HO", name="DEMO, TRANSFERRED", case_id=20000102,
-                       hearing=Hearing(on=today + timedelta(days=25))))  # fmt: skip
-    acis.set_case(Case("999000103", "MX", name="DEMO, COURT CLOSED", case_id=20000103,
-                       hearing=Hearing(on=today + timedelta(days=2), time="1:00 PM")))  # fmt: skip
+    acis.set_case(
+        Case(
+            "999000101",
+            "GT",
+            name="DEMO, HEARING MOVED",
+            case_id=20000101,
+            hearing=Hearing(on=today + timedelta(days=40)),
+        )
+    )
+    acis.set_case(
+        Case(
+            "999000102",
+            "HO",
+            name="DEMO, TRANSFERRED",
+            case_id=20000102,
+            hearing=Hearing(on=today + timedelta(days=25)),
+        )
+    )
+    acis.set_case(
+        Case(
+            "999000103",
+            "MX",
+            name="DEMO, COURT CLOSED",
+            case_id=20000103,
+            hearing=Hearing(on=today + timedelta(days=2), time="1:00 PM"),
+        )
+    )
     locator.detain(Person("999000102", "HO", "DEMO", "TRANSFERRED"), "ADLNTCA")
     locator.detain(Person("999000103", "MX", "DEMO", "COURT CLOSED"), "ADLNTCA")

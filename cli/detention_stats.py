@@ -53,12 +53,23 @@ def stats_parse(
         f"{len(edition.facilities)} facilities ({edition.dropped_rows} rows dropped){stale}"
     )
     rows = [
-        (f.name, f.city, f.state, f.aor, f.type, f"{f.adp:.1f}",
-         f"{f.alos:.1f}" if f.alos is not None else "", "; ".join(f.checks))
+        (
+            f.name,
+            f.city,
+            f.state,
+            f.aor,
+            f.type,
+            f"{f.adp:.1f}",
+            f"{f.alos:.1f}" if f.alos is not None else "",
+            "; ".join(f.checks),
+        )
         for f in edition.facilities
-    ]  # fmt: skip
-    print_table(["name", "city", "state", "aor", "type", "adp", "alos", "checks"], rows,
-                right=["adp", "alos"])  # fmt: skip
+    ]
+    print_table(
+        ["name", "city", "state", "aor", "type", "adp", "alos", "checks"],
+        rows,
+        right=["adp", "alos"],
+    )
 
 
 @app.command("load")

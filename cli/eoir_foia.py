@@ -66,12 +66,16 @@ def _print_load(report: Any) -> None:
     d = report.as_dict()
     columns = ["table", "Count.txt", "rows found", "loaded", "quarantined"]
     rows = [
-        (name, f"{d['counts'].get(name, 0):,}", f"{d['lines'][name]:,}",
-         f"{d['loaded'][name]:,}", f"{d['quarantined'][name]:,}")
+        (
+            name,
+            f"{d['counts'].get(name, 0):,}",
+            f"{d['lines'][name]:,}",
+            f"{d['loaded'][name]:,}",
+            f"{d['quarantined'][name]:,}",
+        )
         for name in d["lines"]
-    ]  # fmt: skip
-    print_table(columns, rows, f"release {d['release_id']} (as of {d['as_of']})",
-                right=columns[1:])  # fmt: skip
+    ]
+    print_table(columns, rows, f"release {d['release_id']} (as of {d['as_of']})", right=columns[1:])
     out.print("quirks handled: " + ", ".join(f"{k} {v:,}" for k, v in d["quirks"].items()))
     for drift in d["header_drift"]:
         out.print(f"header drift: {drift}")

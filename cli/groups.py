@@ -86,8 +86,12 @@ GROUPS: dict[str, Group] = {
     ),
 }
 # the names the source groups had before the sources were named alike
-for _old, _new in (("custody", "detainee_locator"), ("foia", "eoir_foia"),
-                   ("stats", "detention_stats"), ("courts", "court_status")):  # fmt: skip
+for _old, _new in (
+    ("custody", "detainee_locator"),
+    ("foia", "eoir_foia"),
+    ("stats", "detention_stats"),
+    ("courts", "court_status"),
+):
     GROUPS[_old] = GROUPS[_new]._replace(hidden=True)
 
 

@@ -39,15 +39,17 @@ def orgs_list(as_json: JsonOpt = False) -> None:
         rows = []
         for org in organizations(session):
             clients = session.exec(
-                select(func.count()).select_from(Client)
+                select(func.count())
+                .select_from(Client)
                 .where(Client.organization_id == org.id, col(Client.active).is_(True))
                 .execution_options(**ALL)
-            ).one()  # fmt: skip
+            ).one()
             staff = session.exec(
-                select(func.count()).select_from(Staff)
+                select(func.count())
+                .select_from(Staff)
                 .where(Staff.organization_id == org.id, col(Staff.active).is_(True))
                 .execution_options(**ALL)
-            ).one()  # fmt: skip
+            ).one()
             rows.append({"slug": org.slug, "name": org.name, "clients": clients, "staff": staff})
     emit_records(rows, as_json, False, "programs")
 
@@ -72,8 +74,9 @@ def orgs_add(
         ).first()
         if taken is not None:
             raise ValidationError(f"a program called {slug!r} exists already")
-        session.add(Organization(slug=slug, name=" ".join(name.split()),
-                                 created_at=datetime.now(UTC)))  # fmt: skip
+        session.add(
+            Organization(slug=slug, name=" ".join(name.split()), created_at=datetime.now(UTC))
+        )
     out.print(f"program {slug} added; add its staff with `docketwatch --org {slug} staff add`")
 
 

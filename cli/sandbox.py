@@ -140,7 +140,11 @@ def sandbox_ice_stats(
 
 
 # the names the replicas' commands had before (scripts keep working), unlisted
-for _old, _command in (("locator", sandbox_locator), ("foia-release", sandbox_foia_release),
-                       ("foia", sandbox_foia), ("courts", sandbox_courts),
-                       ("ice-stats", sandbox_ice_stats)):  # fmt: skip
+for _old, _command in (
+    ("locator", sandbox_locator),
+    ("foia-release", sandbox_foia_release),
+    ("foia", sandbox_foia),
+    ("courts", sandbox_courts),
+    ("ice-stats", sandbox_ice_stats),
+):
     app.command(_old, hidden=True)(_command)

@@ -312,9 +312,13 @@ def schedule_plan(
     hours = (
         "inside" if in_browser_hours(settings.browser_hours, now, settings.timezone) else "outside"
     )
-    emit_records(records, as_json, as_csv,
-          title=f"{source} plan: {per_hour} lookups/hour, hours {settings.browser_hours} "
-                f"(now {hours}); batch 1 is the next run")  # fmt: skip
+    emit_records(
+        records,
+        as_json,
+        as_csv,
+        title=f"{source} plan: {per_hour} lookups/hour, hours {settings.browser_hours} "
+        f"(now {hours}); batch 1 is the next run",
+    )
 
 
 @app.command("demo")

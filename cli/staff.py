@@ -192,8 +192,9 @@ def staff_rekey() -> None:
         channels, phones = rotate(engine)
         path = keyring_of(engine.dialect).path
     also = f" and {phones} client phone number(s)" if phones else ""
-    out.print(f"{channels} channel URL(s){also} sealed with a new key at {path} (the old one: "
-              f"{path}.old)")  # fmt: skip
+    out.print(
+        f"{channels} channel URL(s){also} sealed with a new key at {path} (the old one: {path}.old)"
+    )
 
 
 @app.command("calendar")

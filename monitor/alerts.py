@@ -91,9 +91,12 @@ REMINDER_KIND = "client_reminder"
 
 
 def _reminder_rows(
-    session: Session, client_id: int | None, status: str | None, limit: int,
+    session: Session,
+    client_id: int | None,
+    status: str | None,
+    limit: int,
     clients: dict[int | None, str],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """The outbox rows of client reminders, in the delivery log's shape (the number masked)."""
     from storage.models import Reminder, ReminderContact
 

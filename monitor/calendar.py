@@ -165,8 +165,11 @@ def feed(session: Session, staff: Staff, now: datetime) -> bytes:
             event.add("summary", f"{labels['hearing']}: {subject} · {last.court_code}")
             event.add("location", ", ".join(p for p in (court, last.location) if p))
             lines = [f"{labels['court']}: {court} ({last.court_code})"]
-            for key, value in (("judge", last.judge), ("medium", last.medium),
-                               ("webex", last.webex)):  # fmt: skip
+            for key, value in (
+                ("judge", last.judge),
+                ("medium", last.medium),
+                ("webex", last.webex),
+            ):
                 if value:
                     lines.append(f"{labels[key]}: {value}")
             event.add("description", "\n".join(lines))

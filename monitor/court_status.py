@@ -205,10 +205,11 @@ def apply_judges(session: Session, court: str, judges: list[str], now: datetime)
         )
     ).all()
     first_run = (
-        session.exec(select(sa.func.count()).select_from(CourtJudge).where(
-            CourtJudge.court_code == court)).one()
+        session.exec(
+            select(sa.func.count()).select_from(CourtJudge).where(CourtJudge.court_code == court)
+        ).one()
         == 0
-    )  # fmt: skip
+    )
     names = {j.name for j in current}
     added = [j for j in judges if j not in names]
     removed = [j for j in current if j.name not in set(judges)]

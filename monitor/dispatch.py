@@ -284,12 +284,20 @@ class Dispatcher:
                 subject_type="delivery",
                 subject_key=str(delivery.id),
                 dedup_key=f"delivery_uncertain:{delivery.id}",
-                payload={"notes": [note("reminder_uncertain", delivery=delivery.id,
-                                        reminder=reminder.id, client=reminder.client_id)]},
+                payload={
+                    "notes": [
+                        note(
+                            "reminder_uncertain",
+                            delivery=delivery.id,
+                            reminder=reminder.id,
+                            client=reminder.client_id,
+                        )
+                    ]
+                },
                 occurred_at=now,
             ),
             now,
-        )  # fmt: skip
+        )
 
     def _probe_failing_channels(self) -> None:
         """A failing channel with nothing queued is probed with its oldest given-up delivery,
@@ -401,18 +409,29 @@ class Dispatcher:
             assert reminder is not None
             contact = session.get(ReminderContact, reminder.client_id)
             client = session.get(Client, reminder.client_id)
-            if contact is None or not contact.consent or contact.paused or client is None \
-                    or not client.active:  # fmt: skip
+            if (
+                contact is None
+                or not contact.consent
+                or contact.paused
+                or client is None
+                or not client.active
+            ):
                 r._end(session, reminder, ReminderStatus.stopped, "no consent, or paused", now)
                 return
             if reminder.hearing_starts_at is not None and reminder.hearing_starts_at <= now:
-                r._end(session, reminder, ReminderStatus.expired, "the hearing's time came first",
-                       now)  # fmt: skip
+                r._end(
+                    session, reminder, ReminderStatus.expired, "the hearing's time came first", now
+                )
                 return
             known = r.known_states(session, [reminder.client_id]).get(reminder.client_id, r.Known())
             if r.still_true(reminder, known) is False:
-                r._end(session, reminder, ReminderStatus.superseded,
-                       "the hearing changed before it went", now)  # fmt: skip
+                r._end(
+                    session,
+                    reminder,
+                    ReminderStatus.superseded,
+                    "the hearing changed before it went",
+                    now,
+                )
                 return
             verify = timedelta(hours=self.settings.reminder_verify_hours)
             if known.observed_at is None or known.observed_at < now - verify or not known.verified:
@@ -433,8 +452,9 @@ class Dispatcher:
                 return
             language = r.switched_on(session, self.settings).get(contact.language)
             if language is None:
-                r._to_attorney(session, reminder, f"the language {contact.language!r} is "
-                               "switched off", now)  # fmt: skip
+                r._to_attorney(
+                    session, reminder, f"the language {contact.language!r} is switched off", now
+                )
                 return
             body = r.text_of(session, reminder, language, self.settings)
             url = r.gateway_url(self.settings, contact)
@@ -442,10 +462,14 @@ class Dispatcher:
             claimed = session.execute(
                 sa.update(Delivery)
                 .where(col(Delivery.id) == row.id, col(Delivery.status) == row.status)
-                .values(status=DeliveryStatus.sending.value, attempts=Delivery.attempts + 1,
-                        claimed_by=CLAIMER, claimed_at=now)
+                .values(
+                    status=DeliveryStatus.sending.value,
+                    attempts=Delivery.attempts + 1,
+                    claimed_by=CLAIMER,
+                    claimed_at=now,
+                )
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             if _rowcount(claimed) != 1:
                 return
             reminder.language, reminder.body_sha256 = contact.language, r.body_digest(body)
@@ -471,8 +495,14 @@ class Dispatcher:
             assert delivery is not None and delivery.id is not None
             reminder = session.get(Reminder, delivery.reminder_id)
             assert reminder is not None
-            session.add(DeliveryAttempt(delivery_id=delivery.id, attempted_at=now, ok=result.ok,
-                                        error=result.error[:2000]))  # fmt: skip
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    attempted_at=now,
+                    ok=result.ok,
+                    error=result.error[:2000],
+                )
+            )
             if result.ok:
                 delivery.status, delivery.sent_at, delivery.last_error = "sent", now, ""
                 reminder.status, reminder.sent_at = ReminderStatus.sent.value, now
@@ -488,8 +518,12 @@ class Dispatcher:
                 else:
                     delivery.status = DeliveryStatus.pending.value
                     delivery.next_attempt_at = now + backoff(self.settings, delivery.attempts)
-                log.warning("reminder delivery #%s attempt %d failed: %s", delivery.id,
-                            delivery.attempts, result.error)  # fmt: skip
+                log.warning(
+                    "reminder delivery #%s attempt %d failed: %s",
+                    delivery.id,
+                    delivery.attempts,
+                    result.error,
+                )
             session.add(delivery)
             session.add(reminder)
 

@@ -99,9 +99,13 @@ def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
         sealed += [row[0] for row in conn.execute(sa.text("SELECT phone FROM reminder_contact"))]
     if not keyring.exists():
         if sealed:
-            return Finding("secrets key", FAIL, f"{path} is missing: {len(sealed)} sealed value(s) "
-                           "cannot be opened; restore it from your backup, or set "
-                           "secrets_key_file to where it is")  # fmt: skip
+            return Finding(
+                "secrets key",
+                FAIL,
+                f"{path} is missing: {len(sealed)} sealed value(s) "
+                "cannot be opened; restore it from your backup, or set "
+                "secrets_key_file to where it is",
+            )
         return Finding("secrets key", OK, f"{path} will be made with the first channel")
     mode = _mode_finding("secrets key", path)
     if mode is not None and mode.status != OK:
@@ -111,8 +115,12 @@ def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
             keyring.open(url)
     except SecretsKeyError as exc:
         return Finding("secrets key", FAIL, str(exc))
-    return Finding("secrets key", OK, f"{path} (owner only) opens all {len(sealed)} sealed "
-                   "channel URL(s) and client phone number(s)")  # fmt: skip
+    return Finding(
+        "secrets key",
+        OK,
+        f"{path} (owner only) opens all {len(sealed)} sealed "
+        "channel URL(s) and client phone number(s)",
+    )
 
 
 def _browser(settings: Settings) -> list[Finding]:
@@ -149,9 +157,11 @@ def _heartbeat(session: Session, settings: Settings, now: datetime) -> Finding:
 def _channels(session: Session) -> list[Finding]:
     found = []
     rows = session.exec(
-        select(StaffChannel, Staff).join(Staff, col(Staff.id) == StaffChannel.staff_id)
-        .where(col(StaffChannel.active)).order_by(col(Staff.email), col(StaffChannel.id))
-    ).all()  # fmt: skip
+        select(StaffChannel, Staff)
+        .join(Staff, col(Staff.id) == StaffChannel.staff_id)
+        .where(col(StaffChannel.active))
+        .order_by(col(Staff.email), col(StaffChannel.id))
+    ).all()
     for channel, staff in rows:
         last = session.exec(
             select(DeliveryAttempt)
@@ -258,8 +268,12 @@ def _pool(settings: Settings) -> Finding:
         waiting = int(client.llen(f"{POOL_NAMESPACE}:{POOL_QUEUE}"))
         client.close()
     except (redis.RedisError, ValueError) as exc:
-        return Finding("pool", FAIL, f"{where}: not reachable ({str(exc)[:200]}): no lookup "
-                       "is queued or made; start Redis, or unset redis_url")  # fmt: skip
+        return Finding(
+            "pool",
+            FAIL,
+            f"{where}: not reachable ({str(exc)[:200]}): no lookup "
+            "is queued or made; start Redis, or unset redis_url",
+        )
     return Finding("pool", OK, f"{where}: reachable, {waiting} task(s) waiting for a worker")
 
 
@@ -267,8 +281,11 @@ def _disk(settings: Settings) -> Finding:
     probe = settings.data_dir if settings.data_dir.exists() else Path.cwd()
     free = shutil.disk_usage(probe).free
     if free < 8 << 30:  # a national release: its zip (5-6 GB) and 2 GB of pieces
-        return Finding("disk", WARN, f"{free / 2**30:.1f} GB free at {probe}: a national FOIA "
-                       "release needs about 8 GB")  # fmt: skip
+        return Finding(
+            "disk",
+            WARN,
+            f"{free / 2**30:.1f} GB free at {probe}: a national FOIA release needs about 8 GB",
+        )
     return Finding("disk", OK, f"{free / 2**30:.1f} GB free at {probe}")
 
 

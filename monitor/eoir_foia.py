@@ -112,9 +112,16 @@ class CaseloadFilter:
         return q
 
     def describe(self) -> str:
-        parts = [f"{k.replace('_', ' ')} {v}" for k, v in
-                 (("nationality", self.nationality), ("language", self.language),
-                  ("case_type", self.case_type), ("judge", self.judge)) if v]  # fmt: skip
+        parts = [
+            f"{k.replace('_', ' ')} {v}"
+            for k, v in (
+                ("nationality", self.nationality),
+                ("language", self.language),
+                ("case_type", self.case_type),
+                ("judge", self.judge),
+            )
+            if v
+        ]
         if self.hearing_from or self.hearing_to:
             parts.append(f"next hearing {self.hearing_from or '…'} to {self.hearing_to or '…'}")
         return "; ".join(parts)
@@ -263,8 +270,18 @@ def week_of(day: date) -> date:
 
 
 # A listed proceeding's columns, in the order the list reads them.
-LISTED = ("idncase", "idnproceeding", "nat", "lang", "case_type", "custody", "next_date",
-          "next_time", "next_judge", "ij_code")  # fmt: skip
+LISTED = (
+    "idncase",
+    "idnproceeding",
+    "nat",
+    "lang",
+    "case_type",
+    "custody",
+    "next_date",
+    "next_time",
+    "next_judge",
+    "ij_code",
+)
 # The columns each grouping reads: the counting is done by the database, per distinct value.
 GROUPED_BY = {
     "nationality": ("nat",),
@@ -302,8 +319,12 @@ def caseload_unrepresented(
             else []
         )
         if flt is not None:  # the same filter, on the new cases' ids
-            keep = {r.idnproceeding for r in session.connection().execute(
-                unrepresented_query(release.id, court, True, ("idnproceeding",), flt))}  # fmt: skip
+            keep = {
+                r.idnproceeding
+                for r in session.connection().execute(
+                    unrepresented_query(release.id, court, True, ("idnproceeding",), flt)
+                )
+            }
             found = [r for r in found if r.idnproceeding in keep]
         rows = [(*(getattr(r, f) for f in fields), 1) for r in found]
     elif by is None:  # Core, not the ORM: a court's caseload runs to tens of thousands of rows
@@ -392,8 +413,12 @@ def caseload_choices(
     release = _release(session, release_id)
     assert release.id is not None
     names = labels(session, release.id)
-    fields = {"nationality": "nat", "language": "lang", "case_type": "case_type",
-              "judge": "next_judge"}  # fmt: skip
+    fields = {
+        "nationality": "nat",
+        "language": "lang",
+        "case_type": "case_type",
+        "judge": "next_judge",
+    }
     out: dict[str, list[tuple[str, str]]] = {}
     for kind, field in fields.items():
         column = getattr(FoiaProceeding, field)

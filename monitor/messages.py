@@ -344,9 +344,11 @@ def render(
     ack_text = f"{labels['ack']}: {link}" if link else labels["ack_cli"].format(id=lead.id)
     needs_ack = lead.severity == Severity.urgent.value
     footer = (
-        f"{labels['alert']} " + ", ".join(f"#{e.id}" for e in group)
-        + " · " + ", ".join(_unique([e.kind for e in group]))
-    )  # fmt: skip
+        f"{labels['alert']} "
+        + ", ".join(f"#{e.id}" for e in group)
+        + " · "
+        + ", ".join(_unique([e.kind for e in group]))
+    )
 
     text_lines = [title, ""] + [f"{k}: {v}" for k, v in facts] + free
     if needs_ack:

@@ -477,8 +477,9 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
         contacts = {
             cid: Wanted(cid, language, zone)
             for cid, language, zone in session.exec(
-                select(ReminderContact.client_id, ReminderContact.language,
-                       ReminderContact.timezone)
+                select(
+                    ReminderContact.client_id, ReminderContact.language, ReminderContact.timezone
+                )
                 .join(Client, col(Client.id) == ReminderContact.client_id)
                 .where(
                     col(ReminderContact.consent).is_(True),
@@ -486,7 +487,7 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
                     col(Client.active).is_(True),
                 )
             )
-        }  # fmt: skip
+        }
         ids = sorted(contacts)
         states = known_states(session, ids)
         last_told = _last_told(session, ids)

@@ -212,48 +212,74 @@ def program_report(
 
     figures = [
         Figure(
-            "clients_watched", "Clients watched", ["month", "clients"],
+            "clients_watched",
+            "Clients watched",
+            ["month", "clients"],
             [[label, len(watched[m])] for label, m in zip(labels, months, strict=True)],
             "Distinct clients looked up at least once in the month on EOIR's case status "
             "(ACIS) or ICE's detainee locator. Tables: acis_lookup, custody_lookup.",
-            chart="clients", counts={"clients"},
+            chart="clients",
+            counts={"clients"},
         ),
         Figure(
-            "hearing_changes", "Hearing changes caught", ["change", *labels, "total"],
+            "hearing_changes",
+            "Hearing changes caught",
+            ["change", *labels, "total"],
             kind_rows(HEARING_KINDS),
             "Changes to a client's hearing or case that docketwatch detected and alerted on, by "
             "kind and by the month the alert was made. Table: event.",
             counts={*labels, "total"},
         ),
         Figure(
-            "custody_changes", "Custody changes caught", ["change", *labels, "total"],
+            "custody_changes",
+            "Custody changes caught",
+            ["change", *labels, "total"],
             kind_rows(CUSTODY_KINDS),
             "Transfers between facilities, detentions and releases of clients seen on ICE's "
             "detainee locator, by the month the alert was made. Table: event.",
             counts={*labels, "total"},
         ),
         Figure(
-            "speed", "How fast attorneys heard", [
-                "month", "alerts sent", "median minutes to delivery", "acknowledged",
-                "median minutes to acknowledgement"],
-            [[label, len(to_alert[m]), _median_minutes(to_alert[m]), len(to_ack[m]),
-              _median_minutes(to_ack[m])] for label, m in zip(labels, months, strict=True)],
+            "speed",
+            "How fast attorneys heard",
+            [
+                "month",
+                "alerts sent",
+                "median minutes to delivery",
+                "acknowledged",
+                "median minutes to acknowledgement",
+            ],
+            [
+                [
+                    label,
+                    len(to_alert[m]),
+                    _median_minutes(to_alert[m]),
+                    len(to_ack[m]),
+                    _median_minutes(to_ack[m]),
+                ]
+                for label, m in zip(labels, months, strict=True)
+            ],
             "For client alerts made in the month: minutes from the moment docketwatch saw the "
             "change at the source (the lookup that found it) to the first delivery sent, and to "
             "the attorney's acknowledgement. A change can appear at the source up to one polling "
             "interval before docketwatch looks. Tables: event, delivery.",
-            chart="median minutes to delivery", counts={"alerts sent", "acknowledged"},
-            medians={"median minutes to delivery": "alerts sent",
-                     "median minutes to acknowledgement": "acknowledged"},
+            chart="median minutes to delivery",
+            counts={"alerts sent", "acknowledged"},
+            medians={
+                "median minutes to delivery": "alerts sent",
+                "median minutes to acknowledgement": "acknowledged",
+            },
         ),
         Figure(
-            "availability", "Source availability", ["source", *labels],
+            "availability",
+            "Source availability",
+            ["source", *labels],
             [[name, *[_share(runs[name][m]) for m in months]] for name in SOURCES],
             "Share of the month's finished runs of each public source that succeeded (ok); "
             "blocked, changed-layout, failed and timed-out runs count against it. Blank: no run. "
             "Table: crawl_run.",
         ),
-    ]  # fmt: skip
+    ]
     return Report(
         "program",
         "What the program watched",
@@ -282,9 +308,13 @@ def previous_month(today: date) -> date:
 
 
 def monthly_report_event(
-    session: Session, today: date, zone_name: str, web_base_url: str | None, now: datetime,
+    session: Session,
+    today: date,
+    zone_name: str,
+    web_base_url: str | None,
+    now: datetime,
     organization_id: int,
-) -> Event | None:  # fmt: skip
+) -> Event | None:
     """On the first of a month (or later, once): the coordinators' ``monthly_report`` alert
     for the month just ended, with its headline figures (published form) and where to get the
     report. Written once per month and program (its dedup key); ``session`` is scoped to the
@@ -305,9 +335,15 @@ def monthly_report_event(
         if web_base_url
         else f"docketwatch report program --from {month:%Y-%m} --to {month:%Y-%m}"
     )
-    line = note("monthly_report", month=f"{month:%Y-%m}", clients=clients,
-                hearing_changes=hearing, custody_changes=custody,
-                median_minutes=median, where=where)  # fmt: skip
+    line = note(
+        "monthly_report",
+        month=f"{month:%Y-%m}",
+        clients=clients,
+        hearing_changes=hearing,
+        custody_changes=custody,
+        median_minutes=median,
+        where=where,
+    )
     return emit(
         session,
         EventInput(

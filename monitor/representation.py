@@ -53,8 +53,14 @@ from storage.reference_data import OUTCOMES, court_decisions
 WINDOWS = (30, 60, 90)
 IN_ABSENTIA = "in_absentia"
 NOT_CODED = "not_coded"
-OUTCOME_ROWS = ("relief_or_termination", "removal", IN_ABSENTIA, "voluntary_departure", "other",
-                NOT_CODED)  # fmt: skip
+OUTCOME_ROWS = (
+    "relief_or_termination",
+    "removal",
+    IN_ABSENTIA,
+    "voluntary_departure",
+    "other",
+    NOT_CODED,
+)
 OUTCOME_LABELS = {
     "relief_or_termination": "Relief granted or case terminated",
     "removal": "Removal ordered (respondent present)",
@@ -140,12 +146,36 @@ def history_release(session: Session, court: str, release_id: int | None = None)
 def _load(session: Session, release: FoiaRelease, court: str) -> _Data:
     t = table(FoiaProceeding).c
     stmt = sa.select(
-        t.idncase, t.input_date, t.osc_date, t.comp_date, t.other_comp, t.dec_code, t.absentia,
-        t.case_type, t.counsel_date, t.first_master_date, t.nat, t.lang, t.pending,
-    ).where(t.release_id == release.id, t.base_city == court, t.custody == "D")  # fmt: skip
+        t.idncase,
+        t.input_date,
+        t.osc_date,
+        t.comp_date,
+        t.other_comp,
+        t.dec_code,
+        t.absentia,
+        t.case_type,
+        t.counsel_date,
+        t.first_master_date,
+        t.nat,
+        t.lang,
+        t.pending,
+    ).where(t.release_id == release.id, t.base_city == court, t.custody == "D")
     data = _Data()
-    for (idncase, input_date, osc_date, comp, other, dec, absentia, ctype, counsel, master,
-         nat, lang, pending) in session.connection().execute(stmt):  # fmt: skip
+    for (
+        idncase,
+        input_date,
+        osc_date,
+        comp,
+        other,
+        dec,
+        absentia,
+        ctype,
+        counsel,
+        master,
+        nat,
+        lang,
+        pending,
+    ) in session.connection().execute(stmt):
         start = input_date or osc_date  # None: left out of every figure (footnote)
         undated_completion = not pending and comp is None
         outcome = outcome_of(ctype, dec, other, absentia) if comp is not None else ""
@@ -283,10 +313,15 @@ def representation_report(
     n_rep, n_unrep = sum(rep.values()), sum(unrep.values())
     outcome_shares = _Shares()
     outcome_rows = [
-        [OUTCOME_LABELS[o], rep[o], outcome_shares(i, "with counsel %", rep[o], n_rep), unrep[o],
-         outcome_shares(i, "without counsel %", unrep[o], n_unrep)]
+        [
+            OUTCOME_LABELS[o],
+            rep[o],
+            outcome_shares(i, "with counsel %", rep[o], n_rep),
+            unrep[o],
+            outcome_shares(i, "without counsel %", unrep[o], n_unrep),
+        ]
         for i, o in enumerate(OUTCOME_ROWS)
-    ]  # fmt: skip
+    ]
 
     def breakdown(attr: str, names: dict[str, str], shares: _Shares) -> list[list[Any]]:
         new: Counter[str] = Counter()
@@ -311,14 +346,26 @@ def representation_report(
         for k in keys:
             name = f"{k} ({names[k]})" if names.get(k) else (k or "(blank)")
             i = len(rows)
-            rows.append([name, new[k], window_closed[k],
-                         shares(i, "counsel within 90 days %", within[k], window_closed[k]),
-                         pend[k], shares(i, WITHOUT_PCT, pend_without[k], pend[k])])  # fmt: skip
+            rows.append(
+                [
+                    name,
+                    new[k],
+                    window_closed[k],
+                    shares(i, "counsel within 90 days %", within[k], window_closed[k]),
+                    pend[k],
+                    shares(i, WITHOUT_PCT, pend_without[k], pend[k]),
+                ]
+            )
         return rows
 
-    breakdown_cols = ["", "new detained cases", "of them with 90 days passed",
-                      "counsel within 90 days %", "pending at period end",
-                      "without an attorney %"]  # fmt: skip
+    breakdown_cols = [
+        "",
+        "new detained cases",
+        "of them with 90 days passed",
+        "counsel within 90 days %",
+        "pending at period end",
+        "without an attorney %",
+    ]
     breakdown_def = (
         "New detained cases: detained cases whose first proceeding at the court started in the "
         "period (INPUT_DATE, else OSC_DATE). Counsel within 90 days: a first EOIR-28 no later "
@@ -331,24 +378,35 @@ def representation_report(
     for key, attr, kind, title, column in (
         ("by_nationality", "nat", "nationality", "By nationality", "A_TblCase NAT. "),
         ("by_language", "lang", "language", "By language", "A_TblCase LANG. "),
-        ("by_case_type", "case_type", "case_type", "By case type",
-         "B_TblProceeding CASE_TYPE, else A_TblCase CASE_TYPE. "),
-    ):  # fmt: skip
+        (
+            "by_case_type",
+            "case_type",
+            "case_type",
+            "By case type",
+            "B_TblProceeding CASE_TYPE, else A_TblCase CASE_TYPE. ",
+        ),
+    ):
         cells = _Shares()
         breakdowns.append(
             Figure(
-                key, title, [title.removeprefix("By "), *breakdown_cols[1:]],
+                key,
+                title,
+                [title.removeprefix("By "), *breakdown_cols[1:]],
                 breakdown(attr, _labels(session, release, kind), cells),
                 breakdown_def + column + source,
-                counts={"new detained cases", "of them with 90 days passed",
-                        "pending at period end"},
+                counts={
+                    "new detained cases",
+                    "of them with 90 days passed",
+                    "pending at period end",
+                },
                 withheld=cells.withheld,
             )
-        )  # fmt: skip
+        )
 
     figures = [
         Figure(
-            "caseload", "Pending detained caseload and the share without an attorney",
+            "caseload",
+            "Pending detained caseload and the share without an attorney",
             ["month", "pending detained", "without an attorney", "without an attorney %"],
             caseload_rows,
             "Detained proceedings at the court (B_TblProceeding BASE_CITY_CODE; detained: "
@@ -359,14 +417,22 @@ def representation_report(
             "and STRATTYLEVEL COURT; a case with no EOIR-28 date counts as unrepresented). The "
             "last month ends on the release date if it is earlier. Proceedings with neither "
             "INPUT_DATE nor OSC_DATE are left out. " + source,
-            chart=WITHOUT_PCT, counts={"pending detained", "without an attorney"},
+            chart=WITHOUT_PCT,
+            counts={"pending detained", "without an attorney"},
             withheld=caseload_shares.withheld,
         ),
         Figure(
-            "new_cases", "New detained cases and how soon they found counsel",
-            ["month", "new detained cases", "counsel within 30 days %",
-             "counsel within 60 days %", "counsel within 90 days %",
-             "with counsel by the release", "median days to counsel"],
+            "new_cases",
+            "New detained cases and how soon they found counsel",
+            [
+                "month",
+                "new detained cases",
+                "counsel within 30 days %",
+                "counsel within 60 days %",
+                "counsel within 90 days %",
+                "with counsel by the release",
+                "median days to counsel",
+            ],
             new_rows,
             "Detained cases whose first proceeding at the court started in the month (INPUT_DATE, "
             "else OSC_DATE). Counsel within N days: a first EOIR-28 (as in the caseload figure) "
@@ -376,14 +442,17 @@ def representation_report(
             "month's cases with an EOIR-28 by the release date. " + source,
             chart="new detained cases",
             counts={"new detained cases", "with counsel by the release"},
-            medians={"counsel within 30 days %": "new detained cases",
-                     "counsel within 60 days %": "new detained cases",
-                     "counsel within 90 days %": "new detained cases",
-                     "median days to counsel": "with counsel by the release"},
+            medians={
+                "counsel within 30 days %": "new detained cases",
+                "counsel within 60 days %": "new detained cases",
+                "counsel within 90 days %": "new detained cases",
+                "median days to counsel": "with counsel by the release",
+            },
             withheld=new_shares.withheld,
         ),
         Figure(
-            "first_master", "Counsel at the first master calendar hearing",
+            "first_master",
+            "Counsel at the first master calendar hearing",
             ["month", "first master hearing held", "represented at it", "represented %"],
             master_rows,
             "New detained cases (by the month their first proceeding at the court started) whose "
@@ -391,13 +460,14 @@ def representation_report(
             "proceeding, B_TblProceeding HEARING_DATE; the earliest of the case's proceedings "
             "there) was on or before the release date; represented: a first EOIR-28 on or before "
             "that hearing's date. " + source,
-            chart="represented %", counts={"first master hearing held", "represented at it"},
+            chart="represented %",
+            counts={"first master hearing held", "represented at it"},
             withheld=master_shares.withheld,
         ),
         Figure(
-            "outcomes", "Completed proceedings by outcome, with and without counsel",
-            ["outcome", "with counsel", "with counsel %", "without counsel",
-             "without counsel %"],
+            "outcomes",
+            "Completed proceedings by outcome, with and without counsel",
+            ["outcome", "with counsel", "with counsel %", "without counsel", "without counsel %"],
             outcome_rows,
             "Detained proceedings at the court completed in the period (COMP_DATE), grouped "
             "by EOIR's decision code (DEC_CODE, or OTHER_COMP for other "
@@ -408,7 +478,7 @@ def representation_report(
             withheld=outcome_shares.withheld,
         ),
         *breakdowns,
-    ]  # fmt: skip
+    ]
     return Report(
         "representation",
         f"Detained and facing a judge: representation at the {court} immigration court",

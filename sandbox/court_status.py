@@ -19,25 +19,72 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox.http import ReplicaHandler, ReplicaServer
 
 COURTS = [
-    ("adelanto-immigration-court", "Adelanto", "10250 Rancho Road, Suite 201A", "Adelanto", "CA",
-     "92301"),
-    ("los-angeles-olive-street-immigration-court", "Los Angeles - Olive Street",
-     "606 S. Olive Street, 15th Floor", "Los Angeles", "CA", "90014"),
-    ("los-angeles-n-los-angeles-street-immigration-court", "Los Angeles - N. Los Angeles Street",
-     "300 N. Los Angeles Street, Room 4330", "Los Angeles", "CA", "90012"),
-    ("los-angeles-van-nuys-boulevard-immigration-court", "Los Angeles - Van Nuys Boulevard",
-     "6230 Van Nuys Boulevard", "Van Nuys", "CA", "91401"),
-    ("los-angeles-west-los-angeles-immigration-court", "Los Angeles - West Los Angeles",
-     "11500 W. Olympic Boulevard", "Los Angeles", "CA", "90064"),
-    ("santa-ana-immigration-court", "Santa Ana", "34 Civic Center Plaza", "Santa Ana", "CA",
-     "92701"),
-    ("imperial-immigration-court", "Imperial", "2409 La Brucherie Road", "Imperial", "CA",
-     "92251"),
-    ("otay-mesa-immigration-court", "Otay Mesa", "7488 Calzada de la Fuente", "San Diego", "CA",
-     "92154"),
-    ("san-diego-immigration-court", "San Diego", "401 West A Street, Suite 800", "San Diego",
-     "CA", "92101"),
-]  # fmt: skip
+    (
+        "adelanto-immigration-court",
+        "Adelanto",
+        "10250 Rancho Road, Suite 201A",
+        "Adelanto",
+        "CA",
+        "92301",
+    ),
+    (
+        "los-angeles-olive-street-immigration-court",
+        "Los Angeles - Olive Street",
+        "606 S. Olive Street, 15th Floor",
+        "Los Angeles",
+        "CA",
+        "90014",
+    ),
+    (
+        "los-angeles-n-los-angeles-street-immigration-court",
+        "Los Angeles - N. Los Angeles Street",
+        "300 N. Los Angeles Street, Room 4330",
+        "Los Angeles",
+        "CA",
+        "90012",
+    ),
+    (
+        "los-angeles-van-nuys-boulevard-immigration-court",
+        "Los Angeles - Van Nuys Boulevard",
+        "6230 Van Nuys Boulevard",
+        "Van Nuys",
+        "CA",
+        "91401",
+    ),
+    (
+        "los-angeles-west-los-angeles-immigration-court",
+        "Los Angeles - West Los Angeles",
+        "11500 W. Olympic Boulevard",
+        "Los Angeles",
+        "CA",
+        "90064",
+    ),
+    (
+        "santa-ana-immigration-court",
+        "Santa Ana",
+        "34 Civic Center Plaza",
+        "Santa Ana",
+        "CA",
+        "92701",
+    ),
+    ("imperial-immigration-court", "Imperial", "2409 La Brucherie Road", "Imperial", "CA", "92251"),
+    (
+        "otay-mesa-immigration-court",
+        "Otay Mesa",
+        "7488 Calzada de la Fuente",
+        "San Diego",
+        "CA",
+        "92154",
+    ),
+    (
+        "san-diego-immigration-court",
+        "San Diego",
+        "401 West A Street, Suite 800",
+        "San Diego",
+        "CA",
+        "92101",
+    ),
+]
 OTHER = [
     "Annandale",
     "Atlanta",
@@ -127,8 +174,16 @@ def all_courts() -> list[tuple[str, str, str, str, str, str]]:
     rows = list(COURTS)
     for i, name in enumerate(OTHER):
         slug = f"{name.lower()}-immigration-court"
-        rows.append((slug, name.replace("-", " "), f"{100 + i} Main Street", name.replace("-", " "),
-                     "US", f"{10000 + i:05d}"))  # fmt: skip
+        rows.append(
+            (
+                slug,
+                name.replace("-", " "),
+                f"{100 + i} Main Street",
+                name.replace("-", " "),
+                "US",
+                f"{10000 + i:05d}",
+            )
+        )
     return rows
 
 

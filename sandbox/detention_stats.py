@@ -17,21 +17,67 @@ from urllib.parse import quote, unquote, urlsplit
 from sandbox.http import ReplicaHandler, ReplicaServer
 
 HEADER = [
-    "Name", "Address", "City", "State", "Zip", "AOR", "Type Detailed", "Male/Female", "FY{fy} ALOS",
-    "Level A", "Level B", "Level C", "Level D", "Male Crim", "Male Non-Crim", "Female Crim",
-    "Female Non-Crim", "ICE Threat Level 1", "ICE Threat Level 2", "ICE Threat Level 3",
-    "No ICE Threat Level", "Mandatory", "Guaranteed Minimum", "Last Inspection Type",
-    "Last Inspection End Date", "Last Inspection Standard", "Last Final Rating",
-]  # fmt: skip
+    "Name",
+    "Address",
+    "City",
+    "State",
+    "Zip",
+    "AOR",
+    "Type Detailed",
+    "Male/Female",
+    "FY{fy} ALOS",
+    "Level A",
+    "Level B",
+    "Level C",
+    "Level D",
+    "Male Crim",
+    "Male Non-Crim",
+    "Female Crim",
+    "Female Non-Crim",
+    "ICE Threat Level 1",
+    "ICE Threat Level 2",
+    "ICE Threat Level 3",
+    "No ICE Threat Level",
+    "Mandatory",
+    "Guaranteed Minimum",
+    "Last Inspection Type",
+    "Last Inspection End Date",
+    "Last Inspection Standard",
+    "Last Final Rating",
+]
 FACILITIES = [
-    ("ADELANTO ICE PROCESSING CENTER", "10250 RANCHO ROAD", "ADELANTO", "CA", "92301", "LOS",
-     "CDF", "Female/Male"),
+    (
+        "ADELANTO ICE PROCESSING CENTER",
+        "10250 RANCHO ROAD",
+        "ADELANTO",
+        "CA",
+        "92301",
+        "LOS",
+        "CDF",
+        "Female/Male",
+    ),
     ("DESERT VIEW ANNEX", "10450 RANCHO ROAD", "ADELANTO", "CA", "92301", "LOS", "CDF", "Male"),
-    ("OTAY MESA DETENTION CENTER", "7488 CALZADA DE LA FUENTE", "SAN DIEGO", "CA", "92154", "SND",
-     "CDF", "Female/Male"),
-    ("IMPERIAL REGIONAL DETENTION FACILITY", "1572 GATEWAY ROAD", "CALEXICO", "CA", "92231",
-     "SND", "CDF", "Male"),
-]  # fmt: skip
+    (
+        "OTAY MESA DETENTION CENTER",
+        "7488 CALZADA DE LA FUENTE",
+        "SAN DIEGO",
+        "CA",
+        "92154",
+        "SND",
+        "CDF",
+        "Female/Male",
+    ),
+    (
+        "IMPERIAL REGIONAL DETENTION FACILITY",
+        "1572 GATEWAY ROAD",
+        "CALEXICO",
+        "CA",
+        "92231",
+        "SND",
+        "CDF",
+        "Male",
+    ),
+]
 
 
 def make_workbook(path: Path, fy: int, as_of: date, adp: dict[str, float]) -> Path:
@@ -48,8 +94,19 @@ def make_workbook(path: Path, fy: int, as_of: date, adp: dict[str, float]) -> Pa
     ws.append(["These statistics are made available to the public pursuant to H.R. 1158."])
     ws.append([f"ICE FACILITIES DATA, FY{fy % 100:02d}"])
     ws.append([f"ICE Enforcement and Removal Operations Data, FY{fy}"])
-    ws.append(["Facility Information", None, None, None, None, None, None, None,
-               "Facility Average Length of Stay"])  # fmt: skip
+    ws.append(
+        [
+            "Facility Information",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "Facility Average Length of Stay",
+        ]
+    )
     ws.append([f"Data Source: ICE Integrated Decision Support (IIDS), {as_of:%m/%d/%Y}"])
     ws.append([h.format(fy=f"{fy % 100:02d}") for h in HEADER])
     for name, street, city, st, zip_, aor, kind, gender in FACILITIES:
@@ -57,10 +114,28 @@ def make_workbook(path: Path, fy: int, as_of: date, adp: dict[str, float]) -> Pa
         levels = [total * 0.4, total * 0.3, total * 0.2, total * 0.1]
         crim = [total * 0.3, total * 0.6, total * 0.03, total * 0.07]
         threat = [total * 0.1, total * 0.1, total * 0.2, total * 0.6]
-        ws.append([name, street, city, st, int(zip_), aor, kind, gender, 40.5, *levels, *crim,
-                   *threat, total * 0.5, 640 if "ADELANTO" in name else None, "ODO",
-                   "Scheduled FY27" if "DESERT" in name else date(fy - 1, 11, 5), "NDS 2019",
-                   "Meets Standards"])  # fmt: skip
+        ws.append(
+            [
+                name,
+                street,
+                city,
+                st,
+                int(zip_),
+                aor,
+                kind,
+                gender,
+                40.5,
+                *levels,
+                *crim,
+                *threat,
+                total * 0.5,
+                640 if "ADELANTO" in name else None,
+                "ODO",
+                "Scheduled FY27" if "DESERT" in name else date(fy - 1, 11, 5),
+                "NDS 2019",
+                "Meets Standards",
+            ]
+        )
     ws.append(["(*) ORSA scheduled FY27 Q1"])
     wb.save(path)
     return path

@@ -50,35 +50,131 @@ CORE = "EOIR Case Data"
 ZIP_NAME = "EOIR Case Data.zip"
 
 CASE_COLUMNS = [
-    "IDNCASE", "ALIEN_CITY", "ALIEN_STATE", "ALIEN_ZIPCODE", "UPDATED_ZIPCODE", "UPDATED_CITY",
-    "NAT", "LANG", "CUSTODY", "SITE_TYPE", "E_28_DATE", "ATTY_NBR", "CASE_TYPE", "UPDATE_SITE",
-    "LATEST_HEARING", "LATEST_TIME", "LATEST_CAL_TYPE", "UP_BOND_DATE", "UP_BOND_RSN",
-    "CORRECTIONAL_FAC", "RELEASE_MONTH", "RELEASE_YEAR", "INMATE_HOUSING", "DATE_OF_ENTRY",
-    "C_ASY_TYPE", "C_BIRTHDATE", "C_RELEASE_DATE", "UPDATED_STATE", "ADDRESS_CHANGEDON",
-    "ZBOND_MRG_FLAG", "GENDER", "DATE_DETAINED", "DATE_RELEASED", "LPR", "DETENTION_DATE",
-    "DETENTION_LOCATION", "DCO_LOCATION", "DETENTION_FACILITY_TYPE", "CASEPRIORITY_CODE",
-]  # fmt: skip
+    "IDNCASE",
+    "ALIEN_CITY",
+    "ALIEN_STATE",
+    "ALIEN_ZIPCODE",
+    "UPDATED_ZIPCODE",
+    "UPDATED_CITY",
+    "NAT",
+    "LANG",
+    "CUSTODY",
+    "SITE_TYPE",
+    "E_28_DATE",
+    "ATTY_NBR",
+    "CASE_TYPE",
+    "UPDATE_SITE",
+    "LATEST_HEARING",
+    "LATEST_TIME",
+    "LATEST_CAL_TYPE",
+    "UP_BOND_DATE",
+    "UP_BOND_RSN",
+    "CORRECTIONAL_FAC",
+    "RELEASE_MONTH",
+    "RELEASE_YEAR",
+    "INMATE_HOUSING",
+    "DATE_OF_ENTRY",
+    "C_ASY_TYPE",
+    "C_BIRTHDATE",
+    "C_RELEASE_DATE",
+    "UPDATED_STATE",
+    "ADDRESS_CHANGEDON",
+    "ZBOND_MRG_FLAG",
+    "GENDER",
+    "DATE_DETAINED",
+    "DATE_RELEASED",
+    "LPR",
+    "DETENTION_DATE",
+    "DETENTION_LOCATION",
+    "DCO_LOCATION",
+    "DETENTION_FACILITY_TYPE",
+    "CASEPRIORITY_CODE",
+]
 PROCEEDING_COLUMNS = [
-    "IDNPROCEEDING", "IDNCASE", "OSC_DATE", "INPUT_DATE", "BASE_CITY_CODE", "HEARING_LOC_CODE",
-    "IJ_CODE", "TRANS_IN_DATE", "PREV_HEARING_LOC", "PREV_HEARING_BASE", "PREV_IJ_CODE",
-    "TRANS_NBR", "HEARING_DATE", "HEARING_TIME", "DEC_TYPE", "DEC_CODE", "DEPORTED_1",
-    "DEPORTED_2", "OTHER_COMP", "APPEAL_RSVD", "APPEAL_NOT_FILED", "COMP_DATE", "ABSENTIA",
-    "VENUE_CHG_GRANTED", "TRANSFER_TO", "DATE_APPEAL_DUE_STATUS", "TRANSFER_STATUS", "CUSTODY",
-    "CASE_TYPE", "NAT", "LANG", "SCHEDULED_HEAR_LOC", "CORRECTIONAL_FAC", "CRIM_IND", "IHP",
-    "AGGRAVATE_FELON", "DATE_DETAINED", "DATE_RELEASED",
-]  # fmt: skip
+    "IDNPROCEEDING",
+    "IDNCASE",
+    "OSC_DATE",
+    "INPUT_DATE",
+    "BASE_CITY_CODE",
+    "HEARING_LOC_CODE",
+    "IJ_CODE",
+    "TRANS_IN_DATE",
+    "PREV_HEARING_LOC",
+    "PREV_HEARING_BASE",
+    "PREV_IJ_CODE",
+    "TRANS_NBR",
+    "HEARING_DATE",
+    "HEARING_TIME",
+    "DEC_TYPE",
+    "DEC_CODE",
+    "DEPORTED_1",
+    "DEPORTED_2",
+    "OTHER_COMP",
+    "APPEAL_RSVD",
+    "APPEAL_NOT_FILED",
+    "COMP_DATE",
+    "ABSENTIA",
+    "VENUE_CHG_GRANTED",
+    "TRANSFER_TO",
+    "DATE_APPEAL_DUE_STATUS",
+    "TRANSFER_STATUS",
+    "CUSTODY",
+    "CASE_TYPE",
+    "NAT",
+    "LANG",
+    "SCHEDULED_HEAR_LOC",
+    "CORRECTIONAL_FAC",
+    "CRIM_IND",
+    "IHP",
+    "AGGRAVATE_FELON",
+    "DATE_DETAINED",
+    "DATE_RELEASED",
+]
 SCHEDULE_COLUMNS = [
-    "IDNSCHEDULE", "IDNPROCEEDING", "IDNCASE", "OSC_DATE", "GENERATION", "SUB_GENERATION",
-    "REC_TYPE", "LANG", "HEARING_LOC_CODE", "BASE_CITY_CODE", "IJ_CODE", "INTERPRETER_CODE",
-    "INPUT_DATE", "INPUT_TIME", "UPDATE_DATE", "UPDATE_TIME", "ASSIGNMENT_PATH", "CAL_TYPE",
-    "ADJ_DATE", "ADJ_TIME_START", "ADJ_TIME_STOP", "ADJ_RSN", "ADJ_MEDIUM", "ADJ_MSG",
-    "ADJ_ELAP_DAYS", "LNGSESSNID", "SCHEDULE_TYPE", "NOTICE_CODE", "BLNCLOCKOVERRIDE",
+    "IDNSCHEDULE",
+    "IDNPROCEEDING",
+    "IDNCASE",
+    "OSC_DATE",
+    "GENERATION",
+    "SUB_GENERATION",
+    "REC_TYPE",
+    "LANG",
+    "HEARING_LOC_CODE",
+    "BASE_CITY_CODE",
+    "IJ_CODE",
+    "INTERPRETER_CODE",
+    "INPUT_DATE",
+    "INPUT_TIME",
+    "UPDATE_DATE",
+    "UPDATE_TIME",
+    "ASSIGNMENT_PATH",
+    "CAL_TYPE",
+    "ADJ_DATE",
+    "ADJ_TIME_START",
+    "ADJ_TIME_STOP",
+    "ADJ_RSN",
+    "ADJ_MEDIUM",
+    "ADJ_MSG",
+    "ADJ_ELAP_DAYS",
+    "LNGSESSNID",
+    "SCHEDULE_TYPE",
+    "NOTICE_CODE",
+    "BLNCLOCKOVERRIDE",
     "EOIRAttorneyID",
-]  # fmt: skip
+]
 REPS_COLUMNS = [
-    "IDNREPSASSIGNED", "IDNCASE", "STRATTYLEVEL", "STRATTYTYPE", "PARENT_TABLE", "PARENT_IDN",
-    "BASE_CITY_CODE", "INS_TA_DATE_ASSIGNED", "E_27_DATE", "E_28_DATE", "BLNPRIMEATTY",
-]  # fmt: skip
+    "IDNREPSASSIGNED",
+    "IDNCASE",
+    "STRATTYLEVEL",
+    "STRATTYTYPE",
+    "PARENT_TABLE",
+    "PARENT_IDN",
+    "BASE_CITY_CODE",
+    "INS_TA_DATE_ASSIGNED",
+    "E_27_DATE",
+    "E_28_DATE",
+    "BLNPRIMEATTY",
+]
 CUSTODY_COLUMNS = ["IDNCUSTODY", "IDNCASE", "CUSTODY", "DATDETAINED", "DATRELEASED"]
 
 #: the real header lines, per edition (2026-04, and 2023-06 for tbl_schedule)
@@ -158,55 +254,159 @@ OTHER_COURTS = [
 ]
 # Share of all proceedings per base city: the Southern California courts, then the rest.
 COURT_WEIGHTS = [
-    ("ADL", 0.02), ("LOS", 0.05), ("NLA", 0.01), ("WLA", 0.02), ("VNS", 0.01), ("LAD", 0.004),
-    ("SNC", 0.012), ("IMP", 0.004), ("OTM", 0.006), ("SND", 0.012),
-]  # fmt: skip
+    ("ADL", 0.02),
+    ("LOS", 0.05),
+    ("NLA", 0.01),
+    ("WLA", 0.02),
+    ("VNS", 0.01),
+    ("LAD", 0.004),
+    ("SNC", 0.012),
+    ("IMP", 0.004),
+    ("OTM", 0.006),
+    ("SND", 0.012),
+]
 DETAINED_COURTS = {"ADL", "LAD", "IMP", "OTM", "ELO", "OTO", "STE", "CCC", "TAC"}
 HEARING_LOCS = {"ADL": ["ADL", "ADL", "ADE", "ADW", "ADV"], "LOS": ["LOS"], "SNC": ["SNC", "SIH"]}
-NATS = [("MX", 30), ("GT", 14), ("HO", 13), ("ES", 9), ("VE", 6), ("CU", 4), ("CO", 4),
-        ("EC", 4), ("IN", 3), ("CH", 3), ("HA", 3), ("NU", 3), ("BR", 2), ("PE", 2), ("RS", 1),
-        ("TU", 1)]  # fmt: skip
+NATS = [
+    ("MX", 30),
+    ("GT", 14),
+    ("HO", 13),
+    ("ES", 9),
+    ("VE", 6),
+    ("CU", 4),
+    ("CO", 4),
+    ("EC", 4),
+    ("IN", 3),
+    ("CH", 3),
+    ("HA", 3),
+    ("NU", 3),
+    ("BR", 2),
+    ("PE", 2),
+    ("RS", 1),
+    ("TU", 1),
+]
 NAT_NAMES = {
-    "MX": "MEXICO", "GT": "GUATEMALA", "HO": "HONDURAS", "ES": "EL SALVADOR", "VE": "VENEZUELA",
-    "CU": "CUBA", "CO": "COLOMBIA", "EC": "ECUADOR", "IN": "INDIA", "CH": "CHINA", "HA": "HAITI",
-    "NU": "NICARAGUA", "BR": "BRAZIL", "PE": "PERU", "RS": "SERBIA", "TU": "TURKEY",
-}  # fmt: skip
+    "MX": "MEXICO",
+    "GT": "GUATEMALA",
+    "HO": "HONDURAS",
+    "ES": "EL SALVADOR",
+    "VE": "VENEZUELA",
+    "CU": "CUBA",
+    "CO": "COLOMBIA",
+    "EC": "ECUADOR",
+    "IN": "INDIA",
+    "CH": "CHINA",
+    "HA": "HAITI",
+    "NU": "NICARAGUA",
+    "BR": "BRAZIL",
+    "PE": "PERU",
+    "RS": "SERBIA",
+    "TU": "TURKEY",
+}
 LANG_BY_NAT = {
-    "MX": ["SP"], "GT": ["SP", "SP", "MAM", "QUI"], "HO": ["SP"], "ES": ["SP"], "VE": ["SP"],
-    "CU": ["SP"], "CO": ["SP"], "EC": ["SP"], "IN": ["PUN", "HIN", "ENG"], "CH": ["MAN"],
-    "HA": ["HAI", "FR"], "NU": ["SP"], "BR": ["POR"], "PE": ["SP"], "RS": ["RUS", "ENG"],
+    "MX": ["SP"],
+    "GT": ["SP", "SP", "MAM", "QUI"],
+    "HO": ["SP"],
+    "ES": ["SP"],
+    "VE": ["SP"],
+    "CU": ["SP"],
+    "CO": ["SP"],
+    "EC": ["SP"],
+    "IN": ["PUN", "HIN", "ENG"],
+    "CH": ["MAN"],
+    "HA": ["HAI", "FR"],
+    "NU": ["SP"],
+    "BR": ["POR"],
+    "PE": ["SP"],
+    "RS": ["RUS", "ENG"],
     "TU": ["TUR"],
-}  # fmt: skip
+}
 LANGUAGES = {
-    "SP": "SPANISH", "MAM": "MAM", "QUI": "QUICHE", "PUN": "PUNJABI", "HIN": "HINDI",
-    "ENG": "ENGLISH", "MAN": "MANDARIN", "HAI": "HAITIAN CREOLE", "FR": "FRENCH",
-    "POR": "PORTUGUESE", "RUS": "RUSSIAN", "TUR": "TURKISH",
-}  # fmt: skip
-CASE_TYPES = [("RMV", 83), ("DEP", 5), ("CFR", 3), ("WHO", 2), ("RFR", 2), ("EXC", 2),
-              ("AOC", 2), ("CSR", 1)]  # fmt: skip
+    "SP": "SPANISH",
+    "MAM": "MAM",
+    "QUI": "QUICHE",
+    "PUN": "PUNJABI",
+    "HIN": "HINDI",
+    "ENG": "ENGLISH",
+    "MAN": "MANDARIN",
+    "HAI": "HAITIAN CREOLE",
+    "FR": "FRENCH",
+    "POR": "PORTUGUESE",
+    "RUS": "RUSSIAN",
+    "TUR": "TURKISH",
+}
+CASE_TYPES = [
+    ("RMV", 83),
+    ("DEP", 5),
+    ("CFR", 3),
+    ("WHO", 2),
+    ("RFR", 2),
+    ("EXC", 2),
+    ("AOC", 2),
+    ("CSR", 1),
+]
 CASE_TYPE_NAMES = {
-    "RMV": "Removal", "DEP": "Deportation", "CFR": "Credible Fear Review", "WHO":
-    "Withholding Only", "RFR": "Reasonable Fear Case", "EXC": "Exclusion",
-    "AOC": "Asylum Only Case", "CSR": "Claimed Status Review",
-}  # fmt: skip
+    "RMV": "Removal",
+    "DEP": "Deportation",
+    "CFR": "Credible Fear Review",
+    "WHO": "Withholding Only",
+    "RFR": "Reasonable Fear Case",
+    "EXC": "Exclusion",
+    "AOC": "Asylum Only Case",
+    "CSR": "Claimed Status Review",
+}
 # Completed proceedings by outcome group: (group, share), for respondents with and without
 # an attorney (the gap EOIR's data shows nationally, roughly).
-REP_OUTCOMES = [("relief_or_termination", 0.45), ("removal", 0.30),
-                ("voluntary_departure", 0.10), ("other", 0.15)]  # fmt: skip
-UNREP_OUTCOMES = [("relief_or_termination", 0.10), ("removal", 0.65),
-                  ("voluntary_departure", 0.12), ("other", 0.13)]  # fmt: skip
+REP_OUTCOMES = [
+    ("relief_or_termination", 0.45),
+    ("removal", 0.30),
+    ("voluntary_departure", 0.10),
+    ("other", 0.15),
+]
+UNREP_OUTCOMES = [
+    ("relief_or_termination", 0.10),
+    ("removal", 0.65),
+    ("voluntary_departure", 0.12),
+    ("other", 0.13),
+]
 DECISIONS_BY: dict[tuple[str, str], list[tuple[str, str]]] = {}
 for _d_ in court_decisions().values():
     DECISIONS_BY.setdefault((_d_.case_type, _d_.outcome), []).append((_d_.type, _d_.code))
 SCHEDULE_TYPES = {"M": ["MM", "MR", "MD", "RD", "MA"], "I": ["II", "ID", "IR", "IA"]}
 ADJ_REASONS = ["01", "02", "03", "09", "17", "30", "35", "41"]
-CITIES = ["LOS ANGELES", "SANTA ANA", "ADELANTO", "SAN BERNARDINO", "RIVERSIDE", "HOUSTON",
-          "SAN JOS\xc9", "PE\xd1ASCO", "CHICAGO", "MIAMI", "NEW YORK", ""]  # fmt: skip
+CITIES = [
+    "LOS ANGELES",
+    "SANTA ANA",
+    "ADELANTO",
+    "SAN BERNARDINO",
+    "RIVERSIDE",
+    "HOUSTON",
+    "SAN JOS\xc9",
+    "PE\xd1ASCO",
+    "CHICAGO",
+    "MIAMI",
+    "NEW YORK",
+    "",
+]
 STATES = ["CA", "CA", "CA", "TX", "IL", "FL", "NY", "AZ", ""]
 JUDGE_SURNAMES = [
-    "Abara", "Bellweather", "Castellan", "Dunmore", "Esquivel", "Farrow", "Galloway", "Hartigan",
-    "Ibarra", "Jessup", "Kowalczyk", "Lindqvist", "Marchetti", "Nakagawa", "Okonkwo", "Pruitt",
-]  # fmt: skip
+    "Abara",
+    "Bellweather",
+    "Castellan",
+    "Dunmore",
+    "Esquivel",
+    "Farrow",
+    "Galloway",
+    "Hartigan",
+    "Ibarra",
+    "Jessup",
+    "Kowalczyk",
+    "Lindqvist",
+    "Marchetti",
+    "Nakagawa",
+    "Okonkwo",
+    "Pruitt",
+]
 JUDGE_GIVEN = ["A.", "B.", "C.", "D.", "E.", "F.", "G.", "H."]
 
 
@@ -362,9 +562,18 @@ class _World:
 
 
 def _case_row(
-    world: _World, idncase: int, nat: str, lang: str, custody: str, case_type: str, court: str,
-    e28: str, latest: str, gender_col: str, quirks: Quirks,
-) -> list[str]:  # fmt: skip
+    world: _World,
+    idncase: int,
+    nat: str,
+    lang: str,
+    custody: str,
+    case_type: str,
+    court: str,
+    e28: str,
+    latest: str,
+    gender_col: str,
+    quirks: Quirks,
+) -> list[str]:
     rng = world.rng
     row = [""] * len(CASE_COLUMNS)
     row[0] = str(idncase)
@@ -405,10 +614,17 @@ def _case_row(
 
 
 def _new_case(
-    world: _World, tables: dict[str, _Table], idncase: int, next_proc: int, quirks: Quirks,
-    gender_col: str, *, recent: bool, shift_proceeding: bool = False,
+    world: _World,
+    tables: dict[str, _Table],
+    idncase: int,
+    next_proc: int,
+    quirks: Quirks,
+    gender_col: str,
+    *,
+    recent: bool,
+    shift_proceeding: bool = False,
     datetime_idncase: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     """Write one case with its proceedings, hearings, representatives and custody history.
 
     Returns the next free proceeding id.
@@ -557,25 +773,68 @@ def _new_case(
 
 
 def _reps(
-    world: _World, tables: dict[str, _Table], idncase: int, court: str, represented: bool,
+    world: _World,
+    tables: dict[str, _Table],
+    idncase: int,
+    court: str,
+    represented: bool,
     e28: str,
-) -> None:  # fmt: skip
+) -> None:
     rng = world.rng
     reps = tables["tbl_RepsAssigned"]
     # DHS counsel is on almost every case: the pitfall of counting any row as representation.
     parent = "a_tblcase" if world.shapes.random() < 0.3 else "A_Tblcase"  # both, as EOIR's
     if rng.random() < 0.85:
-        reps.add([str(world.next_rep), str(idncase), "COURT", "INS", parent, str(idncase),
-                  court, _d(world.as_of - timedelta(days=300)), "", "", "1"])  # fmt: skip
+        reps.add(
+            [
+                str(world.next_rep),
+                str(idncase),
+                "COURT",
+                "INS",
+                parent,
+                str(idncase),
+                court,
+                _d(world.as_of - timedelta(days=300)),
+                "",
+                "",
+                "1",
+            ]
+        )
         world.next_rep += 1
     if represented:
-        reps.add([str(world.next_rep), str(idncase), "COURT", "ALIEN", parent, str(idncase),
-                  court, "", "", e28, "1"])  # fmt: skip
+        reps.add(
+            [
+                str(world.next_rep),
+                str(idncase),
+                "COURT",
+                "ALIEN",
+                parent,
+                str(idncase),
+                court,
+                "",
+                "",
+                e28,
+                "1",
+            ]
+        )
         world.next_rep += 1
     elif rng.random() < 0.04:
         # A BIA-level attorney only: not representation at the immigration court.
-        reps.add([str(world.next_rep), str(idncase), "BIA", "ALIEN", "A_Tblcase", str(idncase),
-                  court, "", _d(world.as_of - timedelta(days=20)), "", "0"])  # fmt: skip
+        reps.add(
+            [
+                str(world.next_rep),
+                str(idncase),
+                "BIA",
+                "ALIEN",
+                "A_Tblcase",
+                str(idncase),
+                court,
+                "",
+                _d(world.as_of - timedelta(days=20)),
+                "",
+                "0",
+            ]
+        )
         world.next_rep += 1
 
 
@@ -596,12 +855,21 @@ def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
         text = "\n".join("\t".join(r) for r in [cols, *_rows(cols, records)]) + "\n"
         zw.write_bytes(f"Lookup/{name}.csv", text.encode("latin-1"), DEFLATED)
 
-    table("tblLookupBaseCity", [
-        {"idnBaseCity": str(i), "BASE_CITY_CODE": c,
-         "BASE_CITY_NAME": _pad(c + " IMMIGRATION COURT"),
-         "BASE_CITY": c, "BASE_STATE": "CA" if c in SOCAL else "", "strRegion": "",
-         "BASE_PHONE_NO": "N/A"}
-        for i, c in enumerate(SOCAL + OTHER_COURTS, 1)])  # fmt: skip
+    table(
+        "tblLookupBaseCity",
+        [
+            {
+                "idnBaseCity": str(i),
+                "BASE_CITY_CODE": c,
+                "BASE_CITY_NAME": _pad(c + " IMMIGRATION COURT"),
+                "BASE_CITY": c,
+                "BASE_STATE": "CA" if c in SOCAL else "",
+                "strRegion": "",
+                "BASE_PHONE_NO": "N/A",
+            }
+            for i, c in enumerate(SOCAL + OTHER_COURTS, 1)
+        ],
+    )
     table(
         "tblLookupHloc",
         [
@@ -627,24 +895,50 @@ def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
             "HEARING_STATE",
             "HEARING_BASE_CITY",
         ],
-    )  # fmt: skip  (not among the printed headers)
+    )  # (not among the printed headers)
     judges = [
-        {"idnJudge": str(i), "JUDGE_CODE": code, "JUDGE_NAME": _pad(judge_name(code)),
-         "blnActive": "1", "datCreatedOn": stamp}
-        for i, code in enumerate((c for court in SOCAL + OTHER_COURTS
-                                  for c in judge_codes(court)), 1)
-    ]  # fmt: skip
+        {
+            "idnJudge": str(i),
+            "JUDGE_CODE": code,
+            "JUDGE_NAME": _pad(judge_name(code)),
+            "blnActive": "1",
+            "datCreatedOn": stamp,
+        }
+        for i, code in enumerate(
+            (c for court in SOCAL + OTHER_COURTS for c in judge_codes(court)), 1
+        )
+    ]
     judges[3]["JUDGE_NAME"] += "\x00"  # NULs are most common in the lookup tables
     quirks.nul_lookup_rows += 1
     table("tblLookupJudge", judges)
-    table("tblLookupCustodyStatus", [
-        {"idnCustodyStatus": str(i), "strCode": k, "strSelecBoxVal": k, "strDescription": v,
-         "blnActive": "1"}
-        for i, (k, v) in enumerate((("D", "Detained"), ("N", "Never Detained"),
-                                    ("R", "Released")), 1)])  # fmt: skip
-    table("tblLanguage", [
-        {"idnLang": str(i), "strCode": k, "strDescription": _pad(v), "datCreatedOn": stamp,
-         "blnActive": "1"} for i, (k, v) in enumerate(LANGUAGES.items(), 1)])  # fmt: skip
+    table(
+        "tblLookupCustodyStatus",
+        [
+            {
+                "idnCustodyStatus": str(i),
+                "strCode": k,
+                "strSelecBoxVal": k,
+                "strDescription": v,
+                "blnActive": "1",
+            }
+            for i, (k, v) in enumerate(
+                (("D", "Detained"), ("N", "Never Detained"), ("R", "Released")), 1
+            )
+        ],
+    )
+    table(
+        "tblLanguage",
+        [
+            {
+                "idnLang": str(i),
+                "strCode": k,
+                "strDescription": _pad(v),
+                "datCreatedOn": stamp,
+                "blnActive": "1",
+            }
+            for i, (k, v) in enumerate(LANGUAGES.items(), 1)
+        ],
+    )
     table(
         "tblLookupNationality",
         [
@@ -659,9 +953,13 @@ def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
             for i, (k, v) in enumerate([*NAT_NAMES.items(), ("??", "UNKNOWN NATIONALITY")], 1)
         ],
     )
-    table("tblLookupCaseType", [
-        {"idnCaseType": str(i), "strCode": k, "strDescription": v, "blnActive": "1"}
-        for i, (k, v) in enumerate(CASE_TYPE_NAMES.items(), 1)])  # fmt: skip
+    table(
+        "tblLookupCaseType",
+        [
+            {"idnCaseType": str(i), "strCode": k, "strDescription": v, "blnActive": "1"}
+            for i, (k, v) in enumerate(CASE_TYPE_NAMES.items(), 1)
+        ],
+    )
     table(
         "tblLookupSex",
         [
@@ -685,9 +983,16 @@ def _write_lookups(zw: ZipWriter, quirks: Quirks) -> None:
         ],
     )
     for name in LOOKUP_TABLES:  # the rest: their real header and a row
-        if name not in ("tblLookupBaseCity", "tblLookupJudge", "tblLookupCustodyStatus",
-                        "tblLanguage", "tblLookupNationality", "tblLookupCaseType",
-                        "tblLookupSex", "tblLookupCourtDecision"):  # fmt: skip
+        if name not in (
+            "tblLookupBaseCity",
+            "tblLookupJudge",
+            "tblLookupCustodyStatus",
+            "tblLanguage",
+            "tblLookupNationality",
+            "tblLookupCaseType",
+            "tblLookupSex",
+            "tblLookupCourtDecision",
+        ):
             cols = EDITION_2026[name]
             table(name, [{cols[0]: "1", cols[1]: "A", cols[2]: _pad("N/A")}])
 
@@ -790,9 +1095,17 @@ def generate(
             if i in shift_at:
                 _shifted_case(world, tables, idncase, quirks)
                 continue
-            next_proc = _new_case(world, tables, idncase, next_proc, quirks, gender_col,
-                                  recent=False, shift_proceeding=i in shift_proc_at,
-                                  datetime_idncase=i in dated_at)  # fmt: skip
+            next_proc = _new_case(
+                world,
+                tables,
+                idncase,
+                next_proc,
+                quirks,
+                gender_col,
+                recent=False,
+                shift_proceeding=i in shift_proc_at,
+                datetime_idncase=i in dated_at,
+            )
             if progress and i % 10_000 == 0:
                 progress(i)
         _write_lookups(zw, quirks)
@@ -944,14 +1257,26 @@ def successor(
                 tables[name].add(f)
         for idncase, court in sorted(lawyered.items()):
             tables["tbl_RepsAssigned"].add(
-                [str(world.next_rep), idncase, "COURT", "ALIEN", "A_Tblcase", idncase, court,
-                 "", "", _d(as_of - timedelta(days=5)), "1"]
-            )  # fmt: skip
+                [
+                    str(world.next_rep),
+                    idncase,
+                    "COURT",
+                    "ALIEN",
+                    "A_Tblcase",
+                    idncase,
+                    court,
+                    "",
+                    "",
+                    _d(as_of - timedelta(days=5)),
+                    "1",
+                ]
+            )
             world.next_rep += 1
         next_proc = max_proc + 1
         for i in range(n_new):
-            next_proc = _new_case(world, tables, max_case + 1 + i, next_proc, quirks,
-                                  gender_col, recent=True)  # fmt: skip
+            next_proc = _new_case(
+                world, tables, max_case + 1 + i, next_proc, quirks, gender_col, recent=True
+            )
         minor = {}
         for filename, info in infos.items():  # lookups and minor tables pass through
             stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]

@@ -63,14 +63,22 @@ class OidcProvider(ReplicaServer):
 
         now = int(time.time())
         claims = {
-            "iss": self.state.issuer_override or self.issuer, "aud": code.client_id,
-            "sub": hashlib.sha256(code.email.encode()).hexdigest()[:20], "iat": now,
-            "exp": now + 600, "nonce": code.nonce, "email": code.email,
+            "iss": self.state.issuer_override or self.issuer,
+            "aud": code.client_id,
+            "sub": hashlib.sha256(code.email.encode()).hexdigest()[:20],
+            "iat": now,
+            "exp": now + 600,
+            "nonce": code.nonce,
+            "email": code.email,
             "email_verified": self.state.email_verified,
-        }  # fmt: skip
+        }
         id_token = jwt.encode({"alg": "RS256", "kid": "idp-1"}, claims, self.key)
-        return {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                "expires_in": 600, "id_token": id_token}  # fmt: skip
+        return {
+            "access_token": secrets.token_urlsafe(16),
+            "token_type": "Bearer",
+            "expires_in": 600,
+            "id_token": id_token,
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         idp = self
@@ -107,9 +115,12 @@ class OidcProvider(ReplicaServer):
                     code = secrets.token_urlsafe(16)
                     with idp.lock:
                         idp.state.codes[code] = _Code(
-                            idp.client_id, query.get("redirect_uri", ""), query.get("nonce", ""),
-                            query["code_challenge"], idp.state.email,
-                        )  # fmt: skip
+                            idp.client_id,
+                            query.get("redirect_uri", ""),
+                            query.get("nonce", ""),
+                            query["code_challenge"],
+                            idp.state.email,
+                        )
                     target = (
                         query.get("redirect_uri", "")
                         + "?"

@@ -392,9 +392,13 @@ def make_spider_class() -> type:
             looks = response.meta.get("look", 1)
             try:
                 item = await look_up(
-                    page, target, self.language, pace_s=self.pace_s, timeout_s=self.timeout_s,
+                    page,
+                    target,
+                    self.language,
+                    pace_s=self.pace_s,
+                    timeout_s=self.timeout_s,
                     look=looks,
-                )  # fmt: skip
+                )
             finally:
                 await page.close()
             if item is None:

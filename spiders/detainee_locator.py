@@ -171,9 +171,14 @@ def make_spider_class() -> type:
                 await open_page(fresh, self.base_url + "/odls/#/search", 3 * self.wait_ms)
                 born = tuple(bio["born"]) if bio.get("born") else None
                 return await locator_bio_lookup(
-                    fresh, bio["family"], bio["given"], label, born, pace_s=self.pace_s,
+                    fresh,
+                    bio["family"],
+                    bio["given"],
+                    label,
+                    born,
+                    pace_s=self.pace_s,
                     element_timeout_ms=self.wait_ms,
-                )  # fmt: skip
+                )
             finally:
                 await context.close()
 
@@ -191,9 +196,12 @@ def make_spider_class() -> type:
                     item.update(status=response.status, html=response.text)
                 else:
                     pages = await locator_lookup(
-                        page, target["a_number"], label, pace_s=self.pace_s,
+                        page,
+                        target["a_number"],
+                        label,
+                        pace_s=self.pace_s,
                         element_timeout_ms=self.wait_ms,
-                    )  # fmt: skip
+                    )
                     while (
                         item["attempts"] < self.zero_attempts
                         and parse_result(pages.status, pages.results_html).outcome

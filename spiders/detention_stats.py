@@ -155,9 +155,21 @@ COLUMNS = {
     "odo inspection end date": "last_inspection",
 }
 NUMBERS = [
-    "level_a", "level_b", "level_c", "level_d", "male_crim", "male_noncrim", "female_crim",
-    "female_noncrim", "threat_1", "threat_2", "threat_3", "no_threat", "mandatory", "alos",
-]  # fmt: skip
+    "level_a",
+    "level_b",
+    "level_c",
+    "level_d",
+    "male_crim",
+    "male_noncrim",
+    "female_crim",
+    "female_noncrim",
+    "threat_1",
+    "threat_2",
+    "threat_3",
+    "no_threat",
+    "mandatory",
+    "alos",
+]
 REQUIRED = {"name", "city", "state", "level_a", "level_b", "level_c", "level_d"}
 TOLERANCE = 0.02  # a breakdown may differ from the ADP by 2 % (or 1 detainee) before it is flagged
 WORKBOOK_FY_RE = re.compile(r"\bFY\s?(\d{2})(?!\d)", re.I)
@@ -328,8 +340,17 @@ def _facility(row: tuple[Any, ...], mapping: dict[int, str], i: int) -> Facility
     if all(v is None for v in levels) and not _norm(values.get("city")):
         return None  # a footnote such as "(*) ORSA scheduled FY24 Q3"
     fac = FacilityRow(name=name, row=i)
-    for key in ("address", "city", "state", "aor", "type", "gender", "last_inspection_type",
-                "last_inspection_standard", "last_inspection_rating"):  # fmt: skip
+    for key in (
+        "address",
+        "city",
+        "state",
+        "aor",
+        "type",
+        "gender",
+        "last_inspection_type",
+        "last_inspection_standard",
+        "last_inspection_rating",
+    ):
         setattr(fac, key, _norm(values.get(key)))
     fac.zip = _zip(values.get("zip"))
     for key in NUMBERS:

@@ -74,6 +74,7 @@ def write_tuples(
         return len(rows)
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     marks = ", ".join([mark] * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})",
-                         list(rows))  # fmt: skip
+    conn.exec_driver_sql(
+        f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})", list(rows)
+    )
     return len(rows)

@@ -28,8 +28,14 @@ def normalize_name(name: str) -> str:
     text = re.sub(r"\(.*?\)", " ", text)
     text = re.sub(r"[^A-Z0-9 ]+", " ", text)
     text = text.replace("PROCESSSING", "PROCESSING")
-    words = {"CTR": "CENTER", "CNTR": "CENTER", "DET": "DETENTION", "FAC": "FACILITY",
-             "CO": "COUNTY", "PROC": "PROCESSING"}  # fmt: skip
+    words = {
+        "CTR": "CENTER",
+        "CNTR": "CENTER",
+        "DET": "DETENTION",
+        "FAC": "FACILITY",
+        "CO": "COUNTY",
+        "PROC": "PROCESSING",
+    }
     out = [words.get(w, w) for w in text.split()]
     drop = {"THE", "ANNEX", "ICE", "IPC"}
     return " ".join(w for w in out if w not in drop)

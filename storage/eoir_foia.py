@@ -114,11 +114,27 @@ LOOKUPS = {
 }
 # Fields kept raw, tab-joined, while reading (converted later, for the few rows that need them).
 CASE_FIELDS = ("NAT", "LANG", "CASE_TYPE")
-PROCEEDING_FIELDS = ("HEARING_LOC_CODE", "IJ_CODE", "CASE_TYPE", "OSC_DATE", "INPUT_DATE",
-                     "COMP_DATE", "DEC_CODE", "OTHER_COMP", "ABSENTIA",
-                     "HEARING_DATE")  # fmt: skip
-SCHEDULE_FIELDS = ("IDNPROCEEDING", "ADJ_DATE", "ADJ_TIME_START", "CAL_TYPE", "SCHEDULE_TYPE",
-                   "IJ_CODE", "HEARING_LOC_CODE")  # fmt: skip
+PROCEEDING_FIELDS = (
+    "HEARING_LOC_CODE",
+    "IJ_CODE",
+    "CASE_TYPE",
+    "OSC_DATE",
+    "INPUT_DATE",
+    "COMP_DATE",
+    "DEC_CODE",
+    "OTHER_COMP",
+    "ABSENTIA",
+    "HEARING_DATE",
+)
+SCHEDULE_FIELDS = (
+    "IDNPROCEEDING",
+    "ADJ_DATE",
+    "ADJ_TIME_START",
+    "CAL_TYPE",
+    "SCHEDULE_TYPE",
+    "IJ_CODE",
+    "HEARING_LOC_CODE",
+)
 MAX_QUARANTINE_STORED = 10_000
 # Tables are extracted in pieces of about this size, each read and deleted in turn.
 PART_BYTES = 64 << 20
@@ -480,8 +496,21 @@ def load_release(
         report.release_id = release.id
     work = work_dir / f"release-{report.release_id}"
     try:
-        _load(engine, zip_path, core, counts, lookups, report, courts, alert_court, work,
-              memory_mb, tick, duckdb, after_detail)  # fmt: skip
+        _load(
+            engine,
+            zip_path,
+            core,
+            counts,
+            lookups,
+            report,
+            courts,
+            alert_court,
+            work,
+            memory_mb,
+            tick,
+            duckdb,
+            after_detail,
+        )
     except BaseException as exc:
         message = str(exc) if isinstance(exc, ReleaseError) else f"{type(exc).__name__}: {exc}"
         with Session(engine) as session:
@@ -825,12 +854,33 @@ def _load(
                FROM pc LEFT JOIN n USING (idnproceeding)"""
         )
         names = [
-            "release_id", "idnproceeding", "idncase", "base_city", "hearing_loc", "ij_code",
-            "custody", "case_type", "nat", "lang", "osc_date", "input_date", "comp_date",
-            "pending", "represented", "next_date", "next_time", "next_cal_type",
-            "next_schedule_type", "next_judge", "next_hearing_loc", "dec_code", "other_comp",
-            "absentia", "counsel_date", "first_master_date",
-        ]  # fmt: skip
+            "release_id",
+            "idnproceeding",
+            "idncase",
+            "base_city",
+            "hearing_loc",
+            "ij_code",
+            "custody",
+            "case_type",
+            "nat",
+            "lang",
+            "osc_date",
+            "input_date",
+            "comp_date",
+            "pending",
+            "represented",
+            "next_date",
+            "next_time",
+            "next_cal_type",
+            "next_schedule_type",
+            "next_judge",
+            "next_hearing_loc",
+            "dec_code",
+            "other_comp",
+            "absentia",
+            "counsel_date",
+            "first_master_date",
+        ]
         with Session(engine, expire_on_commit=False) as session:
             conn = session.connection()
             release = session.get(FoiaRelease, report.release_id)

@@ -215,9 +215,12 @@ class Staff(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     calendar_token_digest: str | None = Field(
-        default=None, max_length=64, unique=True, index=True,
+        default=None,
+        max_length=64,
+        unique=True,
+        index=True,
         description="SHA-256 of the secret in the staff member's calendar feed address",
-    )  # fmt: skip
+    )
     password_hash: str | None = Field(
         default=None, max_length=200, description="argon2id hash of the web app password"
     )
@@ -286,9 +289,11 @@ class Event(SQLModel, table=True):
     subject_key: str = Field(max_length=40)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     organization_id: int | None = Field(
-        default=None, foreign_key="organization.id", index=True,
+        default=None,
+        foreign_key="organization.id",
+        index=True,
         description="the program it is about (its client, its staff); none: public data",
-    )  # fmt: skip
+    )
     payload: dict[str, Any] = Field(
         default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
     )
@@ -682,9 +687,11 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
     organization_id: int | None = Field(
-        default=None, foreign_key="organization.id", index=True,
+        default=None,
+        foreign_key="organization.id",
+        index=True,
         description="the program whose data it was (none: the deployment's own)",
-    )  # fmt: skip
+    )
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     action: str = Field(max_length=40)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
@@ -770,9 +777,10 @@ class Reminder(SQLModel, table=True):
     rule: str = Field(max_length=12, description="7d, 1d ..., moved, cancelled")
     hearing_key: str = Field(max_length=300, description="the hearing (old>new when moved)")
     hearing: dict[str, Any] = Field(
-        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False),
+        default_factory=dict,
+        sa_column=sa.Column(sa.JSON, nullable=False),
         description="the hearing the reminder tells (the cancelled one, for cancelled)",
-    )  # fmt: skip
+    )
     hearing_starts_at: datetime | None = Field(default=None, sa_column=utc_column())
     status: str = Field(default=ReminderStatus.waiting.value, sa_column=_enum(ReminderStatus, 12))
     due_at: datetime = Field(sa_column=utc_column(nullable=False))

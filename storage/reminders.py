@@ -78,8 +78,15 @@ def check_consent(consent: Consent, languages_on: set[str] | frozenset[str]) -> 
             ZoneInfo(consent.timezone)
         except (KeyError, ValueError):
             raise ConsentError("timezone", f"unknown time zone {consent.timezone!r}") from None
-    return Consent(phone, consent.via, consent.language, consent.how, consent.by.strip()[:200],
-                   consent.at, consent.timezone)  # fmt: skip
+    return Consent(
+        phone,
+        consent.via,
+        consent.language,
+        consent.how,
+        consent.by.strip()[:200],
+        consent.at,
+        consent.timezone,
+    )
 
 
 def store_consent(
@@ -98,18 +105,22 @@ def store_consent(
         raise ConsentError("at", f"consent date {given:%Y-%m-%d} is in the future")
     contact = session.get(ReminderContact, client_id)
     if contact is None:
-        contact = ReminderContact(client_id=client_id, phone=consent.phone,
-                                  language=consent.language, updated_at=now)  # fmt: skip
+        contact = ReminderContact(
+            client_id=client_id, phone=consent.phone, language=consent.language, updated_at=now
+        )
         outcome = "created"
     else:
         withdrawn = contact.withdrawn_at if not contact.consent else None
         if withdrawn is not None and not after_withdrawal and given <= withdrawn:
             return "withdrawn"
         same = (
-            contact.consent and contact.phone == consent.phone and contact.via == consent.via
-            and contact.language == consent.language and contact.consent_how == consent.how
+            contact.consent
+            and contact.phone == consent.phone
+            and contact.via == consent.via
+            and contact.language == consent.language
+            and contact.consent_how == consent.how
             and contact.timezone == consent.timezone
-        )  # fmt: skip
+        )
         if same:
             return "unchanged"
         outcome = "updated"

@@ -148,17 +148,34 @@ FIELD_HELP: dict[str, str] = {
     "reminder_consent_on": "when the client consented: YYYY-MM-DD or MM/DD/YYYY",
     "reminder_consent_how": "how the client consented: in person or phone",
 }
-_REMINDER_FIELDS = ("reminder_phone", "reminder_via", "reminder_language", "reminder_consent_by",
-                    "reminder_consent_on", "reminder_consent_how")  # fmt: skip
+_REMINDER_FIELDS = (
+    "reminder_phone",
+    "reminder_via",
+    "reminder_language",
+    "reminder_consent_by",
+    "reminder_consent_on",
+    "reminder_consent_how",
+)
 #: the roster column of each field a consent may be refused for
-_CONSENT_COLUMN = {"phone": "reminder_phone", "via": "reminder_via", "how": "reminder_consent_how",
-                   "by": "reminder_consent_by", "language": "reminder_language",
-                   "at": "reminder_consent_on"}  # fmt: skip
+_CONSENT_COLUMN = {
+    "phone": "reminder_phone",
+    "via": "reminder_via",
+    "how": "reminder_consent_how",
+    "by": "reminder_consent_by",
+    "language": "reminder_language",
+    "at": "reminder_consent_on",
+}
 _HOW_ALIASES = {
-    "in person": "in_person", "in_person": "in_person", "inperson": "in_person",
-    "phone": "phone", "by phone": "phone", "telephone": "phone",
-    "en persona": "in_person", "por teléfono": "phone", "por telefono": "phone",
-}  # fmt: skip
+    "in person": "in_person",
+    "in_person": "in_person",
+    "inperson": "in_person",
+    "phone": "phone",
+    "by phone": "phone",
+    "telephone": "phone",
+    "en persona": "in_person",
+    "por teléfono": "phone",
+    "por telefono": "phone",
+}
 
 HEADER_SCAN_ROWS = 25
 _STATUS_ALIASES = {
@@ -416,11 +433,19 @@ def _consent(row: dict[str, str], languages: frozenset[str], today: date) -> Con
     given = {f: row.get(f, "") for f in _REMINDER_FIELDS}
     if not any(given.values()):
         return None
-    for name in ("reminder_phone", "reminder_language", "reminder_consent_by",
-                 "reminder_consent_on", "reminder_consent_how"):  # fmt: skip
+    for name in (
+        "reminder_phone",
+        "reminder_language",
+        "reminder_consent_by",
+        "reminder_consent_on",
+        "reminder_consent_how",
+    ):
         if not given[name]:
-            raise _RowError(name, f"{FIELD_HELP[name].split(' (')[0]} is missing: consent to "
-                            "reminders needs the phone, language, who, when and how")  # fmt: skip
+            raise _RowError(
+                name,
+                f"{FIELD_HELP[name].split(' (')[0]} is missing: consent to "
+                "reminders needs the phone, language, who, when and how",
+            )
     try:
         on = parse_date(given["reminder_consent_on"])
     except ValidationError as exc:
@@ -431,10 +456,14 @@ def _consent(row: dict[str, str], languages: frozenset[str], today: date) -> Con
     if how is None:
         raise _RowError("reminder_consent_how", "how the client consented: in person or phone")
     via = given["reminder_via"].lower() or "sms"
-    raw = Consent(phone=given["reminder_phone"], via=via,
-                  language=given["reminder_language"].lower(), how=how,
-                  by=given["reminder_consent_by"],
-                  at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC))  # fmt: skip
+    raw = Consent(
+        phone=given["reminder_phone"],
+        via=via,
+        language=given["reminder_language"].lower(),
+        how=how,
+        by=given["reminder_consent_by"],
+        at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC),
+    )
     try:
         return check_consent(raw, languages)
     except ConsentError as exc:
@@ -590,8 +619,18 @@ def import_roster(
     # A roster is hundreds of thousands of small lists and dicts that all live until the end:
     # the cyclic garbage collector would walk them again and again for nothing.
     with _gc_paused():
-        return _import(engine, path, mapping, default_status, dry_run, now, progress, write_rejects,
-                       reminder_languages, org)  # fmt: skip
+        return _import(
+            engine,
+            path,
+            mapping,
+            default_status,
+            dry_run,
+            now,
+            progress,
+            write_rejects,
+            reminder_languages,
+            org,
+        )
 
 
 @contextmanager
@@ -712,8 +751,13 @@ def _store(
                 values = {f: item.values.get(f) for f in _CLIENT_FIELDS}
                 values["notes"] = values["notes"] or ""
                 values["status"] = values["status"] or default_status
-                values.update(a_number=item.a_number, active=True, created_at=now, updated_at=now,
-                              organization_id=org)  # fmt: skip
+                values.update(
+                    a_number=item.a_number,
+                    active=True,
+                    created_at=now,
+                    updated_at=now,
+                    organization_id=org,
+                )
                 inserts.append(values)
                 continue
             merged = {**row, **item.values}
@@ -781,8 +825,9 @@ def _store_consents(
     with Session(bind=conn) as session:
         for item in rows:
             assert item.consent is not None
-            outcome = store_consent(session, ids[item.a_number], item.consent, now,
-                                    after_withdrawal=False)  # fmt: skip
+            outcome = store_consent(
+                session, ids[item.a_number], item.consent, now, after_withdrawal=False
+            )
             counts[outcome] = counts.get(outcome, 0) + 1
         session.flush()
     return counts

@@ -174,18 +174,21 @@ def rotate(engine: sa.Engine) -> tuple[int, int]:
             plain = {row_id: keyring.open(url) for row_id, url in rows}  # all, or nothing
             for row_id, url in plain.items():
                 conn.execute(
-                    sa.text("UPDATE staff_channel SET url = :url, url_digest = :digest "
-                            "WHERE id = :id"),
+                    sa.text(
+                        "UPDATE staff_channel SET url = :url, url_digest = :digest WHERE id = :id"
+                    ),
                     {"url": fresh.seal(url), "digest": fresh.digest(url), "id": row_id},
-                )  # fmt: skip
+                )
             phones = conn.execute(sa.text("SELECT client_id, phone FROM reminder_contact")).all()
             numbers = {client: keyring.open(phone) for client, phone in phones}
             for client, number in numbers.items():
                 conn.execute(
-                    sa.text("UPDATE reminder_contact SET phone = :phone, phone_digest = :digest "
-                            "WHERE client_id = :id"),
+                    sa.text(
+                        "UPDATE reminder_contact SET phone = :phone, phone_digest = :digest "
+                        "WHERE client_id = :id"
+                    ),
                     {"phone": fresh.seal(number), "digest": fresh.digest(number), "id": client},
-                )  # fmt: skip
+                )
             # Still inside the transaction: if this fails, the database keeps the old seals.
             old = path.with_name(path.name + ".old")
             if path.exists():

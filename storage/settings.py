@@ -576,8 +576,22 @@ class Settings(BaseSettings):
 
 
 #: query parameters of an Apprise URL that name people or formats, never secrets
-_PLAIN_QUERY = {"to", "from", "cc", "bcc", "mode", "format", "name", "smtp", "port", "user",
-                "lang", "overflow", "region", "priority"}  # fmt: skip
+_PLAIN_QUERY = {
+    "to",
+    "from",
+    "cc",
+    "bcc",
+    "mode",
+    "format",
+    "name",
+    "smtp",
+    "port",
+    "user",
+    "lang",
+    "overflow",
+    "region",
+    "priority",
+}
 _HOST = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+(?::\d+)?$|^localhost(?::\d+)?$")
 
 

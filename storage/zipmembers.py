@@ -111,8 +111,16 @@ def split_member(
 
 
 #: zip compression methods by number (APPNOTE 4.4.5); EOIR's releases use 8 and 9
-ZIP_METHODS = {0: "stored", 8: "Deflate", 9: "Deflate64", 12: "bzip2", 14: "LZMA",
-               93: "Zstandard", 95: "XZ", 98: "PPMd"}  # fmt: skip
+ZIP_METHODS = {
+    0: "stored",
+    8: "Deflate",
+    9: "Deflate64",
+    12: "bzip2",
+    14: "LZMA",
+    93: "Zstandard",
+    95: "XZ",
+    98: "PPMd",
+}
 DEFLATE64 = 9
 
 

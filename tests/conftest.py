@@ -5,8 +5,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,6 @@ from sandbox import pgserver as pg
 from storage.db import make_engine, session_scope, upgrade
 from storage.people import add_staff
 from storage.reference_data import load_reference_data
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # The secrets keys of PostgreSQL test databases (storage/secrets.py) go to this run's own folder,
 # never to ~/.config; the commands the tests start inherit it.
@@ -122,81 +118,6 @@ def attorney(engine: sa.Engine) -> str:
     with session_scope(engine) as session:
         add_staff(session, name="Attorney One", email="attorney1@example.org", role="attorney")
     return "attorney1@example.org"
-
-
-#: commands that start long-lived services or a whole demo: always a real child process
-_CHILD_ONLY = {"run", "web", "demo", "sandbox"}
-
-
-def run_cli(
-    *args: str,
-    cwd: Path,
-    env: dict[str, str] | None = None,
-    timeout: float = 120,
-    child: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``docketwatch ARGS`` in ``cwd`` with only ``env`` (and none of this process's
-    ``DOCKETWATCH_*`` settings) as its environment.
-
-    Commands run in this process through Click's runner, on the same application object the
-    installed command runs (a child process costs a second of CPU, most of it imports); the
-    service commands, and any call with ``child=True``, run the installed ``docketwatch``
-    command as a user would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-    full_env.pop("DATABASE_URL", None)
-    full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
-    full_env.update(env or {})
-    if child or (args and args[0] in _CHILD_ONLY):
-        exe = Path(sys.executable).with_name("docketwatch")
-        return subprocess.run(
-            [str(exe), *args],
-            cwd=cwd,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    return _run_in_process(list(args), cwd, full_env)
-
-
-def _run_in_process(
-    args: list[str], cwd: Path, full_env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    import logging
-    import traceback
-
-    from typer.testing import CliRunner
-
-    import cli
-    from cli import common
-
-    for console in (common.out, common.err):  # as wide as a child's COLUMNS would make it
-        console.width = int(full_env["COLUMNS"])
-    changes: dict[str, str | None] = {k: v for k, v in full_env.items()}
-    changes.update({k: None for k in os.environ if k not in full_env})
-    here = os.getcwd()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(cli.app, args, env=changes, prog_name="docketwatch")
-    finally:
-        os.chdir(here)
-        from storage.tenancy import use
-
-        use(None)  # a command's --org scopes its own process; this one is the tests'
-        for handler in list(root.handlers):  # the command's log handler wrote to the runner
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        exc = result.exception
-        stderr += "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return subprocess.CompletedProcess(
-        ["docketwatch", *args], result.exit_code, result.stdout, stderr
-    )
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import AcisLookup
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 # Dated from the real today: the spider judges 'upcoming' by the real clock.
 SOON = date.today() + timedelta(days=40)

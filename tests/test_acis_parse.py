@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spiders.acis import Outcome, parse_case_info, split_address
-from tests.golden import check_golden
+from tests.support.golden import check_golden
 
 FIXTURES = Path(__file__).parent / "fixtures" / "acis"
 CASES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.endswith(".expected.json"))

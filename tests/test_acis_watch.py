@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,13 +10,12 @@ from sqlmodel import select
 
 from monitor.acis import detect
 from monitor.source_health import check_source
-from sandbox.acis_data import ERROR_BODIES, Case, Hearing, case_body
-from spiders.acis import parse_case_info
-from storage.acis import record
+from sandbox.acis_data import Case, Hearing
 from storage.db import session_scope
 from storage.models import AcisLookup, Client, CrawlRun, Event
 from storage.models import Hearing as HearingRow
 from storage.people import add_client, add_staff
+from tests.support.acis import look
 
 NOW = datetime(2026, 11, 27, 18, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
@@ -36,22 +34,6 @@ def client_id(engine: sa.Engine) -> int:
         c = add_client(s, a_number="912345678", name="DOE, JANE", nationality="MX")
         assert c.id is not None
         return c.id
-
-
-def look(
-    engine: sa.Engine, client_id: int, case: Case | str, when: datetime, language: str = "EN"
-) -> list[str]:
-    if isinstance(case, str):
-        status, text = ERROR_BODIES[case]
-        raw = text.encode()
-    else:
-        status, raw = 200, json.dumps(case_body(case, language)).encode()
-    observation = parse_case_info(status, raw, when.date(), language)
-    with session_scope(engine) as s:
-        client = s.get(Client, client_id)
-        assert client is not None
-        record(s, client, observation, raw, when, nationality_code="MX")
-        return detect(s, client, when, when.date())
 
 
 def test_hearing_changes_and_quiet_days(engine: sa.Engine, client_id: int) -> None:

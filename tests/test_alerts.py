@@ -29,8 +29,17 @@ from storage.models import Delivery, DeliveryAttempt, Event, Severity, StaffChan
 from storage.people import add_staff, update_staff
 from storage.reference_data import load_reference_data
 from storage.settings import Settings
-from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org, web_server
-from tests.conftest import run_cli
+from tests.support.alerting import (
+    START,
+    Clock,
+    dispatcher,
+    emit_one,
+    events_of,
+    hearing_moved,
+    make_org,
+    web_server,
+)
+from tests.support.cli import run_cli
 
 ISSUE_KINDS = [
     "hearing_scheduled",
@@ -435,16 +444,11 @@ def test_unacknowledged_urgent_alert_escalates(engine: sa.Engine, sink: SmtpSink
     # An acknowledged alert does not escalate.
     emit_one(engine, hearing_moved(org, clock.now, key="2"), clock.now)
     d.run_once()
-    event_id = max(e.id for e in _events(engine) if e.id is not None)
+    event_id = max(e.id for e in events_of(engine) if e.id is not None)
     acknowledge(engine, event_id, "ana", clock.now)
     clock.advance(hours=3)
     d.run_once()
     assert len(sink.to(org.backup)) == 1 and len(sink.to(org.coordinator)) == 1
-
-
-def _events(engine: sa.Engine) -> list[Event]:
-    with session_scope(engine) as s:
-        return list(s.exec(select(Event)))
 
 
 def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) -> None:
@@ -457,7 +461,7 @@ def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) 
     emit_one(engine, hearing_moved(org, START), START)
     dispatcher(engine, Clock(START), web_base_url=base, ack_secret="s3cret").run_once()
     (mail,) = sink.to(org.attorney)
-    event = _events(engine)[0]
+    event = events_of(engine)[0]
     assert event.id is not None
     link = ack_link(base, "s3cret", event.id, event.created_at)
     assert link is not None and link in mail.html()
@@ -469,14 +473,14 @@ def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) 
         with urllib.request.urlopen(link, timeout=10) as page:  # what a mail scanner does
             text = page.read().decode()
         assert f"Acknowledge alert #{event.id}?" in text and 'method="post"' in text
-        assert _events(engine)[0].acknowledged_at is None
+        assert events_of(engine)[0].acknowledged_at is None
         token = link.split("?t=", 1)[1]
         form = f"t={token}".encode()
         with urllib.request.urlopen(f"{base}/ack/{event.id}", data=form, timeout=10) as page:
             assert f"Alert #{event.id} acknowledged" in page.read().decode()
     finally:
         server.stop()
-    assert _events(engine)[0].acknowledged_by == "web link"
+    assert events_of(engine)[0].acknowledged_by == "web link"
 
 
 # ------------------------------------------------------------------ a crash mid-send

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.cli import ROOT
 
 
 def run_bench(name: str, *args: str) -> dict[str, Any]:
@@ -75,8 +75,19 @@ def test_cli_start_bench_smoke() -> None:
 
 
 def test_web_bench_smoke() -> None:
-    last = run_bench("web", "--clients", "40", "--events", "200", "--cases", "800",
-                     "--users", "3", "--seconds", "3")  # fmt: skip
+    last = run_bench(
+        "web",
+        "--clients",
+        "40",
+        "--events",
+        "200",
+        "--cases",
+        "800",
+        "--users",
+        "3",
+        "--seconds",
+        "3",
+    )
     assert last["clients"] == 40 and last["errors"] == 0
     assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
     assert last["beat_on_time"] and last["undelivered"] == 0
@@ -94,7 +105,16 @@ def test_report_bench_smoke() -> None:
 def test_scale_out_bench_smoke() -> None:
     """The pool's benchmark, small: one worker against four, then one minute under a budget
     (a Redis of its own, PostgreSQL, the ACIS replica; about two minutes)."""
-    last = run_bench("scale_out", "--lookups", "24", "--browser-seconds", "0.3",
-                     "--budget", "20", "--minutes", "1")  # fmt: skip
+    last = run_bench(
+        "scale_out",
+        "--lookups",
+        "24",
+        "--browser-seconds",
+        "0.3",
+        "--budget",
+        "20",
+        "--minutes",
+        "1",
+    )
     assert last["budget_never_exceeded"] and last["max_in_any_minute"] <= 20
     assert last["full_minutes"] and last["pool_per_s"] > last["one_worker_per_s"]

@@ -21,9 +21,9 @@ from sandbox.acis_data import Case, Hearing
 from storage.db import make_engine, session_scope, upgrade
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from tests.alerting import web_server
-from tests.conftest import run_cli
-from tests.test_acis_watch import look
+from tests.support.acis import look
+from tests.support.alerting import web_server
+from tests.support.cli import run_cli
 
 NOW = datetime(2026, 11, 27, 18, tzinfo=UTC)
 LA = ZoneInfo("America/Los_Angeles")
@@ -38,20 +38,37 @@ def setup(db_url: str) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, in
     load_reference_data(engine)
     ids = {}
     with session_scope(engine) as s:
-        add_staff(s, name="Ana Ruiz", email="ana@example.org", role="attorney",
-                  channels=["json://127.0.0.1:9/ana"], now=NOW)  # fmt: skip
-        add_staff(s, name="Beto Paz", email="beto@example.org", role="attorney", language="es",
-                  channels=["json://127.0.0.1:9/beto"], now=NOW)  # fmt: skip
-        for a_number, name, who in (("912000001", "DOE, JANE", "ana@example.org"),
-                                    ("912000002", "ROE, JUAN", "beto@example.org")):  # fmt: skip
+        add_staff(
+            s,
+            name="Ana Ruiz",
+            email="ana@example.org",
+            role="attorney",
+            channels=["json://127.0.0.1:9/ana"],
+            now=NOW,
+        )
+        add_staff(
+            s,
+            name="Beto Paz",
+            email="beto@example.org",
+            role="attorney",
+            language="es",
+            channels=["json://127.0.0.1:9/beto"],
+            now=NOW,
+        )
+        for a_number, name, who in (
+            ("912000001", "DOE, JANE", "ana@example.org"),
+            ("912000002", "ROE, JUAN", "beto@example.org"),
+        ):
             client = add_client(s, a_number=a_number, name=name, nationality="MX", now=NOW)
             assign(s, a_number, who, "primary", now=NOW)
             assert client.id is not None
             ids[who] = client.id
     server = web_server(engine, "test-secret", 0, clock=lambda: NOW)
-    env = {"DATABASE_URL": url,
-           "DOCKETWATCH_WEB_BASE_URL": f"http://127.0.0.1:{server.port}",
-           "DOCKETWATCH_ACK_SECRET": "test-secret"}  # fmt: skip
+    env = {
+        "DATABASE_URL": url,
+        "DOCKETWATCH_WEB_BASE_URL": f"http://127.0.0.1:{server.port}",
+        "DOCKETWATCH_ACK_SECRET": "test-secret",
+    }
     yield engine, env, ids
     server.stop()
     engine.dispose()
@@ -141,8 +158,16 @@ def test_addresses_are_secret_revocable_per_attorney_and_in_their_language(
     (spanish,) = _events(beto)  # Beto's client only, in Spanish
     assert spanish["summary"] == "Audiencia: J.R. ***0002 · ADL"
 
-    added = run_cli("staff", "set", "beto@example.org", "--add-channel", "json://127.0.0.1:9/b2",
-                    "--personal-data", cwd=tmp_path, env=env)  # fmt: skip
+    added = run_cli(
+        "staff",
+        "set",
+        "beto@example.org",
+        "--add-channel",
+        "json://127.0.0.1:9/b2",
+        "--personal-data",
+        cwd=tmp_path,
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
     (named,) = _events(beto)
     assert named["summary"] == "Audiencia: ROE, JUAN (A-912-000-002) · ADL"

@@ -5,39 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sandbox.roster import make_roster, write_csv, write_xlsx
-from tests.conftest import run_cli
+from tests.support.cli import COMMANDS, run_cli
 
-
-def _commands() -> list[list[str]]:
-    """Every command and group the app lists (hidden aliases aside), read from the app itself
-    (the groups built as the command line builds them when they are called)."""
-    from typer.main import get_command
-
-    from cli import app
-
-    found: list[list[str]] = [[]]
-    root = get_command(app)
-
-    def walk(command: Any, path: list[str]) -> None:
-        context = command.make_context("docketwatch", [], resilient_parsing=True)
-        for name in getattr(command, "list_commands", lambda _: [])(context):
-            sub = command.get_command(context, name)
-            if not sub.hidden:
-                found.append([*path, name])
-                walk(sub, [*path, name])
-
-    walk(root, [])
-    return found
-
-
-COMMANDS = _commands()
-OLD_GROUPS = {"custody": "detainee_locator", "foia": "eoir_foia", "stats": "detention_stats",
-              "courts": "court_status"}  # fmt: skip
+OLD_GROUPS = {
+    "custody": "detainee_locator",
+    "foia": "eoir_foia",
+    "stats": "detention_stats",
+    "courts": "court_status",
+}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

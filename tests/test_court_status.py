@@ -19,7 +19,7 @@ from storage.errors import LayoutChangedError
 from storage.models import CheckRequest, CourtStatus, CrawlRun, Event, Hearing
 from storage.people import add_client, add_staff, assign
 from storage.settings import Settings
-from tests.alerting import Clock, dispatcher
+from tests.support.alerting import Clock, dispatcher
 
 TODAY = date(2026, 11, 27)
 
@@ -73,12 +73,21 @@ def test_court_closure_end_to_end(engine: sa.Engine, site: CourtsSandbox) -> Non
     later = local_today + timedelta(days=20)
     with SmtpSink() as sink:
         with session_scope(engine) as s:
-            for who, role in (("ana@example.org", "attorney"), ("beto@example.org", "attorney"),
-                              ("cleo@example.org", "attorney"),
-                              ("coord@example.org", "coordinator"),
-                              ("admin@example.org", "admin")):  # fmt: skip
-                add_staff(s, name=who.split("@")[0].title(), email=who, role=role,
-                          channels=[sink.url(who)], now=now)  # fmt: skip
+            for who, role in (
+                ("ana@example.org", "attorney"),
+                ("beto@example.org", "attorney"),
+                ("cleo@example.org", "attorney"),
+                ("coord@example.org", "coordinator"),
+                ("admin@example.org", "admin"),
+            ):
+                add_staff(
+                    s,
+                    name=who.split("@")[0].title(),
+                    email=who,
+                    role=role,
+                    channels=[sink.url(who)],
+                    now=now,
+                )
             plan = [
                 ("912000001", "ana@example.org", "ADL", d1),  # affected
                 ("912000002", "beto@example.org", "ADL", d2),  # affected
@@ -87,13 +96,26 @@ def test_court_closure_end_to_end(engine: sa.Engine, site: CourtsSandbox) -> Non
             ]
             clients = {}
             for a_number, attorney, court, day in plan:
-                c = add_client(s, a_number=a_number, name=f"TEST, CLIENT {a_number[-1]}",
-                               nationality="MX", now=now)  # fmt: skip
+                c = add_client(
+                    s,
+                    a_number=a_number,
+                    name=f"TEST, CLIENT {a_number[-1]}",
+                    nationality="MX",
+                    now=now,
+                )
                 assign(s, a_number, attorney, "primary", now=now)
                 assert c.id is not None
-                s.add(Hearing(client_id=c.id, hearing_on=day, hearing_time="8:30 AM",
-                              timezone="America/Los_Angeles", court_code=court,
-                              judge="Abara, A.", seen_at=now))  # fmt: skip
+                s.add(
+                    Hearing(
+                        client_id=c.id,
+                        hearing_on=day,
+                        hearing_time="8:30 AM",
+                        timezone="America/Los_Angeles",
+                        court_code=court,
+                        judge="Abara, A.",
+                        seen_at=now,
+                    )
+                )
                 clients[a_number] = c.id
         settings = Settings(court_status_base_url=site.url)
         first = run_court_check(engine, settings)
@@ -123,8 +145,16 @@ def test_court_closure_end_to_end(engine: sa.Engine, site: CourtsSandbox) -> Non
         # Polling again: nothing new.
         assert run_court_check(engine, settings).events == {}
         # Judges change at Adelanto: coordinators hear of it.
-        site.set_judges(["Abara, A.", "Bellweather, C.", "Castellan, D.", "Dunmore, E.",
-                         "Esquivel, F.", "Ibarra, I."])  # fmt: skip
+        site.set_judges(
+            [
+                "Abara, A.",
+                "Bellweather, C.",
+                "Castellan, D.",
+                "Dunmore, E.",
+                "Esquivel, F.",
+                "Ibarra, I.",
+            ]
+        )
         judges = run_court_check(engine, settings)
         assert judges.events == {"court_judges_changed": 1}
         # The court reopens: the two clients' attorneys hear of it.

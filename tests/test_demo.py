@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 @pytest.mark.slow
@@ -15,8 +15,13 @@ def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
     result = run_cli("demo", "--dir", "demo", cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for line in ("1 hearing_moved_earlier", "1 client_transferred", "1 new_unrepresented_case",
-                 "1 court_closed", "1 court_closed_summary"):  # fmt: skip
+    for line in (
+        "1 hearing_moved_earlier",
+        "1 client_transferred",
+        "1 new_unrepresented_case",
+        "1 court_closed",
+        "1 court_closed_summary",
+    ):
         assert line in out, out
     assert "ana.ruiz@demo.example: 2" in out and "cora.lee@demo.example: 2" in out
     mails = list((tmp_path / "demo" / "mailbox" / "new").iterdir())

@@ -9,7 +9,7 @@ import pytest
 
 from spiders.detainee_locator import parse_facility, parse_result
 from storage.snapshots import CustodyOutcome
-from tests.golden import check_golden
+from tests.support.golden import check_golden
 
 FIXTURES = Path(__file__).parent / "fixtures" / "detainee_locator"
 PAGES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.endswith(".expected.json"))

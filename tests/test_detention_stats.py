@@ -22,8 +22,8 @@ from storage.models import CrawlRun, FacilityPopulation, StatsEdition
 from storage.reference_data import load_reference_data
 from storage.settings import Settings
 from storage.snapshots import FacilityRow
-from tests.conftest import ROOT, run_cli
-from tests.golden import check_golden
+from tests.support.cli import ROOT, run_cli
+from tests.support.golden import check_golden
 
 XLSX = ROOT / "tests/fixtures/detention_stats/ice_xlsx"  # real ICE workbooks (see README)
 EDITIONS = sorted(XLSX.glob("FY*.xlsx"))
@@ -126,9 +126,20 @@ def test_an_old_sheet_in_a_new_workbook_is_parsed_and_flagged_stale(tmp_path: Pa
 
 
 def test_sanity_checks_report_breakdowns_that_do_not_add_up() -> None:
-    fac = FacilityRow(name="X", level_a=50, level_b=50, adp=100.0, male_crim=10, male_noncrim=10,
-                      female_crim=0, female_noncrim=0, threat_1=25, threat_2=25, threat_3=25,
-                      no_threat=25)  # fmt: skip
+    fac = FacilityRow(
+        name="X",
+        level_a=50,
+        level_b=50,
+        adp=100.0,
+        male_crim=10,
+        male_noncrim=10,
+        female_crim=0,
+        female_noncrim=0,
+        threat_1=25,
+        threat_2=25,
+        threat_3=25,
+        no_threat=25,
+    )
     (failed,) = sanity_checks(fac)
     assert "gender x criminality" in failed and "20.0" in failed
     fac.male_noncrim = 90
@@ -152,8 +163,9 @@ def test_trend_command_prints_adelanto_adp_per_edition(tmp_path: Path) -> None:
     assert loaded.returncode == 0, loaded.stderr
     again = run_cli("stats", "load", str(EDITIONS[0]), cwd=tmp_path, env=env)
     assert "already stored" in again.stdout
-    result = run_cli("facilities", "trend", "ADELANTO", "--json", "--chart", "adl.svg",
-                     cwd=tmp_path, env=env)  # fmt: skip
+    result = run_cli(
+        "facilities", "trend", "ADELANTO", "--json", "--chart", "adl.svg", cwd=tmp_path, env=env
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == len(EDITIONS)
@@ -164,8 +176,9 @@ def test_trend_command_prints_adelanto_adp_per_edition(tmp_path: Path) -> None:
     assert {r["data_as_of"]: r["adp"] for r in rows} == expected
     svg = (tmp_path / "adl.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<circle") == len(EDITIONS)
-    by_code = run_cli("facilities", "trend", "CADESVI", "--json", "--chart", "dv.svg",
-                      cwd=tmp_path, env=env)  # fmt: skip
+    by_code = run_cli(
+        "facilities", "trend", "CADESVI", "--json", "--chart", "dv.svg", cwd=tmp_path, env=env
+    )
     assert len(json.loads(by_code.stdout)) == sum(
         1 for p in EDITIONS if _find(parse_workbook(p), "DESERT VIEW")
     )
@@ -193,8 +206,12 @@ def test_page_links_newest_is_chosen_whatever_the_order() -> None:
 
 def test_source_check_downloads_only_new_workbooks(engine: sa.Engine, tmp_path: Path) -> None:
     load_reference_data(engine)
-    made = make_workbook(tmp_path / "FY27_detentionStats_11012026.xlsx", 2027, date(2026, 10, 25),
-                         {"ADELANTO ICE PROCESSING CENTER": 1500.0})  # fmt: skip
+    made = make_workbook(
+        tmp_path / "FY27_detentionStats_11012026.xlsx",
+        2027,
+        date(2026, 10, 25),
+        {"ADELANTO ICE PROCESSING CENTER": 1500.0},
+    )
     real = tmp_path / "FY26_detentionStats_04092026.xlsx"
     shutil.copy(XLSX / real.name, real)
     with IceStatsSandbox() as site:

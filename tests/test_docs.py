@@ -6,8 +6,7 @@ import re
 
 from storage.roster import FIELD_HEADERS
 from storage.settings import Settings
-from tests.conftest import ROOT
-from tests.test_cli import COMMANDS
+from tests.support.cli import COMMANDS, ROOT
 
 README = (ROOT / "README.md").read_text()
 TEST_COMMAND = "./setup.sh && .venv/bin/python -m pytest"

@@ -33,13 +33,12 @@ from storage.models import CrawlRun, Delivery, Event, FoiaProceeding, FoiaQuaran
 from storage.people import add_staff
 from storage.settings import Settings
 from storage.zipmembers import member_chunks
-from tests.alerting import START, Clock, dispatcher
-from tests.conftest import ROOT, run_cli
-from tests.golden import check_golden
+from tests.support.alerting import START, Clock, dispatcher
+from tests.support.cli import ROOT, run_cli
+from tests.support.foia import AS_OF_1, COURTS
+from tests.support.golden import check_golden
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eoir_foia"
-COURTS = ["ADL", "LOS", "SNC"]
-AS_OF_1 = date(2026, 11, 1)
 AS_OF_2 = date(2026, 12, 1)
 
 
@@ -232,9 +231,11 @@ def test_pieces_change_nothing(
 
 @pytest.mark.parametrize("piece_bytes", [None, 2048], ids=["whole", "pieces"])
 def test_a_row_with_a_non_numeric_id_is_quarantined_with_its_line(
-    sqlite_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sqlite_engine: sa.Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     piece_bytes: int | None,
-) -> None:  # fmt: skip
+) -> None:
     if piece_bytes:  # the bad line then sits in a later piece, below no header
         monkeypatch.setattr(foia_mod, "PART_BYTES", piece_bytes)
     info = generate(tmp_path / "r.zip", 200, seed=2, as_of=AS_OF_1)
@@ -266,9 +267,11 @@ def test_a_row_with_a_non_numeric_id_is_quarantined_with_its_line(
 
 @pytest.mark.parametrize("piece_bytes", [None, 2048], ids=["whole", "pieces"])
 def test_empty_lines_are_skipped_and_line_numbers_stay_true(
-    sqlite_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sqlite_engine: sa.Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     piece_bytes: int | None,
-) -> None:  # fmt: skip
+) -> None:
     """The reader skips empty lines without a word: they are counted, not rows, and the
     quarantined rows after them keep their true line numbers."""
     if piece_bytes:
@@ -318,9 +321,12 @@ def test_empty_lines_are_skipped_and_line_numbers_stay_true(
     ids=["truncated-table", "renamed-column", "empty-count"],
 )
 def test_a_bad_release_stores_nothing_and_keeps_the_previous(
-    engine: sa.Engine, tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo], edit: Any,
+    engine: sa.Engine,
+    tmp_path: Path,
+    releases: tuple[ReleaseInfo, ReleaseInfo],
+    edit: Any,
     message: str,
-) -> None:  # fmt: skip
+) -> None:
     first, second = releases
     _load(engine, first, tmp_path)
     variant = tmp_path / "bad.zip"
@@ -344,9 +350,11 @@ def test_a_bad_release_stores_nothing_and_keeps_the_previous(
 
 
 def test_a_failure_while_storing_rolls_back_the_whole_release(
-    engine: sa.Engine, tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo],
+    engine: sa.Engine,
+    tmp_path: Path,
+    releases: tuple[ReleaseInfo, ReleaseInfo],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     first, second = releases
     _load(engine, first, tmp_path)
     with Session(engine) as s:
@@ -381,10 +389,20 @@ def test_successor_yields_exactly_the_new_unrepresented_adl_cases(
 ) -> None:
     first, second = releases
     with session_scope(engine) as s:
-        add_staff(s, name="Cora Lee", email="coord@example.org", role="coordinator",
-                  channels=["json://127.0.0.1:9/coord"])  # fmt: skip
-        add_staff(s, name="Ana Ruiz", email="ana@example.org", role="attorney",
-                  channels=["json://127.0.0.1:9/ana"])  # fmt: skip
+        add_staff(
+            s,
+            name="Cora Lee",
+            email="coord@example.org",
+            role="coordinator",
+            channels=["json://127.0.0.1:9/coord"],
+        )
+        add_staff(
+            s,
+            name="Ana Ruiz",
+            email="ana@example.org",
+            role="attorney",
+            channels=["json://127.0.0.1:9/ana"],
+        )
     r1 = _load(engine, first, tmp_path)
     assert r1.new_unrepresented == 0 and r1.event_id is None  # the first release is a baseline
     r2 = _load(engine, second, tmp_path)
@@ -450,9 +468,11 @@ def test_check_downloads_only_new_releases_resumes_and_survives_a_block(
 ) -> None:
     _first, second = releases
     settings = Settings(
-        eoir_foia_url=share.zip_url, data_dir=tmp_path / "data", eoir_foia_courts=COURTS,
+        eoir_foia_url=share.zip_url,
+        data_dir=tmp_path / "data",
+        eoir_foia_courts=COURTS,
         source_failure_threshold=2,
-    )  # fmt: skip
+    )
     result = run_foia_check(engine, settings)
     assert result.outcome == "ok" and result.details["release"].as_of == AS_OF_1  # Last-Modified
     gets = share.share.gets
@@ -498,9 +518,13 @@ def test_coordinator_gets_one_email_per_release(
     with SmtpSink() as sink:
         with session_scope(engine) as s:
             add_staff(
-                s, name="Cora Lee", email="coord@example.org", role="coordinator",
-                channels=[sink.url("coord@example.org")], now=START,
-            )  # fmt: skip
+                s,
+                name="Cora Lee",
+                email="coord@example.org",
+                role="coordinator",
+                channels=[sink.url("coord@example.org")],
+                now=START,
+            )
         settings = Settings(
             eoir_foia_url=share.zip_url, data_dir=tmp_path / "d", eoir_foia_courts=COURTS
         )
@@ -525,22 +549,43 @@ def test_caseload_cli(tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo])
     none = run_cli("caseload", "unrepresented", cwd=tmp_path, env=env)
     assert none.returncode == 2 and "no FOIA release is loaded" in none.stderr
     for info in (first, second):
-        r = run_cli("foia", "load", str(info.path), "--as-of", info.as_of.isoformat(),
-                    cwd=tmp_path, env=env)  # fmt: skip
+        r = run_cli(
+            "foia", "load", str(info.path), "--as-of", info.as_of.isoformat(), cwd=tmp_path, env=env
+        )
         assert r.returncode == 0, r.stderr
         assert "quarantined" in r.stdout and "nul_bytes_stripped" in r.stdout
-    js = run_cli("caseload", "unrepresented", "--court", "adl", "--detained", "--by",
-                 "language", "--json", cwd=tmp_path, env=env)  # fmt: skip
+    js = run_cli(
+        "caseload",
+        "unrepresented",
+        "--court",
+        "adl",
+        "--detained",
+        "--by",
+        "language",
+        "--json",
+        cwd=tmp_path,
+        env=env,
+    )
     assert js.returncode == 0, js.stderr
     data = json.loads(js.stdout)
     assert data and set(data[0]) == {"language", "unrepresented", "share"}
-    csv_out = run_cli("caseload", "hearings", "--from", "2026-12-01", "--to", "2026-12-20",
-                      "--csv", cwd=tmp_path, env=env)  # fmt: skip
+    csv_out = run_cli(
+        "caseload",
+        "hearings",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-20",
+        "--csv",
+        cwd=tmp_path,
+        env=env,
+    )
     assert csv_out.stdout.splitlines()[0].startswith("date,time,judge,location")
     trend = run_cli("caseload", "trend", "--json", cwd=tmp_path, env=env)
     assert [r["release"] for r in json.loads(trend.stdout)] == [1, 2]
-    bad = run_cli("caseload", "hearings", "--from", "12/01/2026", "--to", "2026-12-20",
-                  cwd=tmp_path, env=env)  # fmt: skip
+    bad = run_cli(
+        "caseload", "hearings", "--from", "12/01/2026", "--to", "2026-12-20", cwd=tmp_path, env=env
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
     by = run_cli("caseload", "unrepresented", "--by", "shoe", cwd=tmp_path, env=env)
     assert by.returncode == 2 and "--by must be one of" in by.stderr

@@ -32,7 +32,7 @@ from storage.eoir_foia import load_release
 from storage.errors import ReleaseError, ReleaseLayoutError
 from storage.reference_data import load_reference_data
 from storage.zipmembers import member_chunks
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 COURTS = ["ADL", "LOS", "SNC"]
 AS_OF = date(2026, 11, 1)  # the generator's release date: hearings after it are upcoming
@@ -299,8 +299,12 @@ def test_header_changes_are_reported_and_a_missing_needed_column_fails(
     gone = _load(_engine(tmp_path, "g.db"), edit("A_TblCase", "ALIEN_CITY", None), tmp_path / "g")
     assert any("ALIEN_CITY of the 2026-04 edition missing" in x for x in gone["header_drift"])
     with pytest.raises(ReleaseLayoutError, match="CUSTODY"):
-        load_release(_engine(tmp_path, "c.db"), edit("A_TblCase", "CUSTODY", None),
-                     courts=COURTS, work_dir=tmp_path / "c")  # fmt: skip
+        load_release(
+            _engine(tmp_path, "c.db"),
+            edit("A_TblCase", "CUSTODY", None),
+            courts=COURTS,
+            work_dir=tmp_path / "c",
+        )
 
 
 def test_big_members_are_written_in_bounded_memory_as_valid_deflate64(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.cli import ROOT
 
 PRODUCT = ["spiders", "monitor", "storage", "checks", "cli", "web", "scheduler.py"]
 # package -> top-level packages it must never import, anywhere in it
@@ -164,3 +164,18 @@ def test_the_check_catches_each_kind_of_violation(path: str, source: str, expect
 )
 def test_what_the_layering_allows(path: str, source: str) -> None:
     assert violations(source, path) == []
+
+
+def test_tests_share_helpers_only_through_tests_support() -> None:
+    """No test module imports ``conftest`` or another test module: shared helpers live in
+    ``tests/support/``."""
+    files = sorted((ROOT / "tests").rglob("*.py"))
+    assert len(files) > 40
+    problems = []
+    for path in files:
+        rel = path.relative_to(ROOT).as_posix()
+        for imp in _imports(ast.parse(path.read_text()), rel):
+            last = imp.module.rsplit(".", 1)[-1]
+            if imp.module.startswith("tests.") and (last == "conftest" or last.startswith("test_")):
+                problems.append(f"{rel}:{imp.line}: imports {imp.module}")
+    assert problems == []

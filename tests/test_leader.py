@@ -21,7 +21,7 @@ from sandbox.court_status import CourtsSandbox
 from storage.db import make_engine, upgrade
 from storage.models import CrawlRun, ServiceLock
 from storage.reference_data import load_reference_data
-from tests.test_service_restart import EXE, _env, _kill_tree, _until
+from tests.support.service import EXE, kill_tree, service_env, wait_until
 
 LEASE = 10.0
 
@@ -39,9 +39,13 @@ def database(pg_admin_url: str) -> Iterator[str]:
 def _machine(cwd: Path, env: dict[str, str], name: str, *args: str) -> subprocess.Popen[bytes]:
     log = (cwd / f"{name}.log").open("ab")
     return subprocess.Popen(
-        [EXE, "run", *args], cwd=cwd, env={**env, "DOCKETWATCH_NODE_NAME": name},
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [EXE, "run", *args],
+        cwd=cwd,
+        env={**env, "DOCKETWATCH_NODE_NAME": name},
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _holder(engine: sa.Engine) -> str | None:
@@ -67,35 +71,47 @@ def test_the_standby_takes_over_within_the_lease_and_no_run_is_doubled(
     engine = make_engine(database)
     procs: list[subprocess.Popen[bytes]] = []
     with CourtsSandbox() as courts:
-        env = _env(database, courts.url, "http://127.0.0.1:9/none.zip")
-        env.update({"DOCKETWATCH_SOURCES": "court_status",
-                    "DOCKETWATCH_LEADER_LEASE_SECONDS": str(LEASE)})  # fmt: skip
+        env = service_env(database, courts.url, "http://127.0.0.1:9/none.zip")
+        env.update(
+            {"DOCKETWATCH_SOURCES": "court_status", "DOCKETWATCH_LEADER_LEASE_SECONDS": str(LEASE)}
+        )
         try:
             a = _machine(tmp_path, env, "machine-a")
             procs.append(a)
-            _until(lambda: _holder(engine) == "machine-a", 90, "machine-a to lead")
+            wait_until(lambda: _holder(engine) == "machine-a", 90, "machine-a to lead")
             b = _machine(tmp_path, env, "machine-b", "--standby")
             procs.append(b)
-            _until(lambda: "standing by" in (tmp_path / "machine-b.log").read_text(), 60,
-                   "machine-b to stand by")  # fmt: skip
+            wait_until(
+                lambda: "standing by" in (tmp_path / "machine-b.log").read_text(),
+                60,
+                "machine-b to stand by",
+            )
             refused = subprocess.run(
-                [EXE, "run"], cwd=tmp_path, env={**env, "DOCKETWATCH_NODE_NAME": "machine-c"},
-                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                [EXE, "run"],
+                cwd=tmp_path,
+                env={**env, "DOCKETWATCH_NODE_NAME": "machine-c"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
             assert refused.returncode == 2 and "--standby" in refused.stderr
             assert "on machine-a" in refused.stderr
-            _until(lambda: any(r.finished_at for r in _runs(engine)), 90, "a run by machine-a")
+            wait_until(lambda: any(r.finished_at for r in _runs(engine)), 90, "a run by machine-a")
             killed = datetime.now(UTC)
-            _kill_tree(a)  # machine-a's power is cut
-            _until(lambda: _holder(engine) == "machine-b", 60, "machine-b to take over")
+            kill_tree(a)  # machine-a's power is cut
+            wait_until(lambda: _holder(engine) == "machine-b", 60, "machine-b to take over")
             took = datetime.now(UTC)
             waited = (took - killed).total_seconds()
             # Another machine's silence is only known when its lease runs out: not at once,
             # and within the lease and one look of the standby.
             assert 2.0 <= waited <= LEASE + LEASE / 4 + 5, waited
             assert b.poll() is None
-            _until(lambda: any(r.started_at > took for r in _runs(engine) if r.finished_at),
-                   90, "a run by machine-b")  # fmt: skip
+            wait_until(
+                lambda: any(r.started_at > took for r in _runs(engine) if r.finished_at),
+                90,
+                "a run by machine-b",
+            )
             runs = _runs(engine)
             for before, after in itertools.pairwise(runs):
                 assert before.finished_at is not None
@@ -106,18 +122,24 @@ def test_the_standby_takes_over_within_the_lease_and_no_run_is_doubled(
             # machine-b stops with status 3 and machine-a takes over once it is free.
             a2 = _machine(tmp_path, env, "machine-a", "--standby")
             procs.append(a2)
-            _until(lambda: "standing by" in (tmp_path / "machine-a.log").read_text(), 60,
-                   "machine-a to stand by")  # fmt: skip
+            wait_until(
+                lambda: "standing by" in (tmp_path / "machine-a.log").read_text(),
+                60,
+                "machine-a to stand by",
+            )
             with engine.begin() as c:
-                c.execute(sa.update(ServiceLock.__table__).values(  # type: ignore[attr-defined]
-                    token="taken", host="machine-x", pid=1))  # fmt: skip
+                c.execute(
+                    sa.update(ServiceLock.__table__).values(  # type: ignore[attr-defined]
+                        token="taken", host="machine-x", pid=1
+                    )
+                )
             assert b.wait(timeout=30) == 3
             assert "no longer the leader" in (tmp_path / "machine-b.log").read_text()
-            _until(lambda: _holder(engine) == "machine-a", 60, "machine-a to take over")
+            wait_until(lambda: _holder(engine) == "machine-a", 60, "machine-a to take over")
             a2.send_signal(signal.SIGTERM)
             assert a2.wait(timeout=60) == 0
         finally:
             for proc in procs:
                 if proc.poll() is None:
-                    _kill_tree(proc)
+                    kill_tree(proc)
             engine.dispose()

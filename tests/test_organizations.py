@@ -28,10 +28,10 @@ from storage.people import add_client, add_staff, assign, get_client
 from storage.reference_data import load_reference_data
 from storage.reminders import Consent, store_consent
 from storage.settings import Settings
-from tests.alerting import web_server
-from tests.conftest import run_cli
-from tests.test_acis_watch import look
-from tests.test_web import PASSWORD, accessible
+from tests.support.acis import look
+from tests.support.alerting import web_server
+from tests.support.cli import run_cli
+from tests.support.web import PASSWORD, accessible
 
 SHARED = "933333333"
 #: what of program B's may never show to program A: its name, its client's name and A-number
@@ -55,12 +55,26 @@ class Program:
 
 def _program(s: Session, org_id: int, slug: str, own: str, sink: SmtpSink) -> Program:
     word = slug.capitalize()
-    p = Program(slug, org_id, f"atty@{slug}.example.org", f"coord@{slug}.example.org",
-                f"admin@{slug}.example.org")  # fmt: skip
-    for role, email in (("attorney", p.attorney), ("coordinator", p.coordinator),
-                        ("admin", p.admin)):  # fmt: skip
-        staff = add_staff(s, name=f"{word} {role.title()}", email=email, role=role,
-                          channels=[sink.url(email)], organization_id=org_id)  # fmt: skip
+    p = Program(
+        slug,
+        org_id,
+        f"atty@{slug}.example.org",
+        f"coord@{slug}.example.org",
+        f"admin@{slug}.example.org",
+    )
+    for role, email in (
+        ("attorney", p.attorney),
+        ("coordinator", p.coordinator),
+        ("admin", p.admin),
+    ):
+        staff = add_staff(
+            s,
+            name=f"{word} {role.title()}",
+            email=email,
+            role=role,
+            channels=[sink.url(email)],
+            organization_id=org_id,
+        )
         assert staff.id is not None
         p.staff_ids.append(staff.id)
         set_password(s, email, PASSWORD)
@@ -120,8 +134,14 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
                 look(engine, client_id, case, now - timedelta(days=1))
         with session_scope(engine) as s:
             for p in (a, b):
-                store_consent(s, p.client_id, Consent(phone="+12135550123", language="es",
-                              how="phone", by=p.attorney, at=now), now)  # fmt: skip
+                store_consent(
+                    s,
+                    p.client_id,
+                    Consent(
+                        phone="+12135550123", language="es", how="phone", by=p.attorney, at=now
+                    ),
+                    now,
+                )
             p_events = s.exec(select(Event.id, Event.organization_id)).all()
             a.event_ids = [i for i, o in p_events if o == a.id and i is not None]
             b.event_ids = [i for i, o in p_events if o == b.id and i is not None]
@@ -147,13 +167,26 @@ def test_alerts_went_to_each_programs_own_staff(network: Network) -> None:
             _clean(mail.text() + mail.subject, marks, f"{mine.attorney}'s mail")
         for address in (theirs.attorney, theirs.coordinator, theirs.admin):
             for mail in network.sink.to(address):  # nothing of this program's in theirs
-                _clean(mail.text() + mail.subject, ("ALPHA",) if mine is network.a else ("BRAVO",),
-                       f"{address}'s mail")  # fmt: skip
+                _clean(
+                    mail.text() + mail.subject,
+                    ("ALPHA",) if mine is network.a else ("BRAVO",),
+                    f"{address}'s mail",
+                )
     assert len(network.a.event_ids) == 2 and len(network.b.event_ids) == 2
 
 
-PAGES = ["/", "/alerts", "/caseload", "/caseload/hearings", "/facilities", "/reports",
-         "/reports/representation", "/sources", "/staff", "/roster"]  # fmt: skip
+PAGES = [
+    "/",
+    "/alerts",
+    "/caseload",
+    "/caseload/hearings",
+    "/facilities",
+    "/reports",
+    "/reports/representation",
+    "/sources",
+    "/staff",
+    "/roster",
+]
 
 
 def _sign_in(page: Any, base: str, email: str) -> None:
@@ -172,8 +205,11 @@ def test_every_page_shows_one_program(network: Network, page: Any, role: str) ->
     a, b = network.a, network.b
     _sign_in(page, network.base, getattr(a, role))
     reached = 0
-    own = [f"/clients/{a.client_id}", f"/clients/{a.shared_id}", *(
-        [f"/staff/{i}" for i in a.staff_ids] if role == "admin" else [])]  # fmt: skip
+    own = [
+        f"/clients/{a.client_id}",
+        f"/clients/{a.shared_id}",
+        *([f"/staff/{i}" for i in a.staff_ids] if role == "admin" else []),
+    ]
     for path in PAGES + own:
         response = page.goto(network.base + path)
         assert response is not None
@@ -196,8 +232,11 @@ def test_every_page_shows_one_program(network: Network, page: Any, role: str) ->
     page.goto(f"{network.base}/alerts?ack=all")
     assert page.content().count("3333") >= 1 and "1111" in page.content()
     accessible(page)
-    theirs = [f"/clients/{b.client_id}", f"/clients/{b.shared_id}",
-              *(f"/staff/{i}" for i in b.staff_ids)]  # fmt: skip
+    theirs = [
+        f"/clients/{b.client_id}",
+        f"/clients/{b.shared_id}",
+        *(f"/staff/{i}" for i in b.staff_ids),
+    ]
     for path in theirs:
         response = page.goto(network.base + path)
         assert response is not None and response.status in (403, 404), (path, response.status)
@@ -205,8 +244,11 @@ def test_every_page_shows_one_program(network: Network, page: Any, role: str) ->
     # an acknowledgement of B's alert, with A's own form token: refused, and B's alert untouched
     page.goto(f"{network.base}/alerts")
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    answer = page.request.post(f"{network.base}/alerts/{b.event_ids[0]}/ack",
-                               form={"csrf_token": token or ""}, max_redirects=0)  # fmt: skip
+    answer = page.request.post(
+        f"{network.base}/alerts/{b.event_ids[0]}/ack",
+        form={"csrf_token": token or ""},
+        max_redirects=0,
+    )
     assert answer.status == 404
     with Session(network.engine) as s:
         event = s.get(Event, b.event_ids[0])
@@ -273,8 +315,9 @@ def test_commands_refuse_the_other_programs_records(network: Network, tmp_path: 
     env = {"DATABASE_URL": network.url}
     shown = run_cli("--org", "alpha", "clients", "show", "922227777", cwd=tmp_path, env=env)
     assert shown.returncode == 2 and "no client with that A-number" in shown.stderr
-    assign_b = run_cli("--org", "alpha", "staff", "assign", "911111111", network.b.attorney,
-                       cwd=tmp_path, env=env)  # fmt: skip
+    assign_b = run_cli(
+        "--org", "alpha", "staff", "assign", "911111111", network.b.attorney, cwd=tmp_path, env=env
+    )
     assert assign_b.returncode == 2
     unknown = run_cli("--org", "charlie", "clients", "list", cwd=tmp_path, env=env)
     assert unknown.returncode == 2 and "alpha, bravo" in unknown.stderr
@@ -286,8 +329,7 @@ def test_a_new_client_needs_its_program(network: Network) -> None:
     with session_scope(network.engine) as s, pytest.raises(ValidationError, match="--org"):
         add_client(s, a_number="944444444", name="NEW, ONE", nationality="MX")
     with session_scope(network.engine, network.b.id) as s:
-        c = add_client(s, a_number="911111111", name="SAME NUMBER, OTHER PROGRAM",
-                       nationality="MX")  # fmt: skip
+        c = add_client(s, a_number="911111111", name="SAME NUMBER, OTHER PROGRAM", nationality="MX")
         assert c.organization_id == network.b.id
         s.rollback()
     with session_scope(network.engine) as s, pytest.raises(ValidationError, match="--org"):
@@ -308,20 +350,28 @@ def test_a_person_two_programs_watch_is_looked_up_once(tmp_path: Path) -> None:
             s.add(Organization(slug="bravo", name="Bravo", created_at=datetime.now(UTC)))
             s.flush()
             for org, who in ((1, "atty@alpha.example.org"), (2, "atty@bravo.example.org")):
-                add_staff(s, name=who, email=who, role="attorney", channels=[sink.url(who)],
-                          organization_id=org)  # fmt: skip
+                add_staff(
+                    s,
+                    name=who,
+                    email=who,
+                    role="attorney",
+                    channels=[sink.url(who)],
+                    organization_id=org,
+                )
             for org, name in ((1, "SHARED, ALPHA SIDE"), (2, "SHARED, BRAVO SIDE")):
                 add_client(s, a_number=SHARED, name=name, nationality="MX", organization_id=org)
-            add_client(s, a_number="911111111", name="ALPHA, OWN", nationality="MX",
-                       organization_id=1)  # fmt: skip
+            add_client(
+                s, a_number="911111111", name="ALPHA, OWN", nationality="MX", organization_id=1
+            )
         with session_scope(engine, 1) as s:
             assign(s, SHARED, "atty@alpha.example.org")
         with session_scope(engine, 2) as s:
             assign(s, SHARED, "atty@bravo.example.org")
         acis.set_case(Case(SHARED, "MX", hearing=Hearing(on=soon)))
         acis.set_case(Case("911111111", "MX", case_id=10000002, hearing=Hearing(on=soon)))
-        settings = Settings(database_url=url, acis_base_url=acis.url, acis_pace_seconds=0,
-                            browser_timeout_seconds=5)  # fmt: skip
+        settings = Settings(
+            database_url=url, acis_base_url=acis.url, acis_pace_seconds=0, browser_timeout_seconds=5
+        )
 
         def check() -> Any:
             with Session(engine) as s:
@@ -342,8 +392,10 @@ def test_a_person_two_programs_watch_is_looked_up_once(tmp_path: Path) -> None:
             assert sorted(lookups) == [1, 1, 2, 2, 3, 3]
             events = s.exec(select(Event.client_id, Event.organization_id)).all()
             assert sorted(events) == [(1, 1), (2, 2)]
-        for who, theirs in (("atty@alpha.example.org", "BRAVO"),
-                            ("atty@bravo.example.org", "ALPHA")):  # fmt: skip
+        for who, theirs in (
+            ("atty@alpha.example.org", "BRAVO"),
+            ("atty@bravo.example.org", "ALPHA"),
+        ):
             mails = sink.to(who)
             assert len(mails) == 1, [m.subject for m in mails]
             assert "moved" in mails[0].subject.lower() or "hearing" in mails[0].subject.lower()
@@ -358,9 +410,18 @@ def test_public_data_is_every_programs(network: Network) -> None:
 
     now = datetime.now(UTC)
     with session_scope(network.engine) as s:
-        event = emit(s, EventInput(kind="court_judges_changed", subject_type="court",
-                                   subject_key="ADL", dedup_key=f"judges:ADL:{now.isoformat()}",
-                                   payload={"court": "ADL"}, occurred_at=now), now)  # fmt: skip
+        event = emit(
+            s,
+            EventInput(
+                kind="court_judges_changed",
+                subject_type="court",
+                subject_key="ADL",
+                dedup_key=f"judges:ADL:{now.isoformat()}",
+                payload={"court": "ADL"},
+                occurred_at=now,
+            ),
+            now,
+        )
         assert event is not None and event.organization_id is None
         public = event.id
     for p in (network.a, network.b):
@@ -414,9 +475,20 @@ CHANGES = [
 ]
 
 
-@pytest.mark.parametrize("change", CHANGES, ids=["staff set", "staff calendar", "alerts test",
-                         "alerts ack", "alerts retry", "clients deactivate", "reminders pause",
-                         "reminders withdraw"])  # fmt: skip
+@pytest.mark.parametrize(
+    "change",
+    CHANGES,
+    ids=[
+        "staff set",
+        "staff calendar",
+        "alerts test",
+        "alerts ack",
+        "alerts retry",
+        "clients deactivate",
+        "reminders pause",
+        "reminders withdraw",
+    ],
+)
 def test_no_command_changes_the_other_programs_records(
     network: Network, change: Any, tmp_path: Path
 ) -> None:
@@ -432,9 +504,15 @@ def test_no_command_changes_the_other_programs_records(
             contact = s.get(ReminderContact, network.b.client_id)
             sent = s.exec(select(Delivery.status).order_by(col(Delivery.id))).all()
             assert staff and client and event and contact
-            return (staff.digest, staff.calendar_token_digest, client.active,
-                    event.acknowledged_at, contact.consent, contact.paused,
-                    tuple(sent))  # fmt: skip
+            return (
+                staff.digest,
+                staff.calendar_token_digest,
+                client.active,
+                event.acknowledged_at,
+                contact.consent,
+                contact.paused,
+                tuple(sent),
+            )
 
     before = state()
     mails = len(network.sink.messages)

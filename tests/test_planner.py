@@ -19,7 +19,7 @@ from monitor.planner import (
     rank,
     tier,
 )
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
@@ -63,8 +63,9 @@ def test_order_requests_then_due_by_urgency_then_spare_budget() -> None:
 
 def test_browser_hours() -> None:
     assert in_browser_hours("7-21", datetime(2026, 11, 27, 18, tzinfo=UTC), "America/Los_Angeles")
-    assert not in_browser_hours("7-21", datetime(2026, 11, 27, 6, tzinfo=UTC),
-                                "America/Los_Angeles")  # 22:00 in LA  # fmt: skip
+    assert not in_browser_hours(
+        "7-21", datetime(2026, 11, 27, 6, tzinfo=UTC), "America/Los_Angeles"
+    )  # 22:00 in LA
     assert in_browser_hours("22-6", datetime(2026, 11, 27, 6, tzinfo=UTC), "America/Los_Angeles")
     with pytest.raises(ValueError, match="hour range"):
         parse_hours("9-9")
@@ -74,8 +75,17 @@ def test_schedule_plan_command(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "DOCKETWATCH_SOURCES": ""}
     assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
     for n in ("912000021", "912000022"):
-        r = run_cli("clients", "add", n, "--name", "TEST, PLAN", "--nationality", "MX",
-                    cwd=tmp_path, env=env)  # fmt: skip
+        r = run_cli(
+            "clients",
+            "add",
+            n,
+            "--name",
+            "TEST, PLAN",
+            "--nationality",
+            "MX",
+            cwd=tmp_path,
+            env=env,
+        )
         assert r.returncode == 0, r.stderr
     plan = run_cli("schedule", "plan", "--json", cwd=tmp_path, env=env)
     assert plan.returncode == 0, plan.stderr
@@ -110,13 +120,26 @@ def test_planned_acis_check_spends_only_the_budget(tmp_path: Path) -> None:
         assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
         numbers = ["912000031", "912000032", "912000033"]
         for n in numbers:
-            assert run_cli("clients", "add", n, "--name", "TEST, BUDGET", "--nationality", "MX",
-                           cwd=tmp_path, env=env).returncode == 0  # fmt: skip
+            assert (
+                run_cli(
+                    "clients",
+                    "add",
+                    n,
+                    "--name",
+                    "TEST, BUDGET",
+                    "--nationality",
+                    "MX",
+                    cwd=tmp_path,
+                    env=env,
+                ).returncode
+                == 0
+            )
             replica.set_case(Case(n, "MX", hearing=Hearing(on=TODAY + timedelta(days=40))))
         queued = run_cli("acis", "refresh", numbers[2], "--queue", cwd=tmp_path, env=env)
         assert queued.returncode == 0, queued.stderr
-        first = run_cli("acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env,
-                        timeout=300)  # fmt: skip
+        first = run_cli(
+            "acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env, timeout=300
+        )
         assert first.returncode == 0, first.stdout + first.stderr
         assert "2 due within the budget of 2/hour" in first.stdout
         from storage.db import make_engine
@@ -127,13 +150,19 @@ def test_planned_acis_check_spends_only_the_budget(tmp_path: Path) -> None:
             looked = {row.client_id for row in s.exec(select(AcisLookup))}
             assert len(looked) == 2 and 3 in looked  # the requested client went first
             assert all(r.done_at is not None for r in s.exec(select(CheckRequest)))
-        second = run_cli("acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env,
-                         timeout=300)  # fmt: skip
+        second = run_cli(
+            "acis", "check", "--planned", "--no-dispatch", cwd=tmp_path, env=env, timeout=300
+        )
         assert "1 due within the budget" in second.stdout  # the one left; the others are fresh
         third = run_cli("acis", "check", "--planned", cwd=tmp_path, env=env)
         assert "nobody is due" in third.stdout
-        night = run_cli("acis", "check", "--planned", cwd=tmp_path,
-                        env={**env, "DOCKETWATCH_BROWSER_HOURS": "3-4"})  # fmt: skip
+        night = run_cli(
+            "acis",
+            "check",
+            "--planned",
+            cwd=tmp_path,
+            env={**env, "DOCKETWATCH_BROWSER_HOURS": "3-4"},
+        )
         assert night.returncode == 0
         assert "outside browser hours" in night.stdout or "nobody is due" in night.stdout
         engine.dispose()

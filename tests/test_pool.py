@@ -31,7 +31,7 @@ from storage.models import AcisLookup, CheckRequest, CrawlOutcome, CrawlRun, Eve
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
 from storage.settings import Settings
-from tests.test_service_restart import EXE, _until
+from tests.support.service import EXE, wait_until
 
 A_NUMBER = "912345678"
 
@@ -49,8 +49,13 @@ def database(pg_admin_url: str) -> Iterator[str]:
         upgrade(engine)
         load_reference_data(engine)
         with session_scope(engine) as s:
-            add_staff(s, name="Atty", email="atty@example.org", role="attorney",
-                      channels=["json://127.0.0.1:9/none"])  # fmt: skip
+            add_staff(
+                s,
+                name="Atty",
+                email="atty@example.org",
+                role="attorney",
+                channels=["json://127.0.0.1:9/none"],
+            )
             add_client(s, a_number=A_NUMBER, name="DOE, JANE", nationality="MX")
             assign(s, A_NUMBER, "atty@example.org")
         engine.dispose()
@@ -74,18 +79,31 @@ def _settings(database: str, redis_url: str, acis_url: str, **more: object) -> S
 
 def _worker(tmp_path: Path, s: Settings, name: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-    env.update({
-        "DATABASE_URL": s.database_url, "REDIS_URL": s.redis_url,
-        "DOCKETWATCH_ACIS_BASE_URL": s.acis_base_url, "DOCKETWATCH_ACIS_PACE_SECONDS": "0",
-        "DOCKETWATCH_BROWSER_HOURS": "0-24", "DOCKETWATCH_WORKER_HEARTBEAT_SECONDS": "3",
-        "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0", "DOCKETWATCH_BROWSER_TIMEOUT_SECONDS": "20",
-    })  # fmt: skip
+    env.update(
+        {
+            "DATABASE_URL": s.database_url,
+            "REDIS_URL": s.redis_url,
+            "DOCKETWATCH_ACIS_BASE_URL": s.acis_base_url,
+            "DOCKETWATCH_ACIS_PACE_SECONDS": "0",
+            "DOCKETWATCH_BROWSER_HOURS": "0-24",
+            "DOCKETWATCH_WORKER_HEARTBEAT_SECONDS": "3",
+            "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0",
+            "DOCKETWATCH_BROWSER_TIMEOUT_SECONDS": "20",
+        }
+    )
     log = (tmp_path / f"{name}.log").open("ab")
     proc = subprocess.Popen(
-        [EXE, "worker"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,  # its Chromium in its process group
-    )  # fmt: skip
-    _until(lambda: "worker ready" in (tmp_path / f"{name}.log").read_text(), 60, f"{name} ready")
+        [EXE, "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its Chromium in its process group
+    )
+    wait_until(
+        lambda: "worker ready" in (tmp_path / f"{name}.log").read_text(), 60, f"{name} ready"
+    )
     return proc
 
 
@@ -120,7 +138,7 @@ def test_a_worker_killed_mid_lookup_loses_nothing_and_alerts_once(
             workers.append(_worker(tmp_path, s, "worker-a"))
             # the baseline lookup, in worker-a's Chromium
             run1 = _run_id(pool.plan_acis(engine, s))
-            _until(lambda: _closed(engine, run1), 120, "the first batch to close")
+            wait_until(lambda: _closed(engine, run1), 120, "the first batch to close")
             with Session(engine) as db:
                 run = db.get(CrawlRun, run1)
                 assert run is not None and run.outcome == "ok", run
@@ -130,16 +148,21 @@ def test_a_worker_killed_mid_lookup_loses_nothing_and_alerts_once(
             acis.set_case(Case(A_NUMBER, "MX", hearing=Hearing(on=first + timedelta(days=9))))
             acis.state.latency_s = 60
             with session_scope(engine) as db:
-                db.add(CheckRequest(client_id=1, source="acis", reason="test",
-                                    requested_at=datetime.now(UTC)))  # fmt: skip
+                db.add(
+                    CheckRequest(
+                        client_id=1, source="acis", reason="test", requested_at=datetime.now(UTC)
+                    )
+                )
             run2 = _run_id(pool.plan_acis(engine, s))
-            _until(lambda: acis.state.asked == 2, 60, "worker-a's lookup to reach ACIS")
+            wait_until(lambda: acis.state.asked == 2, 60, "worker-a's lookup to reach ACIS")
             _kill(workers[0])
             acis.state.latency_s = 0
             assert not _closed(engine, run2)
 
             workers.append(_worker(tmp_path, s, "worker-b"))
-            _until(lambda: _closed(engine, run2), 120, "the redelivered lookup to close the run")
+            wait_until(
+                lambda: _closed(engine, run2), 120, "the redelivered lookup to close the run"
+            )
             with Session(engine) as db:
                 lookups = db.exec(
                     select(AcisLookup.outcome).where(AcisLookup.crawl_run_id == run2)
@@ -276,8 +299,11 @@ def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
                 assert "1 not looked up" in run.message
             # a stale batch, closed by the planner: its late task asks nobody
             with session_scope(sqlite_engine) as db:
-                db.add(CheckRequest(client_id=1, source="acis", reason="test",
-                                    requested_at=datetime.now(UTC)))  # fmt: skip
+                db.add(
+                    CheckRequest(
+                        client_id=1, source="acis", reason="test", requested_at=datetime.now(UTC)
+                    )
+                )
             again = _run_id(pool.plan_acis(sqlite_engine, s))
             pool.close_run(sqlite_engine, s, again, force=True)
             pool._CONTEXT = pool.WorkerContext(s, sqlite_engine, simulate_s=0)
@@ -290,7 +316,7 @@ def test_tasks_after_the_browser_hours_or_of_a_closed_batch_ask_nobody(
 def test_doctor_says_whether_the_pools_redis_answers(redis_url: str, tmp_path: Path) -> None:
     import json
 
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
     def pool_finding(url: str) -> tuple[str, str]:
         env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}", "REDIS_URL": url}

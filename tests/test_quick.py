@@ -34,8 +34,14 @@ def test_both_paths_list_the_same_clients(
             ("MID, C", "represented"),
         ]
         for i, (name, kind) in enumerate(people):
-            c = add_client(s, a_number=f"91200070{i}", name=name, nationality="MX",
-                           status=kind, country_of_birth="GT")  # fmt: skip
+            c = add_client(
+                s,
+                a_number=f"91200070{i}",
+                name=name,
+                nationality="MX",
+                status=kind,
+                country_of_birth="GT",
+            )
             if i == 1:
                 c.born_on = date(1990, 2, 3)
                 s.add(c)

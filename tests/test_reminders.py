@@ -34,27 +34,15 @@ from storage.models import (
     ReminderContact,
 )
 from storage.settings import Settings
-from tests.alerting import Clock, Org, make_org
-from tests.test_acis_watch import look
+from tests.support.acis import look
+from tests.support.alerting import Clock, Org, make_org
+from tests.support.reminders import GATEWAY, SID, TOKEN, settings
 
-SID = "AC0123456789abcdef0123456789abcdef"
-TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
-GATEWAY = f"twilio://{SID}:{TOKEN}@12135550100"
 TWILIO = re.compile(rf"https://api\.twilio\.com/2010-04-01/Accounts/{SID}/Messages\.json")
 PHONE = "+12135550123"
 HEARING_DAY = date(2026, 12, 10)  # a Thursday, 8:30 AM at Adelanto
 SEVEN_DAYS = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles, 7 days before
 ONE_DAY = datetime(2026, 12, 9, 18, 0, tzinfo=UTC)
-
-
-def settings(**extra: Any) -> Settings:
-    base: dict[str, Any] = {
-        "reminder_gateway_url": GATEWAY,
-        "program_phone": "(213) 555-0100",
-        "delivery_backoff_seconds": 60,
-        "delivery_max_attempts": 3,
-    }
-    return Settings(**{**base, **extra})
 
 
 @dataclass
@@ -121,8 +109,15 @@ def world(engine: sa.Engine) -> Iterator[World]:
         with session_scope(engine) as s:
             client = s.get(Client, org.client_id)
             assert client is not None
-            r.record_consent(s, config, client, r.Consent(phone="(213) 555-0123", language="es",
-                             how="in_person", by="coord@example.org"), start)  # fmt: skip
+            r.record_consent(
+                s,
+                config,
+                client,
+                r.Consent(
+                    phone="(213) 555-0123", language="es", how="in_person", by="coord@example.org"
+                ),
+                start,
+            )
         case = Case(org.a_number, "HO", hearing=AcisHearing(on=HEARING_DAY))
         w = World(engine, org, sink, Clock(start), config, case)
         w.look()  # the hearing, known a week before its first reminder
@@ -288,8 +283,12 @@ def test_consent_is_never_assumed(world: World, twilio: responses.RequestsMock) 
         other = add_client(s, a_number="912000003", name="ROE, ANA", nationality="MX")
         assert other.id is not None
         other_id = other.id
-    look(world.engine, other_id, Case("912000003", "MX", hearing=AcisHearing(on=HEARING_DAY)),
-         SEVEN_DAYS)  # fmt: skip
+    look(
+        world.engine,
+        other_id,
+        Case("912000003", "MX", hearing=AcisHearing(on=HEARING_DAY)),
+        SEVEN_DAYS,
+    )
     world.clock.now = SEVEN_DAYS
     world.look()
     world.run()
@@ -311,22 +310,41 @@ def test_consent_is_never_assumed(world: World, twilio: responses.RequestsMock) 
         client = s.get(Client, other_id)
         assert client is not None
         with pytest.raises(ValidationError, match="'pt' is not switched on"):
-            r.record_consent(s, world.settings, client, r.Consent(
-                phone=PHONE, language="pt", how="phone", by="x"), ONE_DAY)  # fmt: skip
+            r.record_consent(
+                s,
+                world.settings,
+                client,
+                r.Consent(phone=PHONE, language="pt", how="phone", by="x"),
+                ONE_DAY,
+            )
         with pytest.raises(ValidationError, match="not a valid phone number") as bad:
-            r.record_consent(s, world.settings, client, r.Consent(
-                phone="555-0199", language="es", how="phone", by="x"), ONE_DAY)  # fmt: skip
+            r.record_consent(
+                s,
+                world.settings,
+                client,
+                r.Consent(phone="555-0199", language="es", how="phone", by="x"),
+                ONE_DAY,
+            )
         assert "555-0199" not in str(bad.value)
         with pytest.raises(ValidationError, match="in_person or phone"):
-            r.record_consent(s, world.settings, client, r.Consent(
-                phone=PHONE, language="es", how="assumed", by="x"), ONE_DAY)  # fmt: skip
+            r.record_consent(
+                s,
+                world.settings,
+                client,
+                r.Consent(phone=PHONE, language="es", how="assumed", by="x"),
+                ONE_DAY,
+            )
         assert s.get(ReminderContact, other_id) is None
 
 
 def test_gateway_failures_retry_then_tell_the_attorney(world: World) -> None:
     with responses.mock as mock:
-        mock.add(responses.POST, TWILIO, json={"message": f"The 'To' number {PHONE} is not "
-                 "reachable", "code": 21612}, status=400)  # fmt: skip
+        mock.add(
+            responses.POST,
+            TWILIO,
+            json={"message": f"The 'To' number {PHONE} is not reachable", "code": 21612},
+            status=400,
+        )
         mock.add_passthru("http://127.0.0.1")
         world.clock.now = SEVEN_DAYS
         world.look()
@@ -373,8 +391,11 @@ def test_whatsapp_goes_through_the_same_gateway(
 
 # -- the texts ---------------------------------------------------------------------------------
 
-SAMPLE: dict[str, Any] = {"day": date(2026, 12, 3), "phone": "(213) 555-0100",
-                          "place": "10400 Rancho Road, Adelanto, CA 92301"}  # fmt: skip
+SAMPLE: dict[str, Any] = {
+    "day": date(2026, 12, 3),
+    "phone": "(213) 555-0100",
+    "place": "10400 Rancho Road, Adelanto, CA 92301",
+}
 
 
 @pytest.mark.parametrize("code", ["es", "en", "pt", "ht", "ru", "pa"])
@@ -450,8 +471,9 @@ def _signed_post(base: str, form: dict[str, str], token: str = TOKEN) -> int:
 
     url = f"{base}/hooks/reminders/twilio"
     signature = RequestValidator(token).compute_signature(url, form)
-    request = urllib.request.Request(url, data=urlencode(form).encode(), method="POST",
-                                     headers={"X-Twilio-Signature": signature})  # fmt: skip
+    request = urllib.request.Request(
+        url, data=urlencode(form).encode(), method="POST", headers={"X-Twilio-Signature": signature}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return int(answer.status)
@@ -462,14 +484,20 @@ def _signed_post(base: str, form: dict[str, str], token: str = TOKEN) -> int:
 def test_stop_or_alto_withdraws_consent_and_tells_the_attorney(
     world: World, twilio: responses.RequestsMock
 ) -> None:
-    from tests.alerting import web_server
+    from tests.support.alerting import web_server
 
     world.clock.now = SEVEN_DAYS
     world.look()
     world.run()
     r.run_pass(world.engine, world.settings, ONE_DAY)  # the next one is waiting for ACIS
-    server = web_server(world.engine, "web-secret", 0, clock=world.clock,
-                        reminder_gateway_url=GATEWAY, program_phone="(213) 555-0100")  # fmt: skip
+    server = web_server(
+        world.engine,
+        "web-secret",
+        0,
+        clock=world.clock,
+        reminder_gateway_url=GATEWAY,
+        program_phone="(213) 555-0100",
+    )
     base = f"http://127.0.0.1:{server.port}"
     try:
         reply = {"From": PHONE, "To": "+12135550100", "Body": "Alto", "MessageSid": "SM9"}
@@ -496,11 +524,22 @@ def test_stop_or_alto_withdraws_consent_and_tells_the_attorney(
 
 
 @pytest.mark.parametrize(
-    "body,stop", [("STOP", True), ("alto", True), ("Stop.", True), ("PARAR", True),
-                  ("стоп", True), ("stop please", True), ("¡Alto!", True), ("para", True),
-                  ("para qué hora es?", False), ("end of the day?", False),
-                  ("see you there", False), ("", False)],
-)  # fmt: skip
+    "body,stop",
+    [
+        ("STOP", True),
+        ("alto", True),
+        ("Stop.", True),
+        ("PARAR", True),
+        ("стоп", True),
+        ("stop please", True),
+        ("¡Alto!", True),
+        ("para", True),
+        ("para qué hora es?", False),
+        ("end of the day?", False),
+        ("see you there", False),
+        ("", False),
+    ],
+)
 def test_stop_words(body: str, stop: bool) -> None:
     assert r.is_stop(body) is stop
 
@@ -517,22 +556,56 @@ def test_roster_import_records_consent_and_never_overrides_a_stop(
 
     now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
     review_all(engine, settings(), now)
-    header = ["A-Number", "Client Name", "Nationality", "Reminder Phone", "Reminder Language",
-              "Reminder Via", "Reminder Consent By", "Reminder Consent Date",
-              "Reminder Consent How"]  # fmt: skip
+    header = [
+        "A-Number",
+        "Client Name",
+        "Nationality",
+        "Reminder Phone",
+        "Reminder Language",
+        "Reminder Via",
+        "Reminder Consent By",
+        "Reminder Consent Date",
+        "Reminder Consent How",
+    ]
     rows = [
-        ["A012-345-671", "DOE, JANE", "MX", "213 555 0123", "es", "", "Cora Lee", "11/20/2026",
-         "in person"],
+        [
+            "A012-345-671",
+            "DOE, JANE",
+            "MX",
+            "213 555 0123",
+            "es",
+            "",
+            "Cora Lee",
+            "11/20/2026",
+            "in person",
+        ],
         ["012345672", "ROE, ANA", "HO", "", "", "", "", "", ""],  # no consent: none assumed
-        ["012345673", "POE, LUZ", "GT", "(213) 555-0124", "pt", "whatsapp", "Cora Lee",
-         "2026-11-21", "phone"],
+        [
+            "012345673",
+            "POE, LUZ",
+            "GT",
+            "(213) 555-0124",
+            "pt",
+            "whatsapp",
+            "Cora Lee",
+            "2026-11-21",
+            "phone",
+        ],
         ["012345674", "LEE, KIM", "MX", "(213) 555-0125", "es", "", "", "2026-11-21", "phone"],
         ["012345675", "KIM, LEO", "MX", "555-01", "es", "", "Cora", "2026-11-21", "phone"],
-        ["012345676", "MAR, SOL", "MX", "(213) 555-0126", "xx", "", "Cora", "2026-11-21",
-         "phone"],
-        ["012345677", "SOL, MAR", "MX", "(213) 555-0127", "es", "", "Cora", "2026-11-21",
-         "assumed"],
-    ]  # fmt: skip
+        ["012345676", "MAR, SOL", "MX", "(213) 555-0126", "xx", "", "Cora", "2026-11-21", "phone"],
+        [
+            "012345677",
+            "SOL, MAR",
+            "MX",
+            "(213) 555-0127",
+            "es",
+            "",
+            "Cora",
+            "2026-11-21",
+            "assumed",
+        ],
+    ]
     path = tmp_path / "roster.csv"
     with path.open("w", newline="") as f:
         csv.writer(f).writerows([header, *rows])
@@ -582,26 +655,44 @@ def test_the_migration_keeps_every_delivery_and_attempt(tmp_path: Path) -> None:
     upgrade(engine, "0013")
     stamp = datetime(2026, 11, 1, 12, 0)
     with engine.begin() as c:
-        c.execute(sa.text(
-            "INSERT INTO staff (name, email, role, language, digest, min_severity, muted_kinds, "
-            "active, created_at) VALUES ('A', 'a@example.org', 'attorney', 'en', 0, 'info', "
-            "'[]', 1, :t)"), {"t": stamp})  # fmt: skip
-        c.execute(sa.text(
-            "INSERT INTO staff_channel (staff_id, url, url_digest, allow_personal_data, active, "
-            "failing, consecutive_failures) VALUES (1, 'x', 'd', 0, 1, 0, 0)"))  # fmt: skip
+        c.execute(
+            sa.text(
+                "INSERT INTO staff (name, email, role, language, digest, min_severity, "
+                "muted_kinds, active, created_at) VALUES ('A', 'a@example.org', 'attorney', "
+                "'en', 0, 'info', '[]', 1, :t)"
+            ),
+            {"t": stamp},
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO staff_channel (staff_id, url, url_digest, allow_personal_data, "
+                "active, failing, consecutive_failures) VALUES (1, 'x', 'd', 0, 1, 0, 0)"
+            )
+        )
         for i in range(1, 4):
-            c.execute(sa.text(
-                "INSERT INTO event (kind, severity, subject_type, subject_key, payload, dedup_key, "
-                "occurred_at, created_at, acknowledged_by, escalation_level) VALUES "
-                "('test_message', 'info', 'source', 'x', '{}', :k, :t, :t, '', 0)"),
-                {"k": f"k{i}", "t": stamp})  # fmt: skip
-            c.execute(sa.text(
-                "INSERT INTO delivery (event_id, staff_id, channel_id, status, attempts, "
-                "last_error, created_at, escalation_level, digest, claimed_by) VALUES "
-                "(:i, 1, 1, 'sent', 1, '', :t, 0, 0, '')"), {"i": i, "t": stamp})  # fmt: skip
-            c.execute(sa.text(
-                "INSERT INTO delivery_attempt (delivery_id, attempted_at, ok, error) VALUES "
-                "(:i, :t, 1, '')"), {"i": i, "t": stamp})  # fmt: skip
+            c.execute(
+                sa.text(
+                    "INSERT INTO event (kind, severity, subject_type, subject_key, payload, "
+                    "dedup_key, occurred_at, created_at, acknowledged_by, escalation_level) VALUES "
+                    "('test_message', 'info', 'source', 'x', '{}', :k, :t, :t, '', 0)"
+                ),
+                {"k": f"k{i}", "t": stamp},
+            )
+            c.execute(
+                sa.text(
+                    "INSERT INTO delivery (event_id, staff_id, channel_id, status, attempts, "
+                    "last_error, created_at, escalation_level, digest, claimed_by) VALUES "
+                    "(:i, 1, 1, 'sent', 1, '', :t, 0, 0, '')"
+                ),
+                {"i": i, "t": stamp},
+            )
+            c.execute(
+                sa.text(
+                    "INSERT INTO delivery_attempt (delivery_id, attempted_at, ok, error) VALUES "
+                    "(:i, :t, 1, '')"
+                ),
+                {"i": i, "t": stamp},
+            )
     upgrade(engine)
     with engine.begin() as c:
         assert c.execute(sa.text("SELECT count(*) FROM delivery")).scalar() == 3
@@ -609,32 +700,62 @@ def test_the_migration_keeps_every_delivery_and_attempt(tmp_path: Path) -> None:
         assert [p[0] for p in pairs] == [1, 2, 3]
         assert c.execute(sa.text("PRAGMA foreign_key_check")).all() == []
         with pytest.raises(sa.exc.IntegrityError, match="ck_delivery_recipient"):
-            c.execute(sa.text(
-                "INSERT INTO delivery (staff_id, channel_id, status, attempts, last_error, "
-                "created_at, escalation_level, digest, claimed_by) VALUES "
-                "(1, 1, 'pending', 0, '', :t, 0, 0, '')"), {"t": stamp})  # fmt: skip
+            c.execute(
+                sa.text(
+                    "INSERT INTO delivery (staff_id, channel_id, status, attempts, last_error, "
+                    "created_at, escalation_level, digest, claimed_by) VALUES "
+                    "(1, 1, 'pending', 0, '', :t, 0, 0, '')"
+                ),
+                {"t": stamp},
+            )
     engine.dispose()
 
 
 def test_the_commands(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
-    env = {"DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
-           "DOCKETWATCH_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    env = {
+        "DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
+        "DOCKETWATCH_DATA_DIR": str(tmp_path / "data"),
+    }
     assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
-    assert run_cli("clients", "add", "A-012-345-678", "--name", "DOE, JANE", "--nationality",
-                   "MX", cwd=tmp_path, env=env).returncode == 0  # fmt: skip
+    assert (
+        run_cli(
+            "clients",
+            "add",
+            "A-012-345-678",
+            "--name",
+            "DOE, JANE",
+            "--nationality",
+            "MX",
+            cwd=tmp_path,
+            env=env,
+        ).returncode
+        == 0
+    )
     helped = run_cli("reminders", "--help", cwd=tmp_path, env=env)
     assert helped.returncode == 0
     assert all(c in helped.stdout for c in ("consent", "languages", "pause", "withdraw", "run"))
-    consent = ("reminders", "consent", "012345678", "--phone", "(213) 555-0123", "--language",
-               "es", "--how", "in_person", "--by", "Cora Lee")  # fmt: skip
+    consent = (
+        "reminders",
+        "consent",
+        "012345678",
+        "--phone",
+        "(213) 555-0123",
+        "--language",
+        "es",
+        "--how",
+        "in_person",
+        "--by",
+        "Cora Lee",
+    )
     refused = run_cli(*consent, cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "'es' is not switched on" in refused.stderr
     shown = run_cli("reminders", "languages", "--show", "pa", cwd=tmp_path, env=env)
     assert "ਯਾਦ-ਦਹਾਨੀ" in shown.stdout
-    on = run_cli("reminders", "languages", "--review", "es", "--by", "Rita Reviewer",
-                 cwd=tmp_path, env=env)  # fmt: skip
+    on = run_cli(
+        "reminders", "languages", "--review", "es", "--by", "Rita Reviewer", cwd=tmp_path, env=env
+    )
     assert on.returncode == 0 and "es (Spanish) switched on" in on.stdout
     listed = run_cli("reminders", "languages", cwd=tmp_path, env=env).stdout
     assert re.search(r"es\s+Spanish\s+Español\s+on\s+Rita Reviewer", listed)
@@ -646,9 +767,16 @@ def test_the_commands(tmp_path: Path) -> None:
     assert "paused" in paused.stdout
     not_set = run_cli("reminders", "run", cwd=tmp_path, env=env)
     assert not_set.returncode == 2 and "reminder_gateway_url is not set" in not_set.stderr
-    ran = run_cli("reminders", "run", cwd=tmp_path, env={
-        **env, "DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
-        "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100"})  # fmt: skip
+    ran = run_cli(
+        "reminders",
+        "run",
+        cwd=tmp_path,
+        env={
+            **env,
+            "DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
+            "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100",
+        },
+    )
     assert ran.returncode == 0 and "0 due" in ran.stdout
     withdrawn = run_cli("reminders", "withdraw", "012345678", "--by", "ana", cwd=tmp_path, env=env)
     assert "consent withdrawn" in withdrawn.stdout
@@ -688,8 +816,9 @@ def test_rekey_seals_the_phone_numbers_again_and_a_stop_still_finds_its_client(
     review_all(engine, config, now)
     with session_scope(engine) as s:
         client = add_client(s, a_number="912000004", name="DOE, ANA", nationality="MX")
-        r.record_consent(s, config, client, r.Consent(phone=PHONE, language="es",
-                         how="phone", by="ana"), now)  # fmt: skip
+        r.record_consent(
+            s, config, client, r.Consent(phone=PHONE, language="es", how="phone", by="ana"), now
+        )
         client_id = client.id
     raw = "SELECT phone, phone_digest FROM reminder_contact"
     with engine.connect() as c:
@@ -706,10 +835,12 @@ def test_rekey_seals_the_phone_numbers_again_and_a_stop_still_finds_its_client(
 def test_doctor_says_what_keeps_reminders_from_going(tmp_path: Path) -> None:
     import json
 
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
-    env = {"DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
-           "DOCKETWATCH_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    env = {
+        "DOCKETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}",
+        "DOCKETWATCH_DATA_DIR": str(tmp_path / "data"),
+    }
     assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
 
     def doctor(**extra: str) -> dict[str, tuple[str, str]]:
@@ -721,15 +852,39 @@ def test_doctor_says_what_keeps_reminders_from_going(tmp_path: Path) -> None:
     assert found["reminders"][0] == "fail" and "program_phone is not set" in found["reminders"][1]
     assert found["reminder languages"][0] == "warn"
     assert found["reminder replies"][0] == "warn"
-    ready = {"DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
-             "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100",
-             "DOCKETWATCH_WEB_BASE_URL": "https://dw.example.org",
-             "DOCKETWATCH_ACK_SECRET": "s3cret-s3cret"}  # fmt: skip
+    ready = {
+        "DOCKETWATCH_REMINDER_GATEWAY_URL": GATEWAY,
+        "DOCKETWATCH_PROGRAM_PHONE": "(213) 555-0100",
+        "DOCKETWATCH_WEB_BASE_URL": "https://dw.example.org",
+        "DOCKETWATCH_ACK_SECRET": "s3cret-s3cret",
+    }
     run_cli("reminders", "languages", "--review", "pt", "--by", "Rita", cwd=tmp_path, env=env)
-    run_cli("clients", "add", "012345678", "--name", "DOE, JANE", "--nationality", "MX",
-            cwd=tmp_path, env=env)  # fmt: skip
-    run_cli("reminders", "consent", "012345678", "--phone", PHONE, "--language", "pt", "--how",
-            "phone", "--by", "ana", cwd=tmp_path, env=env)  # fmt: skip
+    run_cli(
+        "clients",
+        "add",
+        "012345678",
+        "--name",
+        "DOE, JANE",
+        "--nationality",
+        "MX",
+        cwd=tmp_path,
+        env=env,
+    )
+    run_cli(
+        "reminders",
+        "consent",
+        "012345678",
+        "--phone",
+        PHONE,
+        "--language",
+        "pt",
+        "--how",
+        "phone",
+        "--by",
+        "ana",
+        cwd=tmp_path,
+        env=env,
+    )
     assert doctor(**ready)["reminders"] == ("ok", "on: 1 client(s) with consent; languages pt")
     run_cli("reminders", "languages", "--off", "pt", cwd=tmp_path, env=env)
     off = doctor(**ready)
@@ -748,14 +903,20 @@ def test_a_lost_key_is_never_replaced_while_phone_numbers_are_sealed_with_it(
     review_all(sqlite_engine, settings(), now)
     with session_scope(sqlite_engine) as s:
         client = add_client(s, a_number="912000005", name="DOE, ANA", nationality="MX")
-        r.record_consent(s, settings(), client, r.Consent(phone=PHONE, language="es",
-                         how="phone", by="ana"), now)  # fmt: skip
+        r.record_consent(
+            s, settings(), client, r.Consent(phone=PHONE, language="es", how="phone", by="ana"), now
+        )
     from storage.db import make_engine
 
     keyring_of(sqlite_engine.dialect).path.unlink()
     later = make_engine(str(sqlite_engine.url))  # a process started after the key was lost
     with pytest.raises(SecretsKeyError, match="1 sealed value"), session_scope(later) as s:
-        add_staff(s, name="Ana", email="ana@example.org", role="attorney",
-                  channels=["json://127.0.0.1:9/x"])  # fmt: skip
+        add_staff(
+            s,
+            name="Ana",
+            email="ana@example.org",
+            role="attorney",
+            channels=["json://127.0.0.1:9/x"],
+        )
     assert not keyring_of(later.dialect).path.exists()
     later.dispose()

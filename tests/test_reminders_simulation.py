@@ -37,8 +37,8 @@ from sandbox.acis_data import Hearing as AcisHearing
 from storage.db import session_scope
 from storage.models import CheckRequest, Reminder
 from storage.people import add_client, add_staff, assign
-from tests.test_acis_watch import look
-from tests.test_reminders import GATEWAY, settings
+from tests.support.acis import look
+from tests.support.reminders import GATEWAY, settings
 
 LA = ZoneInfo("America/Los_Angeles")
 START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # midnight in Los Angeles
@@ -97,8 +97,13 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
     config = settings(reminder_recheck_minutes=30)  # a lookup of this simulated hour is fresh
     languages = list(registry())
     with session_scope(engine) as s:
-        add_staff(s, name="Ana Ruiz", email="ana@example.org", role="attorney",
-                  channels=["json://127.0.0.1:9/ana"])  # fmt: skip
+        add_staff(
+            s,
+            name="Ana Ruiz",
+            email="ana@example.org",
+            role="attorney",
+            channels=["json://127.0.0.1:9/ana"],
+        )
         for code in languages:
             r.review_language(s, config, code, "Rita Reviewer", START)
     truths: dict[int, Truth] = {}
@@ -113,8 +118,13 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
             assign(s, a_number, "ana@example.org", "primary")
             phone = f"+1{AREAS[i % len(AREAS)]}555{100 + i // len(AREAS):04d}"
             via = "whatsapp" if i % 5 == 0 else "sms"
-            consent = r.Consent(phone=phone, via=via, language=languages[i % len(languages)],
-                                how="in_person", by="coord@example.org")  # fmt: skip
+            consent = r.Consent(
+                phone=phone,
+                via=via,
+                language=languages[i % len(languages)],
+                how="in_person",
+                by="coord@example.org",
+            )
             r.record_consent(s, config, client, consent, START)
             phones[phone] = client.id
             first = _hearing(rng, START.date() + timedelta(days=rng.randint(3, 50)))
@@ -141,8 +151,11 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
             if hearing is not None and _starts(hearing) <= when:
                 new = _hearing(rng, when.date() + timedelta(days=rng.randint(10, 45)))
             elif hearing is None or rng.random() < 0.2:
-                new = None if hearing is not None else _hearing(
-                    rng, when.date() + timedelta(days=rng.randint(4, 40)))  # fmt: skip
+                new = (
+                    None
+                    if hearing is not None
+                    else _hearing(rng, when.date() + timedelta(days=rng.randint(4, 40)))
+                )
             else:
                 shift = rng.choice([-6, -3, -2, -1, 1, 2, 5, 9, 14, 21])
                 day = max(hearing.on + timedelta(days=shift), when.date() + timedelta(days=1))
@@ -172,10 +185,14 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
         # The planner's tiers: daily with a hearing within 7 days, every 3 days within 30,
         # weekly otherwise; requests first.
         due = [
-            cid for cid in truths
-            if cid in asked or now - last[cid] >= tier(ClientState(cid, next_hearing=shown.get(
-                cid)), now, now.astimezone(LA).date())[0]
-        ]  # fmt: skip
+            cid
+            for cid in truths
+            if cid in asked
+            or now - last[cid]
+            >= tier(ClientState(cid, next_hearing=shown.get(cid)), now, now.astimezone(LA).date())[
+                0
+            ]
+        ]
         for cid in due:
             lookups += 1
             last[cid] = now
@@ -198,8 +215,10 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
     statuses: dict[str, int] = {}
     for x in rows:
         statuses[x.status] = statuses.get(x.status, 0) + 1
-    print(f"\n{len(rows)} reminders: {statuses}; {len(recorder.sent)} messages; {lookups} lookups "
-          f"({failed_lookups} captcha); {recorder.staff_alerts} staff alerts")  # fmt: skip
+    print(
+        f"\n{len(rows)} reminders: {statuses}; {len(recorder.sent)} messages; {lookups} lookups "
+        f"({failed_lookups} captcha); {recorder.staff_alerts} staff alerts"
+    )
 
     # Every message is one sent reminder, and each went to its client's number.
     assert len(recorder.sent) == len(sent) > 8 * days
@@ -213,7 +232,9 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
         world = truths[x.client_id].at(x.sent_at)
         if x.rule == "cancelled":  # the hearing it calls off is indeed not the client's now
             gone = world is None or (world.on.isoformat(), world.time) != (
-                x.hearing["date"], x.hearing["time"])  # fmt: skip
+                x.hearing["date"],
+                x.hearing["time"],
+            )
             assert gone, (x.id, x.sent_at)
         else:
             assert world is not None, (x.id, x.rule, x.sent_at)
@@ -269,9 +290,13 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
                 continue
             told = (x.hearing["date"], x.hearing["time"])
             seen_change, new = next(
-                ((t, h) for t, h in answers[cid] if t > x.sent_at
-                 and (h is None or (h.on.isoformat(), h.time) != told)), (None, None),
-            )  # fmt: skip
+                (
+                    (t, h)
+                    for t, h in answers[cid]
+                    if t > x.sent_at and (h is None or (h.on.isoformat(), h.time) != told)
+                ),
+                (None, None),
+            )
             if seen_change is None or seen_change > x.hearing_starts_at - timedelta(hours=12):
                 continue
             if new is not None and _starts(new) < seen_change + timedelta(hours=12):
@@ -279,7 +304,12 @@ def test_days_of_reminders_for_two_hundred_clients(sqlite_engine: sa.Engine, day
             if seen_change > START + timedelta(hours=hours - 12):
                 continue
             checked += 1
-            told_after = [y for y in reminded if y.rule in ("moved", "cancelled")
-                          and y.sent_at is not None and y.sent_at >= seen_change]  # fmt: skip
+            told_after = [
+                y
+                for y in reminded
+                if y.rule in ("moved", "cancelled")
+                and y.sent_at is not None
+                and y.sent_at >= seen_change
+            ]
             assert told_after, (x.id, seen_change)
     assert checked >= len(corrections) // 2

@@ -27,13 +27,18 @@ from storage.db import session_scope
 from storage.models import AcisLookup, CrawlRun, CustodyLookup, Delivery, Event, StaffChannel
 from storage.people import add_client
 from storage.sources import SOURCES
-from tests.alerting import make_org
-from tests.conftest import run_cli
+from tests.support.alerting import make_org
+from tests.support.cli import run_cli
 
 ZONE = ZoneInfo("America/Los_Angeles")
 MONTHS = [date(2026, 7, 1), date(2026, 8, 1), date(2026, 9, 1)]
-KINDS_USED = ["hearing_moved_earlier", "hearing_moved_later", "hearing_judge_changed",
-              "client_transferred", "client_released"]  # fmt: skip
+KINDS_USED = [
+    "hearing_moved_earlier",
+    "hearing_moved_later",
+    "hearing_judge_changed",
+    "client_transferred",
+    "client_released",
+]
 
 
 @dataclass
@@ -87,12 +92,19 @@ def _write(engine: sa.Engine, sink: SmtpSink) -> Truth:
                 occurred = _local(m, rng.randint(1, 27), rng.randint(0, 23))
                 created = occurred + timedelta(seconds=rng.randint(1, 90))
                 acked = occurred + timedelta(minutes=rng.randint(5, 600)) if k % 3 else None
-                event = Event(kind=kind, severity=KINDS[kind].severity.value,
-                              subject_type="client", subject_key=str(ids[k % len(ids)]),
-                              client_id=ids[k % len(ids)], payload={},
-                              dedup_key=f"t:{m}:{k}", occurred_at=occurred, created_at=created,
-                              acknowledged_at=acked,
-                              acknowledged_by="x" if acked else "")  # fmt: skip
+                event = Event(
+                    kind=kind,
+                    severity=KINDS[kind].severity.value,
+                    subject_type="client",
+                    subject_key=str(ids[k % len(ids)]),
+                    client_id=ids[k % len(ids)],
+                    payload={},
+                    dedup_key=f"t:{m}:{k}",
+                    occurred_at=occurred,
+                    created_at=created,
+                    acknowledged_at=acked,
+                    acknowledged_by="x" if acked else "",
+                )
                 s.add(event)
                 s.flush()
                 assert event.id is not None
@@ -101,9 +113,16 @@ def _write(engine: sa.Engine, sink: SmtpSink) -> Truth:
                 if k % 7:  # most were sent; some are still pending
                     for sent, channel in zip(sends, channels, strict=True):
                         assert channel.id is not None
-                        s.add(Delivery(event_id=event.id, staff_id=channel.staff_id,
-                                       channel_id=channel.id, status="sent", sent_at=sent,
-                                       created_at=created))  # fmt: skip
+                        s.add(
+                            Delivery(
+                                event_id=event.id,
+                                staff_id=channel.staff_id,
+                                channel_id=channel.id,
+                                status="sent",
+                                sent_at=sent,
+                                created_at=created,
+                            )
+                        )
                     truth.to_alert[_month(created)].append(
                         (min(sends) - occurred).total_seconds() / 60
                     )
@@ -113,8 +132,7 @@ def _write(engine: sa.Engine, sink: SmtpSink) -> Truth:
                 for _ in range(rng.randint(5, 30)):
                     outcome = rng.choice(["ok", "ok", "ok", "blocked", "failed", "running"])
                     at = _local(m, rng.randint(1, 28), rng.randint(0, 23))
-                    s.add(CrawlRun(source=source, started_at=at, finished_at=at,
-                                   outcome=outcome))  # fmt: skip
+                    s.add(CrawlRun(source=source, started_at=at, finished_at=at, outcome=outcome))
                     if outcome != "running":
                         truth.runs[(source, _month(at))][outcome == "ok"] += 1
     return truth
@@ -221,8 +239,18 @@ def test_the_command_writes_each_format(written: tuple[sa.Engine, Truth], tmp_pa
     engine, _ = written
     env = {"DATABASE_URL": str(engine.url), "DOCKETWATCH_TIMEZONE": "America/Los_Angeles"}
     for fmt in ("html", "pdf", "xlsx", "csv"):
-        result = run_cli("report", "program", "--from", "2026-07", "--to", "2026-09",
-                         "--format", fmt, cwd=tmp_path, env=env)  # fmt: skip
+        result = run_cli(
+            "report",
+            "program",
+            "--from",
+            "2026-07",
+            "--to",
+            "2026-09",
+            "--format",
+            fmt,
+            cwd=tmp_path,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / f"program-2026-07-2026-09.{fmt}").stat().st_size > 500
     html = tmp_path / "program-2026-07-2026-09.html"
@@ -245,8 +273,12 @@ def test_the_monthly_report_alert_goes_to_coordinators_once(
 
     with SmtpSink() as sink:
         truth = _write(engine, sink)
-        settings = Settings(timezone="America/Los_Angeles", web_base_url="https://dw.example.org",
-                            ack_secret="s", data_dir=tmp_path)  # fmt: skip
+        settings = Settings(
+            timezone="America/Los_Angeles",
+            web_base_url="https://dw.example.org",
+            ack_secret="s",
+            data_dir=tmp_path,
+        )
         first_of_october = datetime(2026, 10, 1, 7, tzinfo=ZONE).astimezone(UTC)
         assert scheduler.monthly_report(engine, settings, first_of_october)
         assert not scheduler.monthly_report(engine, settings, first_of_october + timedelta(hours=1))

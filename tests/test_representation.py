@@ -29,7 +29,7 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.eoir_foia import load_release
 from storage.errors import ValidationError
 from storage.reference_data import court_decisions
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 AS_OF = date(2026, 11, 1)
 FIRST, LAST = date(2025, 1, 1), date(2026, 10, 1)
@@ -38,13 +38,29 @@ FIXTURES = Path(__file__).parent / "fixtures" / "eoir_foia"
 
 # The grouping of EOIR's decisions, stated again here from docs/representation-report.md (by
 # decision type and description, as the real lookup words them), not read from the product.
-RELIEF = {"relief granted", "grant", "conditional grant", "admit", "terminate", "terminated",
-          "prosecutorial discretion - terminated", "vacate - dhs decision and credible fear",
-          "vacate - dhs decision and alien's claimed status valid",
-          "dhs decision and reasonable fear", "dismissed"}  # fmt: skip
-REMOVAL = {"remove", "deport", "exclude", "deny", "affirmed - dhs decision",
-           "affirmed - dhs decision and no credible fear", "dhs decision and no reasonable fear",
-           "rescind"}  # fmt: skip
+RELIEF = {
+    "relief granted",
+    "grant",
+    "conditional grant",
+    "admit",
+    "terminate",
+    "terminated",
+    "prosecutorial discretion - terminated",
+    "vacate - dhs decision and credible fear",
+    "vacate - dhs decision and alien's claimed status valid",
+    "dhs decision and reasonable fear",
+    "dismissed",
+}
+REMOVAL = {
+    "remove",
+    "deport",
+    "exclude",
+    "deny",
+    "affirmed - dhs decision",
+    "affirmed - dhs decision and no credible fear",
+    "dhs decision and no reasonable fear",
+    "rescind",
+}
 
 
 # -- the release's raw files, read here ----------------------------------------------------------
@@ -108,14 +124,22 @@ def _read(path: Path) -> Raw:
             if custody.get(idncase) != "D":
                 continue
             info = case_info[idncase]
-            raw.procs.append({
-                "id": int(r["IDNPROCEEDING"]), "case": idncase,
-                "start": _day(r["INPUT_DATE"]) or _day(r["OSC_DATE"]),
-                "comp": _day(r["COMP_DATE"]), "comp_text": r["COMP_DATE"],
-                "other": r["OTHER_COMP"], "dec": r["DEC_CODE"],
-                "absentia": r["ABSENTIA"], "ctype": r["CASE_TYPE"] or info["CASE_TYPE"],
-                "nat": info["NAT"], "lang": info["LANG"], "initial": _day(r["HEARING_DATE"]),
-            })  # fmt: skip
+            raw.procs.append(
+                {
+                    "id": int(r["IDNPROCEEDING"]),
+                    "case": idncase,
+                    "start": _day(r["INPUT_DATE"]) or _day(r["OSC_DATE"]),
+                    "comp": _day(r["COMP_DATE"]),
+                    "comp_text": r["COMP_DATE"],
+                    "other": r["OTHER_COMP"],
+                    "dec": r["DEC_CODE"],
+                    "absentia": r["ABSENTIA"],
+                    "ctype": r["CASE_TYPE"] or info["CASE_TYPE"],
+                    "nat": info["NAT"],
+                    "lang": info["LANG"],
+                    "initial": _day(r["HEARING_DATE"]),
+                }
+            )
             dates = [d for d in (case_e28.get(idncase), *rep_e28.get(idncase, [])) if d]
             raw.counsel[idncase] = min(dates) if dates else None
             if raw.procs[-1]["initial"] is not None:
@@ -197,12 +221,19 @@ def _expected(raw: Raw) -> dict[str, list[list[Any]]]:
         cases = [c for c, s in starts.items() if (s.year, s.month) == (m.year, m.month)]
         closed = _month_end(m) + timedelta(days=90) <= AS_OF
         shares = [
-            _pct(len([c for c in cases if counsel_by(c, starts[c] + timedelta(days=w))]),
-                 len(cases)) if closed else None
+            _pct(
+                len([c for c in cases if counsel_by(c, starts[c] + timedelta(days=w))]), len(cases)
+            )
+            if closed
+            else None
             for w in (30, 60, 90)
-        ]  # fmt: skip
-        waits = [max(0, (raw.counsel[c] - starts[c]).days) for c in cases  # type: ignore[operator]
-                 if raw.counsel.get(c) is not None and raw.counsel[c] <= AS_OF]  # type: ignore[operator]  # fmt: skip
+        ]
+        counsel = {c: d for c, d in raw.counsel.items() if d is not None}
+        waits = [
+            max(0, (counsel[c] - starts[c]).days)
+            for c in cases
+            if c in counsel and counsel[c] <= AS_OF
+        ]
         median = statistics.median(waits) if waits else None
         out["new_cases"].append([f"{m:%Y-%m}", len(cases), *shares, len(waits), median])
         held = [c for c in cases if c in masters and masters[c] <= AS_OF]
@@ -212,14 +243,23 @@ def _expected(raw: Raw) -> dict[str, list[list[Any]]]:
     done = [p for p in raw.procs if p["comp"] is not None and FIRST <= p["comp"] <= period_end]
     rep = Counter(p["group"] for p in done if counsel_by(p["case"], p["comp"]))
     unrep = Counter(p["group"] for p in done if not counsel_by(p["case"], p["comp"]))
-    order = ["relief_or_termination", "removal", "in_absentia", "voluntary_departure", "other",
-             "not_coded"]  # fmt: skip
+    order = [
+        "relief_or_termination",
+        "removal",
+        "in_absentia",
+        "voluntary_departure",
+        "other",
+        "not_coded",
+    ]
     out["outcomes"] = [
         [g, rep[g], _pct(rep[g], sum(rep.values())), unrep[g], _pct(unrep[g], sum(unrep.values()))]
         for g in order
     ]
-    for figure, attr in (("by_nationality", "nat"), ("by_language", "lang"),
-                         ("by_case_type", "ctype")):  # fmt: skip
+    for figure, attr in (
+        ("by_nationality", "nat"),
+        ("by_language", "lang"),
+        ("by_case_type", "ctype"),
+    ):
         new: Counter[str] = Counter()
         closed_n: Counter[str] = Counter()
         within: Counter[str] = Counter()
@@ -240,10 +280,19 @@ def _expected(raw: Raw) -> dict[str, list[list[Any]]]:
                 pend_n[p[attr]] += 1
                 pend_without[p[attr]] += not counsel_by(p["case"], period_end)
         out[figure] = sorted(
-            [[k, new[k], closed_n[k], _pct(within[k], closed_n[k]), pend_n[k],
-              _pct(pend_without[k], pend_n[k])] for k in set(new) | set(pend_n)],
+            [
+                [
+                    k,
+                    new[k],
+                    closed_n[k],
+                    _pct(within[k], closed_n[k]),
+                    pend_n[k],
+                    _pct(pend_without[k], pend_n[k]),
+                ]
+                for k in set(new) | set(pend_n)
+            ],
             key=lambda r: (-r[1] - r[4], r[0]),
-        )  # fmt: skip
+        )
     return out
 
 
@@ -312,8 +361,9 @@ def test_every_figure_matches_the_release_files(loaded: sa.Engine, release: Path
     assert sum(r[1] for r in expected["new_cases"]) > 100
     assert sum(r[1] for r in expected["first_master"]) > 100
     done = {r[0]: r[1] + r[3] for r in expected["outcomes"]}
-    assert all(done[g] > 0 for g in ("relief_or_termination", "removal", "voluntary_departure",
-                                     "other"))  # fmt: skip
+    assert all(
+        done[g] > 0 for g in ("relief_or_termination", "removal", "voluntary_departure", "other")
+    )
     # Represented respondents win relief more often: the gap the report exists to show.
     (relief,) = [r for r in outcomes if r[0].startswith("Relief")]
     assert relief[2] > relief[4]
@@ -363,8 +413,9 @@ def test_published_form_withholds_small_cells(loaded: sa.Engine) -> None:
             if row[count_at] == SUPPRESSED:
                 assert row[count_at + 1] == WITHHELD, row
                 checked += 1
-    for raw_row, row in zip(_fig(report, "caseload").rows, _fig(published, "caseload").rows,
-                            strict=True):  # fmt: skip
+    for raw_row, row in zip(
+        _fig(report, "caseload").rows, _fig(published, "caseload").rows, strict=True
+    ):
         pending, without = raw_row[1], raw_row[2]
         if pending and (0 < without < 10 or 0 < pending - without < 10 or pending < 10):
             assert row[3] == WITHHELD, row
@@ -406,19 +457,44 @@ def test_refusals_say_why(loaded: sa.Engine, tmp_path: Path) -> None:
 def test_the_command_writes_each_format(loaded: sa.Engine, tmp_path: Path) -> None:
     env = {"DATABASE_URL": str(loaded.url)}
     for fmt in ("html", "pdf", "xlsx", "csv"):
-        result = run_cli("report", "representation", "--court", "ADL", "--from", "2025-01",
-                         "--to", "2026-10", "--format", fmt, cwd=tmp_path, env=env)  # fmt: skip
+        result = run_cli(
+            "report",
+            "representation",
+            "--court",
+            "ADL",
+            "--from",
+            "2025-01",
+            "--to",
+            "2026-10",
+            "--format",
+            fmt,
+            cwd=tmp_path,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / f"representation-ADL-2025-01-2026-10.{fmt}").stat().st_size > 1000
     html = tmp_path / "representation-ADL-2025-01-2026-10.html"
     page = html.read_text()
     assert "<script" not in page and page.count("<table") == 7
     _rendered_in_chromium(html)
-    cells = list(csv.DictReader(io.StringIO(
-        (tmp_path / "representation-ADL-2025-01-2026-10.csv").read_text())))  # fmt: skip
+    cells = list(
+        csv.DictReader(
+            io.StringIO((tmp_path / "representation-ADL-2025-01-2026-10.csv").read_text())
+        )
+    )
     assert {c["figure"] for c in cells} >= {"caseload", "outcomes", "by_language"}
-    other = run_cli("report", "representation", "--court", "LOS", "--from", "2025-01",
-                    "--to", "2026-10", cwd=tmp_path, env=env)  # fmt: skip
+    other = run_cli(
+        "report",
+        "representation",
+        "--court",
+        "LOS",
+        "--from",
+        "2025-01",
+        "--to",
+        "2026-10",
+        cwd=tmp_path,
+        env=env,
+    )
     assert other.returncode == 2 and "complete history of ADL only" in other.stderr
 
 
@@ -455,7 +531,7 @@ def test_the_monthly_email_carries_both_reports(loaded: sa.Engine, tmp_path: Pat
     from monitor.dispatch import Dispatcher
     from sandbox.mail import SmtpSink
     from storage.settings import Settings
-    from tests.alerting import make_org
+    from tests.support.alerting import make_org
 
     first_of_november = datetime(2026, 11, 1, 7, tzinfo=ZoneInfo("America/Los_Angeles"))
     now = first_of_november.astimezone(UTC)

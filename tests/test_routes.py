@@ -43,9 +43,17 @@ SECRET = "route-secret"
 ROW_PARAMS = ("client_id", "event_id", "staff_id")  # path parameters naming a program's row
 ATTORNEY_ROWS = ("client_id", "event_id")  # ... and those an attorney sees only for their own
 # Sample values of form fields, by name (a route reads its fields; these make a valid form).
-FORM = {"phone": "(213) 555-0123", "language": "es", "how": "phone", "via": "sms",
-        "name": "Zed Doe", "email": "zed@example.org", "role": "attorney", "action": "new",
-        "back": "/alerts"}  # fmt: skip
+FORM = {
+    "phone": "(213) 555-0123",
+    "language": "es",
+    "how": "phone",
+    "via": "sms",
+    "name": "Zed Doe",
+    "email": "zed@example.org",
+    "role": "attorney",
+    "action": "new",
+    "back": "/alerts",
+}
 
 
 @dataclass
@@ -73,12 +81,22 @@ class Rows:
 
 def _event(client_id: int, key: str) -> EventInput:
     return EventInput(
-        kind="hearing_moved_earlier", subject_type="client", subject_key=str(client_id),
-        client_id=client_id, dedup_key=f"routes:{key}", occurred_at=NOW,
-        payload={"changes": [{"field": "date", "old": "2027-01-05", "new": "2026-12-01"}],
-                 "hearing": {"date": "2026-12-01", "time": "8:30 AM", "court": "ADL",
-                             "timezone": "America/Los_Angeles"}},
-    )  # fmt: skip
+        kind="hearing_moved_earlier",
+        subject_type="client",
+        subject_key=str(client_id),
+        client_id=client_id,
+        dedup_key=f"routes:{key}",
+        occurred_at=NOW,
+        payload={
+            "changes": [{"field": "date", "old": "2027-01-05", "new": "2026-12-01"}],
+            "hearing": {
+                "date": "2026-12-01",
+                "time": "8:30 AM",
+                "court": "ADL",
+                "timezone": "America/Los_Angeles",
+            },
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +122,41 @@ def setup(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
         orgs = {"a": 1, "b": other.id}
         ids: dict[str, int] = {}
         for key, who in people.items():
-            staff = add_staff(s, name=key.title(), email=who.email, role=who.role,
-                              organization_id=orgs[who.program], now=NOW)  # fmt: skip
+            staff = add_staff(
+                s,
+                name=key.title(),
+                email=who.email,
+                role=who.role,
+                organization_id=orgs[who.program],
+                now=NOW,
+            )
             s.flush()
             assert staff.id is not None
             ids[key] = staff.id
-        client = add_client(s, a_number="911110001", name="DOE, JANE", nationality="MX",
-                            organization_id=1, now=NOW)  # fmt: skip
-        add_client(s, a_number="922220002", name="ROE, JUAN", nationality="MX",
-                   organization_id=orgs["b"], now=NOW)  # fmt: skip
+        client = add_client(
+            s, a_number="911110001", name="DOE, JANE", nationality="MX", organization_id=1, now=NOW
+        )
+        add_client(
+            s,
+            a_number="922220002",
+            name="ROE, JUAN",
+            nationality="MX",
+            organization_id=orgs["b"],
+            now=NOW,
+        )
         s.flush()
         client.primary_attorney_id = ids["ana"]
         s.add(client)
         s.flush()
         assert client.id is not None
-        store_consent(s, client.id, Consent(phone="+12135550123", language="es", how="phone",
-                                            by=people["ana"].email, at=NOW), NOW)  # fmt: skip
+        store_consent(
+            s,
+            client.id,
+            Consent(
+                phone="+12135550123", language="es", how="phone", by=people["ana"].email, at=NOW
+            ),
+            NOW,
+        )
         event = emit(s, _event(client.id, "a"), NOW)
         assert event is not None and event.id is not None
         rows = Rows(client.id, event.id, ids["ana"])
@@ -166,8 +203,14 @@ def test_every_route_has_an_area_and_its_guards(setup: Any) -> None:
 
 
 def _path(route: APIRoute, rows: Rows) -> str:
-    values = {"client_id": rows.client_id, "event_id": rows.event_id, "staff_id": rows.staff_id,
-              "fmt": "csv", "action": "pause", "token": "no-such-upload"}  # fmt: skip
+    values = {
+        "client_id": rows.client_id,
+        "event_id": rows.event_id,
+        "staff_id": rows.staff_id,
+        "fmt": "csv",
+        "action": "pause",
+        "token": "no-such-upload",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
 
 
@@ -188,8 +231,11 @@ def _upload(person: Who) -> str:
     """A roster file previewed by ``person``: the token of their upload."""
     assert person.client is not None
     roster = f"A-Number,Name,Nationality\n9{abs(hash(person.email)) % 10**8:08d},DOE, JO,MX\n"
-    answer = person.client.post("/roster/preview", data={"csrf_token": person.csrf},
-                                files={"file": ("roster.csv", roster.encode())})  # fmt: skip
+    answer = person.client.post(
+        "/roster/preview",
+        data={"csrf_token": person.csrf},
+        files={"file": ("roster.csv", roster.encode())},
+    )
     assert answer.status_code == 200, answer.text[:300]
     found = re.search(r'name="token" value="([^"]+)"', answer.text)
     assert found is not None
@@ -228,8 +274,12 @@ def test_every_route_as_every_role_and_program(setup: Any, who: str) -> None:
         called += 1
         if expected is None:
             assert answer.status_code < 500 and answer.status_code not in (403, 404), (
-                who, method, path, answer.status_code, answer.text[:300],
-            )  # fmt: skip
+                who,
+                method,
+                path,
+                answer.status_code,
+                answer.text[:300],
+            )
         else:
             assert answer.status_code == expected, (who, method, path, answer.status_code)
     assert called >= 25

@@ -144,8 +144,7 @@ def test_a_stopped_scheduler_submits_no_job(
     sched = BackgroundScheduler(jobstores={"default": store})
     sched.start(paused=True)
     due = datetime.now(UTC)
-    sched.add_job("scheduler:heartbeat_job", IntervalTrigger(hours=1), id="beat",
-                  next_run_time=due)  # fmt: skip
+    sched.add_job("scheduler:heartbeat_job", IntervalTrigger(hours=1), id="beat", next_run_time=due)
     later = due + timedelta(minutes=1)
     assert [j.id for j in store.get_due_jobs(later)] == ["beat"]
     with caplog.at_level(logging.ERROR, logger="apscheduler"):

@@ -3,14 +3,9 @@ lost, duplicated or sent twice. Also: one scheduler per database, health, status
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,63 +21,19 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing, ServiceLock
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from tests.conftest import run_cli
-
-EXE = str(Path(sys.executable).with_name("docketwatch"))
-
-
-def _env(db: str, courts: str, foia: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-    env.update(
-        {
-            "DATABASE_URL": db,
-            "DOCKETWATCH_SOURCES": "court_status,eoir_foia",
-            "DOCKETWATCH_COURT_STATUS_BASE_URL": courts,
-            "DOCKETWATCH_EOIR_FOIA_URL": foia,
-            "DOCKETWATCH_COURT_STATUS_INTERVAL_HOURS": "0.005",  # 18 s
-            "DOCKETWATCH_EOIR_FOIA_INTERVAL_HOURS": "0.005",
-            "DOCKETWATCH_SCHEDULE_JITTER_SECONDS": "0",
-            "DOCKETWATCH_HEARTBEAT_SECONDS": "1",
-            "DOCKETWATCH_DISPATCH_SECONDS": "1",
-            "DOCKETWATCH_EOIR_FOIA_COURTS": "ADL,LOS",
-        }
-    )
-    return env
+from tests.support.cli import run_cli
+from tests.support.service import EXE, kill_tree, service_env, wait_until
 
 
 def _start(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [EXE, "run"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=(cwd / "service.log").open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _until(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the service and its check processes, as a power cut would."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-                stat = (entry / "stat").read_text().split()
-            except OSError:
-                continue
-            if int(stat[3]) == proc.pid and b"cli" in cmd:
-                children.append(int(entry.name))
-    proc.send_signal(signal.SIGKILL)
-    for pid in children:
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+        [EXE, "run"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=(cwd / "service.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _service_started(engine: sa.Engine) -> datetime:
@@ -127,34 +78,53 @@ def test_sigkill_mid_cycle_then_restart(
     with SmtpSink() as sink, CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(r1.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         with session_scope(engine) as s:
-            for who, role in (("ana@example.org", "attorney"), ("coord@example.org", "coordinator"),
-                              ("admin@example.org", "admin")):  # fmt: skip
+            for who, role in (
+                ("ana@example.org", "attorney"),
+                ("coord@example.org", "coordinator"),
+                ("admin@example.org", "admin"),
+            ):
                 add_staff(s, name=who[:4].title(), email=who, role=role, channels=[sink.url(who)])
             client = add_client(s, a_number="912000011", name="TEST, ONE", nationality="MX")
             assign(s, "912000011", "ana@example.org", "primary")
             assert client.id is not None
-            s.add(Hearing(client_id=client.id, hearing_on=local + timedelta(days=1),
-                          hearing_time="9:00 AM", court_code="ADL",
-                          seen_at=datetime.now(UTC)))  # fmt: skip
-        env = _env(db, courts.url, share.zip_url)
+            s.add(
+                Hearing(
+                    client_id=client.id,
+                    hearing_on=local + timedelta(days=1),
+                    hearing_time="9:00 AM",
+                    court_code="ADL",
+                    seen_at=datetime.now(UTC),
+                )
+            )
+        env = service_env(db, courts.url, share.zip_url)
         proc = _start(tmp_path, env)
         try:
             # The first cycle: both sources run at once (baselines).
-            _until(lambda: [r.outcome for r in _runs(engine, "eoir_foia")] == ["ok"], 120,
-                   "the first FOIA load")  # fmt: skip
-            _until(lambda: [r.outcome for r in _runs(engine, "court_status")] == ["ok"], 60,
-                   "the first court check")  # fmt: skip
+            wait_until(
+                lambda: [r.outcome for r in _runs(engine, "eoir_foia")] == ["ok"],
+                120,
+                "the first FOIA load",
+            )
+            wait_until(
+                lambda: [r.outcome for r in _runs(engine, "court_status")] == ["ok"],
+                60,
+                "the first court check",
+            )
             second = run_cli("run", cwd=tmp_path, env=env)  # one scheduler per database
             assert second.returncode == 2 and "another docketwatch scheduler" in second.stderr
             # The world changes: a new release, and Adelanto closes tomorrow.
             tomorrow = local + timedelta(days=1)
-            courts.close("adelanto-immigration-court",
-                         f"CLOSED\nClosed {tomorrow:%m/%d/%Y} (water leak).")  # fmt: skip
+            courts.close(
+                "adelanto-immigration-court", f"CLOSED\nClosed {tomorrow:%m/%d/%Y} (water leak)."
+            )
             # The closure's alerts go out first: a kill in the middle of sending them would
             # (rightly) leave them uncertain rather than send them twice; that case has its own
             # test (test_alerts.py).
-            _until(lambda: sink.to("ana@example.org") and sink.to("coord@example.org"), 120,
-                   "the closure alerts")  # fmt: skip
+            wait_until(
+                lambda: sink.to("ana@example.org") and sink.to("coord@example.org"),
+                120,
+                "the closure alerts",
+            )
             share.publish(r2.path, datetime(2026, 12, 1, 12, tzinfo=UTC))
 
             # SIGKILL while the next FOIA release is being loaded.
@@ -165,8 +135,8 @@ def test_sigkill_mid_cycle_then_restart(
                         is not None
                     )
 
-            _until(loading, 120, "the second release to be loading")
-            _kill_tree(proc)
+            wait_until(loading, 120, "the second release to be loading")
+            kill_tree(proc)
             killed_at = datetime.now(UTC)
             with Session(engine) as s:
                 loaded = s.exec(select(FoiaRelease).where(FoiaRelease.status == "loaded")).all()
@@ -183,9 +153,15 @@ def test_sigkill_mid_cycle_then_restart(
             before = {src: len(_runs(engine, src)) for src in ("eoir_foia", "court_status")}
             restarted_at = datetime.now(UTC)
             proc = _start(tmp_path, env)
-            _until(lambda: all(len(_runs(engine, src)) > before[src] and
-                               _runs(engine, src)[-1].outcome != "running"
-                               for src in before), 120, "the missed runs")  # fmt: skip
+            wait_until(
+                lambda: all(
+                    len(_runs(engine, src)) > before[src]
+                    and _runs(engine, src)[-1].outcome != "running"
+                    for src in before
+                ),
+                120,
+                "the missed runs",
+            )
             # Coalesced: each job's next run is one of its schedule's future times, never one
             # of the runs missed while it was down (all before the restart), so no second
             # missed run follows the catch-up. (How far ahead depends on how long the restart
@@ -194,10 +170,12 @@ def test_sigkill_mid_cycle_then_restart(
             with engine.connect() as conn:
                 upcoming: dict[str, float] = dict(
                     conn.execute(
-                        sa.text("SELECT id, next_run_time FROM apscheduler_jobs "
-                                "WHERE id LIKE 'source:%'")
+                        sa.text(
+                            "SELECT id, next_run_time FROM apscheduler_jobs "
+                            "WHERE id LIKE 'source:%'"
+                        )
                     ).all()
-                )  # fmt: skip
+                )
             for src in after:
                 next_at = datetime.fromtimestamp(upcoming[f"source:{src}"], UTC)
                 assert next_at > restarted_at, (src, next_at, restarted_at)
@@ -210,12 +188,21 @@ def test_sigkill_mid_cycle_then_restart(
                 assert new[0].started_at - _service_started(engine) < timedelta(seconds=18)
             interrupted = [r for r in after["eoir_foia"] if "interrupted" in r.message]
             assert len(interrupted) == 1 and interrupted[0].started_at < killed_at
-            _until(lambda: len(sink.to("coord@example.org")) >= 2 and sink.to("ana@example.org"),
-                   180, "the alerts")  # fmt: skip
+            wait_until(
+                lambda: len(sink.to("coord@example.org")) >= 2 and sink.to("ana@example.org"),
+                180,
+                "the alerts",
+            )
             # Every delivery recorded sent, each after one attempt, and no message more than
             # the deliveries: nothing is left that could be sent a second time.
-            _until(lambda: _deliveries(engine) and all(status == "sent" for status, _ in
-                   _deliveries(engine)), 60, "every delivery recorded")  # fmt: skip
+            wait_until(
+                lambda: (
+                    _deliveries(engine)
+                    and all(status == "sent" for status, _ in _deliveries(engine))
+                ),
+                60,
+                "every delivery recorded",
+            )
             assert all(attempts == 1 for _, attempts in _deliveries(engine))
             assert len(sink.messages) == len(_deliveries(engine))
         finally:
@@ -288,7 +275,7 @@ def test_sigterm_stops_a_running_check_promptly(
     release = releases[0]
     with CourtsSandbox() as courts, FoiaShare() as share:
         share.publish(release.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
-        env = _env(db, courts.url, share.zip_url)
+        env = service_env(db, courts.url, share.zip_url)
         proc = _start(tmp_path, env)
         try:
 
@@ -297,7 +284,7 @@ def test_sigterm_stops_a_running_check_promptly(
                     q = select(FoiaRelease).where(FoiaRelease.status == "loading")
                     return s.exec(q).first() is not None
 
-            _until(loading, 120, "the release to be loading")
+            wait_until(loading, 120, "the release to be loading")
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0  # not the whole load, let alone an hour's crawl
         finally:

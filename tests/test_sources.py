@@ -9,7 +9,7 @@ import pytest
 
 from storage.settings import Settings
 from storage.sources import SOURCES, Source, register
-from tests.conftest import ROOT
+from tests.support.cli import ROOT
 
 README = (ROOT / "README.md").read_text()
 

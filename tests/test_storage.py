@@ -211,11 +211,27 @@ def test_the_newest_migrations_go_down_and_up_with_rows_that_refer_to_them(db_ur
     load_reference_data(engine)
     now = datetime(2026, 11, 27, 18, tzinfo=UTC)
     with session_scope(engine) as s:
-        add_staff(s, name="Ad", email="ad@example.org", role="admin",
-                  channels=["json://127.0.0.1:9/ad"], now=now)  # fmt: skip
-        emit(s, EventInput(kind="facility_added", subject_type="source", subject_key="x",
-                           dedup_key="down-up", payload={}, occurred_at=now,
-                           group_key="g"), now)  # fmt: skip
+        add_staff(
+            s,
+            name="Ad",
+            email="ad@example.org",
+            role="admin",
+            channels=["json://127.0.0.1:9/ad"],
+            now=now,
+        )
+        emit(
+            s,
+            EventInput(
+                kind="facility_added",
+                subject_type="source",
+                subject_key="x",
+                dedup_key="down-up",
+                payload={},
+                occurred_at=now,
+                group_key="g",
+            ),
+            now,
+        )
     downgrade(engine, "0009")
     upgrade(engine)
     with session_scope(engine) as s:

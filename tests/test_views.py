@@ -29,8 +29,8 @@ from storage.errors import NotFoundError
 from storage.models import CheckRequest, CrawlRun, CustodyLookup, Delivery, Staff, StaffChannel
 from storage.people import add_client, add_staff, assign, update_staff
 from storage.settings import Settings
-from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
-from tests.test_acis_watch import look
+from tests.support.acis import look
+from tests.support.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
 
 
 def _ids(engine: sa.Engine) -> dict[str, int]:
@@ -55,12 +55,25 @@ def test_scope_inbox_and_history(engine: sa.Engine) -> None:
         assert acked is not None and acked.id is not None
         dispatcher(engine, Clock(START)).run_once()
         with session_scope(engine) as s:
-            s.add(CustodyLookup(client_id=org.client_id, observed_at=START, outcome="ok",
-                                detained=True, facility_name="ADELANTO ICE PROCESSING CENTER",
-                                raw=""))  # fmt: skip
+            s.add(
+                CustodyLookup(
+                    client_id=org.client_id,
+                    observed_at=START,
+                    outcome="ok",
+                    detained=True,
+                    facility_name="ADELANTO ICE PROCESSING CENTER",
+                    raw="",
+                )
+            )
             s.add(CrawlRun(source="acis", started_at=START, finished_at=START, outcome="ok"))
-            s.add(CrawlRun(source="acis", started_at=START + timedelta(hours=1), outcome="blocked",
-                           finished_at=START + timedelta(hours=1)))  # fmt: skip
+            s.add(
+                CrawlRun(
+                    source="acis",
+                    started_at=START + timedelta(hours=1),
+                    outcome="blocked",
+                    finished_at=START + timedelta(hours=1),
+                )
+            )
 
     with session_scope(engine) as s:
         ana, dan, coord = ids[org.attorney], ids["dan@example.org"], ids[org.coordinator]

@@ -27,12 +27,20 @@ from storage.models import AuditEntry, CheckRequest, Client, Delivery, Event, Fo
 from storage.passwords import set_password
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from tests.alerting import Clock, Org, dispatcher, emit_one, hearing_moved, make_org, web_server
+from tests.support.acis import look
+from tests.support.alerting import (
+    Clock,
+    Org,
+    dispatcher,
+    emit_one,
+    hearing_moved,
+    make_org,
+    web_server,
+)
 from tests.support.routes import signed_in_pages
-from tests.test_acis_watch import look
+from tests.support.web import PASSWORD, accessible
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct horse battery"
 DAN = "dan@example.org"
 EVE = "eve@example.org"  # her sign-in is throttled by a test: nobody else's may be
 SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
@@ -94,8 +102,9 @@ def _site(url: str, tmp: Path) -> Iterator[Site]:
         case.hearing = AcisHearing(on=soon - timedelta(days=9), judge="Lee, Ann", judge_code="ALE")
         look(engine, org.client_id, case, now - timedelta(days=1))
         release = generate(tmp / "r1.zip", 4000, seed=5, as_of=date(2026, 10, 1))
-        load_release(engine, release.path, courts=["ADL"], as_of=release.as_of,
-                     work_dir=tmp / "work")  # fmt: skip
+        load_release(
+            engine, release.path, courts=["ADL"], as_of=release.as_of, work_dir=tmp / "work"
+        )
         with session_scope(engine) as s:  # a label that a spreadsheet would run as a formula
             s.execute(
                 sa.update(FoiaLookup)
@@ -124,19 +133,6 @@ def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> None
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
-
-
-def accessible(page: Any) -> None:
-    """axe-core on the page as it is: no serious or critical violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], bad
 
 
 def shot(page: Any, name: str) -> None:
@@ -205,8 +201,9 @@ def test_roles_and_scope(site: Site, page: Any) -> None:
 
 
 def test_a_form_without_the_sessions_token_is_refused(site: Site, page: Any) -> None:
-    event = emit_one(site.engine, hearing_moved(site.org, site.clock["now"], key="csrf"),
-                     site.clock["now"])  # fmt: skip
+    event = emit_one(
+        site.engine, hearing_moved(site.org, site.clock["now"], key="csrf"), site.clock["now"]
+    )
     assert event is not None and event.id is not None
     sign_in(page, site, site.org.attorney)
     page.goto(f"{site.base}/alerts")
@@ -264,10 +261,14 @@ def test_acknowledging_from_the_inbox_stops_escalation(site: Site, page: Any) ->
     send.run_once()
     with session_scope(site.engine) as s:
         escalated = s.exec(
-            select(Delivery.event_id).join(Staff, col(Staff.id) == col(Delivery.staff_id))
-            .where(Staff.email == site.org.backup, col(Delivery.escalation_level) > 0,
-                   col(Delivery.event_id).in_([acked.id, ignored.id]))
-        ).all()  # fmt: skip
+            select(Delivery.event_id)
+            .join(Staff, col(Staff.id) == col(Delivery.staff_id))
+            .where(
+                Staff.email == site.org.backup,
+                col(Delivery.escalation_level) > 0,
+                col(Delivery.event_id).in_([acked.id, ignored.id]),
+            )
+        ).all()
     assert escalated == [ignored.id]  # to the backup attorney: the ignored one only
     with session_scope(site.engine) as s:
         done = s.get(Event, acked.id)
@@ -408,8 +409,13 @@ def test_behind_the_https_proxy_cookies_are_secure(site: Site) -> None:
 
 
 def test_sign_in_never_redirects_off_the_site(site: Site, page: Any) -> None:
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example",
-                   "/%09/evil.example", "/%2F%2Fevil.example"):  # fmt: skip
+    for target in (
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/%09/evil.example",
+        "/%2F%2Fevil.example",
+    ):
         page.goto(f"{site.base}/login?next={target}")
         page.get_by_label("Email").fill(site.org.coordinator)
         page.get_by_label("Password").fill(PASSWORD)
@@ -563,10 +569,13 @@ def test_admin_adds_staff_edits_and_test_sends(site: Site, page: Any) -> None:
 
 
 def test_a_one_time_link_sets_the_password(site: Site, page: Any, tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
-    env = {"DATABASE_URL": str(site.engine.url), "DOCKETWATCH_WEB_BASE_URL": site.base,
-           "DOCKETWATCH_ACK_SECRET": "web-secret"}  # fmt: skip
+    env = {
+        "DATABASE_URL": str(site.engine.url),
+        "DOCKETWATCH_WEB_BASE_URL": site.base,
+        "DOCKETWATCH_ACK_SECRET": "web-secret",
+    }
     with session_scope(site.engine) as s:
         add_staff(s, name="Gil Roa", email="gil@example.org", role="coordinator")
     refused = run_cli("staff", "password", "gil@example.org", cwd=tmp_path, env=env)
@@ -615,8 +624,11 @@ def test_calendar_feed_from_the_home_page_follows_a_moved_hearing(site: Site, pa
     before = event.decoded("DTSTART")
     moved_to = before.date() - timedelta(days=3)
     when = site.clock["now"]
-    case = Case(site.org.a_number, "HO", hearing=AcisHearing(on=moved_to, judge="Lee, Ann",
-                                                            judge_code="ALE"))  # fmt: skip
+    case = Case(
+        site.org.a_number,
+        "HO",
+        hearing=AcisHearing(on=moved_to, judge="Lee, Ann", judge_code="ALE"),
+    )
     look(site.engine, site.org.client_id, case, when)
     (moved,) = hearings().values()
     assert moved.decoded("DTSTART").date() == moved_to
@@ -631,8 +643,11 @@ def test_calendar_feed_from_the_home_page_follows_a_moved_hearing(site: Site, pa
 def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
     """Each page answers each role as its role allows, and every page a role opens passes
     axe-core; so do the pages anyone with a link opens (ack, not found)."""
-    email = {"attorney": site.org.attorney, "coordinator": site.org.coordinator,
-             "admin": site.org.admin}[who]  # fmt: skip
+    email = {
+        "attorney": site.org.attorney,
+        "coordinator": site.org.coordinator,
+        "admin": site.org.admin,
+    }[who]
     sign_in(page, site, email)
     pages = signed_in_pages()
     assert len(pages) >= 10 and "/sources" in pages
@@ -648,8 +663,9 @@ def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
     if who == "admin":
         from monitor.messages import ack_link
 
-        event = emit_one(site.engine, hearing_moved(site.org, site.clock["now"], key="axe"),
-                         site.clock["now"])  # fmt: skip
+        event = emit_one(
+            site.engine, hearing_moved(site.org, site.clock["now"], key="axe"), site.clock["now"]
+        )
         assert event is not None and event.id is not None
         link = ack_link(site.base, "web-secret", event.id, event.created_at)
         assert link is not None
@@ -763,9 +779,19 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     with session_scope(site.engine) as s:
         contact = s.get(ReminderContact, site.org.client_id)
         assert contact is not None and contact.consent and contact.consent_how == "phone"
-        s.add(Reminder(client_id=site.org.client_id, rule="7d", hearing_key="k",
-                       hearing={"date": "2026-12-10", "time": "8:30 AM"}, status="sent",
-                       due_at=now, created_at=now, updated_at=now, sent_at=now))  # fmt: skip
+        s.add(
+            Reminder(
+                client_id=site.org.client_id,
+                rule="7d",
+                hearing_key="k",
+                hearing={"date": "2026-12-10", "time": "8:30 AM"},
+                status="sent",
+                due_at=now,
+                created_at=now,
+                updated_at=now,
+                sent_at=now,
+            )
+        )
     page.reload()
     rows = page.locator("section table tbody tr", has_text="2026-12-10").all_inner_texts()
     assert any("7 day(s) before" in x and "sent" in x for x in rows)
@@ -788,14 +814,26 @@ def test_client_reminders_consent_pause_withdraw_for_every_role(site: Site, page
     assert "Consent withdrawn" in section.inner_text()
     assert page.get_by_role("button", name="Record consent").is_visible()
     with session_scope(site.engine) as s:
-        actions = [a.action for a in s.exec(select(AuditEntry).where(
-            AuditEntry.client_id == site.org.client_id).order_by(col(AuditEntry.id)))]  # fmt: skip
-    assert actions[-4:] == ["reminder_consent", "reminders_pause", "reminders_resume",
-                            "reminders_withdraw"]  # fmt: skip
+        actions = [
+            a.action
+            for a in s.exec(
+                select(AuditEntry)
+                .where(AuditEntry.client_id == site.org.client_id)
+                .order_by(col(AuditEntry.id))
+            )
+        ]
+    assert actions[-4:] == [
+        "reminder_consent",
+        "reminders_pause",
+        "reminders_resume",
+        "reminders_withdraw",
+    ]
     # Dan, another attorney, cannot touch this client's reminders.
     page.context.clear_cookies()
     sign_in(page, site, DAN)
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    answer = page.request.post(f"{site.base}/clients/{site.org.client_id}/reminders/pause",
-                               form={"csrf_token": token or ""})  # fmt: skip
+    answer = page.request.post(
+        f"{site.base}/clients/{site.org.client_id}/reminders/pause",
+        form={"csrf_token": token or ""},
+    )
     assert answer.status == 404

@@ -24,10 +24,13 @@ def test_every_page_text_has_spanish() -> None:
 def test_every_value_shown_through_the_catalog_has_spanish() -> None:
     spanish = catalog("es")
     values = [
-        *(r.value for r in StaffRole), *(s.value for s in Severity),
-        *(s.value for s in ClientStatus), *(s.value for s in DeliveryStatus),
-        *(r.value for r in AssignmentRole), *GROUPS,
-    ]  # fmt: skip
+        *(r.value for r in StaffRole),
+        *(s.value for s in Severity),
+        *(s.value for s in ClientStatus),
+        *(s.value for s in DeliveryStatus),
+        *(r.value for r in AssignmentRole),
+        *GROUPS,
+    ]
     missing = [v for v in values if spanish.gettext(v) == v and v != "normal"]
     assert missing == []
 
@@ -64,8 +67,7 @@ def test_every_representation_report_text_has_spanish(tmp_path: Path) -> None:
     release = generate(tmp_path / "r.zip", 2000, as_of=date(2026, 10, 1))
     engine = make_engine("sqlite://")
     upgrade(engine)
-    load_release(engine, release.path, courts=["ADL"], as_of=release.as_of,
-                 work_dir=tmp_path / "w")  # fmt: skip
+    load_release(engine, release.path, courts=["ADL"], as_of=release.as_of, work_dir=tmp_path / "w")
     with session_scope(engine) as s:
         report = representation_report(s, "ADL", date(2026, 1, 1), date(2026, 9, 1))
     spanish = catalog("es")

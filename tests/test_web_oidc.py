@@ -15,7 +15,7 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import AuditEntry
 from storage.people import add_staff
 from storage.reference_data import load_reference_data
-from tests.alerting import web_server
+from tests.support.alerting import web_server
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +36,15 @@ def world(
 
         update_staff(s, "gone@example.org", active=False)
     with OidcProvider("docketwatch-web", "client-secret") as idp:
-        server = web_server(engine, "web-secret", 0, oidc_issuer=idp.issuer,
-                            oidc_client_id="docketwatch-web", oidc_client_secret="client-secret",
-                            oidc_label="Test Org")  # fmt: skip
+        server = web_server(
+            engine,
+            "web-secret",
+            0,
+            oidc_issuer=idp.issuer,
+            oidc_client_id="docketwatch-web",
+            oidc_client_secret="client-secret",
+            oidc_label="Test Org",
+        )
         try:
             yield f"http://127.0.0.1:{server.port}", idp, engine
         finally:
@@ -77,8 +83,9 @@ def test_a_staff_members_account_signs_in(world: Any, page: Any) -> None:
         ("ana@example.org", True, "https://forged.example", "ID token is not valid"),
     ],
 )
-def test_refused_sign_ins(world: Any, page: Any, email: str, verified: bool, issuer: str,
-                          shown: str) -> None:  # fmt: skip
+def test_refused_sign_ins(
+    world: Any, page: Any, email: str, verified: bool, issuer: str, shown: str
+) -> None:
     base, idp, _ = world
     idp.state.email, idp.state.email_verified, idp.state.issuer_override = email, verified, issuer
     _sign_in_with_provider(page, base)

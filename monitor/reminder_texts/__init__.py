@@ -41,10 +41,25 @@ FIELDS = frozenset({"date", "time", "place", "phone"})
 #: words that never appear in a reminder, whatever its language (lower case; a word starting
 #: with one of these is refused too)
 FORBIDDEN = (
-    "deport", "removal", "remov", "expuls", "deportación", "deportação", "remoção",
-    "depòtasyon", "depote", "ekspilse", "депорт", "выдвор", "высыл", "ਡਿਪੋਰਟ", "ਦੇਸ਼ ਨਿਕਾਲਾ",
-    "a-number", "a number", "alien",
-)  # fmt: skip
+    "deport",
+    "removal",
+    "remov",
+    "expuls",
+    "deportación",
+    "deportação",
+    "remoção",
+    "depòtasyon",
+    "depote",
+    "ekspilse",
+    "депорт",
+    "выдвор",
+    "высыл",
+    "ਡਿਪੋਰਟ",
+    "ਦੇਸ਼ ਨਿਕਾਲਾ",
+    "a-number",
+    "a number",
+    "alien",
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +95,9 @@ class Language:
         return format_time(clock, format="short", locale=self.locale)
 
     def render(self, rule: str, *, day: date, clock: time | None, place: str, phone: str) -> str:
-        text = self.texts["cancelled" if rule == "cancelled" else "moved" if rule == "moved"
-                          else "reminder"]  # fmt: skip
+        text = self.texts[
+            "cancelled" if rule == "cancelled" else "moved" if rule == "moved" else "reminder"
+        ]
         return text.format(
             date=self.format_date(day), time=self.format_time(clock), place=place, phone=phone
         )

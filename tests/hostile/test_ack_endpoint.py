@@ -18,8 +18,16 @@ import sqlalchemy as sa
 from monitor.messages import ACK_LINK_DAYS, ack_link
 from sandbox.mail import SmtpSink, free_port
 from storage.models import Event
-from tests.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org, web_server
-from tests.test_alerts import _events
+from tests.support.alerting import (
+    START,
+    Clock,
+    dispatcher,
+    emit_one,
+    events_of,
+    hearing_moved,
+    make_org,
+    web_server,
+)
 from web.server import MAX_CONNECTIONS, TIMEOUT_S
 
 Served = tuple[str, Event, dict[str, datetime]]
@@ -38,7 +46,7 @@ def _serve(engine: sa.Engine, sink: SmtpSink) -> Iterator[Served]:
     base = f"http://127.0.0.1:{port}"
     emit_one(engine, hearing_moved(org, START), START)
     dispatcher(engine, Clock(START), web_base_url=base, ack_secret="s3cret").run_once()
-    event = _events(engine)[0]
+    event = events_of(engine)[0]
     assert event.id is not None
     clock = {"now": START + timedelta(hours=1)}
     server = web_server(engine, "s3cret", port, clock=lambda: clock["now"])
@@ -63,7 +71,7 @@ def test_a_scanner_opening_the_link_acknowledges_nothing(
     assert link is not None
     for _ in range(3):  # scanners open links more than once
         assert _status(link) == 200
-    assert _events(sqlite_engine)[0].acknowledged_at is None
+    assert events_of(sqlite_engine)[0].acknowledged_at is None
 
 
 def test_an_expired_link_and_odd_tokens(sqlite_engine: sa.Engine, served: Served) -> None:
@@ -80,7 +88,7 @@ def test_an_expired_link_and_odd_tokens(sqlite_engine: sa.Engine, served: Served
         assert _status(f"{base}/ack/{event.id}?t={odd}") == 403
     assert _status(f"{base}/ack/{event.id}", b"t=" + "é".encode()) == 403
     assert _status(f"{base}/ack/{event.id}", b"x" * 10_000) == 413
-    assert _events(sqlite_engine)[0].acknowledged_at is None
+    assert events_of(sqlite_engine)[0].acknowledged_at is None
     assert _status(f"{base}/health") == 200  # the server lived through all of it
 
 

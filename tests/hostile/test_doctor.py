@@ -16,7 +16,7 @@ from sandbox.mail import SmtpSink
 from scheduler import heartbeat
 from storage.db import make_engine, session_scope
 from storage.settings import Settings
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def _doctor(tmp_path: Path, env: dict[str, str]) -> tuple[int, dict[str, tuple[str, str]]]:
@@ -29,9 +29,18 @@ def _alert_admins(engine: sa.Engine, key: str) -> None:
     """An admin alert through the outbox, sent (or tried) by the dispatcher."""
     now = datetime.now(UTC)
     with session_scope(engine) as s:
-        emit(s, EventInput(kind="facility_added", subject_type="source", subject_key="x",
-                           dedup_key=f"doctor-{key}", payload={"detail": "test"},
-                           occurred_at=now), now)  # fmt: skip
+        emit(
+            s,
+            EventInput(
+                kind="facility_added",
+                subject_type="source",
+                subject_key="x",
+                dedup_key=f"doctor-{key}",
+                payload={"detail": "test"},
+                occurred_at=now,
+            ),
+            now,
+        )
     Dispatcher(engine, Settings(database_url=str(engine.url))).run_once()
 
 

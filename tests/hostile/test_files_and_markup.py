@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from storage.db import make_engine
 from storage.errors import ImportFileError
 from storage.roster import import_roster, rejects_path_for
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def _mode(path: Path) -> int:
@@ -71,11 +71,25 @@ def test_rejects_file_is_private_never_through_a_link_and_formula_safe(
 def test_markup_in_data_is_printed_as_it_is_and_csv_is_formula_safe(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dw.db'}"}
     assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
-    names = ["[/]", "[link=http://evil.example]CLICK[/link]", "-2+3", "=cmd|' /C calc'!A0",
-             "RUIZ, :smiley:"]  # fmt: skip
+    names = [
+        "[/]",
+        "[link=http://evil.example]CLICK[/link]",
+        "-2+3",
+        "=cmd|' /C calc'!A0",
+        "RUIZ, :smiley:",
+    ]
     for i, name in enumerate(names):
-        added = run_cli("clients", "add", f"91200010{i}", "--name", name, "--nationality", "MX",
-                        cwd=tmp_path, env=env)  # fmt: skip
+        added = run_cli(
+            "clients",
+            "add",
+            f"91200010{i}",
+            "--name",
+            name,
+            "--nationality",
+            "MX",
+            cwd=tmp_path,
+            env=env,
+        )
         assert added.returncode == 0, added.stderr
     listed = run_cli("clients", "list", cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
@@ -84,8 +98,13 @@ def test_markup_in_data_is_printed_as_it_is_and_csv_is_formula_safe(tmp_path: Pa
     assert "RUIZ, :smiley:" in listed.stdout  # not an emoji
     exported = run_cli("clients", "list", "--csv", cwd=tmp_path, env=env)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    escaped = ["[/]", "[link=http://evil.example]CLICK[/link]", "'-2+3", "'=cmd|' /C calc'!A0",
-               "RUIZ, :smiley:"]  # fmt: skip
+    escaped = [
+        "[/]",
+        "[link=http://evil.example]CLICK[/link]",
+        "'-2+3",
+        "'=cmd|' /C calc'!A0",
+        "RUIZ, :smiley:",
+    ]
     assert sorted(r["name"] for r in rows) == sorted(escaped)
     missing = run_cli("clients", "show", "[/]", cwd=tmp_path, env=env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -21,7 +21,7 @@ from sandbox.zipwriter import DEFLATED, ZipWriter
 from storage.eoir_foia import current_release, load_release
 from storage.errors import ReleaseError
 from storage.zipmembers import member_chunks
-from tests.test_eoir_foia import AS_OF_1, COURTS
+from tests.support.foia import AS_OF_1, COURTS
 
 MB = 1 << 20
 

@@ -15,13 +15,19 @@ from sandbox.eoir_foia import generate
 from storage.eoir_foia import LOADER, load_release
 from storage.models import FoiaRelease
 from storage.processes import this_process
-from tests.test_eoir_foia import AS_OF_1, COURTS
+from tests.support.foia import AS_OF_1, COURTS
 
 
 def _row(engine: sa.Engine, tag: str) -> int:
     with Session(engine) as s:
-        row = FoiaRelease(url="", file_path="x.zip", as_of=AS_OF_1, status="loading",
-                          started_at=datetime.now(UTC), message=f"{LOADER}{tag}")  # fmt: skip
+        row = FoiaRelease(
+            url="",
+            file_path="x.zip",
+            as_of=AS_OF_1,
+            status="loading",
+            started_at=datetime.now(UTC),
+            message=f"{LOADER}{tag}",
+        )
         s.add(row)
         s.commit()
         assert row.id is not None

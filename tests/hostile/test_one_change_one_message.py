@@ -25,7 +25,7 @@ from storage.db import session_scope
 from storage.models import Delivery, Event
 from storage.people import add_client, add_staff, assign
 from storage.settings import Settings
-from tests.test_acis_watch import look
+from tests.support.acis import look
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = datetime(2026, 11, 27, 18, tzinfo=UTC)  # 10:00 in Los Angeles: no quiet hours
@@ -43,10 +43,19 @@ def _org(engine: sa.Engine, sink: SmtpSink) -> dict[str, int]:
     ids = {}
     with session_scope(engine) as s:
         add_staff(s, name="Ana Ruiz", email=ANA, role="attorney", channels=[sink.url(ANA)], now=NOW)
-        add_staff(s, name="Beto Paz", email=BETO, role="attorney", language="es",
-                  channels=[sink.url(BETO)], now=NOW)  # fmt: skip
-        for a_number, name, attorney in (("912000001", "DOE, JANE", ANA),
-                                         ("912000002", "ROE, JUAN", BETO)):  # fmt: skip
+        add_staff(
+            s,
+            name="Beto Paz",
+            email=BETO,
+            role="attorney",
+            language="es",
+            channels=[sink.url(BETO)],
+            now=NOW,
+        )
+        for a_number, name, attorney in (
+            ("912000001", "DOE, JANE", ANA),
+            ("912000002", "ROE, JUAN", BETO),
+        ):
             client = add_client(s, a_number=a_number, name=name, nationality="MX", now=NOW)
             assign(s, a_number, attorney, "primary", now=NOW)
             assert client.id is not None
@@ -62,17 +71,19 @@ def test_a_change_of_venue_is_one_message_in_each_language(
     engine: sa.Engine, sink: SmtpSink
 ) -> None:
     clients = _org(engine, sink)
-    cases = {who: Case(a, "MX", hearing=Hearing(on=date(2027, 1, 5)))
-             for who, a in ((ANA, "912000001"), (BETO, "912000002"))}  # fmt: skip
+    cases = {
+        who: Case(a, "MX", hearing=Hearing(on=date(2027, 1, 5)))
+        for who, a in ((ANA, "912000001"), (BETO, "912000002"))
+    }
     for who, case in cases.items():
         assert look(engine, clients[who], case, NOW) == []  # the baseline
     later = NOW + timedelta(days=1)
     for who, case in cases.items():
-        case.hearing = Hearing(on=date(2027, 2, 10), court="LOS", location="LOS",
-                               judge="Lee, Ann", judge_code="ALE")  # fmt: skip
+        case.hearing = Hearing(
+            on=date(2027, 2, 10), court="LOS", location="LOS", judge="Lee, Ann", judge_code="ALE"
+        )
         kinds = look(engine, clients[who], case, later)
-        assert kinds == ["hearing_moved_later", "hearing_judge_changed",
-                         "hearing_location_changed"]  # fmt: skip
+        assert kinds == ["hearing_moved_later", "hearing_judge_changed", "hearing_location_changed"]
     _dispatch(engine, later)
 
     (english,) = sink.to(ANA)  # one message for three changes
@@ -130,16 +141,22 @@ def test_a_decision_is_one_urgent_message_and_one_acknowledgement(
 
 def test_every_note_is_written_in_both_languages_and_used() -> None:
     sources = "".join(
-        p.read_text("utf-8") for folder in ("monitor", "checks", "storage")
+        p.read_text("utf-8")
+        for folder in ("monitor", "checks", "storage")
         for p in (ROOT / folder).glob("*.py")
-    )  # fmt: skip
+    )
     for name, template in NOTES.items():
-        params = {f: "2027-01-05" if f in ("due", "filed", "completed") else f"<{f}>"
-                  for f in template.fields}  # fmt: skip
+        params = {
+            f: "2027-01-05" if f in ("due", "filed", "completed") else f"<{f}>"
+            for f in template.fields
+        }
         item = note(name, **params)
         english, spanish = note_line(item, "en"), note_line(item, "es")
-        assert all(f"<{f}>" in english and f"<{f}>" in spanish
-                   for f in template.fields if f not in ("due", "filed", "completed"))  # fmt: skip
+        assert all(
+            f"<{f}>" in english and f"<{f}>" in spanish
+            for f in template.fields
+            if f not in ("due", "filed", "completed")
+        )
         if name != "source_run":  # a run's own time, outcome and message: data only
             assert english != spanish, name
         assert f'"{name}"' in sources, f"note {name!r} is registered but never used"
@@ -159,12 +176,19 @@ def test_items_are_written_in_the_recipients_language() -> None:
     from monitor.messages import render
 
     event = Event(
-        id=7, kind="new_unrepresented_case", severity="normal", subject_type="court",
-        subject_key="ADL", dedup_key="x", payload={
+        id=7,
+        kind="new_unrepresented_case",
+        severity="normal",
+        subject_type="court",
+        subject_key="ADL",
+        dedup_key="x",
+        payload={
             "notes": [note("unrepresented_more", listed=50, court="ADL")],
             "items": [{"case": "1234567", "nationality": "MEXICO", "next_hearing": None}],
-        }, occurred_at=NOW, created_at=NOW,
-    )  # fmt: skip
+        },
+        occurred_at=NOW,
+        created_at=NOW,
+    )
     spanish = render(event, None, None, "es").text
     assert "caso 1234567 · MEXICO · sin audiencia programada" in spanish, spanish
     assert "Se listan los primeros 50" in spanish

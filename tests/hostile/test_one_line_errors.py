@@ -19,7 +19,7 @@ from storage.db import session_scope
 from storage.errors import ImportFileError, ValidationError
 from storage.models import Client
 from storage.roster import import_roster
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 SHEET = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -145,8 +145,14 @@ def test_a_database_error_is_one_line_naming_no_client(
 
     def row() -> Client:
         now = datetime.now(UTC)
-        return Client(organization_id=1, a_number="912000401", name="SECRET, NAME",
-                      nationality_code="MX", created_at=now, updated_at=now)  # fmt: skip
+        return Client(
+            organization_id=1,
+            a_number="912000401",
+            name="SECRET, NAME",
+            nationality_code="MX",
+            created_at=now,
+            updated_at=now,
+        )
 
     with session_scope(engine) as s:
         s.add(row())

@@ -22,6 +22,7 @@ def test_a_dead_scheduler_thread_ends_the_service_with_status_1(
         raise RuntimeError("a fault nobody foresaw")
 
     monkeypatch.setattr(scheduler.SteadyJobStore, "get_next_run_time", broken)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'dw.db'}", sources=[],
-                        heartbeat_seconds=1)  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'dw.db'}", sources=[], heartbeat_seconds=1
+    )
     assert scheduler.serve(settings) == 1

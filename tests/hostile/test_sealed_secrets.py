@@ -18,8 +18,8 @@ from sqlmodel import select
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import StaffChannel
 from storage.secrets import SEALED, Keyring
-from tests.conftest import run_cli
-from tests.hostile.test_secrets_shown import SECRETS
+from tests.support.cli import run_cli
+from tests.support.secrets import SECRETS
 
 
 def _raw_bytes(db: Path) -> bytes:
@@ -50,8 +50,18 @@ def test_channel_urls_are_sealed_and_the_key_is_kept_apart(tmp_path: Path) -> No
     lost = run_cli("staff", "list", cwd=tmp_path, env=env)
     assert lost.returncode == 2 and "Traceback" not in lost.stderr
     assert f"{key} is missing" in lost.stderr and len(lost.stderr.strip().splitlines()) == 1
-    more = ["staff", "add", "--name", "Bo", "--email", "bo@example.org", "--role", "admin",
-            "--channel", "json://127.0.0.1:9/notify"]  # fmt: skip
+    more = [
+        "staff",
+        "add",
+        "--name",
+        "Bo",
+        "--email",
+        "bo@example.org",
+        "--role",
+        "admin",
+        "--channel",
+        "json://127.0.0.1:9/notify",
+    ]
     refused = run_cli(*more, cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "missing" in refused.stderr, refused.stderr
     assert not key.exists()
@@ -82,15 +92,20 @@ def test_the_migration_seals_stored_channels_and_its_downgrade_opens_them(db_url
     upgrade(engine, "0008")
     url = "mailto://ana:p@ssw0rd!@smtp.example.org?to=ana@example.org"
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO staff (name, email, role, language, active, created_at, digest, "
-            "min_severity, muted_kinds) VALUES ('Ana', 'ana@example.org', 'attorney', 'en', true, "
-            "'2026-11-01 00:00:00', false, 'info', '[]')"))  # fmt: skip
         conn.execute(
-            sa.text("INSERT INTO staff_channel (staff_id, url, allow_personal_data, active, "
-                    "failing, consecutive_failures) VALUES (1, :url, false, true, false, 0)"),
+            sa.text(
+                "INSERT INTO staff (name, email, role, language, active, created_at, digest, "
+                "min_severity, muted_kinds) VALUES ('Ana', 'ana@example.org', 'attorney', 'en', "
+                "true, '2026-11-01 00:00:00', false, 'info', '[]')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO staff_channel (staff_id, url, allow_personal_data, active, "
+                "failing, consecutive_failures) VALUES (1, :url, false, true, false, 0)"
+            ),
             {"url": url},
-        )  # fmt: skip
+        )
     upgrade(engine)
 
     def raw() -> tuple[str, str]:

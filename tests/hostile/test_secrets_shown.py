@@ -12,20 +12,8 @@ from pathlib import Path
 import pytest
 
 from storage.settings import mask_channel, mask_url
-from tests.conftest import run_cli
-
-SECRETS = {
-    "mailto://ana:p@ssw0rd!@smtp.example.org?from=ana@example.org&to=ana@example.org": [
-        "p@ssw0rd!",
-        "ssw0rd",
-    ],
-    "mailto://ana:p%40ssw0rd@smtp.example.org?from=ana@example.org": ["p%40ssw0rd"],
-    "mailtos://smtp.example.org?user=ana&pass=hunter2xyz&to=ana@example.org": ["hunter2xyz"],
-    "tgram://123456789:ABCdefGhIJKlmnopQRsTUvwxyz/987654321": ["ABCdefGhIJKlmnop"],
-    "discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js": ["JHMHI8qBe7bk2ZwO5U711o3dV_js"],
-    "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general": ["TIiajkdnlazkcOXrIdevi7FQ"],
-    "json://hooks.example.org/notify?token=s3cr3tt0k3n": ["s3cr3tt0k3n"],
-}
+from tests.support.cli import run_cli
+from tests.support.secrets import SECRETS
 
 
 @pytest.mark.parametrize(("url", "secrets"), SECRETS.items())
@@ -51,8 +39,10 @@ def test_staff_list_and_alerts_show_no_secret(tmp_path: Path) -> None:
     added = run_cli(*args, cwd=tmp_path, env=env)
     assert added.returncode == 0, added.stderr
     # sent for real to loopback, where nothing listens (never to the services named above)
-    local = ["mailto://bo:p@ssw0rd!@127.0.0.1:9?from=bo@example.org&to=bo@example.org",
-             "json://127.0.0.1:9/notify?token=s3cr3tt0k3n"]  # fmt: skip
+    local = [
+        "mailto://bo:p@ssw0rd!@127.0.0.1:9?from=bo@example.org&to=bo@example.org",
+        "json://127.0.0.1:9/notify?token=s3cr3tt0k3n",
+    ]
     args = ["staff", "add", "--name", "Bo", "--email", "bo@example.org", "--role", "admin"]
     assert run_cli(*args, *(f"--channel={u}" for u in local), cwd=tmp_path, env=env).returncode == 0
     shown = [

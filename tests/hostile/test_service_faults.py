@@ -33,7 +33,7 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, Hearing, Heartbeat
 from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
-from tests.test_service_restart import _until
+from tests.support.service import wait_until
 
 EXE = str(Path(sys.executable).with_name("docketwatch"))
 ADMIN, ANA = "admin@example.org", "ana@example.org"
@@ -85,29 +85,46 @@ def test_locked_database_full_disk_and_mail_down(
             client = add_client(s, a_number="912000031", name="TEST, FAULT", nationality="MX")
             assign(s, "912000031", ANA, "primary")
             assert client.id is not None
-            s.add(Hearing(client_id=client.id, hearing_on=local + timedelta(days=2),
-                          hearing_time="9:00 AM", court_code="ADL",
-                          seen_at=datetime.now(UTC)))  # fmt: skip
+            s.add(
+                Hearing(
+                    client_id=client.id,
+                    hearing_on=local + timedelta(days=2),
+                    hearing_time="9:00 AM",
+                    court_code="ADL",
+                    seen_at=datetime.now(UTC),
+                )
+            )
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-        env.update({
-            "DATABASE_URL": db,
-            "DOCKETWATCH_SOURCES": "court_status",
-            "DOCKETWATCH_COURT_STATUS_BASE_URL": courts.url,
-            "DOCKETWATCH_COURT_STATUS_INTERVAL_HOURS": "0.005",  # 18 s
-            "DOCKETWATCH_SQLITE_BUSY_SECONDS": str(busy_s),
-            "DOCKETWATCH_SCHEDULE_JITTER_SECONDS": "0",
-            "DOCKETWATCH_HEARTBEAT_SECONDS": "1",
-            "DOCKETWATCH_DISPATCH_SECONDS": "1",
-            "DOCKETWATCH_DELIVERY_MAX_ATTEMPTS": "3",
-            "DOCKETWATCH_DELIVERY_BACKOFF_SECONDS": "5",
-            "DOCKETWATCH_DELIVERY_BACKOFF_MAX_SECONDS": "15",
-        })  # fmt: skip
+        env.update(
+            {
+                "DATABASE_URL": db,
+                "DOCKETWATCH_SOURCES": "court_status",
+                "DOCKETWATCH_COURT_STATUS_BASE_URL": courts.url,
+                "DOCKETWATCH_COURT_STATUS_INTERVAL_HOURS": "0.005",  # 18 s
+                "DOCKETWATCH_SQLITE_BUSY_SECONDS": str(busy_s),
+                "DOCKETWATCH_SCHEDULE_JITTER_SECONDS": "0",
+                "DOCKETWATCH_HEARTBEAT_SECONDS": "1",
+                "DOCKETWATCH_DISPATCH_SECONDS": "1",
+                "DOCKETWATCH_DELIVERY_MAX_ATTEMPTS": "3",
+                "DOCKETWATCH_DELIVERY_BACKOFF_SECONDS": "5",
+                "DOCKETWATCH_DELIVERY_BACKOFF_MAX_SECONDS": "15",
+            }
+        )
         log = (tmp_path / "service.log").open("ab")
-        proc = subprocess.Popen([EXE, "run"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [EXE, "run"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            _until(lambda: _runs_since(engine, datetime.min.replace(tzinfo=UTC)) == ["ok"], 90,
-                   "the first court check")  # fmt: skip
+            wait_until(
+                lambda: _runs_since(engine, datetime.min.replace(tzinfo=UTC)) == ["ok"],
+                90,
+                "the first court check",
+            )
 
             # 1. The database locked for longer than the service's wait for it.
             holder = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -119,8 +136,8 @@ def test_locked_database_full_disk_and_mail_down(
             holder.execute("COMMIT")
             holder.close()
             unlocked = datetime.now(UTC)
-            _until(lambda: _fresh_since(engine, unlocked), 60, "a heartbeat after the lock")
-            _until(lambda: len(_faults(engine)) == 1, 60, "the admins told of the lock")
+            wait_until(lambda: _fresh_since(engine, unlocked), 60, "a heartbeat after the lock")
+            wait_until(lambda: len(_faults(engine)) == 1, 60, "the admins told of the lock")
             assert "locked" in _faults(engine)[0].payload["notes"][0]["error"]
 
             # 2. A moment of full disk: every write of the service's fails.
@@ -132,16 +149,17 @@ def test_locked_database_full_disk_and_mail_down(
                 time.sleep(0.5)
             resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
             freed = datetime.now(UTC)
-            _until(lambda: _fresh_since(engine, freed), 60, "a heartbeat after the full disk")
-            _until(lambda: len(_faults(engine)) == 2, 60, "the admins told of the full disk")
+            wait_until(lambda: _fresh_since(engine, freed), 60, "a heartbeat after the full disk")
+            wait_until(lambda: len(_faults(engine)) == 2, 60, "the admins told of the full disk")
 
             # 3. The mail server down while a court closes (an alert for the attorney).
             sink.stop()
             first = sink
             mail_down = time.monotonic()
             tomorrow = local + timedelta(days=2)
-            courts.close("adelanto-immigration-court",
-                         f"CLOSED\nClosed {tomorrow:%m/%d/%Y} (power outage).")  # fmt: skip
+            courts.close(
+                "adelanto-immigration-court", f"CLOSED\nClosed {tomorrow:%m/%d/%Y} (power outage)."
+            )
             while time.monotonic() < mail_down + mail_down_s:
                 assert proc.poll() is None, "the service died with the mail server down"
                 time.sleep(1)
@@ -154,7 +172,7 @@ def test_locked_database_full_disk_and_mail_down(
                     statuses = {d.status for d in s.exec(select(Delivery))}
                 return statuses == {"sent"}
 
-            _until(all_sent, 120, "every alert delivered after the mail server came back")
+            wait_until(all_sent, 120, "every alert delivered after the mail server came back")
         finally:
             proc.terminate()
             proc.wait(timeout=60)

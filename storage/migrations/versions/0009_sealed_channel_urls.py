@@ -31,8 +31,9 @@ _channels = sa.table(
 def upgrade() -> None:
     with op.batch_alter_table("staff_channel") as batch:
         batch.drop_constraint("uq_staff_channel_url", type_="unique")
-        batch.alter_column("url", type_=sa.Text(), existing_type=sa.String(length=1000),
-                           existing_nullable=False)  # fmt: skip
+        batch.alter_column(
+            "url", type_=sa.Text(), existing_type=sa.String(length=1000), existing_nullable=False
+        )
         batch.add_column(sa.Column("url_digest", sa.String(length=64), nullable=True))
     bind = op.get_bind()
     rows = bind.execute(sa.select(_channels.c.id, _channels.c.url)).all()
@@ -64,6 +65,7 @@ def downgrade() -> None:
     with op.batch_alter_table("staff_channel") as batch:
         batch.drop_constraint("uq_staff_channel_url", type_="unique")
         batch.drop_column("url_digest")
-        batch.alter_column("url", type_=sa.String(length=1000), existing_type=sa.Text(),
-                           existing_nullable=False)  # fmt: skip
+        batch.alter_column(
+            "url", type_=sa.String(length=1000), existing_type=sa.Text(), existing_nullable=False
+        )
         batch.create_unique_constraint("uq_staff_channel_url", ["staff_id", "url"])

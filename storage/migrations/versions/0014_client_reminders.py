@@ -119,8 +119,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    op.execute("DELETE FROM delivery_attempt WHERE delivery_id IN "
-               "(SELECT id FROM delivery WHERE reminder_id IS NOT NULL)")  # fmt: skip
+    op.execute(
+        "DELETE FROM delivery_attempt WHERE delivery_id IN "
+        "(SELECT id FROM delivery WHERE reminder_id IS NOT NULL)"
+    )
     op.execute("DELETE FROM delivery WHERE reminder_id IS NOT NULL")
     with (
         _attempts_aside(sqlite),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from monitor.dispatch import Dispatcher
 from monitor.events import EventInput
@@ -137,3 +138,8 @@ def web_server(
     config = Settings(ack_secret=secret, **settings)
     app = create_app(engine, config, clock=clock, page_size=page_size)
     return WebServer(app, "127.0.0.1", port, config.web_trusted_proxies).start()
+
+
+def events_of(engine: sa.Engine) -> list[Event]:
+    with session_scope(engine) as s:
+        return list(s.exec(select(Event)))
