@@ -111,6 +111,7 @@ def route(session: Session, event: Event, now: datetime, escalation_level: int =
                 continue
             session.add(
                 Delivery(
+                    kind="staff_alert",
                     event_id=event.id,
                     staff_id=member.id,
                     channel_id=channel.id,

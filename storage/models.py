@@ -327,6 +327,12 @@ class Delivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(
+        default="staff_alert",
+        max_length=30,
+        sa_column_kwargs={"server_default": "staff_alert"},
+        description="the delivery kind, whose outbox handler prepares and follows it up",
+    )
     event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     channel_id: int | None = Field(default=None, foreign_key="staff_channel.id")

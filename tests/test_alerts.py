@@ -19,9 +19,10 @@ import responses
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from monitor.dispatch import Dispatcher, PassReport, SendResult, acknowledge, quiet_until
+from monitor.dispatch import Dispatcher, PassReport, SendResult, acknowledge
 from monitor.events import KINDS, Audience, EventInput, RegistryError, register
 from monitor.messages import Message, ack_link
+from monitor.timing import quiet_until
 from sandbox.mail import SmtpSink
 from sandbox.webhook import WebhookSink
 from storage.db import make_engine, session_scope, upgrade

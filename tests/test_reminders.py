@@ -418,7 +418,7 @@ def test_every_language_renders_and_is_safe_on_a_shared_phone(code: str) -> None
 
 
 def test_a_text_that_could_leak_or_frighten_is_refused(tmp_path: Path) -> None:
-    good = (Path(r.__file__).parent / "reminder_texts" / "en.toml").read_text()
+    good = (Path(r.__file__).parent.parent / "reminder_texts" / "en.toml").read_text()
     cases = {
         "{name}": "uses ['name']",
         "{a_number}": "uses ['a_number']",
@@ -441,7 +441,7 @@ def test_a_changed_text_switches_its_language_off_until_reviewed(
 ) -> None:
     extra = tmp_path / "texts"
     extra.mkdir()
-    spanish = (Path(r.__file__).parent / "reminder_texts" / "es.toml").read_text()
+    spanish = (Path(r.__file__).parent.parent / "reminder_texts" / "es.toml").read_text()
     (extra / "es.toml").write_text(spanish.replace("Llegue temprano", "Llegue muy temprano"))
     world.settings = settings(reminder_texts_dir=str(extra))
     with session_scope(world.engine) as s:

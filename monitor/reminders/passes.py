@@ -1,33 +1,5 @@
-"""Hearing reminders to clients: consent first, and only for hearings just confirmed on ACIS.
-
-A client gets reminders only with a recorded consent (who recorded it, when, how), a phone number
-(SMS or WhatsApp) and a reminder language that a person has reviewed and switched on. Consent is
-withdrawn by a "STOP"/"ALTO" reply (the inbound webhook), by staff, and the attorney can pause a
-client's reminders; none of this is ever assumed.
-
-One pass (:func:`run_pass`, every ``reminder_pass_minutes`` in the service):
-
-1. **Due**: for each client's current hearing (the newest successful ACIS lookup), a reminder per
-   rule of ``reminder_days`` (7 and 1 days before) comes due at ``reminder_send_hour`` in the
-   client's zone, until the next rule's turn (the last: until the hearing). A hearing the client
-   was reminded of that **moved** (another hearing now) or was **cancelled** (no hearing now)
-   makes a reminder at once.
-2. **Verified**: a reminder goes only if an ACIS lookup confirms its hearing: the newest lookup
-   that says something about the case shows this very hearing (date, time, court, place, format),
-   is at most ``reminder_verify_hours`` old, and, when it is older than
-   ``reminder_recheck_minutes`` at the reminder's turn, a fresh lookup is asked for (an early check
-   request, which the planner serves first) and awaited for ``reminder_recheck_wait_minutes``. A
-   hearing that moved in between makes the reminder ``superseded``: never sent; the new hearing
-   gets its own. Not confirmed by its deadline (``reminder_deadline_hours`` after it came due, or
-   two hours before the hearing): the attorney is told instead (``reminder_unverified``).
-3. **Quiet hours** (``reminder_quiet_hours``, the client's zone) defer a confirmed reminder.
-4. **Outbox**: a confirmed reminder becomes a Delivery row, sent by the dispatcher with the staff
-   alerts' retries and delivery log; the dispatcher checks the hearing once more right before
-   sending (:func:`still_true`).
-
-A reminder's text comes from :mod:`monitor.reminder_texts`: the date, the time, the court's
-address or "video hearing", the program's phone number. Nothing else.
-"""
+"""The reminder pass: which reminders are due, confirmed on ACIS, deferred or told to the
+attorney instead (the rules: :mod:`monitor.reminders`); and what the attorney sees."""
 
 from __future__ import annotations
 
@@ -42,10 +14,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.events import EventInput, note
-from monitor.reminder_texts import Language, registry
+from monitor.reminder_texts import Language
+from monitor.reminders.consent import end_reminder, languages, not_ready, switched_on
 from monitor.route import emit
+from monitor.timing import quiet_until as window
 from storage.db import session_scope
-from storage.errors import NotFoundError, ValidationError
+from storage.errors import ValidationError
 from storage.models import (
     AcisLookup,
     Client,
@@ -56,216 +30,15 @@ from storage.models import (
     HearingLocation,
     Reminder,
     ReminderContact,
-    ReminderLanguage,
     ReminderStatus,
     ReminderVia,
 )
-from storage.reminders import Consent, check_consent, normalize_phone, store_consent
 from storage.settings import Settings
 from storage.snapshots import CASE_OUTCOMES, Outcome, clock_of
-
-__all__ = ["Consent", "normalize_phone", "record_consent", "run_pass"]
 
 log = logging.getLogger(__name__)
 
 MOVED, CANCELLED = "moved", "cancelled"
-OPEN = (ReminderStatus.waiting.value, ReminderStatus.queued.value)
-STOP_WORDS = frozenset(
-    {
-        "stop",
-        "alto",
-        "parar",
-        "pare",
-        "para",
-        "cancel",
-        "cancelar",
-        "unsubscribe",
-        "end",
-        "quit",
-        "kanpe",
-        "sispann",
-        "стоп",
-        "ਰੋਕੋ",
-        "ਬੰਦ",
-    }
-)
-
-
-# -- settings and languages ---------------------------------------------------------------------
-
-
-def not_ready(settings: Settings) -> str | None:
-    """Why reminders cannot be sent with these settings, or None."""
-    if settings.reminder_gateway_url is None:
-        return "reminder_gateway_url is not set (the SMS/WhatsApp gateway's Apprise URL)"
-    if not settings.program_phone.strip():
-        return "program_phone is not set (the number every reminder gives)"
-    return None
-
-
-def languages(settings: Settings) -> dict[str, Language]:
-    return registry(settings.reminder_texts_dir)
-
-
-def switched_on(session: Session, settings: Settings) -> dict[str, Language]:
-    """The languages whose current texts a person reviewed."""
-    known = languages(settings)
-    reviewed = {r.code: r for r in session.exec(select(ReminderLanguage))}
-    return {
-        code: lang
-        for code, lang in known.items()
-        if code in reviewed and reviewed[code].texts_sha256 == lang.sha256
-    }
-
-
-def review_language(
-    session: Session, settings: Settings, code: str, by: str, now: datetime
-) -> Language:
-    """Switch a language on: ``by`` read its texts (as they are now)."""
-    known = languages(settings)
-    if code not in known:
-        raise ValidationError(
-            f"no reminder language {code!r} (the registry has: {', '.join(known)})"
-        )
-    if not by.strip():
-        raise ValidationError("say who reviewed the texts (--by NAME)")
-    lang = known[code]
-    row = session.get(ReminderLanguage, code)
-    if row is None:
-        row = ReminderLanguage(code=code, reviewed_by=by, reviewed_at=now, texts_sha256="")
-    row.reviewed_by, row.reviewed_at, row.texts_sha256 = by.strip()[:200], now, lang.sha256
-    session.add(row)
-    return lang
-
-
-def switch_off(session: Session, code: str) -> bool:
-    row = session.get(ReminderLanguage, code)
-    if row is None:
-        return False
-    session.delete(row)
-    return True
-
-
-# -- consent --------------------------------------------------------------------------------------
-
-
-def mask_phone(phone: str) -> str:
-    return f"***{phone[-4:]}" if len(phone) > 4 else "***"
-
-
-def record_consent(
-    session: Session, settings: Settings, client: Client, consent: Consent, now: datetime
-) -> ReminderContact:
-    """Record a client's consent to reminders (new, or given again after a withdrawal: a
-    person asked the client), in a language switched on."""
-    assert client.id is not None
-    checked = check_consent(consent, set(switched_on(session, settings)))
-    store_consent(session, client.id, checked, now)
-    contact = session.get(ReminderContact, client.id)
-    assert contact is not None
-    return contact
-
-
-def withdraw_consent(session: Session, client_id: int, how: str, now: datetime) -> bool:
-    """Consent withdrawn: nothing more goes to the client; what was queued is voided."""
-    contact = session.get(ReminderContact, client_id)
-    if contact is None or not contact.consent:
-        return False
-    contact.consent, contact.withdrawn_at, contact.withdrawn_how = False, now, how[:200]
-    contact.updated_at = now
-    session.add(contact)
-    _close_open(session, client_id, ReminderStatus.stopped, f"consent withdrawn ({how})"[:300], now)
-    return True
-
-
-def set_paused(session: Session, client_id: int, paused: bool, by: str, now: datetime) -> bool:
-    contact = session.get(ReminderContact, client_id)
-    if contact is None:
-        raise NotFoundError(f"client #{client_id} has no reminder consent on record")
-    if contact.paused == paused:
-        return False
-    contact.paused, contact.paused_by, contact.paused_at = paused, by[:200], now
-    contact.updated_at = now
-    session.add(contact)
-    if paused:
-        _close_open(session, client_id, ReminderStatus.stopped, f"paused by {by}"[:300], now)
-    return True
-
-
-def _close_open(
-    session: Session, client_id: int, status: ReminderStatus, why: str, now: datetime
-) -> None:
-    for row in session.exec(
-        select(Reminder).where(Reminder.client_id == client_id, col(Reminder.status).in_(OPEN))
-    ):
-        _end(session, row, status, why, now)
-
-
-def _end(session: Session, row: Reminder, status: ReminderStatus, why: str, now: datetime) -> None:
-    """End a reminder without sending it; its queued delivery (if any) is voided."""
-    row.status, row.note, row.updated_at = status.value, why[:300], now
-    session.add(row)
-    session.execute(
-        sa.update(Delivery)
-        .where(
-            col(Delivery.reminder_id) == row.id,
-            col(Delivery.status).in_([DeliveryStatus.pending.value, DeliveryStatus.held.value]),
-        )
-        .values(status=DeliveryStatus.void.value, last_error=why[:2000])
-        .execution_options(synchronize_session=False)
-    )
-
-
-def find_by_phone(session: Session, phone: str) -> list[ReminderContact]:
-    from storage.secrets import keyring_of
-
-    keyring = keyring_of(session.get_bind().dialect)
-    if not keyring.exists():
-        return []
-    digest = keyring.digest(normalize_phone(phone, "the reply's sender"))
-    return list(session.exec(select(ReminderContact).where(ReminderContact.phone_digest == digest)))
-
-
-#: words that stop reminders only as the whole reply ("para" is also "for", "end" a word)
-WHOLE_ONLY = frozenset({"para", "pare", "end", "quit", "ਬੰਦ", "kanpe"})
-
-
-def is_stop(body: str) -> bool:
-    """A reply that withdraws consent: a stop word as the whole reply, or an unambiguous one
-    (STOP, ALTO, PARAR, CANCELAR, СТОП ...) as its first word."""
-    words = body.strip().lower().replace("!", " ").replace(".", " ").replace("¡", " ").split()
-    if not words:
-        return False
-    if len(words) == 1:
-        return words[0] in STOP_WORDS
-    return words[0] in STOP_WORDS - WHOLE_ONLY
-
-
-def stop_reply(session: Session, phone: str, word: str, now: datetime) -> list[int]:
-    """A STOP/ALTO reply from ``phone``: consent withdrawn for every client of that number, and
-    each client's attorney told. Returns the clients' ids."""
-    stopped = []
-    for contact in find_by_phone(session, phone):
-        if withdraw_consent(session, contact.client_id, f"replied {word!r}", now):
-            stopped.append(contact.client_id)
-            emit(
-                session,
-                EventInput(
-                    kind="reminders_stopped",
-                    subject_type="client",
-                    subject_key=str(contact.client_id),
-                    client_id=contact.client_id,
-                    dedup_key=f"reminders_stopped:{contact.client_id}:{now.isoformat()}",
-                    payload={
-                        "notes": [
-                            note("reminders_stopped", word=word[:20], at=f"{now:%Y-%m-%d %H:%M}")
-                        ]
-                    },
-                    occurred_at=now,
-                ),
-                now,
-            )
-    return stopped
 
 
 # -- the hearing as ACIS last showed it ---------------------------------------------------------
@@ -388,7 +161,6 @@ def zone_of(
 
 
 def quiet_until(now: datetime, settings: Settings, zone: str) -> datetime | None:
-    from monitor.dispatch import quiet_until as window
 
     start, end = (int(x) for x in settings.reminder_quiet_hours.split("-"))
     return window(now, time(start), time(end), zone)
@@ -509,7 +281,7 @@ def run_pass(engine: sa.Engine, settings: Settings, now: datetime | None = None)
         for row in waiting:
             wanted = contacts.get(row.client_id)
             if wanted is None:
-                _end(session, row, ReminderStatus.stopped, "no consent, or paused", now)
+                end_reminder(session, row, ReminderStatus.stopped, "no consent, or paused", now)
                 continue
             known = states.get(row.client_id, Known())
             _advance(session, row, wanted, clients[row.client_id], known, on, settings, now, report)
@@ -643,11 +415,13 @@ def _advance(
 
     true_now = still_true(row, known)
     if true_now is False:
-        _end(session, row, ReminderStatus.superseded, "the hearing changed before it went", now)
+        end_reminder(
+            session, row, ReminderStatus.superseded, "the hearing changed before it went", now
+        )
         report.superseded += 1
         return
     if row.hearing_starts_at is not None and row.hearing_starts_at <= now:
-        _end(session, row, ReminderStatus.expired, "the hearing's time came first", now)
+        end_reminder(session, row, ReminderStatus.expired, "the hearing's time came first", now)
         report.expired += 1
         return
     zone = zone_of(contact, row.hearing, settings)
@@ -660,7 +434,7 @@ def _advance(
         return
     if not confirmed(row, known, settings, now):
         if now >= deadline_of(row, settings):
-            _to_attorney(session, row, "not confirmed on ACIS in time", now)
+            to_attorney(session, row, "not confirmed on ACIS in time", now)
             report.to_attorney += 1
             return
         if request_check(
@@ -679,7 +453,7 @@ def _advance(
         report.waiting += 1
         return
     if contact.language not in on:
-        _to_attorney(session, row, f"the language {contact.language!r} is switched off", now)
+        to_attorney(session, row, f"the language {contact.language!r} is switched off", now)
         report.to_attorney += 1
         return
     row.status, row.verified_lookup_id = ReminderStatus.queued.value, known.lookup_id
@@ -687,6 +461,7 @@ def _advance(
     session.add(row)
     session.add(
         Delivery(
+            kind="client_reminder",
             reminder_id=row.id,
             status=DeliveryStatus.pending.value,
             next_attempt_at=now,
@@ -696,7 +471,7 @@ def _advance(
     report.queued += 1
 
 
-def _to_attorney(session: Session, row: Reminder, why: str, now: datetime) -> None:
+def to_attorney(session: Session, row: Reminder, why: str, now: datetime) -> None:
     """The client is not reminded: the attorney hears why, with the hearing."""
     event = emit(
         session,
@@ -714,7 +489,7 @@ def _to_attorney(session: Session, row: Reminder, why: str, now: datetime) -> No
         ),
         now,
     )
-    _end(session, row, ReminderStatus.attorney, why, now)
+    end_reminder(session, row, ReminderStatus.attorney, why, now)
     row.event_id = event.id if event is not None else None
     session.add(row)
 
