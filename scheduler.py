@@ -59,7 +59,7 @@ from storage.people import count_active_clients
 from storage.reference_data import load_reference_data
 from storage.runs import fail_interrupted, fail_open_runs, last_run
 from storage.settings import Settings, mask_url
-from storage.sources import SOURCES
+from storage.sources import SOURCES, load
 from web.server import parse_listen
 
 log = logging.getLogger("docketwatch.scheduler")
@@ -361,8 +361,9 @@ def _pool_job(ctx: _Context, source: str, started: datetime) -> str:
     lookups, one task each; the others: their check), for `docketwatch worker` to run."""
     from checks import pool
 
-    if source == "acis":
-        summary = pool.plan_acis(ctx.engine, ctx.settings)
+    spec = SOURCES[source].browser
+    if spec is not None and spec.pool is not None:  # a planned batch of single lookups
+        summary = load(spec.pool)(ctx.engine, ctx.settings)
     else:
         summary = pool.queue_check(ctx.settings, source)
     with session_scope(ctx.engine) as session:

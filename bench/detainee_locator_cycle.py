@@ -29,7 +29,7 @@ from rich.progress import track  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from monitor.detainee_locator import detect, resolve_facilities  # noqa: E402
-from sandbox.detainee_locator import COUNTRIES, LocatorSandbox, Person  # noqa: E402
+from sandbox.detainee_locator import COUNTRIES, DetaineeLocatorSandbox, Person  # noqa: E402
 from spiders.detainee_locator import parse_facility, parse_result  # noqa: E402
 from storage.bulk import insert_rows, table  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
@@ -46,7 +46,7 @@ def pages(n: int) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, str]
     """Two rounds of (status, results html, facility html) for N people, as the replica renders
     them: the second with 5% of people transferred, released or gone."""
     rng = random.Random(7)
-    replica = LocatorSandbox(port=1)  # rendering only, never started
+    replica = DetaineeLocatorSandbox(port=1)  # rendering only, never started
     codes = list(COUNTRIES)
     people = []
     for i in range(n):

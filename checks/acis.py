@@ -16,14 +16,14 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session
 
-from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, shared_targets, tally
+from checks.browser import BrowserLookups
+from checks.run import CheckReport, lookups_outcome
 from monitor.acis import WatchSettings, detect, local_today
 from spiders.acis import nationality_label, parse_case_info
 from storage.acis import record
@@ -45,50 +45,35 @@ def run_outcome(outcomes: Counter[str]) -> str:
     return lookups_outcome(outcomes, {o.value for o in CASE_OUTCOMES})
 
 
-def check(
-    engine: sa.Engine,
+def _after(
+    session: Session,
+    client: Client,
+    lookup: AcisLookup,
+    finished: datetime,
     settings: Settings,
-    clients: Sequence[Client],
-    *,
-    progress: Callable[[str], None] | None = None,
-    pace_s: float | None = None,
-) -> CheckReport:
-    """Look ``clients`` up in a crawl process, then compare each answer with the one before."""
-    with crawl_run(engine, settings, SOURCE) as report:
-        targets = shared_targets(
-            clients,
-            lambda c: (c.a_number, c.nationality_code),
-            lambda c: {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code},
-        )
-        pace = settings.acis_pace_seconds if pace_s is None else pace_s
-        args = [
-            "--base-url",
-            settings.acis_base_url,
-            "--language",
-            settings.acis_language,
-            "--pace",
-            str(pace),
-            "--timeout",
-            str(settings.browser_timeout_seconds),
-        ]
-        problem = crawl(settings, SOURCE, report.run_id, targets, args, progress)
-        finished = datetime.now(UTC)
-        with session_scope(engine) as session:
-            lookups = list(
-                session.exec(select(AcisLookup).where(AcisLookup.crawl_run_id == report.run_id))
-            )
-            outcomes = Counter(x.outcome for x in lookups)
-            tally(report, outcomes, run_outcome(outcomes), CASE_OUTCOMES, problem)
-            watch = WatchSettings(not_found_repeats=settings.acis_not_found_repeats)
-            today = local_today(finished, settings.timezone)
-            for lookup in lookups:
-                client = session.get(Client, lookup.client_id)
-                assert client is not None
-                if lookup.outcome == Outcome.blocked.value:
-                    report.blocked_clients.append(lookup.client_id)
-                for kind in detect(session, client, finished, today, watch):
-                    report.events[kind] += 1
-    return report
+    report: CheckReport,
+) -> None:
+    """A stored lookup compared with the one before (a blocked one offered to staff)."""
+    if lookup.outcome == Outcome.blocked.value:
+        report.blocked_clients.append(lookup.client_id)
+    watch = WatchSettings(not_found_repeats=settings.acis_not_found_repeats)
+    today = local_today(finished, settings.timezone)
+    for kind in detect(session, client, finished, today, watch):
+        report.events[kind] += 1
+
+
+LOOKUPS = BrowserLookups(
+    source=SOURCE,
+    key=lambda c: (c.a_number, c.nationality_code),
+    target=lambda c: {"client_id": c.id, "a_number": c.a_number, "nat_code": c.nationality_code},
+    base_url=lambda s: s.acis_base_url,
+    pace=lambda s: s.acis_pace_seconds,
+    options=lambda s: {"language": s.acis_language},
+    outcome=run_outcome,
+    conclusive={o.value for o in CASE_OUTCOMES},
+    after=_after,
+)
+check = LOOKUPS.check
 
 
 # -- a person's help past a captcha ------------------------------------------------------------
@@ -190,7 +175,8 @@ def assisted_refresh(
 async def _drive(settings: Settings, a_number: str, nat: str, wait_s: float) -> tuple[int, bytes]:
     from playwright.async_api import async_playwright
 
-    from spiders.browser import CHROMIUM_ARGS, NoRequestError, acis_lookup
+    from spiders.acis import acis_lookup
+    from spiders.browser import CHROMIUM_ARGS, NoRequestError
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session
 
-from checks.run import CheckReport, crawl, crawl_run, lookups_outcome, shared_targets, tally
+from checks.browser import BrowserLookups
+from checks.run import CheckReport, lookups_outcome
 from monitor.detainee_locator import CustodySettings, detect, resolve_facilities
-from storage.db import session_scope
 from storage.models import Client, CustodyLookup
 from storage.settings import Settings
 from storage.snapshots import CustodyOutcome
@@ -51,52 +49,34 @@ def custody_settings(settings: Settings) -> CustodySettings:
     )
 
 
-def check(
-    engine: sa.Engine,
+def _after(
+    session: Session,
+    client: Client,
+    lookup: CustodyLookup,
+    finished: datetime,
     settings: Settings,
-    clients: Sequence[Client],
-    *,
-    progress: Callable[[str], None] | None = None,
-    pace_s: float | None = None,
-) -> CheckReport:
-    """Look ``clients`` up in a crawl process, match facilities, then detect custody changes."""
-    with crawl_run(engine, settings, SOURCE) as report:
-        targets = shared_targets(
-            clients,
-            lambda c: (c.a_number, c.country_of_birth_code or c.nationality_code),
-            lambda c: {
-                "client_id": c.id,
-                "a_number": c.a_number,
-                "country": c.country_of_birth_code or c.nationality_code,
-                "bio": _bio(c),
-            },
-        )
-        pace = settings.detainee_locator_pace_seconds if pace_s is None else pace_s
-        args = [
-            "--base-url",
-            settings.detainee_locator_base_url,
-            "--pace",
-            str(pace),
-            "--zero-attempts",
-            str(settings.detainee_locator_zero_attempts),
-            "--timeout",
-            str(settings.browser_timeout_seconds),
-        ]
-        problem = crawl(settings, SOURCE, report.run_id, targets, args, progress)
-        finished = datetime.now(UTC)
-        with session_scope(engine) as session:
-            lookups = list(
-                session.exec(
-                    select(CustodyLookup).where(CustodyLookup.crawl_run_id == report.run_id)
-                )
-            )
-            outcomes = Counter(x.outcome for x in lookups)
-            tally(report, outcomes, run_outcome(outcomes), CONCLUSIVE, problem)
-            rules = custody_settings(settings)
-            for lookup in lookups:
-                client = session.get(Client, lookup.client_id)
-                assert client is not None
-                resolve_facilities(session, client, finished)
-                for kind in detect(session, client, finished, rules):
-                    report.events[kind] += 1
-    return report
+    report: CheckReport,
+) -> None:
+    """A stored lookup: its facility matched, then custody changes detected."""
+    resolve_facilities(session, client, finished)
+    for kind in detect(session, client, finished, custody_settings(settings)):
+        report.events[kind] += 1
+
+
+LOOKUPS = BrowserLookups(
+    source=SOURCE,
+    key=lambda c: (c.a_number, c.country_of_birth_code or c.nationality_code),
+    target=lambda c: {
+        "client_id": c.id,
+        "a_number": c.a_number,
+        "country": c.country_of_birth_code or c.nationality_code,
+        "bio": _bio(c),
+    },
+    base_url=lambda s: s.detainee_locator_base_url,
+    pace=lambda s: s.detainee_locator_pace_seconds,
+    options=lambda s: {"zero_attempts": s.detainee_locator_zero_attempts},
+    outcome=run_outcome,
+    conclusive=CONCLUSIVE,
+    after=_after,
+)
+check = LOOKUPS.check

@@ -337,7 +337,7 @@ def _skipped(engine: sa.Engine, run_id: int, n: int) -> None:
 
 
 def _store(ctx: WorkerContext, run_id: int, client_ids: list[int], item: dict[str, Any]) -> None:
-    from spiders.run import store_acis_item
+    from spiders.acis import store_item as store_acis_item
 
     settings = ctx.settings
     outcome = store_acis_item(ctx.engine, run_id, settings.timezone, item)

@@ -35,7 +35,7 @@ from storage.settings import Settings
 
 if TYPE_CHECKING:  # the replicas are loaded when the demo runs, never with the CLI
     from sandbox.acis import AcisSandbox
-    from sandbox.detainee_locator import LocatorSandbox
+    from sandbox.detainee_locator import DetaineeLocatorSandbox
     from sandbox.mail import SmtpSink
 
 ZONE = ZoneInfo("America/Los_Angeles")
@@ -66,10 +66,10 @@ class DemoResult:
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     from sandbox.acis import AcisSandbox
     from sandbox.acis_data import Case, Hearing
-    from sandbox.court_status import CourtsSandbox
-    from sandbox.detainee_locator import LocatorSandbox
-    from sandbox.detention_stats import IceStatsSandbox, make_workbook
-    from sandbox.eoir_foia import FoiaShare, generate, successor
+    from sandbox.court_status import CourtStatusSandbox
+    from sandbox.detainee_locator import DetaineeLocatorSandbox
+    from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
+    from sandbox.eoir_foia import EoirFoiaSandbox, generate, successor
     from sandbox.mail import SmtpSink
 
     if folder.exists():
@@ -85,10 +85,10 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     with (
         SmtpSink(maildir=mailbox) as sink,
         AcisSandbox() as acis,
-        LocatorSandbox() as locator,
-        FoiaShare() as share,
-        CourtsSandbox() as courts,
-        IceStatsSandbox() as ice,
+        DetaineeLocatorSandbox() as locator,
+        EoirFoiaSandbox() as share,
+        CourtStatusSandbox() as courts,
+        DetentionStatsSandbox() as ice,
     ):
         settings = Settings(
             database_url=url,
@@ -178,7 +178,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
 
 
 def _seed(
-    engine: object, sink: SmtpSink, acis: AcisSandbox, locator: LocatorSandbox, today: date
+    engine: object, sink: SmtpSink, acis: AcisSandbox, locator: DetaineeLocatorSandbox, today: date
 ) -> None:
     from sandbox.acis_data import Case, Hearing
     from sandbox.detainee_locator import Person

@@ -48,9 +48,9 @@ def sandbox_locator(
     """Serve the ICE locator replica on loopback until Ctrl-C. Control it over HTTP: POST
     /_sandbox/person (detain, transfer, release), /_sandbox/remove, /_sandbox/knobs (blocked,
     captcha, layout, false_zero_rate, latency_s)."""
-    from sandbox.detainee_locator import LocatorSandbox
+    from sandbox.detainee_locator import DetaineeLocatorSandbox
 
-    with LocatorSandbox(port) as replica:
+    with DetaineeLocatorSandbox(port) as replica:
         replica.state.false_zero_rate = false_zero_rate
         serve_until_interrupted(replica, f"ICE locator replica at {replica.url}/odls/#/search")
 
@@ -101,14 +101,14 @@ def sandbox_foia(
     fail=block|truncate|truncate_once."""
     from datetime import UTC, datetime
 
-    from sandbox.eoir_foia import FoiaShare
+    from sandbox.eoir_foia import EoirFoiaSandbox
 
     stamp = (
         datetime.fromisoformat(modified).replace(tzinfo=UTC)
         if modified
         else datetime.fromtimestamp(release.stat().st_mtime, UTC)
     )
-    with FoiaShare(port) as share:
+    with EoirFoiaSandbox(port) as share:
         share.publish(release.resolve(), stamp)
         share.set(weak=weak_etag)
         serve_until_interrupted(share, f"FOIA file share at {share.zip_url}")
@@ -119,9 +119,9 @@ def sandbox_courts(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")]
     """Serve the EOIR court status page and Adelanto court page replicas until Ctrl-C. Control
     over HTTP: GET /_control?slug=adelanto-immigration-court&status=CLOSED..., judges=A|B,
     layout=broken|normal."""
-    from sandbox.court_status import CourtsSandbox
+    from sandbox.court_status import CourtStatusSandbox
 
-    with CourtsSandbox(port) as replica:
+    with CourtStatusSandbox(port) as replica:
         page = f"{replica.url}/eoir/immigration-court-operational-status"
         serve_until_interrupted(replica, f"EOIR court pages at {page}")
 
@@ -132,9 +132,9 @@ def sandbox_ice_stats(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8475,
 ) -> None:
     """Serve ICE's detention-management page replica, linking the given workbooks, until Ctrl-C."""
-    from sandbox.detention_stats import IceStatsSandbox
+    from sandbox.detention_stats import DetentionStatsSandbox
 
-    with IceStatsSandbox(port) as replica:
+    with DetentionStatsSandbox(port) as replica:
         replica.serve([f.resolve() for f in files])
         serve_until_interrupted(replica, f"ICE detention-management page at {replica.page_url}")
 

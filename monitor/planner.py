@@ -26,10 +26,10 @@ from storage.models import (
     AcisLookup,
     CheckRequest,
     Client,
-    CustodyLookup,
     Event,
     Hearing,
 )
+from storage.sources import SOURCES, load
 
 DAILY, EVERY_3_DAYS, WEEKLY = timedelta(days=1), timedelta(days=3), timedelta(days=7)
 MIN_RATIO = 0.25
@@ -128,7 +128,10 @@ def parse_hours(hours: str) -> tuple[int, int]:
 
 
 def load_states(session: Session, source: str, now: datetime) -> list[ClientState]:
-    lookup = AcisLookup if source == "acis" else CustodyLookup
+    spec = SOURCES[source].browser
+    if spec is None:
+        raise ValueError(f"{source} is not a browser source: the planner has nothing to plan")
+    lookup = load(spec.lookup_table)
     last = dict(
         session.exec(
             select(lookup.client_id, sa.func.max(lookup.observed_at)).group_by(

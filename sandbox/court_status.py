@@ -241,7 +241,7 @@ def render_court_page(state: CourtsState) -> str:
     )
 
 
-class CourtsSandbox(ReplicaServer):
+class CourtStatusSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = CourtsState()
         state = self.state

@@ -132,7 +132,7 @@ class LocatorState:
     searches: int = 0
 
 
-class LocatorSandbox(ReplicaServer):
+class DetaineeLocatorSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = LocatorState()
         self.lock = threading.Lock()

@@ -149,7 +149,7 @@ class StatsState:
     layout: str = "normal"
 
 
-class IceStatsSandbox(ReplicaServer):
+class DetentionStatsSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = StatsState()
         state = self.state

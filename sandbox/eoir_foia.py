@@ -1325,7 +1325,7 @@ def etag_for(path: Path) -> str:
     return f'"{int(st.st_mtime_ns):x}{st.st_size:x}:0"'  # IIS style: "e7c249785323dd1:0"
 
 
-class FoiaShare(ReplicaServer):
+class EoirFoiaSandbox(ReplicaServer):
     """EOIR's file share on loopback: ``/EOIR%20Case%20Data.zip`` with HEAD, ETag and Range.
 
     ``publish(path)`` makes a release current (as EOIR replacing the file does); ``weak_etags``

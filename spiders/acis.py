@@ -11,14 +11,15 @@ layout_changed. Only ``ok`` carries case data; nothing else may ever be read as 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.errors import SourceError
+from storage.errors import LayoutChangedError, SourceError, TimedOutError
 from storage.snapshots import (
     CASE_OUTCOMES,
     AcisObservation,
@@ -26,6 +27,9 @@ from storage.snapshots import (
     HearingSnapshot,
     Outcome,
 )
+
+if TYPE_CHECKING:
+    from spiders.browser import Captured
 
 __all__ = ["CASE_OUTCOMES", "AcisObservation", "CaseStatus", "Outcome", "parse_case_info"]
 
@@ -288,6 +292,113 @@ def nationality_label(code: str) -> str:
     return f"{nationalities()[code].name} ({code})"
 
 
+# -- storing an answer (the spider's, or a pool worker's) -----------------------------------------
+
+
+def store_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -> str:
+    """Parse one ACIS lookup's item (the spider's, or a pool worker's) and store it with the
+    run it belongs to, for every client it was made for; return its outcome."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.acis import record
+    from storage.db import session_scope
+    from storage.models import Client
+    from storage.snapshots import AcisObservation, Outcome
+
+    now = datetime.now(UTC)
+    raw = (item.get("body") or "").encode()
+    if "outcome" in item:
+        observation = AcisObservation(
+            outcome=Outcome(item["outcome"]),
+            language=item["language"],
+            http_status=0,
+            message=item.get("message", ""),
+            raw_sha256="",
+        )
+    else:
+        today = now.astimezone(ZoneInfo(zone)).date()
+        observation = parse_case_info(item["http_status"], raw, today, item["language"])
+    with session_scope(engine) as session:
+        for client_id in item.get("client_ids") or [item["client_id"]]:
+            client = session.get(Client, client_id)  # each program that watches the person
+            assert client is not None
+            record(
+                session,
+                client,
+                observation,
+                raw,
+                now,
+                nationality_code=item["nationality_code"],
+                crawl_run_id=run_id,
+            )
+    return observation.outcome.value
+
+
+# -- the page script (a person's steps on ACIS) -------------------------------------------------
+
+
+async def acis_lookup(
+    page: Any,
+    a_number: str,
+    nationality_label: str,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+    response_timeout_ms: float = 20_000,
+    before_submit: Callable[[], Awaitable[None]] | None = None,
+) -> Captured:
+    """On a loaded ACIS page: consent, the nine digits, the nationality, submit; return the
+    GetCaseInfo answer the page itself receives. ``before_submit`` is awaited just before the
+    click that sends the lookup to ACIS."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    from spiders.browser import Captured, NoRequestError, need, ran_out, watch_requests
+
+    watch_requests(page)
+    await need(page, ".ReactModalPortal button", "consent button", element_timeout_ms)
+    await page.locator(".ReactModalPortal button").last.click()
+    await asyncio.sleep(pace_s)
+    await need(
+        page, '.react-code-input input[inputmode="numeric"]', "A-number inputs", element_timeout_ms
+    )
+    digits = page.locator('.react-code-input input[inputmode="numeric"]')
+    if await digits.count() != 9:
+        raise LayoutChangedError(f"expected 9 A-number inputs, found {await digits.count()}")
+    await digits.first.click()
+    await page.keyboard.type(a_number, delay=60 if pace_s else 0)
+    await asyncio.sleep(pace_s)
+    await need(page, "#react-select-3-input", "nationality picker", element_timeout_ms)
+    name = nationality_label.rsplit(" (", 1)[0]
+    await page.locator("#react-select-3-input").click()
+    await page.keyboard.type(name[:12], delay=40 if pace_s else 0)
+    option = page.get_by_role("option", name=nationality_label, exact=True)
+    try:
+        await option.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        raise await ran_out(page, f"nationality option {nationality_label!r}") from None
+    await option.click()
+    await asyncio.sleep(pace_s)
+    await need(page, "#btn_submit", "submit button", element_timeout_ms)
+    if before_submit is not None:
+        await before_submit()
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/Case/GetCaseInfo" in r.url else None)
+    try:
+        async with page.expect_response(
+            lambda r: "/api/Case/GetCaseInfo" in r.url, timeout=response_timeout_ms
+        ) as info:
+            await page.locator("#btn_submit").click()
+        response = await info.value
+    except PlaywrightTimeout:
+        if sent:  # asked, but no answer in time: a slow ACIS, not a captcha
+            raise TimedOutError(
+                f"ACIS did not answer the lookup within {response_timeout_ms / 1000:.0f} s"
+            ) from None
+        raise NoRequestError("the page sent no GetCaseInfo request (no captcha token)") from None
+    return Captured(response.status, await response.body())
+
+
 async def look_up(
     page: Any,
     target: dict[str, Any],
@@ -302,7 +413,6 @@ async def look_up(
     should be loaded once more first. The crawl's spider and a pool worker both call this.
     ``before_submit`` is awaited just before the click that asks ACIS (the pool's shared
     budget takes its slot there)."""
-    from spiders.browser import acis_lookup
 
     item: dict[str, Any] = {
         "client_id": target["client_id"],
@@ -421,3 +531,11 @@ def make_spider_class() -> type:
             }
 
     return AcisSpider
+
+
+def crawl_options(options: dict[str, str]) -> dict[str, Any]:
+    """The spider's own options, from ``spiders.run``'s ``--option NAME=VALUE``."""
+    language = options.get("language", "EN")
+    if language not in ("EN", "ES"):
+        raise ValueError(f"language {language!r}: ACIS answers in EN or ES")
+    return {"language": language}

@@ -8,8 +8,10 @@ spaced out, before it says anything.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from parsel import Selector
@@ -106,16 +108,179 @@ def country_label(code: str) -> str:
     return " ".join(w.capitalize() for w in name.split())
 
 
+# -- storing an answer (in the crawl process) ---------------------------------------------------
+
+
+def store_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -> str:
+    """Parse one lookup's item (the spider's) and store it with the run it belongs to, for
+    every client it was made for; return its outcome."""
+    from datetime import UTC, datetime
+
+    from storage.db import session_scope
+    from storage.detainee_locator import record
+    from storage.models import Client
+    from storage.snapshots import CustodyObservation, CustodyOutcome
+
+    now = datetime.now(UTC)
+    html = item.get("html", "")
+    if "outcome" in item:
+        observation = CustodyObservation(
+            outcome=CustodyOutcome(item["outcome"]), message=item.get("message", "")
+        )
+    else:
+        observation = parse_result(item["status"], html)
+        if item.get("via"):
+            observation = observation.model_copy(
+                update={"message": f"searched by {item['via']} information"}
+            )
+        if item.get("facility_html"):
+            name, address, phone = parse_facility(item["facility_html"])
+            observation = observation.model_copy(
+                update={
+                    "facility_address": address,
+                    "facility_phone": phone,
+                    "facility_name": observation.facility_name or name,
+                }
+            )
+    with session_scope(engine) as session:
+        for client_id in item.get("client_ids") or [item["client_id"]]:
+            client = session.get(Client, client_id)  # each program that watches the person
+            assert client is not None
+            record(
+                session,
+                client,
+                observation,
+                html,
+                now,
+                attempts=item.get("attempts", 1),
+                crawl_run_id=run_id,
+            )
+    return observation.outcome.value
+
+
+# -- the page script (a person's steps on the locator) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocatorPages:
+    status: int
+    results_html: str
+    facility_html: str = ""
+
+
+async def locator_bio_lookup(
+    page: Any,
+    family_name: str,
+    given_name: str,
+    country_label: str,
+    born: tuple[int, int, int] | None,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+) -> LocatorPages:
+    """The biographical form (last name, first name, country of birth, date of birth)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    from spiders.browser import ran_out, watch_requests
+
+    watch_requests(page)
+    last = page.locator("#lastName")
+    try:
+        await last.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        raise await ran_out(page, "last-name field (#lastName)") from None
+    await last.press_sequentially(family_name, delay=50 if pace_s else 0)
+    await page.locator("#firstName").press_sequentially(given_name, delay=50 if pace_s else 0)
+    await page.locator("#firstName").blur()
+    try:
+        await page.select_option(
+            "#bio_Search_Country", label=country_label, timeout=element_timeout_ms
+        )
+        if born is not None:
+            year, month, day = born
+            await page.select_option("[formcontrolname=month]", label=str(month))
+            await page.select_option("[formcontrolname=day]", label=str(day))
+            await page.select_option("[formcontrolname=year]", label=str(year))
+        await page.get_by_role("button", name="Search by Biographical Information").click(
+            timeout=element_timeout_ms
+        )
+        await page.wait_for_function(
+            "() => !document.querySelector('#lastName')", timeout=element_timeout_ms * 3
+        )
+    except PlaywrightTimeout:
+        raise await ran_out(page, "the biographical search's result") from None
+    return await _results(page, pace_s, element_timeout_ms)
+
+
+async def locator_lookup(
+    page: Any,
+    a_number: str,
+    country_label: str,
+    *,
+    pace_s: float = 0.3,
+    element_timeout_ms: float = 10_000,
+) -> LocatorPages:
+    """On the locator's search page: the A-number form, country of birth by label, search;
+    return the results HTML and, for a detained person, the facility page's."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    from spiders.browser import ran_out, watch_requests
+
+    watch_requests(page)
+    field = page.locator("#alienNumber")
+    try:
+        await field.wait_for(state="visible", timeout=element_timeout_ms)
+    except PlaywrightTimeout:
+        content = await page.content()
+        if "access denied" in content.lower():
+            return LocatorPages(403, content)
+        raise await ran_out(page, "A-number field (#alienNumber)") from None
+    await field.press_sequentially(a_number, delay=50 if pace_s else 0)  # Angular needs keys
+    await field.blur()
+    try:
+        await page.select_option(
+            "#alien_Search_Country", label=country_label, timeout=element_timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise await ran_out(page, "country-of-birth select (#alien_Search_Country)") from None
+    await asyncio.sleep(pace_s)
+    try:
+        await page.get_by_role("button", name="Search by A-Number").click(
+            timeout=element_timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise await ran_out(page, "'Search by A-Number' button") from None
+    try:
+        await page.wait_for_function(
+            "() => !document.querySelector('#alienNumber')", timeout=element_timeout_ms * 3
+        )
+    except PlaywrightTimeout:
+        raise await ran_out(page, "the search's result page") from None
+    return await _results(page, pace_s, element_timeout_ms)
+
+
+async def _results(page: Any, pace_s: float, element_timeout_ms: float) -> LocatorPages:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    results = await page.inner_html("#app")
+    facility = ""
+    link = page.locator("span.detention-link")
+    if await link.count():
+        await asyncio.sleep(pace_s)
+        await link.first.click()
+        try:
+            await page.wait_for_selector("#detentionPage", timeout=element_timeout_ms)
+            facility = await page.inner_html("#app")
+        except PlaywrightTimeout:
+            facility = ""
+    return LocatorPages(200, results, facility)
+
+
 def make_spider_class() -> type:
     import scrapy
     from scrapy.http import Response
 
-    from spiders.browser import (
-        LocatorPages,
-        locator_bio_lookup,
-        locator_lookup,
-        open_page,
-    )
+    from spiders.browser import open_page
 
     class DetaineeLocatorSpider(scrapy.Spider):
         """Searches the ICE locator by A-number and country of birth, one client at a time; a
@@ -231,3 +396,8 @@ def make_spider_class() -> type:
             yield item
 
     return DetaineeLocatorSpider
+
+
+def crawl_options(options: dict[str, str]) -> dict[str, Any]:
+    """The spider's own options, from ``spiders.run``'s ``--option NAME=VALUE``."""
+    return {"zero_attempts": int(options.get("zero_attempts", "3"))}

@@ -16,7 +16,7 @@ from typing import Any
 
 from storage.logs import setup_logging
 from storage.settings import load_settings
-from storage.sources import browser_sources
+from storage.sources import SOURCES, browser_sources, load
 
 log = logging.getLogger("docketwatch.crawl")
 
@@ -42,109 +42,27 @@ class StorePipeline:
         )
 
     def process_item(self, item: dict[str, Any], spider: Any) -> dict[str, Any]:
-        if spider.name == "detainee_locator":
-            return self._custody(item)
-        return self._acis(item)
+        """The answer stored as the source's registry entry says (``BrowserSpec.store``)."""
+        spec = SOURCES[spider.name].browser
+        assert spec is not None
+        outcome = load(spec.store)(self.engine, self.run_id, self.zone, item)
+        self._progress(outcome)
+        return {"client_id": item["client_id"], "outcome": outcome}
 
     def _progress(self, outcome: str) -> None:
         self.done += 1
         sys.stdout.write(json.dumps({"done": self.done, "outcome": outcome}) + "\n")
         sys.stdout.flush()
 
-    def _custody(self, item: dict[str, Any]) -> dict[str, Any]:
-        from datetime import UTC, datetime
-
-        from spiders.detainee_locator import parse_facility, parse_result
-        from storage.db import session_scope
-        from storage.detainee_locator import record
-        from storage.models import Client
-        from storage.snapshots import CustodyObservation, CustodyOutcome
-
-        now = datetime.now(UTC)
-        html = item.get("html", "")
-        if "outcome" in item:
-            observation = CustodyObservation(
-                outcome=CustodyOutcome(item["outcome"]), message=item.get("message", "")
-            )
-        else:
-            observation = parse_result(item["status"], html)
-            if item.get("via"):
-                observation = observation.model_copy(
-                    update={"message": f"searched by {item['via']} information"}
-                )
-            if item.get("facility_html"):
-                name, address, phone = parse_facility(item["facility_html"])
-                observation = observation.model_copy(
-                    update={
-                        "facility_address": address,
-                        "facility_phone": phone,
-                        "facility_name": observation.facility_name or name,
-                    }
-                )
-        with session_scope(self.engine) as session:
-            for client_id in item.get("client_ids") or [item["client_id"]]:
-                client = session.get(Client, client_id)  # each program that watches the person
-                assert client is not None
-                record(
-                    session,
-                    client,
-                    observation,
-                    html,
-                    now,
-                    attempts=item.get("attempts", 1),
-                    crawl_run_id=self.run_id,
-                )
-        self._progress(observation.outcome.value)
-        return {"client_id": item["client_id"], "outcome": observation.outcome.value}
-
-    def _acis(self, item: dict[str, Any]) -> dict[str, Any]:
-        outcome = store_acis_item(self.engine, self.run_id, self.zone, item)
-        self._progress(outcome)
-        return {"client_id": item["client_id"], "outcome": outcome}
-
     def close_spider(self, spider: Any) -> None:
         self.engine.dispose()
 
 
-def store_acis_item(engine: Any, run_id: int, zone: str, item: dict[str, Any]) -> str:
-    """Parse one ACIS lookup's item (the spider's, or a pool worker's) and store it with the
-    run it belongs to, for every client it was made for; return its outcome."""
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
+def spider_module(source: str) -> Any:
+    """The spider module of a browser source, as the registry names it."""
+    import importlib
 
-    from spiders.acis import parse_case_info
-    from storage.acis import record
-    from storage.db import session_scope
-    from storage.models import Client
-    from storage.snapshots import AcisObservation, Outcome
-
-    now = datetime.now(UTC)
-    raw = (item.get("body") or "").encode()
-    if "outcome" in item:
-        observation = AcisObservation(
-            outcome=Outcome(item["outcome"]),
-            language=item["language"],
-            http_status=0,
-            message=item.get("message", ""),
-            raw_sha256="",
-        )
-    else:
-        today = now.astimezone(ZoneInfo(zone)).date()
-        observation = parse_case_info(item["http_status"], raw, today, item["language"])
-    with session_scope(engine) as session:
-        for client_id in item.get("client_ids") or [item["client_id"]]:
-            client = session.get(Client, client_id)  # each program that watches the person
-            assert client is not None
-            record(
-                session,
-                client,
-                observation,
-                raw,
-                now,
-                nationality_code=item["nationality_code"],
-                crawl_run_id=run_id,
-            )
-    return observation.outcome.value
+    return importlib.import_module(SOURCES[source].spider)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,9 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--targets", type=Path, required=True)
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--language", default="EN", choices=["EN", "ES"])
     parser.add_argument("--pace", type=float, default=3.0)
-    parser.add_argument("--zero-attempts", type=int, default=3)
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of the source's spider (its crawl_options says which)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds a browser wait may take (elements)"
     )
@@ -167,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
-    from spiders import acis, detainee_locator
     from spiders.browser import launch_options
 
     process = CrawlerProcess(
@@ -201,24 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         },
         install_root_handler=False,  # our own handler redacts A-numbers
     )
-    if args.source == "acis":
-        process.crawl(
-            acis.make_spider_class(),
-            base_url=args.base_url,
-            targets=targets,
-            language=args.language,
-            pace_s=min(args.pace, 1.0),
-            timeout_s=args.timeout,
-        )
-    else:
-        process.crawl(
-            detainee_locator.make_spider_class(),
-            base_url=args.base_url,
-            targets=targets,
-            pace_s=min(args.pace, 1.0),
-            timeout_s=args.timeout,
-            zero_attempts=args.zero_attempts,
-        )
+    module = spider_module(args.source)
+    options = dict(o.split("=", 1) for o in args.option)
+    process.crawl(
+        module.make_spider_class(),
+        base_url=args.base_url,
+        targets=targets,
+        pace_s=min(args.pace, 1.0),
+        timeout_s=args.timeout,
+        **module.crawl_options(options),
+    )
     process.start()
     return 0
 

@@ -19,6 +19,26 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class BrowserSpec:
+    """What a browser source's crawl, planner and pool need, each named by dotted path.
+
+    - ``lookup_table``: the table of its lookups ("module:Model": a row per lookup with
+      ``client_id``, ``observed_at``, ``outcome`` and ``crawl_run_id``), read by the planner;
+    - ``lookups``: its :class:`checks.browser.BrowserLookups` ("module:NAME"): how a client's
+      lookup target is built, its spider's options, how its run's outcome is judged, what
+      follows each stored lookup (detection);
+    - ``store``: how the spider's answer is stored, in the crawl process ("module:function");
+    - ``pool``: how the pool plans it ("module:function(engine, settings) -> summary"): a planned
+      batch of single lookups, or ``None``: the whole check queued as one task.
+    """
+
+    lookup_table: str
+    lookups: str
+    store: str
+    pool: str | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     """One public source docketwatch reads."""
 
@@ -26,7 +46,7 @@ class Source:
     title: str  # what people call it
     doc: str  # one line: what docketwatch reads there and why
     interval_setting: str  # the Settings field with the service's interval (…_minutes, …_hours)
-    browser: bool  # read in a real browser, within the polling budget
+    browser: BrowserSpec | None  # read in a real browser, within the polling budget
     check_command: tuple[str, ...]  # the CLI command the service runs in a child process
     check: str  # "module:function" of the check
     spider: str  # module of the spider (its `SOURCE` is this name)
@@ -54,7 +74,15 @@ def register(source: Source) -> Source:
 
 
 def browser_sources() -> list[str]:
-    return [s.name for s in SOURCES.values() if s.browser]
+    return [s.name for s in SOURCES.values() if s.browser is not None]
+
+
+def load(path: str) -> Any:
+    """The object a registry entry names by dotted path ("package.module:name")."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 register(
@@ -63,7 +91,12 @@ register(
         title="EOIR case status (ACIS)",
         doc="each client's next hearing, decision and appeal, looked up as a person would",
         interval_setting="acis_interval_minutes",
-        browser=True,
+        browser=BrowserSpec(
+            lookup_table="storage.models:AcisLookup",
+            lookups="checks.acis:LOOKUPS",
+            store="spiders.acis:store_item",
+            pool="checks.pool:plan_acis",
+        ),
         check_command=("acis", "check", "--planned", "--no-dispatch"),
         check="checks.acis:check",
         spider="spiders.acis",
@@ -76,11 +109,15 @@ register(
         title="ICE online detainee locator",
         doc="where each detained client is held: detentions, transfers, releases",
         interval_setting="detainee_locator_interval_minutes",
-        browser=True,
+        browser=BrowserSpec(
+            lookup_table="storage.models:CustodyLookup",
+            lookups="checks.detainee_locator:LOOKUPS",
+            store="spiders.detainee_locator:store_item",
+        ),
         check_command=("detainee_locator", "check", "--planned", "--no-dispatch"),
         check="checks.detainee_locator:check",
         spider="spiders.detainee_locator",
-        replica="sandbox.detainee_locator:LocatorSandbox",
+        replica="sandbox.detainee_locator:DetaineeLocatorSandbox",
     )
 )
 register(
@@ -89,11 +126,11 @@ register(
         title="EOIR bulk FOIA case data",
         doc="every case at every court: the unrepresented caseload and new cases at Adelanto",
         interval_setting="eoir_foia_interval_hours",
-        browser=False,
+        browser=None,
         check_command=("eoir_foia", "check", "--no-dispatch"),
         check="checks.eoir_foia:check",
         spider="spiders.eoir_foia",
-        replica="sandbox.eoir_foia:FoiaShare",
+        replica="sandbox.eoir_foia:EoirFoiaSandbox",
     )
 )
 register(
@@ -102,11 +139,11 @@ register(
         title="ICE detention statistics",
         doc="each facility's population per edition of ICE's workbooks",
         interval_setting="detention_stats_interval_hours",
-        browser=False,
+        browser=None,
         check_command=("detention_stats", "check"),
         check="checks.detention_stats:check",
         spider="spiders.detention_stats",
-        replica="sandbox.detention_stats:IceStatsSandbox",
+        replica="sandbox.detention_stats:DetentionStatsSandbox",
     )
 )
 register(
@@ -115,10 +152,10 @@ register(
         title="EOIR court operational status",
         doc="court closures (hearings on those days) and the Adelanto judges",
         interval_setting="court_status_interval_hours",
-        browser=False,
+        browser=None,
         check_command=("court_status", "check", "--no-dispatch"),
         check="checks.court_status:check",
         spider="spiders.court_status",
-        replica="sandbox.court_status:CourtsSandbox",
+        replica="sandbox.court_status:CourtStatusSandbox",
     )
 )

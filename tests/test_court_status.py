@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from checks.court_status import check as run_court_check
-from sandbox.court_status import CourtsSandbox, CourtsState, render_court_page, render_status
+from sandbox.court_status import CourtsState, CourtStatusSandbox, render_court_page, render_status
 from sandbox.mail import SmtpSink
 from spiders.court_status import closure_days, parse_court_page, parse_status_page
 from storage.db import session_scope
@@ -20,8 +22,42 @@ from storage.models import CheckRequest, CourtStatus, CrawlRun, Event, Hearing
 from storage.people import add_client, add_staff, assign
 from storage.settings import Settings
 from tests.support.alerting import Clock, dispatcher
+from tests.support.golden import check_golden
 
 TODAY = date(2026, 11, 27)
+FIXTURES = Path(__file__).parent / "fixtures" / "court_status"
+STATUS_PAGES = sorted(FIXTURES.glob("operational_status_*.html"))
+
+
+@pytest.mark.parametrize("path", STATUS_PAGES, ids=lambda p: p.stem)
+def test_recorded_status_pages_golden(path: Path, update_goldens: bool) -> None:
+    """The status page as EOIR's site lays it out (the site's chrome, a table head, statuses
+    over several leaves, the map's JSON): every court, its status and closure days."""
+    rows = parse_status_page(path.read_text(), TODAY)
+    assert len(rows) >= 60
+    check_golden(
+        path.with_suffix(".expected.json"),
+        [{**asdict(r), "closed_days": [d.isoformat() for d in r.closed_days]} for r in rows],
+        update_goldens,
+    )
+
+
+def test_recorded_pages_say_what_changed() -> None:
+    """Read the two recorded pages as two runs would: Adelanto closed on two days, Santa Ana's
+    note of an early close is not a closure."""
+    before = {r.slug: r for r in parse_status_page(STATUS_PAGES[1].read_text(), TODAY)}
+    after = {r.slug: r for r in parse_status_page(STATUS_PAGES[0].read_text(), TODAY)}
+    assert "all_open" in STATUS_PAGES[1].name and "closed" in STATUS_PAGES[0].name
+    assert not any(r.closed for r in before.values())
+    adelanto = after["adelanto-immigration-court"]
+    assert adelanto.closed and adelanto.code == "ADL"
+    assert [d.isoformat() for d in adelanto.closed_days] == ["2026-12-08", "2026-12-09"]
+    assert not after["santa-ana-immigration-court"].closed
+
+
+def test_recorded_court_page_lists_its_judges() -> None:
+    judges = parse_court_page((FIXTURES / "adelanto_court_page.html").read_text())
+    assert judges == ["Aldana, T.", "Brandt, U.", "Chowdhury, V.", "Delacroix, W."]
 
 
 def test_status_page_parses_72_courts_and_closure_text() -> None:
@@ -61,12 +97,12 @@ def test_judges_from_the_court_page() -> None:
 
 
 @pytest.fixture
-def site() -> Iterator[CourtsSandbox]:
-    with CourtsSandbox() as replica:
+def site() -> Iterator[CourtStatusSandbox]:
+    with CourtStatusSandbox() as replica:
         yield replica
 
 
-def test_court_closure_end_to_end(engine: sa.Engine, site: CourtsSandbox) -> None:
+def test_court_closure_end_to_end(engine: sa.Engine, site: CourtStatusSandbox) -> None:
     now = datetime.now(UTC)
     local_today = now.astimezone(ZoneInfo("America/Los_Angeles")).date()
     d1, d2 = local_today + timedelta(days=3), local_today + timedelta(days=4)

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from checks.detainee_locator import check as run_custody_check
 from monitor.dispatch import Dispatcher
-from sandbox.detainee_locator import LocatorSandbox, Person
+from sandbox.detainee_locator import DetaineeLocatorSandbox, Person
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Client, CustodyLookup, Event
@@ -27,12 +27,12 @@ COUNTRIES = ["MX", "GT", "HO", "ES"]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings]]:
+def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings]]:
     url = f"sqlite:///{tmp_path / 'dw.db'}"
     engine = make_engine(url)
     upgrade(engine)
     load_reference_data(engine)
-    with LocatorSandbox() as replica, SmtpSink() as sink:
+    with DetaineeLocatorSandbox() as replica, SmtpSink() as sink:
         with session_scope(engine) as s:
             for email in [*ATTORNEYS, ADMIN]:
                 add_staff(
@@ -73,7 +73,7 @@ TRANSITIONS = [
 
 @pytest.mark.parametrize(("n", "repeats"), [(5, 2), pytest.param(40, 3, marks=pytest.mark.scale)])
 def test_clients_every_change_thirty_percent_false_zeros(
-    world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings], n: int, repeats: int
+    world: tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings], n: int, repeats: int
 ) -> None:
     """Every custody change among ``n`` clients (5: one client per transition, after rounds in
     which the four detained ones met false zeros and stayed silent; the scale tier: 40, of whom
@@ -131,7 +131,7 @@ def test_clients_every_change_thirty_percent_false_zeros(
 
 
 def test_block_page_internal_error_and_layout_change(
-    world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings],
+    world: tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings],
 ) -> None:
     engine, replica, sink, settings = world
     with session_scope(engine) as s:
@@ -157,7 +157,9 @@ def test_block_page_internal_error_and_layout_change(
     assert sink.to(ATTORNEYS[0]) == []
 
 
-def test_biographical_fallback(world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings]) -> None:
+def test_biographical_fallback(
+    world: tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings],
+) -> None:
     engine, replica, _sink, settings = world
     from datetime import date
 
@@ -178,7 +180,7 @@ def test_biographical_fallback(world: tuple[sa.Engine, LocatorSandbox, SmtpSink,
 
 
 def test_a_slow_locator_is_a_timeout_never_a_changed_page(
-    world: tuple[sa.Engine, LocatorSandbox, SmtpSink, Settings],
+    world: tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings],
 ) -> None:
     """A search answered after the wait ran out is timed_out (a slow site), never layout_changed
     and never a zero: nobody is reported released or missing."""

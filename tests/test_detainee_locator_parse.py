@@ -64,9 +64,9 @@ def test_facility_page() -> None:
 def test_locator_sandbox_is_controlled_over_http() -> None:
     import urllib.request
 
-    from sandbox.detainee_locator import LocatorSandbox
+    from sandbox.detainee_locator import DetaineeLocatorSandbox
 
-    with LocatorSandbox() as replica:
+    with DetaineeLocatorSandbox() as replica:
 
         def post(path: str, body: dict[str, object]) -> None:
             request = urllib.request.Request(replica.url + path, data=json.dumps(body).encode())

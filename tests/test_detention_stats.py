@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from checks.detention_stats import check as run_stats_check
 from monitor.detention_stats import svg_chart
-from sandbox.detention_stats import IceStatsSandbox, make_workbook
+from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
 from spiders.detention_stats import find_workbooks, parse_workbook, sanity_checks
 from storage.detention_stats import normalize_name, trend
 from storage.errors import ValidationError
@@ -214,7 +214,7 @@ def test_source_check_downloads_only_new_workbooks(engine: sa.Engine, tmp_path: 
     )
     real = tmp_path / "FY26_detentionStats_04092026.xlsx"
     shutil.copy(XLSX / real.name, real)
-    with IceStatsSandbox() as site:
+    with DetentionStatsSandbox() as site:
         site.serve([made, real])  # the newest is listed first here, an older one after it
         settings = Settings(detention_stats_url=site.page_url, data_dir=tmp_path / "data")
         first = run_stats_check(engine, settings)

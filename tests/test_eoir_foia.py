@@ -23,7 +23,7 @@ from monitor.eoir_foia import (
     caseload_unrepresented,
     release_diff,
 )
-from sandbox.eoir_foia import CORE, FoiaShare, ReleaseInfo, generate, successor
+from sandbox.eoir_foia import CORE, EoirFoiaSandbox, ReleaseInfo, generate, successor
 from sandbox.mail import SmtpSink
 from sandbox.zipwriter import ZipWriter
 from storage.db import session_scope
@@ -456,15 +456,18 @@ def test_coordinator_queries(
 
 
 @pytest.fixture
-def share(releases: tuple[ReleaseInfo, ReleaseInfo]) -> Iterator[FoiaShare]:
-    with FoiaShare() as replica:
+def share(releases: tuple[ReleaseInfo, ReleaseInfo]) -> Iterator[EoirFoiaSandbox]:
+    with EoirFoiaSandbox() as replica:
         first, _ = releases
         replica.publish(first.path, datetime(2026, 11, 1, 14, 0, tzinfo=UTC))
         yield replica
 
 
 def test_check_downloads_only_new_releases_resumes_and_survives_a_block(
-    engine: sa.Engine, tmp_path: Path, share: FoiaShare, releases: tuple[ReleaseInfo, ReleaseInfo]
+    engine: sa.Engine,
+    tmp_path: Path,
+    share: EoirFoiaSandbox,
+    releases: tuple[ReleaseInfo, ReleaseInfo],
 ) -> None:
     _first, second = releases
     settings = Settings(
@@ -512,7 +515,10 @@ def test_check_downloads_only_new_releases_resumes_and_survives_a_block(
 
 
 def test_coordinator_gets_one_email_per_release(
-    engine: sa.Engine, tmp_path: Path, share: FoiaShare, releases: tuple[ReleaseInfo, ReleaseInfo]
+    engine: sa.Engine,
+    tmp_path: Path,
+    share: EoirFoiaSandbox,
+    releases: tuple[ReleaseInfo, ReleaseInfo],
 ) -> None:
     _first, second = releases
     with SmtpSink() as sink:

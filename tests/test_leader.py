@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sandbox import pgserver as pg
-from sandbox.court_status import CourtsSandbox
+from sandbox.court_status import CourtStatusSandbox
 from storage.db import make_engine, upgrade
 from storage.models import CrawlRun, ServiceLock
 from storage.reference_data import load_reference_data
@@ -70,7 +70,7 @@ def test_the_standby_takes_over_within_the_lease_and_no_run_is_doubled(
 ) -> None:
     engine = make_engine(database)
     procs: list[subprocess.Popen[bytes]] = []
-    with CourtsSandbox() as courts:
+    with CourtStatusSandbox() as courts:
         env = service_env(database, courts.url, "http://127.0.0.1:9/none.zip")
         env.update(
             {"DOCKETWATCH_SOURCES": "court_status", "DOCKETWATCH_LEADER_LEASE_SECONDS": str(LEASE)}

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from sandbox.court_status import CourtsSandbox
-from sandbox.eoir_foia import FoiaShare, ReleaseInfo, generate, successor
+from sandbox.court_status import CourtStatusSandbox
+from sandbox.eoir_foia import EoirFoiaSandbox, ReleaseInfo, generate, successor
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing, ServiceLock
@@ -75,7 +75,7 @@ def test_sigkill_mid_cycle_then_restart(
     load_reference_data(engine)
     r1, r2 = releases
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
-    with SmtpSink() as sink, CourtsSandbox() as courts, FoiaShare() as share:
+    with SmtpSink() as sink, CourtStatusSandbox() as courts, EoirFoiaSandbox() as share:
         share.publish(r1.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         with session_scope(engine) as s:
             for who, role in (
@@ -273,7 +273,7 @@ def test_sigterm_stops_a_running_check_promptly(
     engine = make_engine(db)
     upgrade(engine)
     release = releases[0]
-    with CourtsSandbox() as courts, FoiaShare() as share:
+    with CourtStatusSandbox() as courts, EoirFoiaSandbox() as share:
         share.publish(release.path, datetime(2026, 11, 1, 12, tzinfo=UTC))
         env = service_env(db, courts.url, share.zip_url)
         proc = _start(tmp_path, env)

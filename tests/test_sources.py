@@ -33,6 +33,8 @@ def test_everything_about_a_source_carries_its_name(name: str) -> None:
     assert source.replica.startswith(f"sandbox.{name}:") and isinstance(
         _resolve(source.replica), type
     )
+    words = "".join(w.capitalize() for w in name.split("_"))
+    assert source.replica.endswith(f":{words}Sandbox"), "a replica class is named <Source>Sandbox"
     assert source.interval_setting.startswith(f"{name}_")
     assert source.interval_setting in Settings.model_fields
     assert source.interval(Settings()) > timedelta(0)
@@ -42,6 +44,51 @@ def test_everything_about_a_source_carries_its_name(name: str) -> None:
 
 def test_the_browser_sources_are_the_ones_looked_up_in_a_browser() -> None:
     assert [s.name for s in SOURCES.values() if s.browser] == ["acis", "detainee_locator"]
+
+
+@pytest.mark.parametrize("name", ["acis", "detainee_locator"])
+def test_a_browser_source_is_described_by_the_registry(name: str) -> None:
+    """Its lookup table, its lookups (targets, options, outcome, follow-up), how its answer is
+    stored, how the pool plans it: each names a real object of the source's own modules."""
+    from checks.browser import BrowserLookups, lookups_of
+
+    spec = SOURCES[name].browser
+    assert spec is not None
+    table = _resolve(spec.lookup_table)
+    assert all(hasattr(table, c) for c in ("client_id", "observed_at", "outcome", "crawl_run_id"))
+    lookups = lookups_of(name)
+    assert isinstance(lookups, BrowserLookups) and lookups.source == name
+    assert spec.lookups.startswith(f"checks.{name}:") and spec.store.startswith(f"spiders.{name}:")
+    assert callable(_resolve(spec.store))
+    spider = importlib.import_module(SOURCES[name].spider)
+    assert callable(spider.make_spider_class) and isinstance(spider.crawl_options({}), dict)
+    assert spec.pool is None or callable(_resolve(spec.pool))
+
+
+def test_no_source_is_chosen_by_name_outside_its_own_modules() -> None:
+    """``if source == "acis"`` (and the like) only in the source's own modules: anything else
+    reads the registry, so a new browser source cannot silently take another's branch. (A
+    query's filter on a stored source's rows is data, not a branch.)"""
+    import ast
+
+    problems = []
+    for folder in ("spiders", "monitor", "checks", "storage", "cli", "web"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tests = [
+                n.test
+                for n in ast.walk(ast.parse(path.read_text()))
+                if isinstance(n, ast.If | ast.IfExp | ast.While)
+            ]
+            compares = [c for test in tests for c in ast.walk(test) if isinstance(c, ast.Compare)]
+            for node in compares:
+                for side in (node.left, *node.comparators):
+                    value = side.value if isinstance(side, ast.Constant) else None
+                    if value in SOURCES and path.stem != value:
+                        rel = path.relative_to(ROOT)
+                        problems.append(f"{rel}:{node.lineno}: compares with {value!r}")
+    assert problems == []
 
 
 def test_a_source_cannot_be_registered_twice() -> None:

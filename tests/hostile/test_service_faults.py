@@ -27,7 +27,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from sandbox.court_status import CourtsSandbox
+from sandbox.court_status import CourtStatusSandbox
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, Hearing, Heartbeat
@@ -78,7 +78,7 @@ def test_locked_database_full_disk_and_mail_down(
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
     sink = SmtpSink().start()
     port = sink.port
-    with CourtsSandbox() as courts:
+    with CourtStatusSandbox() as courts:
         with session_scope(engine) as s:
             for who, role in ((ANA, "attorney"), (ADMIN, "admin")):
                 add_staff(s, name=who[:4].title(), email=who, role=role, channels=[sink.url(who)])
