@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, note
+from monitor.events import EventInput, client_event, note
 from monitor.route import emit
 from storage.models import (
     CheckRequest,
@@ -66,11 +67,20 @@ def apply_statuses(
         session.add(stored)
         if not row.code:
             continue  # a court none of the clients' hearings can be at
-        if row.closed and (changed or not was_closed):
-            counts.update(_closed(session, row, days, now))
-        elif was_closed and not row.closed:
-            counts.update(_reopened(session, row, now))
+        change = StatusChange(row, days, changed, was_closed)
+        for rule in RULES:
+            counts.update(rule(session, change, now))
     return counts
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A court's status as this run read it, beside what was stored before."""
+
+    row: CourtRow
+    days: list[date]  # the days a closure affects
+    changed: bool  # the status text differs from the stored one
+    was_closed: bool
 
 
 def _hearing_payload(h: Hearing) -> dict[str, object]:
@@ -83,8 +93,13 @@ def _hearing_payload(h: Hearing) -> dict[str, object]:
     }
 
 
-def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) -> Counter[str]:
+def closed(session: Session, change: StatusChange, now: datetime) -> Counter[str]:
+    """A court closed (or its closure's text changed): each client with a hearing there on an
+    affected day, and the coordinators' summary."""
     counts: Counter[str] = Counter()
+    row, days = change.row, change.days
+    if not row.closed or not (change.changed or not change.was_closed):
+        return counts
     tag = hashlib.sha256(row.status.encode()).hexdigest()[:10]
     hearings = session.exec(
         select(Hearing, Client)
@@ -110,24 +125,19 @@ def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) ->
                 requested_at=now,
             )
         )
-        event = emit(
-            session,
-            EventInput(
-                kind="court_closed",
-                subject_type="client",
-                subject_key=str(client.id),
-                client_id=client.id,
-                dedup_key=f"court_closed:{row.code}:{client.id}:{hearing.hearing_on}:{tag}",
-                group_key=f"court_status:{row.code}:{client.id}:{tag}",
-                payload={
-                    "notes": [note("court_closed", court=row.name, status=row.status[:300])],
-                    "hearing": _hearing_payload(hearing),
-                    "court": row.code,
-                },
-                occurred_at=now,
-            ),
+        line = note("court_closed", court=row.name, status=row.status[:300])
+        proposed = client_event(
+            "court_closed",
+            client.id,
+            "",
             now,
+            dedup_key=f"court_closed:{row.code}:{client.id}:{hearing.hearing_on}:{tag}",
+            group=f"court_status:{row.code}:{client.id}:{tag}",
+            notes=[line],
+            hearing=_hearing_payload(hearing),
+            court=row.code,
         )
+        event = emit(session, proposed, now)
         if event is not None:
             counts["court_closed"] += 1
         items.append(
@@ -166,8 +176,12 @@ def _closed(session: Session, row: CourtRow, days: list[date], now: datetime) ->
     return counts
 
 
-def _reopened(session: Session, row: CourtRow, now: datetime) -> Counter[str]:
+def reopened(session: Session, change: StatusChange, now: datetime) -> Counter[str]:
+    """A closed court open again: the clients whose hearings the closure left unverified."""
     counts: Counter[str] = Counter()
+    row = change.row
+    if not change.was_closed or row.closed:
+        return counts
     hearings = session.exec(
         select(Hearing).where(
             col(Hearing.current).is_(True),
@@ -176,26 +190,23 @@ def _reopened(session: Session, row: CourtRow, now: datetime) -> Counter[str]:
         )
     ).all()
     for hearing in hearings:
-        event = emit(
-            session,
-            EventInput(
-                kind="court_reopened",
-                subject_type="client",
-                subject_key=str(hearing.client_id),
-                client_id=hearing.client_id,
-                dedup_key=f"court_reopened:{row.code}:{hearing.client_id}:{now:%Y%m%dT%H%M}",
-                payload={
-                    "notes": [note("court_reopened", court=row.name)],
-                    "hearing": _hearing_payload(hearing),
-                    "court": row.code,
-                },
-                occurred_at=now,
-            ),
+        proposed = client_event(
+            "court_reopened",
+            hearing.client_id,
+            "",
             now,
+            dedup_key=f"court_reopened:{row.code}:{hearing.client_id}:{now:%Y%m%dT%H%M}",
+            notes=[note("court_reopened", court=row.name)],
+            hearing=_hearing_payload(hearing),
+            court=row.code,
         )
+        event = emit(session, proposed, now)
         if event is not None:
             counts["court_reopened"] += 1
     return counts
+
+
+RULES = [closed, reopened]
 
 
 def apply_judges(session: Session, court: str, judges: list[str], now: datetime) -> Counter[str]:

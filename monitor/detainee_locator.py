@@ -12,6 +12,7 @@ safe: every event's dedup key names the lookups it came from.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -19,10 +20,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, note
+from monitor.events import EventInput, client_event, note
 from monitor.route import emit
 from storage.bulk import table
-from storage.models import Client, Court, CustodyLookup, Facility, Hearing
+from storage.models import Client, Court, CustodyLookup, Facility, Hearing, Severity
 from storage.snapshots import CustodyOutcome
 
 
@@ -87,10 +88,153 @@ def resolve_facilities(session: Session, client: Client, now: datetime) -> None:
     session.flush()
 
 
+class Custody(NamedTuple):
+    """Where the replay of the lookups has a client: detained (at a facility), released,
+    absent (K spaced zeros after being found) or unseen (only zeros so far)."""
+
+    kind: str
+    facility_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change of custody seen in the lookups: the rules read it."""
+
+    session: Session
+    client_id: int
+    before: Custody
+    after: Custody
+    row: Row  # the lookup that made the change
+    zeros: list[Row]  # the zero lookups that made an absence
+    settings: CustodySettings
+
+    def facility(self, facility_id: int | None) -> Facility | None:
+        return self.session.get(Facility, facility_id) if facility_id else None
+
+    def event(self, kind: str, severity: Severity | None = None, **payload: Any) -> EventInput:
+        key = str(self.zeros[0].id if self.zeros else self.row.id)
+        group = f"detainee_locator:{self.client_id}:{self.row.id}"  # one message per lookup
+        return client_event(
+            kind,
+            self.client_id,
+            key,
+            self.row.observed_at,
+            group=group,
+            severity=severity,
+            **payload,
+        )
+
+
+def replay(
+    rows: list[Row], settings: CustodySettings
+) -> Iterator[tuple[Custody, Custody, Row, list[Row]]]:
+    """The changes of custody in ``rows`` (oldest first): (before, after, the lookup, the zeros
+    behind an absence). The first found result is the baseline; zeros count only when
+    ``zero_repeats`` of them come in a row, spread over (K-1) x ``zero_spacing``."""
+    state: Custody | None = None
+    zeros: list[Row] = []
+    for row in rows:
+        if row.outcome == CustodyOutcome.zero.value:
+            zeros.append(row)
+            spread = zeros[-1].observed_at - zeros[0].observed_at
+            enough = len(zeros) >= settings.zero_repeats and spread >= settings.zero_spacing * (
+                settings.zero_repeats - 1
+            )
+            if state is None:
+                if enough:  # confirmed not in the locator: a later detention is news
+                    state = Custody("unseen")
+            elif enough and state.kind not in ("absent", "unseen"):
+                yield state, Custody("absent"), row, list(zeros)
+                state = Custody("absent")
+            continue
+        zeros = []
+        new = Custody("detained", row.facility_id) if row.detained else Custody("released")
+        if state is not None:
+            yield state, new, row, []
+        state = new
+
+
+def lost(s: Step) -> list[EventInput]:
+    """A detained client the locator no longer finds (K spaced zeros)."""
+    if s.before.kind != "detained" or s.after.kind != "absent":
+        return []
+    line = note(
+        "locator_lost",
+        lookups=len(s.zeros),
+        since=f"{s.zeros[0].observed_at:%Y-%m-%d %H:%M}",
+        facility=_facility_text(s.facility(s.before.facility_id)),
+    )
+    return [s.event("client_not_found", notes=[line])]
+
+
+def detained(s: Step) -> list[EventInput]:
+    if s.after.kind != "detained" or s.before.kind not in ("absent", "released", "unseen"):
+        return []
+    return [s.event("client_detained", facility=_facility_text(s.facility(s.after.facility_id)))]
+
+
+def transferred(s: Step) -> list[EventInput]:
+    """Moved between facilities; urgent when out of the program's area."""
+    if s.before.kind != "detained" or s.after.kind != "detained":
+        return []
+    if s.before.facility_id == s.after.facility_id:
+        return []
+    before, after = s.facility(s.before.facility_id), s.facility(s.after.facility_id)
+    home = (s.settings.home_aor, s.settings.home_state)
+    far = after is None or (after.aor, after.state) != home
+    change = {"field": "facility", "old": _facility_text(before), "new": _facility_text(after)}
+    return [
+        s.event(
+            "client_transferred",
+            severity=Severity.urgent if far else None,
+            facility=_facility_text(after),
+            changes=[change],
+            notes=[note("moved_far")] if far else [],
+        )
+    ]
+
+
+def released(s: Step) -> list[EventInput]:
+    if s.before.kind != "detained" or s.after.kind != "released":
+        return []
+    facility = _facility_text(s.facility(s.before.facility_id))
+    return [s.event("client_released", notes=[note("released", facility=facility)])]
+
+
+RULES: list[Callable[[Step], list[EventInput]]] = [lost, detained, transferred, released]
+
+
+def court_mismatch(
+    session: Session, client: Client, final: Custody, group: str | None, now: datetime
+) -> list[EventInput]:
+    """Detained while the current hearing is at a court for the non-detained docket."""
+    if final.kind != "detained" or client.id is None:
+        return []
+    mismatch = _court_mismatch(session, client, final.facility_id)
+    if mismatch is None:
+        return []
+    court, facility = mismatch
+    line = note("custody_court_mismatch", court=f"{court.name} ({court.code})")
+    return [
+        client_event(
+            "custody_court_mismatch",
+            client.id,
+            f"{final.facility_id}:{court.code}",
+            now,
+            group=group,
+            facility=_facility_text(facility),
+            notes=[line],
+        )
+    ]
+
+
 def detect(
     session: Session, client: Client, now: datetime, settings: CustodySettings | None = None
 ) -> list[str]:
+    """Replay the client's conclusive lookups and emit what :data:`RULES` make of each change
+    of custody, then the court rule on where the client is now; return the kinds emitted."""
     settings = settings or CustodySettings()
+    assert client.id is not None
     t = table(CustodyLookup)
     rows = [
         Row(*r)
@@ -103,120 +247,25 @@ def detect(
         )
     ][::-1]
     events: list[EventInput] = []
-    state: tuple[str, int | None] | None = None
-    zeros: list[Row] = []
+    final: Custody | None = None
+    for before, after, row, zeros in replay(rows, settings):
+        step = Step(session, client.id, before, after, row, zeros, settings)
+        events += [e for rule in RULES for e in rule(step)]
+        final = after
+    if final is None and rows:  # no change: where the baseline (or its zeros) left the client
+        final = _baseline(rows, settings)
+    if final is not None:
+        group = f"detainee_locator:{client.id}:{rows[-1].id}" if rows else None
+        events += court_mismatch(session, client, final, group, now)
+    return [e.kind for e in events if emit(session, e, now) is not None]
 
-    def event(kind: str, key: str, at: Row, severity: str | None = None, **payload: Any) -> None:
-        events.append(
-            EventInput(
-                kind=kind,
-                subject_type="client",
-                subject_key=str(client.id),
-                client_id=client.id,
-                dedup_key=f"{kind}:{client.id}:{key}",
-                severity=severity,
-                payload=payload,
-                occurred_at=at.observed_at,
-                group_key=f"detainee_locator:{client.id}:{at.id}",  # one message per lookup
-            )
-        )
 
+def _baseline(rows: list[Row], settings: CustodySettings) -> Custody | None:
+    """The state of a history without a change: its first found result (or none)."""
     for row in rows:
-        if row.outcome == CustodyOutcome.zero.value:
-            zeros.append(row)
-            spread = zeros[-1].observed_at - zeros[0].observed_at
-            enough = len(zeros) >= settings.zero_repeats and spread >= settings.zero_spacing * (
-                settings.zero_repeats - 1
-            )
-            if state is None:
-                if enough:  # confirmed not in the locator: a later detention is news
-                    state = ("unseen", None)
-                continue
-            if enough and state[0] not in ("absent", "unseen"):
-                if state[0] == "detained":
-                    last = session.get(Facility, state[1]) if state[1] else None
-                    event(
-                        "client_not_found",
-                        str(zeros[0].id),
-                        row,
-                        notes=[
-                            note(
-                                "locator_lost",
-                                lookups=len(zeros),
-                                since=f"{zeros[0].observed_at:%Y-%m-%d %H:%M}",
-                                facility=_facility_text(last),
-                            )
-                        ],
-                    )
-                state = ("absent", None)
-            continue
-        zeros = []
-        new = ("detained", row.facility_id) if row.detained else ("released", None)
-        if state is None:
-            state = new
-            continue
-        if new[0] == "detained" and state[0] in ("absent", "released", "unseen"):
-            facility = session.get(Facility, row.facility_id) if row.facility_id else None
-            event("client_detained", str(row.id), row, facility=_facility_text(facility))
-        elif new[0] == "detained" and state[0] == "detained" and new[1] != state[1]:
-            before = session.get(Facility, state[1]) if state[1] else None
-            after = session.get(Facility, new[1]) if new[1] else None
-            far = (
-                after is None
-                or after.aor != settings.home_aor
-                or after.state != settings.home_state
-            )
-            event(
-                "client_transferred",
-                str(row.id),
-                row,
-                severity="urgent" if far else None,
-                facility=_facility_text(after),
-                changes=[
-                    {
-                        "field": "facility",
-                        "old": _facility_text(before),
-                        "new": _facility_text(after),
-                    }
-                ],
-                notes=[note("moved_far")] if far else [],
-            )
-        elif new[0] == "released" and state[0] == "detained":
-            before = session.get(Facility, state[1]) if state[1] else None
-            event(
-                "client_released",
-                str(row.id),
-                row,
-                notes=[note("released", facility=_facility_text(before))],
-            )
-        state = new
-
-    if state is not None and state[0] == "detained":
-        mismatch = _court_mismatch(session, client, state[1])
-        if mismatch is not None:
-            court, facility = mismatch
-            events.append(
-                EventInput(
-                    kind="custody_court_mismatch",
-                    subject_type="client",
-                    subject_key=str(client.id),
-                    client_id=client.id,
-                    dedup_key=f"custody_court_mismatch:{client.id}:{state[1]}:{court.code}",
-                    payload={
-                        "facility": _facility_text(facility),
-                        "notes": [
-                            note("custody_court_mismatch", court=f"{court.name} ({court.code})")
-                        ],
-                    },
-                    occurred_at=now,
-                    group_key=f"detainee_locator:{client.id}:{rows[-1].id}" if rows else None,
-                )
-            )
-    made = []
-    for e in events:
-        if emit(session, e, now) is not None:
-            made.append(e.kind)
-    return made
+        if row.outcome != CustodyOutcome.zero.value:
+            return Custody("detained", row.facility_id) if row.detained else Custody("released")
+    return None
 
 
 def _court_mismatch(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.events import EventInput
+from monitor.events import EventInput, client_event
 from storage.snapshots import HearingSnapshot, clock_of
 
 __all__ = ["HearingSnapshot", "hearing_changes"]
@@ -38,18 +38,11 @@ def hearing_changes(
     def event(
         kind: str, changes: list[dict[str, Any]], hearing: HearingSnapshot | None
     ) -> EventInput:
-        return EventInput(
-            kind=kind,
-            subject_type="client",
-            subject_key=str(client_id),
-            client_id=client_id,
-            dedup_key=f"{kind}:{client_id}:{basis}"[:200],
-            payload={
-                "changes": changes,
-                **({"hearing": hearing.as_payload()} if hearing else {}),
-            },
-            occurred_at=now,
-            group_key=group_key,
+        event = client_event(kind, client_id, basis, now, group=group_key, changes=changes)
+        if hearing is None:
+            return event
+        return event.model_copy(
+            update={"payload": {**event.payload, "hearing": hearing.as_payload()}}
         )
 
     if previous is None and current is None:

@@ -408,3 +408,31 @@ class EventInput(BaseModel):
         if value.tzinfo is None:
             raise ValueError("occurred_at must be timezone-aware")
         return value
+
+
+def client_event(
+    kind: str,
+    client_id: int,
+    key: str,
+    now: datetime,
+    *,
+    group: str | None = None,
+    dedup_key: str | None = None,
+    severity: Severity | None = None,
+    **payload: Any,
+) -> EventInput:
+    """An event about one client: its dedup key is the kind, the client and ``key`` (what makes
+    this occurrence itself: the lookups compared, the hearing, the rule), so running a pass
+    twice never makes it twice. ``dedup_key`` gives the whole key instead, where events stored
+    before keep theirs."""
+    return EventInput(
+        kind=kind,
+        subject_type="client",
+        subject_key=str(client_id),
+        client_id=client_id,
+        dedup_key=(dedup_key or f"{kind}:{client_id}:{key}")[:200],
+        severity=severity,
+        payload=payload,
+        occurred_at=now,
+        group_key=group,
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, note
+from monitor.events import client_event, note
 from monitor.reminder_texts import Language, registry
 from monitor.route import emit
 from storage.errors import NotFoundError, ValidationError
@@ -210,18 +210,12 @@ def stop_reply(session: Session, phone: str, word: str, now: datetime) -> list[i
             stopped.append(contact.client_id)
             emit(
                 session,
-                EventInput(
-                    kind="reminders_stopped",
-                    subject_type="client",
-                    subject_key=str(contact.client_id),
-                    client_id=contact.client_id,
-                    dedup_key=f"reminders_stopped:{contact.client_id}:{now.isoformat()}",
-                    payload={
-                        "notes": [
-                            note("reminders_stopped", word=word[:20], at=f"{now:%Y-%m-%d %H:%M}")
-                        ]
-                    },
-                    occurred_at=now,
+                client_event(
+                    "reminders_stopped",
+                    contact.client_id,
+                    now.isoformat(),
+                    now,
+                    notes=[note("reminders_stopped", word=word[:20], at=f"{now:%Y-%m-%d %H:%M}")],
                 ),
                 now,
             )

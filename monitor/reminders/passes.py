@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.events import EventInput, note
+from monitor.events import client_event, note
 from monitor.reminder_texts import Language
 from monitor.reminders.consent import end_reminder, languages, not_ready, switched_on
 from monitor.route import emit
@@ -475,17 +475,14 @@ def to_attorney(session: Session, row: Reminder, why: str, now: datetime) -> Non
     """The client is not reminded: the attorney hears why, with the hearing."""
     event = emit(
         session,
-        EventInput(
-            kind="reminder_unverified",
-            subject_type="client",
-            subject_key=str(row.client_id),
-            client_id=row.client_id,
+        client_event(
+            "reminder_unverified",
+            row.client_id,
+            "",
+            now,
             dedup_key=f"reminder_unverified:{row.id}",
-            payload={
-                "hearing": row.hearing,
-                "notes": [note("reminder_unverified", rule=row.rule, why=why)],
-            },
-            occurred_at=now,
+            hearing=row.hearing,
+            notes=[note("reminder_unverified", rule=row.rule, why=why)],
         ),
         now,
     )
@@ -498,19 +495,14 @@ def failed(session: Session, row: Reminder, attempts: int, error: str, now: date
     """The outbox gave up on ``row``: the attorney is told."""
     event = emit(
         session,
-        EventInput(
-            kind="reminder_failed",
-            subject_type="client",
-            subject_key=str(row.client_id),
-            client_id=row.client_id,
+        client_event(
+            "reminder_failed",
+            row.client_id,
+            "",
+            now,
             dedup_key=f"reminder_failed:{row.id}",
-            payload={
-                "hearing": row.hearing,
-                "notes": [
-                    note("reminder_failed", rule=row.rule, attempts=attempts, error=error[:200])
-                ],
-            },
-            occurred_at=now,
+            hearing=row.hearing,
+            notes=[note("reminder_failed", rule=row.rule, attempts=attempts, error=error[:200])],
         ),
         now,
     )
