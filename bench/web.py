@@ -45,7 +45,7 @@ from rich.progress import Progress  # noqa: E402
 
 from monitor.events import KINDS, EventInput  # noqa: E402
 from monitor.route import emit  # noqa: E402
-from sandbox.eoir_foia import generate  # noqa: E402
+from sandbox.eoir_foia_release import generate  # noqa: E402
 from sandbox.mail import SmtpSink, free_port  # noqa: E402
 from sandbox.roster import FAMILY, GIVEN  # noqa: E402
 from storage.bulk import insert_rows, table  # noqa: E402

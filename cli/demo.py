@@ -69,7 +69,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     from sandbox.court_status import CourtStatusSandbox
     from sandbox.detainee_locator import DetaineeLocatorSandbox
     from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
-    from sandbox.eoir_foia import EoirFoiaSandbox, generate, successor
+    from sandbox.eoir_foia import EoirFoiaSandbox
+    from sandbox.eoir_foia_release import generate, successor
     from sandbox.mail import SmtpSink
 
     if folder.exists():

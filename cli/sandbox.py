@@ -75,7 +75,7 @@ def sandbox_foia_release(
     completions)."""
     from datetime import date
 
-    from sandbox.eoir_foia import describe, generate, successor
+    from sandbox.eoir_foia_release import describe, generate, successor
 
     day = date.fromisoformat(as_of)
     if previous is not None:

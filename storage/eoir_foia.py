@@ -444,8 +444,6 @@ def load_release(
     ``after_detail`` runs inside the load's transaction once the detail is written (the monitor
     computes the release diff and its event there, so the event and the release commit together).
     """
-    import duckdb
-
     now = now or datetime.now(UTC)
     meta = meta or {}
     tick = progress or (lambda stage, done, total: None)
@@ -496,21 +494,20 @@ def load_release(
         report.release_id = release.id
     work = work_dir / f"release-{report.release_id}"
     try:
-        _load(
+        ReleaseLoad(
             engine,
             zip_path,
             core,
             counts,
             lookups,
             report,
-            courts,
-            alert_court,
-            work,
-            memory_mb,
-            tick,
-            duckdb,
-            after_detail,
-        )
+            courts=courts,
+            alert_court=alert_court,
+            work=work,
+            memory_mb=memory_mb,
+            tick=tick,
+            after_detail=after_detail,
+        ).run()
     except BaseException as exc:
         message = str(exc) if isinstance(exc, ReleaseError) else f"{type(exc).__name__}: {exc}"
         with Session(engine) as session:
@@ -564,231 +561,303 @@ def sweep_interrupted_loads(engine: sa.Engine, work_dir: Path | None = None) -> 
     return swept
 
 
-def _load(
-    engine: sa.Engine,
-    zip_path: Path,
-    core: dict[str, zipfile.ZipInfo],
-    counts: dict[str, int],
-    lookups: list[tuple[str, str, str]],
-    report: LoadReport,
-    courts: list[str],
-    alert_court: str,
-    work: Path,
-    memory_mb: int,
-    tick: Progress,
-    duckdb: Any,
-    after_detail: Callable[[Session, FoiaRelease, LoadReport], None] | None,
-) -> None:
-    t0 = time.perf_counter()
-    work.mkdir(parents=True, exist_ok=True)
-    for name in NEEDED:
-        if name not in counts:
-            raise ReleaseError(f"Count.txt has no row count for {name}")
-    # 1. Extract in pieces, in two processes, counting lines as the bytes go by.
-    total = sum(core[n].file_size for n in NEEDED)
-    done = [0]
+DETAIL_COLUMNS = (
+    "release_id",
+    "idnproceeding",
+    "idncase",
+    "base_city",
+    "hearing_loc",
+    "ij_code",
+    "custody",
+    "case_type",
+    "nat",
+    "lang",
+    "osc_date",
+    "input_date",
+    "comp_date",
+    "pending",
+    "represented",
+    "next_date",
+    "next_time",
+    "next_cal_type",
+    "next_schedule_type",
+    "next_judge",
+    "next_hearing_loc",
+    "dec_code",
+    "other_comp",
+    "absentia",
+    "counsel_date",
+    "first_master_date",
+)
+REPRESENTED = "(coalesce(c.has_e28, false) OR r.idncase IS NOT NULL)"
 
-    def advance(n: int) -> None:
-        done[0] += n
-        tick("extract", done[0], total)
 
-    # Two extracting processes (the biggest table, the rest): inflating holds the interpreter
-    # while it works, so in a thread it would take turns with the reader, and in one process it
-    # could not use both cores while the reader waits for its next piece.
-    ctx = _process_context()
-    pieces: Any = ctx.Queue(maxsize=2)  # on disk: 2 queued, 2 being written, 1 read
-    stop = ctx.Event()
-    order = sorted(NEEDED, key=lambda n: -core[n].file_size)
-    me = os.getpid()
-    extractors = [
-        ctx.Process(
-            target=extract_worker,
-            args=(zip_path, [(n, core[n]) for n in group], work, PART_BYTES, pieces, stop, me),
-            name=f"foia-extract-{i}",
-            daemon=True,
-        )
-        for i, group in enumerate((order[:1], order[1:]))
-    ]
+def keep_sql(as_of: str, courts_sql: str) -> dict[str, str]:
+    """What each table keeps while it is read. Only what every row needs is converted; the
+    fields kept for the watched courts, and for upcoming hearings, travel as one raw string and
+    are converted later (most of the biggest table is past or adjourned hearings: those rows are
+    checked for their shape and otherwise left unconverted; ISO dates compare as text, and a
+    malformed one is simply not upcoming)."""
+    city = _clean('"BASE_CITY_CODE"')
+    return {
+        "A_TblCase": f"""IDNCASE AS idncase, {_clean('"CUSTODY"')} AS custody,
+            {_clean('"E_28_DATE"')} <> '' AS has_e28, "E_28_DATE" AS e28,
+            LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced,
+            {_fields(CASE_FIELDS)} AS w""",
+        "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
+            {city} AS base_city,
+            {_clean('"COMP_DATE"')} = '' AND {_clean('"OTHER_COMP"')} = '' AS pending,
+            BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced,
+            CASE WHEN {city} IN ({courts_sql}) THEN {_fields(PROCEEDING_FIELDS)} END AS w""",
+        "tbl_RepsAssigned": f"""CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
+              AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
+            THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase,
+            "E_28_DATE" AS e28""",
+        "tbl_schedule": f"""CASE WHEN {_clean('"ADJ_RSN"')} = ''
+              AND left(trim(ADJ_DATE), 10) >= '{as_of}'
+            THEN {_fields(SCHEDULE_FIELDS)} END AS h""",
+    }
 
-    # 2. Read with DuckDB, each piece as soon as it is out.
-    for x in extractors:
-        x.start()
-    producing = len(extractors)
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit='{memory_mb}MB'")
-        con.execute(f"SET temp_directory='{work / 'spill'}'")
-        con.execute("SET threads=2")
-        as_of = report.as_of.isoformat()
-        courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
-        alert = alert_court if alert_court.isalnum() else ""
-        report.history_court = alert
-        city = _clean('"BASE_CITY_CODE"')
-        # Only what every row needs is converted while reading; the fields kept for the watched
-        # courts, and for upcoming hearings, travel as one raw string and are converted later.
-        keep = {
-            "A_TblCase": f"""IDNCASE AS idncase, {_clean('"CUSTODY"')} AS custody,
-                {_clean('"E_28_DATE"')} <> '' AS has_e28, "E_28_DATE" AS e28,
-                LANG <> trim(LANG) OR CUSTODY <> trim(CUSTODY) OR NAT <> trim(NAT) AS spaced,
-                {_fields(CASE_FIELDS)} AS w""",
-            "B_TblProceeding": f"""IDNPROCEEDING AS idnproceeding, IDNCASE AS idncase,
-                {city} AS base_city,
-                {_clean('"COMP_DATE"')} = '' AND {_clean('"OTHER_COMP"')} = '' AS pending,
-                BASE_CITY_CODE <> trim(BASE_CITY_CODE) AS spaced,
-                CASE WHEN {city} IN ({courts_sql}) THEN {_fields(PROCEEDING_FIELDS)}
-                END AS w""",
-            "tbl_RepsAssigned": f"""CASE WHEN upper({_clean('"STRATTYTYPE"')}) = 'ALIEN'
-                  AND upper({_clean('"STRATTYLEVEL"')}) = 'COURT'
-                THEN try_cast({_clean('"IDNCASE"')} AS BIGINT) END AS idncase,
-                "E_28_DATE" AS e28""",
-            # Most of the biggest table is past or adjourned hearings: those rows are checked
-            # for their shape and otherwise left unconverted. ISO dates compare as text; a
-            # malformed one is simply not upcoming.
-            "tbl_schedule": f"""CASE WHEN {_clean('"ADJ_RSN"')} = ''
-                  AND left(trim(ADJ_DATE), 10) >= '{as_of}'
-                THEN {_fields(SCHEDULE_FIELDS)} END AS h""",
-        }
-        bad_lines: dict[str, dict[int, str]] = {n: {} for n in NEEDED}
-        quarantine: list[tuple[str, int, str, str]] = []
-        headers: dict[str, list[str]] = {}
-        nuls = dict.fromkeys(NEEDED, 0)
-        seen_lines = dict.fromkeys(NEEDED, 0)  # physical lines in the pieces read so far
-        rows = dict.fromkeys(NEEDED, 0)  # rows in raw_<table> so far
-        blank = dict.fromkeys(NEEDED, 0)  # empty lines, which are not rows
-        finished = 0
+
+@dataclass
+class ReadState:
+    """What reading has found so far, per table."""
+
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    bad_lines: dict[str, dict[int, str]] = field(default_factory=lambda: {n: {} for n in NEEDED})
+    quarantine: list[tuple[str, int, str, str]] = field(default_factory=list)
+    nuls: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEEDED, 0))
+    seen_lines: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEEDED, 0))
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEEDED, 0))  # raw_<table>
+    blank: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEEDED, 0))  # not rows
+    finished: int = 0
+
+
+class ReleaseLoad:
+    """One load of one release, in four steps: :meth:`extract` (two child processes inflate the
+    tables into pieces of whole lines), :meth:`read` (DuckDB reads each piece as it comes out,
+    quarantining what it refuses), :meth:`derive` (representation, next hearings, aggregates,
+    the detail) and :meth:`write` (one transaction)."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        zip_path: Path,
+        core: dict[str, zipfile.ZipInfo],
+        counts: dict[str, int],
+        lookups: list[tuple[str, str, str]],
+        report: LoadReport,
+        *,
+        courts: list[str],
+        alert_court: str,
+        work: Path,
+        memory_mb: int,
+        tick: Progress,
+        after_detail: Callable[[Session, FoiaRelease, LoadReport], None] | None = None,
+    ) -> None:
+        self.engine, self.zip_path, self.core, self.counts = engine, zip_path, core, counts
+        self.lookups, self.report, self.work, self.memory_mb = lookups, report, work, memory_mb
+        self.tick, self.after_detail = tick, after_detail
+        self.courts_sql = ", ".join(f"'{c}'" for c in courts if c.isalnum()) or "''"
+        self.alert = alert_court if alert_court.isalnum() else ""
+        self.state = ReadState()
+        self.extractors: list[Any] = []
+        self.stop: Any = None
+        self.t0 = time.perf_counter()
+
+    def run(self) -> None:
+        import duckdb
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        for name in NEEDED:
+            if name not in self.counts:
+                raise ReleaseError(f"Count.txt has no row count for {name}")
+        pieces = self.extract()
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET memory_limit='{self.memory_mb}MB'")
+            con.execute(f"SET temp_directory='{self.work / 'spill'}'")
+            con.execute("SET threads=2")
+            self.read(con, pieces)
+            stats = self.derive(con)
+            self.write(con, stats)
+        finally:
+            self.stop_extracting()
+            con.close()
+
+    # -- 1. extract -------------------------------------------------------------------------
+
+    def extract(self) -> Any:
+        """Start two extracting processes (the biggest table, the rest): inflating holds the
+        interpreter while it works, so in a thread it would take turns with the reader, and in
+        one process it could not use both cores while the reader waits for its next piece.
+        Returns the queue their pieces come through."""
+        ctx = _process_context()
+        pieces: Any = ctx.Queue(maxsize=2)  # on disk: 2 queued, 2 being written, 1 read
+        self.stop = ctx.Event()
+        order = sorted(NEEDED, key=lambda n: -self.core[n].file_size)
+        me = os.getpid()
+        for i, group in enumerate((order[:1], order[1:])):
+            members = [(n, self.core[n]) for n in group]
+            self.extractors.append(
+                ctx.Process(
+                    target=extract_worker,
+                    args=(self.zip_path, members, self.work, PART_BYTES, pieces, self.stop, me),
+                    name=f"foia-extract-{i}",
+                    daemon=True,
+                )
+            )
+        for x in self.extractors:
+            x.start()
+        return pieces
+
+    def stop_extracting(self) -> None:
+        if self.stop is not None:
+            self.stop.set()
+        for x in self.extractors:
+            if x.pid is not None:
+                x.join(5)
+                if x.is_alive():
+                    x.kill()
+
+    # -- 2. read ----------------------------------------------------------------------------
+
+    def read(self, con: Any, pieces: Any) -> None:
+        """Each piece as soon as it is out; a table's end checks its rows against Count.txt."""
+        total = sum(self.core[n].file_size for n in NEEDED)
+        inflated_so_far = 0
+        keep = keep_sql(self.report.as_of.isoformat(), self.courts_sql)
+        self.report.history_court = self.alert
+        producing = len(self.extractors)
         while producing:
-            item = _next_piece(pieces, extractors)
+            item = _next_piece(pieces, self.extractors)
             if item is None:
                 producing -= 1
                 continue
             if isinstance(item, BaseException):
                 raise item
             inflated, item = item
-            advance(inflated)
+            inflated_so_far += inflated
+            self.tick("extract", inflated_so_far, total)
             if isinstance(item, Done):
-                found = report.lines[item.name] = item.data_lines - blank[item.name]
-                if found != counts[item.name]:
-                    raise ReleaseError(
-                        f"{item.name}.csv has {found:,} rows but Count.txt says "
-                        f"{counts[item.name]:,}: the release is incomplete or damaged; "
-                        "nothing was loaded"
-                    )
-                finished += 1
-                tick("read", finished, len(NEEDED))
-                continue
-            n, first = item.name, item.index == 0
-            if first:
-                header, drift = _map_header(n, _header(item.path))
-                report.header_drift += drift
-                headers[n] = header
-            header = headers[n]
-            encoding = "utf-8" if item.ascii else "latin-1"
-            src = _read_csv(item.path, header, NEEDED[n], f"rej_{n}", first, encoding)
-            last = _dedupe(header)[-1]
-            select_sql = keep[n]
-            if not item.nuls:  # no NUL byte in this piece: skip stripping them
-                select_sql = _NUL_STRIP.sub(r"\1", select_sql)
-            nuls[n] += item.nuls
-            # Insertion order is kept, so rowid is a row's rank among the accepted rows.
-            select = f"""SELECT {select_sql},
-                ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}"""
-            con.execute(
-                f"CREATE TEMP TABLE raw_{n} AS {select}"
-                if first
-                else f"INSERT INTO raw_{n} {select}"
-            )
-            rejected = {
-                int(line): f"{etype}: {msg}"
-                for line, etype, msg in con.execute(
-                    f"SELECT line, min(error_type), min(coalesce(error_message, '')) "
-                    f"FROM rej_{n} GROUP BY line"
-                ).fetchall()
-            }
-            con.execute(f"DROP TABLE rej_{n}; DROP TABLE rej_{n}_scan")
-            start = rows[n]
-            (rows[n],) = con.execute(f"SELECT count(*) FROM raw_{n}").fetchone()
-            shifted = [
-                int(r)
-                for (r,) in con.execute(
-                    f"SELECT rowid - {start} FROM raw_{n} WHERE rowid >= {start} AND NOT _ok "
-                    "ORDER BY 1"
-                ).fetchall()
-            ]
-            # Every line is a row read, a line refused, the header, or empty (the reader skips
-            # those); anything else unaccounted for would misplace the quarantine's line numbers.
-            data = max(item.lines - (1 if first else 0), 0)
-            skipped: list[int] = []
-            if rows[n] - start + len(rejected) != data:
-                skipped = _empty_lines(item.path)
-                if rows[n] - start + len(rejected) + len(skipped) != data:
-                    raise ReleaseError(
-                        f"{n}.csv, lines {seen_lines[n] + 1:,}-{seen_lines[n] + item.lines:,}: "
-                        f"{data:,} lines but {rows[n] - start:,} rows read and "
-                        f"{len(rejected):,} refused; nothing was loaded"
-                    )
-                blank[n] += len(skipped)
-            bad = dict(rejected)
-            width = len(header)
-            passed = sorted([*rejected, *skipped])
-            for line in _accepted_lines(shifted, passed, 2 if first else 1):
-                bad[line] = f"FIELD COUNT: not the header's {width} fields (stray tab?)"
-            if bad:  # the raw text, while the piece is still on disk
-                room = max(MAX_QUARANTINE_STORED - len(quarantine), 0)
-                wanted = sorted(bad)[:room]
-                texts = _fetch_lines(item.path, wanted)
-                offset = seen_lines[n]
-                for line in wanted:
-                    raw = texts.get(line, "").replace("\x00", "\\0")
-                    quarantine.append((f"{n}.csv", offset + line, bad[line], raw))
-                bad_lines[n].update({offset + line: why for line, why in bad.items()})
-            seen_lines[n] += item.lines
-            item.path.unlink()
-        for x in extractors:
+                self.table_done(item)
+            else:
+                self.read_piece(con, item, keep[item.name])
+        for x in self.extractors:
             x.join()
-        report.seconds["extract_and_read"] = time.perf_counter() - t0
+        self.report.seconds["extract_and_read"] = time.perf_counter() - self.t0
         for n in NEEDED:
-            report.quarantined[n] = len(bad_lines[n])
-            report.loaded[n] = report.lines[n] - len(bad_lines[n])
+            self.report.quarantined[n] = len(self.state.bad_lines[n])
+            self.report.loaded[n] = self.report.lines[n] - len(self.state.bad_lines[n])
+
+    def table_done(self, item: Done) -> None:
+        found = self.report.lines[item.name] = item.data_lines - self.state.blank[item.name]
+        if found != self.counts[item.name]:
+            raise ReleaseError(
+                f"{item.name}.csv has {found:,} rows but Count.txt says "
+                f"{self.counts[item.name]:,}: the release is incomplete or damaged; "
+                "nothing was loaded"
+            )
+        self.state.finished += 1
+        self.tick("read", self.state.finished, len(NEEDED))
+
+    def read_piece(self, con: Any, item: Any, keep: str) -> None:
+        """One piece into ``raw_<table>``; every line accounted for (a row, refused, the
+        header, or empty); the refused and misshapen lines quarantined with their text."""
+        n, first, st = item.name, item.index == 0, self.state
+        if first:
+            header, drift = _map_header(n, _header(item.path))
+            self.report.header_drift += drift
+            st.headers[n] = header
+        header = st.headers[n]
+        src = _read_csv(
+            item.path, header, NEEDED[n], f"rej_{n}", first, "utf-8" if item.ascii else "latin-1"
+        )
+        if not item.nuls:  # no NUL byte in this piece: skip stripping them
+            keep = _NUL_STRIP.sub(r"\1", keep)
+        st.nuls[n] += item.nuls
+        # Insertion order is kept, so rowid is a row's rank among the accepted rows.
+        last = _dedupe(header)[-1]
+        select = f'SELECT {keep}, ("_X1" IS NULL AND "{last}" IS NOT NULL) AS _ok FROM {src}'
+        con.execute(
+            f"CREATE TEMP TABLE raw_{n} AS {select}" if first else f"INSERT INTO raw_{n} {select}"
+        )
+        rejected = _refused(con, n)
+        start = st.rows[n]
+        (st.rows[n],) = con.execute(f"SELECT count(*) FROM raw_{n}").fetchone()
+        shifted = [
+            int(r)
+            for (r,) in con.execute(
+                f"SELECT rowid - {start} FROM raw_{n} WHERE rowid >= {start} AND NOT _ok ORDER BY 1"
+            ).fetchall()
+        ]
+        skipped = self._account(item, first, st.rows[n] - start, len(rejected))
+        bad = dict(rejected)
+        passed = sorted([*rejected, *skipped])
+        for line in _accepted_lines(shifted, passed, 2 if first else 1):
+            bad[line] = f"FIELD COUNT: not the header's {len(header)} fields (stray tab?)"
+        if bad:
+            self._quarantine(item, bad)
+        st.seen_lines[n] += item.lines
+        item.path.unlink()
+
+    def _account(self, item: Any, first: bool, read: int, refused: int) -> list[int]:
+        """Every line is a row read, a line refused, the header, or empty (the reader skips
+        those); anything else unaccounted for would misplace the quarantine's line numbers.
+        Returns the empty lines (looked for only when rows are missing)."""
+        n = item.name
+        data = max(item.lines - (1 if first else 0), 0)
+        if read + refused == data:
+            return []
+        skipped = _empty_lines(item.path)
+        if read + refused + len(skipped) != data:
+            seen = self.state.seen_lines[n]
+            raise ReleaseError(
+                f"{n}.csv, lines {seen + 1:,}-{seen + item.lines:,}: {data:,} lines but "
+                f"{read:,} rows read and {refused:,} refused; nothing was loaded"
+            )
+        self.state.blank[n] += len(skipped)
+        return skipped
+
+    def _quarantine(self, item: Any, bad: dict[int, str]) -> None:
+        """The raw text of the bad lines, while the piece is still on disk."""
+        st = self.state
+        room = max(MAX_QUARANTINE_STORED - len(st.quarantine), 0)
+        wanted = sorted(bad)[:room]
+        texts = _fetch_lines(item.path, wanted)
+        offset = st.seen_lines[item.name]
+        for line in wanted:
+            raw = texts.get(line, "").replace("\x00", "\\0")
+            st.quarantine.append((f"{item.name}.csv", offset + line, bad[line], raw))
+        st.bad_lines[item.name].update({offset + line: why for line, why in bad.items()})
+
+    # -- 3. derive --------------------------------------------------------------------------
+
+    def derive(self, con: Any) -> list[Any]:
+        """The accepted rows' views, representation, next hearings and the quirks; returns
+        the per-court aggregates."""
+        courts_sql = self.courts_sql
         con.execute("CREATE TEMP VIEW c AS SELECT * FROM raw_A_TblCase WHERE _ok")
         con.execute("CREATE TEMP VIEW p AS SELECT * FROM raw_B_TblProceeding WHERE _ok")
-        # The watched courts' proceedings, their kept fields converted.
-        pf = {name: _field(PROCEEDING_FIELDS, name) for name in PROCEEDING_FIELDS}
-        con.execute(
-            f"""CREATE TEMP VIEW pw AS SELECT idnproceeding, idncase, base_city, pending,
-                  {_nz(pf["HEARING_LOC_CODE"])} AS hearing_loc, {_nz(pf["IJ_CODE"])} AS ij_code,
-                  {_nz(pf["CASE_TYPE"])} AS case_type, {_day(pf["OSC_DATE"])} AS osc_date,
-                  {_day(pf["INPUT_DATE"])} AS input_date, {_day(pf["COMP_DATE"])} AS comp_date,
-                  {_nz(pf["DEC_CODE"])} AS dec_code, {_nz(pf["OTHER_COMP"])} AS other_comp,
-                  {_nz(pf["ABSENTIA"])} AS absentia, {_day(pf["HEARING_DATE"])} AS first_master,
-                  {_nz(pf["COMP_DATE"])} IS NOT NULL AND {_day(pf["COMP_DATE"])} IS NULL
-                    AS bad_date
-                FROM (SELECT *, string_split(w, chr(9)) AS f FROM p WHERE w IS NOT NULL)"""
-        )
+        con.execute(_watched_proceedings_sql())
         # A respondent's attorney at the court, and the first EOIR-28 date on those rows.
         con.execute(
             f"""CREATE TEMP TABLE r AS SELECT idncase, min({_day("e28")}) AS e28_date
                 FROM raw_tbl_RepsAssigned WHERE _ok AND idncase IS NOT NULL GROUP BY idncase"""
         )
         con.execute("DROP TABLE raw_tbl_RepsAssigned")
-        sf = {name: _clean(_field(SCHEDULE_FIELDS, name)) for name in SCHEDULE_FIELDS}
-        con.execute(
-            f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
-                  idnproceeding, d, t, cal, stype, judge, loc
-                FROM (SELECT try_cast({sf["IDNPROCEEDING"]} AS BIGINT) AS idnproceeding,
-                        {_day(_field(SCHEDULE_FIELDS, "ADJ_DATE"))} AS d,
-                        {sf["ADJ_TIME_START"]} AS t, {sf["CAL_TYPE"]} AS cal,
-                        {sf["SCHEDULE_TYPE"]} AS stype, {sf["IJ_CODE"]} AS judge,
-                        {sf["HEARING_LOC_CODE"]} AS loc
-                      FROM (SELECT string_split(h, chr(9)) AS f FROM raw_tbl_schedule
-                            WHERE _ok AND h IS NOT NULL))
-                WHERE idnproceeding IN (
-                  SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
-                ORDER BY idnproceeding, d, t"""
-        )
+        con.execute(_next_hearings_sql(courts_sql))
         con.execute("DROP TABLE raw_tbl_schedule")
-        read_s = report.seconds["extract_and_read"]
-        report.seconds["next_hearings"] = time.perf_counter() - t0 - read_s
-        quarantine.sort(key=lambda q: (q[0], q[1]))
+        read_s = self.report.seconds["extract_and_read"]
+        self.report.seconds["next_hearings"] = time.perf_counter() - self.t0 - read_s
+        self.state.quarantine.sort(key=lambda q: (q[0], q[1]))
+        self.report.quirks = self._quirks(con)
+        self.t2 = time.perf_counter()
+        stats = con.execute(_court_stats_sql()).fetchall()  # every court, in one pass
+        con.execute(_detail_sql(self.alert))
+        return list(stats)
+
+    def _quirks(self, con: Any) -> dict[str, int]:
         (dups,) = con.execute("SELECT count(*) - count(DISTINCT idnproceeding) FROM p").fetchone()
         q = con.execute(
             """SELECT (SELECT count(*) FILTER (WHERE spaced) FROM c)
@@ -797,165 +866,184 @@ def _load(
                       (SELECT count(*) FROM p LEFT JOIN c USING (idncase)
                        WHERE c.idncase IS NULL)"""
         ).fetchone()
-        report.quirks = {
+        return {
             "codes_with_trailing_spaces": int(q[0]),
             "unreadable_dates": int(q[1]),
             "proceedings_without_case_row": int(q[2]),
             "duplicate_proceeding_ids": int(dups),
-            "nul_bytes_stripped": sum(nuls.values()),
-            "empty_lines_skipped": sum(blank.values()),
+            "nul_bytes_stripped": sum(self.state.nuls.values()),
+            "empty_lines_skipped": sum(self.state.blank.values()),
         }
 
-        # 3. Detail and aggregates.
-        t2 = time.perf_counter()
-        # Aggregates over every court, in one pass over the joined proceedings.
-        represented = "(coalesce(c.has_e28, false) OR r.idncase IS NOT NULL)"
-        stats = con.execute(
-            f"""SELECT base_city, count(*), count(*) FILTER (WHERE pending),
-                 count(*) FILTER (WHERE pending AND custody = 'D'),
-                 count(*) FILTER (WHERE pending AND NOT represented),
-                 count(*) FILTER (WHERE pending AND NOT represented AND custody = 'D')
-               FROM (SELECT p.base_city, p.pending, coalesce(c.custody, '') AS custody,
-                       {represented} AS represented
-                     FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase))
-               WHERE base_city <> '' GROUP BY base_city ORDER BY base_city"""
-        ).fetchall()
-        cf = {
-            name: _nz(_field(CASE_FIELDS, name, "string_split(c.w, chr(9))"))
-            for name in CASE_FIELDS
-        }
-        con.execute(
-            f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) pw.*,
-                 coalesce(c.custody, '') AS custody, {cf["NAT"]} AS nat, {cf["LANG"]} AS lang,
-                 coalesce(pw.case_type, {cf["CASE_TYPE"]}) AS ctype,
-                 {represented} AS represented,
-                 least({_day("c.e28")}, r.e28_date) AS counsel_date
-               FROM pw LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
-               WHERE idnproceeding IS NOT NULL AND (pending OR base_city = '{alert}')
-               ORDER BY idnproceeding"""
-        )
-        sqlite = engine.dialect.name == "sqlite"
-        # Values ready for the driver: on SQLite, dates as ISO text and booleans as 0/1 (what
-        # SQLAlchemy's types store there); elsewhere DATE and BOOLEAN, for COPY.
-        day = (lambda c: f"strftime({c}, '%Y-%m-%d')") if sqlite else (lambda c: c)
-        flag = (lambda c: f"CAST({c} AS INTEGER)") if sqlite else (lambda c: c)
-        detail = con.execute(
-            f"""SELECT {int(report.release_id)}, pc.idnproceeding, pc.idncase, pc.base_city,
-                 left(coalesce(pc.hearing_loc, ''), 3), left(coalesce(pc.ij_code, ''), 3),
-                 left(pc.custody, 1), left(coalesce(pc.ctype, ''), 3),
-                 left(coalesce(pc.nat, ''), 2), left(coalesce(pc.lang, ''), 3),
-                 {day("pc.osc_date")}, {day("pc.input_date")}, {day("pc.comp_date")},
-                 {flag("pc.pending")}, {flag("pc.represented")}, {day("n.d")},
-                 left(coalesce(n.t, ''), 4), left(coalesce(n.cal, ''), 1),
-                 left(coalesce(n.stype, ''), 2), left(coalesce(n.judge, ''), 3),
-                 left(coalesce(n.loc, ''), 3), left(coalesce(pc.dec_code, ''), 1),
-                 left(coalesce(pc.other_comp, ''), 1), left(coalesce(pc.absentia, ''), 1),
-                 {day("pc.counsel_date")}, {day("pc.first_master")}
-               FROM pc LEFT JOIN n USING (idnproceeding)"""
-        )
-        names = [
-            "release_id",
-            "idnproceeding",
-            "idncase",
-            "base_city",
-            "hearing_loc",
-            "ij_code",
-            "custody",
-            "case_type",
-            "nat",
-            "lang",
-            "osc_date",
-            "input_date",
-            "comp_date",
-            "pending",
-            "represented",
-            "next_date",
-            "next_time",
-            "next_cal_type",
-            "next_schedule_type",
-            "next_judge",
-            "next_hearing_loc",
-            "dec_code",
-            "other_comp",
-            "absentia",
-            "counsel_date",
-            "first_master_date",
-        ]
-        with Session(engine, expire_on_commit=False) as session:
+    # -- 4. write ---------------------------------------------------------------------------
+
+    def write(self, con: Any, stats: list[Any]) -> None:
+        """The detail, the aggregates, the quarantine and the lookups in one transaction, which
+        makes this release the current one."""
+        report = self.report
+        detail = con.execute(_detail_rows_sql(report.release_id, self.engine.dialect.name))
+        with Session(self.engine, expire_on_commit=False) as session:
             conn = session.connection()
             release = session.get(FoiaRelease, report.release_id)
             assert release is not None
             written = 0
-            while True:
-                batch = detail.fetchmany(50_000)
-                if not batch:
-                    break
-                written += write_tuples(conn, table(FoiaProceeding), names, batch)
-                tick("store", written, 0)
+            while batch := detail.fetchmany(50_000):
+                written += write_tuples(conn, table(FoiaProceeding), list(DETAIL_COLUMNS), batch)
+                self.tick("store", written, 0)
             report.detail_rows = written
-            insert_rows(
-                conn,
-                table(FoiaCourtStats),
-                [
-                    {
-                        "release_id": report.release_id,
-                        "base_city": s[0][:3],
-                        "proceedings": s[1],
-                        "pending": s[2],
-                        "pending_detained": s[3],
-                        "unrepresented": s[4],
-                        "unrepresented_detained": s[5],
-                    }
-                    for s in stats
-                    if len(s[0]) <= 3
-                ],
-            )
+            insert_rows(conn, table(FoiaCourtStats), _stats_rows(report.release_id, stats))
             report.courts = len(stats)
+            quarantine = self.state.quarantine[:MAX_QUARANTINE_STORED]
             insert_rows(
-                conn,
-                table(FoiaQuarantine),
-                [
-                    {
-                        "release_id": report.release_id,
-                        "file": f,
-                        "line": int(line),
-                        "reason": str(reason)[:300],
-                        "raw": str(raw)[:1000],
-                    }
-                    for f, line, reason, raw in quarantine[:MAX_QUARANTINE_STORED]
-                ],
+                conn, table(FoiaQuarantine), _quarantine_rows(report.release_id, quarantine)
             )
-            seen: set[tuple[str, str]] = set()
-            lookup_rows = []
-            for kind, code, label in lookups:
-                if (kind, code) not in seen:
-                    seen.add((kind, code))
-                    lookup_rows.append(
-                        {
-                            "release_id": report.release_id,
-                            "table_name": kind,
-                            "code": code,
-                            "label": label,
-                        }
-                    )
-            insert_rows(conn, table(FoiaLookup), lookup_rows)
-            report.seconds["detail"] = time.perf_counter() - t2
-            if after_detail is not None:
-                after_detail(session, release, report)
+            insert_rows(conn, table(FoiaLookup), _lookup_rows_of(report.release_id, self.lookups))
+            report.seconds["detail"] = time.perf_counter() - self.t2
+            if self.after_detail is not None:
+                self.after_detail(session, release, report)
             release.status = STATUS_LOADED
             release.loaded_at = datetime.now(UTC)
-            report.seconds["total"] = time.perf_counter() - t0
+            report.seconds["total"] = time.perf_counter() - self.t0
             release.report = json.loads(json.dumps(report.as_dict()))
             session.add(release)
             session.commit()
-    finally:
-        stop.set()
-        for x in extractors:
-            if x.pid is not None:
-                x.join(5)
-                if x.is_alive():
-                    x.kill()
-        con.close()
+
+
+def _refused(con: Any, n: str) -> dict[int, str]:
+    """The lines DuckDB's reader refused in the piece just read (its reject tables dropped)."""
+    rejected = {
+        int(line): f"{etype}: {msg}"
+        for line, etype, msg in con.execute(
+            f"SELECT line, min(error_type), min(coalesce(error_message, '')) "
+            f"FROM rej_{n} GROUP BY line"
+        ).fetchall()
+    }
+    con.execute(f"DROP TABLE rej_{n}; DROP TABLE rej_{n}_scan")
+    return rejected
+
+
+def _watched_proceedings_sql() -> str:
+    """``pw``: the watched courts' proceedings, their kept fields converted."""
+    pf = {name: _field(PROCEEDING_FIELDS, name) for name in PROCEEDING_FIELDS}
+    return f"""CREATE TEMP VIEW pw AS SELECT idnproceeding, idncase, base_city, pending,
+          {_nz(pf["HEARING_LOC_CODE"])} AS hearing_loc, {_nz(pf["IJ_CODE"])} AS ij_code,
+          {_nz(pf["CASE_TYPE"])} AS case_type, {_day(pf["OSC_DATE"])} AS osc_date,
+          {_day(pf["INPUT_DATE"])} AS input_date, {_day(pf["COMP_DATE"])} AS comp_date,
+          {_nz(pf["DEC_CODE"])} AS dec_code, {_nz(pf["OTHER_COMP"])} AS other_comp,
+          {_nz(pf["ABSENTIA"])} AS absentia, {_day(pf["HEARING_DATE"])} AS first_master,
+          {_nz(pf["COMP_DATE"])} IS NOT NULL AND {_day(pf["COMP_DATE"])} IS NULL AS bad_date
+        FROM (SELECT *, string_split(w, chr(9)) AS f FROM p WHERE w IS NOT NULL)"""
+
+
+def _next_hearings_sql(courts_sql: str) -> str:
+    """``n``: each watched proceeding's next hearing (the earliest upcoming schedule row)."""
+    sf = {name: _clean(_field(SCHEDULE_FIELDS, name)) for name in SCHEDULE_FIELDS}
+    return f"""CREATE TEMP TABLE n AS SELECT DISTINCT ON (idnproceeding)
+          idnproceeding, d, t, cal, stype, judge, loc
+        FROM (SELECT try_cast({sf["IDNPROCEEDING"]} AS BIGINT) AS idnproceeding,
+                {_day(_field(SCHEDULE_FIELDS, "ADJ_DATE"))} AS d,
+                {sf["ADJ_TIME_START"]} AS t, {sf["CAL_TYPE"]} AS cal,
+                {sf["SCHEDULE_TYPE"]} AS stype, {sf["IJ_CODE"]} AS judge,
+                {sf["HEARING_LOC_CODE"]} AS loc
+              FROM (SELECT string_split(h, chr(9)) AS f FROM raw_tbl_schedule
+                    WHERE _ok AND h IS NOT NULL))
+        WHERE idnproceeding IN (SELECT idnproceeding FROM p WHERE base_city IN ({courts_sql}))
+        ORDER BY idnproceeding, d, t"""
+
+
+def _court_stats_sql() -> str:
+    """Aggregates over every court, in one pass over the joined proceedings."""
+    return f"""SELECT base_city, count(*), count(*) FILTER (WHERE pending),
+         count(*) FILTER (WHERE pending AND custody = 'D'),
+         count(*) FILTER (WHERE pending AND NOT represented),
+         count(*) FILTER (WHERE pending AND NOT represented AND custody = 'D')
+       FROM (SELECT p.base_city, p.pending, coalesce(c.custody, '') AS custody,
+               {REPRESENTED} AS represented
+             FROM p LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase))
+       WHERE base_city <> '' GROUP BY base_city ORDER BY base_city"""
+
+
+def _detail_sql(alert: str) -> str:
+    """``pc``: the detail kept: the watched courts' pending proceedings and every proceeding
+    of the alert court, with the case's fields, representation and counsel date."""
+    cf = {name: _nz(_field(CASE_FIELDS, name, "string_split(c.w, chr(9))")) for name in CASE_FIELDS}
+    return f"""CREATE TEMP TABLE pc AS SELECT DISTINCT ON (idnproceeding) pw.*,
+         coalesce(c.custody, '') AS custody, {cf["NAT"]} AS nat, {cf["LANG"]} AS lang,
+         coalesce(pw.case_type, {cf["CASE_TYPE"]}) AS ctype,
+         {REPRESENTED} AS represented,
+         least({_day("c.e28")}, r.e28_date) AS counsel_date
+       FROM pw LEFT JOIN c USING (idncase) LEFT JOIN r USING (idncase)
+       WHERE idnproceeding IS NOT NULL AND (pending OR base_city = '{alert}')
+       ORDER BY idnproceeding"""
+
+
+def _detail_rows_sql(release_id: int, dialect: str) -> str:
+    """The detail's rows as the driver takes them: on SQLite, dates as ISO text and booleans
+    as 0/1 (what SQLAlchemy's types store there); elsewhere DATE and BOOLEAN, for COPY."""
+    sqlite = dialect == "sqlite"
+
+    def day(c: str) -> str:
+        return f"strftime({c}, '%Y-%m-%d')" if sqlite else c
+
+    def flag(c: str) -> str:
+        return f"CAST({c} AS INTEGER)" if sqlite else c
+
+    return f"""SELECT {int(release_id)}, pc.idnproceeding, pc.idncase, pc.base_city,
+         left(coalesce(pc.hearing_loc, ''), 3), left(coalesce(pc.ij_code, ''), 3),
+         left(pc.custody, 1), left(coalesce(pc.ctype, ''), 3),
+         left(coalesce(pc.nat, ''), 2), left(coalesce(pc.lang, ''), 3),
+         {day("pc.osc_date")}, {day("pc.input_date")}, {day("pc.comp_date")},
+         {flag("pc.pending")}, {flag("pc.represented")}, {day("n.d")},
+         left(coalesce(n.t, ''), 4), left(coalesce(n.cal, ''), 1),
+         left(coalesce(n.stype, ''), 2), left(coalesce(n.judge, ''), 3),
+         left(coalesce(n.loc, ''), 3), left(coalesce(pc.dec_code, ''), 1),
+         left(coalesce(pc.other_comp, ''), 1), left(coalesce(pc.absentia, ''), 1),
+         {day("pc.counsel_date")}, {day("pc.first_master")}
+       FROM pc LEFT JOIN n USING (idnproceeding)"""
+
+
+def _stats_rows(release_id: int, stats: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "release_id": release_id,
+            "base_city": s[0][:3],
+            "proceedings": s[1],
+            "pending": s[2],
+            "pending_detained": s[3],
+            "unrepresented": s[4],
+            "unrepresented_detained": s[5],
+        }
+        for s in stats
+        if len(s[0]) <= 3
+    ]
+
+
+def _quarantine_rows(
+    release_id: int, quarantine: list[tuple[str, int, str, str]]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "release_id": release_id,
+            "file": f,
+            "line": int(line),
+            "reason": str(reason)[:300],
+            "raw": str(raw)[:1000],
+        }
+        for f, line, reason, raw in quarantine
+    ]
+
+
+def _lookup_rows_of(release_id: int, lookups: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The release's lookup tables' rows, the first label of a code kept."""
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for kind, code, label in lookups:
+        if (kind, code) not in seen:
+            seen.add((kind, code))
+            rows.append(
+                {"release_id": release_id, "table_name": kind, "code": code, "label": label}
+            )
+    return rows
 
 
 def _accepted_lines(ranks: list[int], rejected: list[int], first: int = 2) -> Iterator[int]:

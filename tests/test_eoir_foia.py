@@ -23,7 +23,8 @@ from monitor.eoir_foia import (
     caseload_unrepresented,
     release_diff,
 )
-from sandbox.eoir_foia import CORE, EoirFoiaSandbox, ReleaseInfo, generate, successor
+from sandbox.eoir_foia import EoirFoiaSandbox
+from sandbox.eoir_foia_release import CORE, ReleaseInfo, generate, successor
 from sandbox.mail import SmtpSink
 from sandbox.zipwriter import ZipWriter
 from storage.db import session_scope

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 import storage.eoir_foia as foia_mod
 from monitor.eoir_foia import caseload_unrepresented
-from sandbox.eoir_foia import (
+from sandbox.eoir_foia_release import (
     CORE,
     DEFLATE64_MEMBERS,
     EDITION_2026,

@@ -24,7 +24,7 @@ from monitor.report_files import render
 from monitor.reports import SUPPRESSED, WITHHELD, Report
 from monitor.representation import representation_report
 from sandbox import pgserver as pg
-from sandbox.eoir_foia import generate
+from sandbox.eoir_foia_release import generate
 from storage.db import make_engine, session_scope, upgrade
 from storage.eoir_foia import load_release
 from storage.errors import ValidationError

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sandbox.court_status import CourtStatusSandbox
-from sandbox.eoir_foia import EoirFoiaSandbox, ReleaseInfo, generate, successor
+from sandbox.eoir_foia import EoirFoiaSandbox
+from sandbox.eoir_foia_release import ReleaseInfo, generate, successor
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing, ServiceLock

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from sandbox.acis_data import Case
 from sandbox.acis_data import Hearing as AcisHearing
-from sandbox.eoir_foia import generate
+from sandbox.eoir_foia_release import generate
 from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.eoir_foia import load_release

@@ -60,7 +60,7 @@ def test_every_representation_report_text_has_spanish(tmp_path: Path) -> None:
     from datetime import date
 
     from monitor.representation import representation_report
-    from sandbox.eoir_foia import generate
+    from sandbox.eoir_foia_release import generate
     from storage.db import make_engine, session_scope, upgrade
     from storage.eoir_foia import load_release
 

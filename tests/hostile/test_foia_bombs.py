@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from sandbox.eoir_foia import generate
+from sandbox.eoir_foia_release import generate
 from sandbox.zipwriter import DEFLATED, ZipWriter
 from storage.eoir_foia import current_release, load_release
 from storage.errors import ReleaseError

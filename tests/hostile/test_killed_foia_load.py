@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from sandbox.eoir_foia import generate
+from sandbox.eoir_foia_release import generate
 from storage.eoir_foia import LOADER, load_release
 from storage.models import FoiaRelease
 from storage.processes import this_process
