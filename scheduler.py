@@ -590,6 +590,32 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
     )
     scheduler.add_listener(_job_failed, EVENT_JOB_ERROR)
     scheduler.start(paused=True)  # the stored jobs load; nothing runs until they are reconciled
+    _schedule_jobs(scheduler, settings)
+    scheduler.resume()
+    log.info(
+        "docketwatch running (sources: %s; heartbeat every %.0f s); Ctrl-C or SIGTERM stops it",
+        ", ".join(settings.sources) or "none",
+        settings.heartbeat_seconds,
+    )
+    try:
+        code = _watch(stop, scheduler)
+    finally:
+        stop_children()  # a crawl can run for an hour; the service stops now, marking it failed
+        scheduler.shutdown(wait=True)
+        release_lock(engine, token)
+        _CTX = None
+        if web is not None:
+            web.stop()
+        engine.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("docketwatch stopped")
+    return code
+
+
+def _schedule_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """The service's jobs, reconciled with those stored: heartbeat, dispatch, the monthly
+    report, the watchdog, the reminders' pass (when they can go) and each source's check."""
     now = datetime.now(UTC)
     jitter = int(settings.schedule_jitter_seconds) or None
     _schedule(
@@ -639,40 +665,24 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
             seconds=interval_of(settings, source).total_seconds(), jitter=jitter
         )
         _schedule(scheduler, job_id, "scheduler:source_job", trigger, [source], first=now)
-    scheduler.resume()
-    log.info(
-        "docketwatch running (sources: %s; heartbeat every %.0f s); Ctrl-C or SIGTERM stops it",
-        ", ".join(settings.sources) or "none",
-        settings.heartbeat_seconds,
-    )
-    code = 0
-    try:
-        while not stop.wait(1.0):
-            if _CTX is not None and _CTX.lost is not None:
-                log.critical(
-                    "%s: stopping with status 3 (this scheduler is no longer the leader)", _CTX.lost
-                )
-                code = 3
-                break
-            if not _alive(scheduler):
-                log.critical(
-                    "the scheduler's thread has died; stopping with status 1 so that the "
-                    "service manager restarts docketwatch"
-                )
-                code = 1
-                break
-    finally:
-        stop_children()  # a crawl can run for an hour; the service stops now, marking it failed
-        scheduler.shutdown(wait=True)
-        release_lock(engine, token)
-        _CTX = None
-        if web is not None:
-            web.stop()
-        engine.dispose()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        log.info("docketwatch stopped")
-    return code
+
+
+def _watch(stop: threading.Event, scheduler: BackgroundScheduler) -> int:
+    """Wait for a stop signal; the exit code: 0, 3 when the lease was taken over, 1 when the
+    scheduler's thread died."""
+    while not stop.wait(1.0):
+        if _CTX is not None and _CTX.lost is not None:
+            log.critical(
+                "%s: stopping with status 3 (this scheduler is no longer the leader)", _CTX.lost
+            )
+            return 3
+        if not _alive(scheduler):
+            log.critical(
+                "the scheduler's thread has died; stopping with status 1 so that the "
+                "service manager restarts docketwatch"
+            )
+            return 1
+    return 0
 
 
 def _alive(scheduler: BackgroundScheduler) -> bool:

@@ -148,60 +148,7 @@ def program_report(
     months = months_between(first, last)
     start, end = _bounds(months, zone)
     labels = [f"{m:%Y-%m}" for m in months]
-
-    watched: dict[date, set[int]] = defaultdict(set)
-    for table in (AcisLookup, CustodyLookup):
-        rows = session.exec(
-            select(table.client_id, table.observed_at).where(
-                col(table.observed_at) >= start,
-                col(table.observed_at) < end,
-            )
-        )
-        for client_id, at in rows:
-            watched[_month(at, zone)].add(client_id)
-
-    events = list(
-        session.exec(
-            select(Event).where(col(Event.created_at) >= start, col(Event.created_at) < end)
-        )
-    )
-    by_kind: dict[str, Counter[date]] = defaultdict(Counter)
-    for e in events:
-        by_kind[e.kind][_month(e.created_at, zone)] += 1
-
-    client_events = {
-        e.id: e
-        for e in events
-        if e.id is not None and e.kind in KINDS and KINDS[e.kind].audience == Audience.client
-    }
-    first_sent: dict[int, datetime] = {}
-    if client_events:
-        for event_id, sent in session.exec(
-            select(Delivery.event_id, sa.func.min(Delivery.sent_at))
-            .where(
-                col(Delivery.event_id).in_(list(client_events)), col(Delivery.sent_at).is_not(None)
-            )
-            .group_by(col(Delivery.event_id))
-        ):
-            if sent is not None and event_id is not None:
-                first_sent[event_id] = sent
-    to_alert: dict[date, list[float]] = defaultdict(list)
-    to_ack: dict[date, list[float]] = defaultdict(list)
-    for event_id, e in client_events.items():
-        m = _month(e.created_at, zone)
-        if event_id in first_sent:
-            to_alert[m].append((first_sent[event_id] - e.occurred_at).total_seconds() / 60)
-        if e.acknowledged_at is not None:
-            to_ack[m].append((e.acknowledged_at - e.occurred_at).total_seconds() / 60)
-
-    runs: dict[str, dict[date, Counter[bool]]] = defaultdict(lambda: defaultdict(Counter))
-    for source, outcome, at in session.exec(
-        select(CrawlRun.source, CrawlRun.outcome, CrawlRun.started_at).where(
-            col(CrawlRun.started_at) >= start, col(CrawlRun.started_at) < end
-        )
-    ):
-        if outcome in FINISHED:
-            runs[source][_month(at, zone)][outcome == "ok"] += 1
+    watched, by_kind, to_alert, to_ack, runs = _program_counts(session, start, end, zone)
 
     def kind_rows(kinds: tuple[str, ...]) -> list[list[Any]]:
         rows = []
@@ -287,6 +234,66 @@ def program_report(
         now or datetime.now(UTC),
         figures,
     )
+
+
+def _program_counts(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> Any:
+    """The program report's counts by month: clients watched, events by kind, minutes to
+    delivery and to acknowledgement of client alerts, and sources' runs (ok or not)."""
+    watched: dict[date, set[int]] = defaultdict(set)
+    for table in (AcisLookup, CustodyLookup):
+        rows = session.exec(
+            select(table.client_id, table.observed_at).where(
+                col(table.observed_at) >= start,
+                col(table.observed_at) < end,
+            )
+        )
+        for client_id, at in rows:
+            watched[_month(at, zone)].add(client_id)
+
+    events = list(
+        session.exec(
+            select(Event).where(col(Event.created_at) >= start, col(Event.created_at) < end)
+        )
+    )
+    by_kind: dict[str, Counter[date]] = defaultdict(Counter)
+    for e in events:
+        by_kind[e.kind][_month(e.created_at, zone)] += 1
+
+    client_events = {
+        e.id: e
+        for e in events
+        if e.id is not None and e.kind in KINDS and KINDS[e.kind].audience == Audience.client
+    }
+    first_sent: dict[int, datetime] = {}
+    if client_events:
+        for event_id, sent in session.exec(
+            select(Delivery.event_id, sa.func.min(Delivery.sent_at))
+            .where(
+                col(Delivery.event_id).in_(list(client_events)), col(Delivery.sent_at).is_not(None)
+            )
+            .group_by(col(Delivery.event_id))
+        ):
+            if sent is not None and event_id is not None:
+                first_sent[event_id] = sent
+    to_alert: dict[date, list[float]] = defaultdict(list)
+    to_ack: dict[date, list[float]] = defaultdict(list)
+    for event_id, e in client_events.items():
+        m = _month(e.created_at, zone)
+        if event_id in first_sent:
+            to_alert[m].append((first_sent[event_id] - e.occurred_at).total_seconds() / 60)
+        if e.acknowledged_at is not None:
+            to_ack[m].append((e.acknowledged_at - e.occurred_at).total_seconds() / 60)
+
+    runs: dict[str, dict[date, Counter[bool]]] = defaultdict(lambda: defaultdict(Counter))
+    for source, outcome, at in session.exec(
+        select(CrawlRun.source, CrawlRun.outcome, CrawlRun.started_at).where(
+            col(CrawlRun.started_at) >= start, col(CrawlRun.started_at) < end
+        )
+    ):
+        if outcome in FINISHED:
+            runs[source][_month(at, zone)][outcome == "ok"] += 1
+
+    return watched, by_kind, to_alert, to_ack, runs
 
 
 def row_label(value: Any, lang: str = "en") -> str:

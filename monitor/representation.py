@@ -240,107 +240,185 @@ def _labels(session: Session, release: FoiaRelease, kind: str) -> dict[str, str]
     return {code.strip(): " ".join(label.split()).title() for code, label in rows}
 
 
-def representation_report(
-    session: Session,
-    court: str,
-    first: date,
-    last: date,
-    now: datetime | None = None,
-    release_id: int | None = None,
-) -> Report:
-    """The representation report for ``court`` from month ``first`` to month ``last``."""
-    court = court.strip().upper()
-    months = months_between(first, last)
-    release = history_release(session, court, release_id)
-    as_of = release.as_of
-    data = _load(session, release, court)
-    source = SOURCE
-    period_start, period_end = months[0], min(_month_end(months[-1]), as_of)
-    shown = [m for m in months if m <= as_of]  # no figure for months after the release
-    if not shown:
-        raise ValidationError(
-            f"--from {first:%Y-%m} is after the release's date ({as_of}): nothing is known yet"
+class _Representation:
+    """The representation report's figures, each made by its own method."""
+
+    def __init__(self, session: Session, release: Any, court: str, months: list[date]) -> None:
+        self.session, self.release, self.court = session, release, court
+        self.as_of = release.as_of
+        self.data = _load(session, release, court)
+        self.period_start = months[0]
+        self.period_end = min(_month_end(months[-1]), self.as_of)
+        self.shown = [m for m in months if m <= self.as_of]  # no figure after the release
+        self.labels = [f"{m:%Y-%m}" for m in self.shown]
+
+    def caseload(self) -> Figure:
+        caseload_rows: list[list[Any]] = []
+        caseload_shares = _Shares()
+        for label, m in zip(self.labels, self.shown, strict=True):
+            end = min(_month_end(m), self.as_of)
+            pending = [p for p in self.data.procs if _pending_at(p, end)]
+            without = sum(1 for p in pending if not _has_counsel(p.counsel, end))
+            share = caseload_shares(len(caseload_rows), WITHOUT_PCT, without, len(pending))
+            caseload_rows.append([label, len(pending), without, share])
+
+        return Figure(
+            "caseload",
+            "Pending detained caseload and the share without an attorney",
+            ["month", "pending detained", "without an attorney", "without an attorney %"],
+            caseload_rows,
+            "Detained proceedings at the court (B_TblProceeding BASE_CITY_CODE; detained: "
+            "A_TblCase CUSTODY D) started on or before the month's last day (INPUT_DATE, else "
+            "OSC_DATE) and not completed by it (COMP_DATE later or empty, and no OTHER_COMP "
+            "without a date). Without an attorney: no EOIR-28 on or before that day (the "
+            "earliest E_28_DATE of A_TblCase and of tbl_RepsAssigned rows with STRATTYTYPE ALIEN "
+            "and STRATTYLEVEL COURT; a case with no EOIR-28 date counts as unrepresented). The "
+            "last month ends on the release date if it is earlier. Proceedings with neither "
+            "INPUT_DATE nor OSC_DATE are left out. " + SOURCE,
+            chart=WITHOUT_PCT,
+            counts={"pending detained", "without an attorney"},
+            withheld=caseload_shares.withheld,
         )
-    labels = [f"{m:%Y-%m}" for m in shown]
 
-    caseload_rows: list[list[Any]] = []
-    caseload_shares = _Shares()
-    for label, m in zip(labels, shown, strict=True):
-        end = min(_month_end(m), as_of)
-        pending = [p for p in data.procs if _pending_at(p, end)]
-        without = sum(1 for p in pending if not _has_counsel(p.counsel, end))
-        share = caseload_shares(len(caseload_rows), WITHOUT_PCT, without, len(pending))
-        caseload_rows.append([label, len(pending), without, share])
-
-    by_month: dict[date, list[_Case]] = defaultdict(list)
-    for case in data.cases.values():
-        by_month[date(case.start.year, case.start.month, 1)].append(case)
-    new_rows: list[list[Any]] = []
-    master_rows: list[list[Any]] = []
-    new_shares, master_shares = _Shares(), _Shares()
-    for label, m in zip(labels, shown, strict=True):
-        cases = by_month.get(m, [])
-        closed = _month_end(m) + timedelta(days=max(WINDOWS)) <= as_of
-        shares = [
-            new_shares(
-                len(new_rows),
-                f"counsel within {w} days %",
-                sum(1 for c in cases if _has_counsel(c.counsel, c.start + timedelta(days=w))),
-                len(cases),
+    def new_cases(self) -> list[Figure]:
+        by_month: dict[date, list[_Case]] = defaultdict(list)
+        for case in self.data.cases.values():
+            by_month[date(case.start.year, case.start.month, 1)].append(case)
+        new_rows: list[list[Any]] = []
+        master_rows: list[list[Any]] = []
+        new_shares, master_shares = _Shares(), _Shares()
+        for label, m in zip(self.labels, self.shown, strict=True):
+            cases = by_month.get(m, [])
+            closed = _month_end(m) + timedelta(days=max(WINDOWS)) <= self.as_of
+            shares = [
+                new_shares(
+                    len(new_rows),
+                    f"counsel within {w} days %",
+                    sum(1 for c in cases if _has_counsel(c.counsel, c.start + timedelta(days=w))),
+                    len(cases),
+                )
+                if closed
+                else None
+                for w in WINDOWS
+            ]
+            waits = [
+                max(0, (c.counsel - c.start).days)
+                for c in cases
+                if c.counsel is not None and c.counsel <= self.as_of
+            ]
+            median = statistics.median(waits) if waits else None
+            new_rows.append([label, len(cases), *shares, len(waits), median])
+            held = [c for c in cases if c.first_master is not None and c.first_master <= self.as_of]
+            at = sum(1 for c in held if c.first_master and _has_counsel(c.counsel, c.first_master))
+            master_rows.append(
+                [
+                    label,
+                    len(held),
+                    at,
+                    master_shares(len(master_rows), "represented %", at, len(held)),
+                ]
             )
-            if closed
-            else None
-            for w in WINDOWS
+
+        return [
+            Figure(
+                "new_cases",
+                "New detained cases and how soon they found counsel",
+                [
+                    "month",
+                    "new detained cases",
+                    "counsel within 30 days %",
+                    "counsel within 60 days %",
+                    "counsel within 90 days %",
+                    "with counsel by the release",
+                    "median days to counsel",
+                ],
+                new_rows,
+                "Detained cases whose first proceeding at the court started in the month "
+                "(INPUT_DATE, else OSC_DATE). Counsel within N days: a first EOIR-28 (as in the "
+                "caseload figure) no later than N days after that start; an EOIR-28 from before it "
+                "counts. The shares are shown for months whose cases all had 90 days by the "
+                "release date. Median days to counsel: from that start to the first EOIR-28 (0 "
+                "when it came first), over the month's cases with an EOIR-28 by the release date. "
+                "" + SOURCE,
+                chart="new detained cases",
+                counts={"new detained cases", "with counsel by the release"},
+                medians={
+                    "counsel within 30 days %": "new detained cases",
+                    "counsel within 60 days %": "new detained cases",
+                    "counsel within 90 days %": "new detained cases",
+                    "median days to counsel": "with counsel by the release",
+                },
+                withheld=new_shares.withheld,
+            ),
+            Figure(
+                "first_master",
+                "Counsel at the first master calendar hearing",
+                ["month", "first master hearing held", "represented at it", "represented %"],
+                master_rows,
+                "New detained cases (by the month their first proceeding at the court started) "
+                "whose first master calendar hearing at the court (the initial hearing EOIR "
+                "records on the proceeding, B_TblProceeding HEARING_DATE; the earliest of the "
+                "case's proceedings there) was on or before the release date; represented: a first "
+                "EOIR-28 on or before that hearing's date. " + SOURCE,
+                chart="represented %",
+                counts={"first master hearing held", "represented at it"},
+                withheld=master_shares.withheld,
+            ),
         ]
-        waits = [
-            max(0, (c.counsel - c.start).days)
-            for c in cases
-            if c.counsel is not None and c.counsel <= as_of
+
+    def outcomes(self) -> Figure:
+        completed = [
+            p
+            for p in self.data.procs
+            if p.comp is not None and self.period_start <= p.comp <= self.period_end
         ]
-        median = statistics.median(waits) if waits else None
-        new_rows.append([label, len(cases), *shares, len(waits), median])
-        held = [c for c in cases if c.first_master is not None and c.first_master <= as_of]
-        at = sum(1 for c in held if c.first_master and _has_counsel(c.counsel, c.first_master))
-        master_rows.append(
-            [label, len(held), at, master_shares(len(master_rows), "represented %", at, len(held))]
+        rep = Counter(p.outcome for p in completed if _has_counsel(p.counsel, p.comp))  # type: ignore[arg-type]
+        unrep = Counter(p.outcome for p in completed if not _has_counsel(p.counsel, p.comp))  # type: ignore[arg-type]
+        n_rep, n_unrep = sum(rep.values()), sum(unrep.values())
+        outcome_shares = _Shares()
+        outcome_rows = [
+            [
+                OUTCOME_LABELS[o],
+                rep[o],
+                outcome_shares(i, "with counsel %", rep[o], n_rep),
+                unrep[o],
+                outcome_shares(i, "without counsel %", unrep[o], n_unrep),
+            ]
+            for i, o in enumerate(OUTCOME_ROWS)
+        ]
+
+        return Figure(
+            "outcomes",
+            "Completed proceedings by outcome, with and without counsel",
+            ["outcome", "with counsel", "with counsel %", "without counsel", "without counsel %"],
+            outcome_rows,
+            "Detained proceedings at the court completed in the period (COMP_DATE), grouped "
+            "by EOIR's decision code (DEC_CODE, or OTHER_COMP for other "
+            "completions) looked up with the case type in tblLookupCourtDecision; the grouping "
+            "is in docs/representation-report.md. A removal order with ABSENTIA Y is counted in "
+            "absentia. With counsel: a first EOIR-28 on or before the completion date. " + SOURCE,
+            counts={"with counsel", "without counsel"},
+            withheld=outcome_shares.withheld,
         )
 
-    completed = [
-        p for p in data.procs if p.comp is not None and period_start <= p.comp <= period_end
-    ]
-    rep = Counter(p.outcome for p in completed if _has_counsel(p.counsel, p.comp))  # type: ignore[arg-type]
-    unrep = Counter(p.outcome for p in completed if not _has_counsel(p.counsel, p.comp))  # type: ignore[arg-type]
-    n_rep, n_unrep = sum(rep.values()), sum(unrep.values())
-    outcome_shares = _Shares()
-    outcome_rows = [
-        [
-            OUTCOME_LABELS[o],
-            rep[o],
-            outcome_shares(i, "with counsel %", rep[o], n_rep),
-            unrep[o],
-            outcome_shares(i, "without counsel %", unrep[o], n_unrep),
-        ]
-        for i, o in enumerate(OUTCOME_ROWS)
-    ]
-
-    def breakdown(attr: str, names: dict[str, str], shares: _Shares) -> list[list[Any]]:
+    def breakdown(self, attr: str, names: dict[str, str], shares: _Shares) -> list[list[Any]]:
         new: Counter[str] = Counter()
         within: Counter[str] = Counter()
         window_closed: Counter[str] = Counter()
-        for c in data.cases.values():
-            if period_start <= c.start <= period_end:
+        for c in self.data.cases.values():
+            if self.period_start <= c.start <= self.period_end:
                 key = getattr(c, attr)
                 new[key] += 1
-                if c.start + timedelta(days=90) <= as_of:
+                if c.start + timedelta(days=90) <= self.as_of:
                     window_closed[key] += 1
                     within[key] += _has_counsel(c.counsel, c.start + timedelta(days=90))
         pend: Counter[str] = Counter()
         pend_without: Counter[str] = Counter()
-        for p in data.procs:
-            if _pending_at(p, period_end):
+        for p in self.data.procs:
+            if _pending_at(p, self.period_end):
                 key = getattr(p, attr)
                 pend[key] += 1
-                pend_without[key] += not _has_counsel(p.counsel, period_end)
+                pend_without[key] += not _has_counsel(p.counsel, self.period_end)
         keys = sorted(set(new) | set(pend), key=lambda k: (-new[k] - pend[k], k))
         rows: list[list[Any]] = []
         for k in keys:
@@ -358,131 +436,77 @@ def representation_report(
             )
         return rows
 
-    breakdown_cols = [
-        "",
-        "new detained cases",
-        "of them with 90 days passed",
-        "counsel within 90 days %",
-        "pending at period end",
-        "without an attorney %",
-    ]
-    breakdown_def = (
-        "New detained cases: detained cases whose first proceeding at the court started in the "
-        "period (INPUT_DATE, else OSC_DATE). Counsel within 90 days: a first EOIR-28 no later "
-        "than 90 days after that start, over the cases whose 90 days had passed by the release "
-        "date. Pending at period end and without an attorney: as in the caseload figure, on "
-        "the period's last day (or the release date, if earlier). Codes as in the release's "
-        "lookup tables. "
-    )
-    breakdowns = []
-    for key, attr, kind, title, column in (
-        ("by_nationality", "nat", "nationality", "By nationality", "A_TblCase NAT. "),
-        ("by_language", "lang", "language", "By language", "A_TblCase LANG. "),
-        (
-            "by_case_type",
-            "case_type",
-            "case_type",
-            "By case type",
-            "B_TblProceeding CASE_TYPE, else A_TblCase CASE_TYPE. ",
-        ),
-    ):
-        cells = _Shares()
-        breakdowns.append(
-            Figure(
-                key,
-                title,
-                [title.removeprefix("By "), *breakdown_cols[1:]],
-                breakdown(attr, _labels(session, release, kind), cells),
-                breakdown_def + column + source,
-                counts={
-                    "new detained cases",
-                    "of them with 90 days passed",
-                    "pending at period end",
-                },
-                withheld=cells.withheld,
-            )
+    def breakdowns(self) -> list[Figure]:
+        breakdown_cols = [
+            "",
+            "new detained cases",
+            "of them with 90 days passed",
+            "counsel within 90 days %",
+            "pending at period end",
+            "without an attorney %",
+        ]
+        breakdown_def = (
+            "New detained cases: detained cases whose first proceeding at the court started in the "
+            "period (INPUT_DATE, else OSC_DATE). Counsel within 90 days: a first EOIR-28 no later "
+            "than 90 days after that start, over the cases whose 90 days had passed by the release "
+            "date. Pending at period end and without an attorney: as in the caseload figure, on "
+            "the period's last day (or the release date, if earlier). Codes as in the release's "
+            "lookup tables. "
         )
+        breakdowns = []
+        for key, attr, kind, title, column in (
+            ("by_nationality", "nat", "nationality", "By nationality", "A_TblCase NAT. "),
+            ("by_language", "lang", "language", "By language", "A_TblCase LANG. "),
+            (
+                "by_case_type",
+                "case_type",
+                "case_type",
+                "By case type",
+                "B_TblProceeding CASE_TYPE, else A_TblCase CASE_TYPE. ",
+            ),
+        ):
+            cells = _Shares()
+            breakdowns.append(
+                Figure(
+                    key,
+                    title,
+                    [title.removeprefix("By "), *breakdown_cols[1:]],
+                    self.breakdown(attr, _labels(self.session, self.release, kind), cells),
+                    breakdown_def + column + SOURCE,
+                    counts={
+                        "new detained cases",
+                        "of them with 90 days passed",
+                        "pending at period end",
+                    },
+                    withheld=cells.withheld,
+                )
+            )
 
-    figures = [
-        Figure(
-            "caseload",
-            "Pending detained caseload and the share without an attorney",
-            ["month", "pending detained", "without an attorney", "without an attorney %"],
-            caseload_rows,
-            "Detained proceedings at the court (B_TblProceeding BASE_CITY_CODE; detained: "
-            "A_TblCase CUSTODY D) started on or before the month's last day (INPUT_DATE, else "
-            "OSC_DATE) and not completed by it (COMP_DATE later or empty, and no OTHER_COMP "
-            "without a date). Without an attorney: no EOIR-28 on or before that day (the "
-            "earliest E_28_DATE of A_TblCase and of tbl_RepsAssigned rows with STRATTYTYPE ALIEN "
-            "and STRATTYLEVEL COURT; a case with no EOIR-28 date counts as unrepresented). The "
-            "last month ends on the release date if it is earlier. Proceedings with neither "
-            "INPUT_DATE nor OSC_DATE are left out. " + source,
-            chart=WITHOUT_PCT,
-            counts={"pending detained", "without an attorney"},
-            withheld=caseload_shares.withheld,
-        ),
-        Figure(
-            "new_cases",
-            "New detained cases and how soon they found counsel",
-            [
-                "month",
-                "new detained cases",
-                "counsel within 30 days %",
-                "counsel within 60 days %",
-                "counsel within 90 days %",
-                "with counsel by the release",
-                "median days to counsel",
-            ],
-            new_rows,
-            "Detained cases whose first proceeding at the court started in the month (INPUT_DATE, "
-            "else OSC_DATE). Counsel within N days: a first EOIR-28 (as in the caseload figure) "
-            "no later than N days after that start; an EOIR-28 from before it counts. The shares "
-            "are shown for months whose cases all had 90 days by the release date. Median days "
-            "to counsel: from that start to the first EOIR-28 (0 when it came first), over the "
-            "month's cases with an EOIR-28 by the release date. " + source,
-            chart="new detained cases",
-            counts={"new detained cases", "with counsel by the release"},
-            medians={
-                "counsel within 30 days %": "new detained cases",
-                "counsel within 60 days %": "new detained cases",
-                "counsel within 90 days %": "new detained cases",
-                "median days to counsel": "with counsel by the release",
-            },
-            withheld=new_shares.withheld,
-        ),
-        Figure(
-            "first_master",
-            "Counsel at the first master calendar hearing",
-            ["month", "first master hearing held", "represented at it", "represented %"],
-            master_rows,
-            "New detained cases (by the month their first proceeding at the court started) whose "
-            "first master calendar hearing at the court (the initial hearing EOIR records on the "
-            "proceeding, B_TblProceeding HEARING_DATE; the earliest of the case's proceedings "
-            "there) was on or before the release date; represented: a first EOIR-28 on or before "
-            "that hearing's date. " + source,
-            chart="represented %",
-            counts={"first master hearing held", "represented at it"},
-            withheld=master_shares.withheld,
-        ),
-        Figure(
-            "outcomes",
-            "Completed proceedings by outcome, with and without counsel",
-            ["outcome", "with counsel", "with counsel %", "without counsel", "without counsel %"],
-            outcome_rows,
-            "Detained proceedings at the court completed in the period (COMP_DATE), grouped "
-            "by EOIR's decision code (DEC_CODE, or OTHER_COMP for other "
-            "completions) looked up with the case type in tblLookupCourtDecision; the grouping "
-            "is in docs/representation-report.md. A removal order with ABSENTIA Y is counted in "
-            "absentia. With counsel: a first EOIR-28 on or before the completion date. " + source,
-            counts={"with counsel", "without counsel"},
-            withheld=outcome_shares.withheld,
-        ),
-        *breakdowns,
-    ]
+        return breakdowns
+
+
+def representation_report(
+    session: Session,
+    court: str,
+    first: date,
+    last: date,
+    now: datetime | None = None,
+    release_id: int | None = None,
+) -> Report:
+    """The representation report for ``court`` from month ``first`` to month ``last``."""
+    court = court.strip().upper()
+    release = history_release(session, court, release_id)
+    made = _Representation(session, release, court, months_between(first, last))
+    if not made.shown:
+        raise ValidationError(
+            f"--from {first:%Y-%m} is after the release's date ({release.as_of}): "
+            "nothing is known yet"
+        )
+    figures = [made.caseload(), *made.new_cases(), made.outcomes(), *made.breakdowns()]
     return Report(
         "representation",
         f"Detained and facing a judge: representation at the {court} immigration court",
-        f"{labels[0]} to {labels[-1]} (EOIR release of {as_of})",
+        f"{made.labels[0]} to {made.labels[-1]} (EOIR release of {made.as_of})",
         now or datetime.now(UTC),
         figures,
     )
