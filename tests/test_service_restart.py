@@ -24,6 +24,7 @@ from storage.people import add_client, add_staff, assign
 from storage.reference_data import load_reference_data
 from tests.support.cli import run_cli
 from tests.support.service import EXE, kill_tree, service_env, wait_until
+from tests.support.shared import made_once
 
 
 def _start(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -60,10 +61,13 @@ def _runs(engine: sa.Engine, source: str) -> list[CrawlRun]:
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, ReleaseInfo]:
     """A release big enough that its load takes a few seconds (a kill lands in the middle of it),
-    and its successor; generated once for the tests of this file."""
-    folder = tmp_path_factory.mktemp("releases")
-    first = generate(folder / "r1.zip", 150_000, seed=21)
-    return first, successor(first.path, folder / "r2.zip", seed=22)
+    and its successor; generated once for the whole run (the tests only read them)."""
+
+    def make(folder: Path) -> tuple[ReleaseInfo, ReleaseInfo]:
+        first = generate(folder / "r1.zip", 150_000, seed=21)
+        return first, successor(first.path, folder / "r2.zip", seed=22)
+
+    return made_once(tmp_path_factory, "restart-releases", make)
 
 
 @pytest.mark.slow

@@ -40,7 +40,8 @@ from tests.support.alerting import (
 from tests.support.routes import signed_in_pages
 from tests.support.web import PASSWORD, accessible
 
-pytestmark = pytest.mark.slow
+# One worker runs the module: its site (a database, a release, the web app) is made once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
 DAN = "dan@example.org"
 EVE = "eve@example.org"  # her sign-in is throttled by a test: nobody else's may be
 SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
