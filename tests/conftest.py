@@ -34,6 +34,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: modules whose module-scoped fixture is costly (a database, a release, the web app, lookups in
+#: Chromium): each is run by one worker, so the fixture is made once, not once per worker
+ONE_WORKER = ("tests/test_web.py", "tests/test_organizations.py")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: unknown without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load scheduling (a test to whichever worker is free), except that each module of
+    :data:`ONE_WORKER` goes to one worker whole. (pytest-xdist's ``loadgroup`` would do this
+    with marks, but with this pytest it no longer groups: the group it writes into a test's id
+    is not kept.)"""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ModulesOfOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return ModulesOfOneWorker(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow end-to-end tests first: spread over the workers from the start, they do not
     leave one worker finishing a long test alone at the end."""

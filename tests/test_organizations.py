@@ -33,8 +33,6 @@ from tests.support.alerting import web_server
 from tests.support.cli import run_cli
 from tests.support.web import PASSWORD, accessible
 
-# One worker runs the module: its two programs (lookups in Chromium, the web app) are made once.
-pytestmark = pytest.mark.xdist_group("organizations")
 SHARED = "933333333"
 #: what of program B's may never show to program A: its name, its client's name and A-number
 #: (the shared client's B-side name too), its staff's addresses

@@ -40,8 +40,7 @@ from tests.support.alerting import (
 from tests.support.routes import signed_in_pages
 from tests.support.web import PASSWORD, accessible
 
-# One worker runs the module: its site (a database, a release, the web app) is made once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
+pytestmark = pytest.mark.slow  # one worker runs it whole (tests/conftest.py: ONE_WORKER)
 DAN = "dan@example.org"
 EVE = "eve@example.org"  # her sign-in is throttled by a test: nobody else's may be
 SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
