@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from monitor.messages import LABELS, who
 from storage.errors import NotFoundError
 from storage.models import Client, Court, Hearing, Staff, StaffChannel
+from storage.urls import https_only
 
 KEEP_PAST_DAYS = 90
 HEARING_MINUTES = 60  # EOIR gives a start time only
@@ -168,7 +169,7 @@ def feed(session: Session, staff: Staff, now: datetime) -> bytes:
             for key, value in (
                 ("judge", last.judge),
                 ("medium", last.medium),
-                ("webex", last.webex),
+                ("webex", https_only(last.webex)),
             ):
                 if value:
                     lines.append(f"{labels[key]}: {value}")

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from monitor.events import NOTES, kind
 from storage.identifiers import format_a_number, redact_a_number
 from storage.models import Client, Event, Severity, StaffChannel
+from storage.urls import https_only
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -266,8 +267,10 @@ def _context_facts(event: Event, lang: str) -> list[tuple[str, str]]:
         if court:
             facts.append((labels["court"], court))
         for key in ("judge", "medium", "location", "webex"):
-            if hearing.get(key):
-                facts.append((labels[key], str(hearing[key])))
+            value = str(hearing.get(key) or "")
+            value = https_only(value) if key == "webex" else value
+            if value:
+                facts.append((labels[key], value))
     if payload.get("facility"):
         facts.append((labels["facility"], str(payload["facility"])))
     return facts

@@ -27,6 +27,7 @@ from storage.snapshots import (
     HearingSnapshot,
     Outcome,
 )
+from storage.urls import https_only
 
 if TYPE_CHECKING:
     from spiders.browser import Captured
@@ -205,7 +206,7 @@ def _hearing(body: dict[str, Any], today: date) -> HearingSnapshot | None:
         schedule_type=SCHEDULE.get(
             _text(schedule.get("ScheduleType")), _text(schedule.get("ScheduleType"))
         ),
-        webex=_text(schedule.get("IJ_WebExURLLink")),
+        webex=https_only(_text(schedule.get("IJ_WebExURLLink"))),
     )
 
 
@@ -277,7 +278,11 @@ def parse_case_info(
         hearing, case_status = _hearing(parsed, today), _status(parsed)
     except _Malformed as exc:
         return result(Outcome.layout_changed, f"HTTP {status}: {exc}")
-    return result(Outcome.ok, hearing=hearing, status=case_status).model_copy(
+    link = _text(_obj(parsed, "Schedule").get("IJ_WebExURLLink"))
+    dropped = ""
+    if hearing is not None and link and not https_only(link):
+        dropped = "the hearing's meeting link was not an https: link: it was dropped"
+    return result(Outcome.ok, dropped, hearing=hearing, status=case_status).model_copy(
         update={"language": answered}
     )
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class HearingSnapshot(BaseModel):
@@ -25,7 +25,14 @@ class HearingSnapshot(BaseModel):
     medium: str = ""  # In person / Video / Internet-based
     calendar_type: str = ""  # master / individual
     schedule_type: str = ""
-    webex: str = ""
+    webex: str = ""  # an https: meeting link, or "" (anything else is dropped)
+
+    @field_validator("webex")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        from storage.urls import https_only
+
+        return https_only(value)
 
     def as_payload(self) -> dict[str, Any]:
         return self.model_dump(exclude_defaults=False)
