@@ -93,12 +93,18 @@ class Report:
         return replace(self, figures=out, published_form=True)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # the months a report may cover
+
+
 def parse_month(text: str, what: str) -> date:
     try:
         year, month = (int(p) for p in text.strip().split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
     except ValueError:
-        raise ValidationError(f"{what} {text!r}: a month is YYYY-MM, e.g. 2026-01") from None
+        raise ValidationError(f"{what} {text[:20]!r}: a month is YYYY-MM, e.g. 2026-01") from None
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(f"{what} {text[:20]!r}: out of range ({FIRST_YEAR} to {LAST_YEAR})")
+    return first
 
 
 def next_month(m: date) -> date:

@@ -303,3 +303,58 @@ def test_a_post_body_over_the_routes_limit_is_refused_before_it_is_read(setup: A
     # the roster upload declares a larger limit: the same body is read there
     answer = client.post("/roster/preview", data=big)
     assert answer.status_code == 400 and "choose a roster file" in answer.text
+
+
+HUGE = str(2**63)  # one past the largest id a database stores
+FAR_DAYS = {"from": "9999-12-31", "to": "9999-12-31", "hearing_from": "9999-12-31"}
+FAR_MONTHS = {"from": "9999-12", "to": "9999-12"}
+
+
+@pytest.mark.parametrize("who", ["dan", "adam"])
+def test_numbers_and_dates_out_of_range_are_404_and_400(setup: Any, who: str) -> None:
+    """Every route read with an id past 2^63 - 1 answers 404 (no such row), and with a date or
+    month past 9999 400 with the page's own message: never 500."""
+    app, people, _ = setup
+    person = people[who]
+    client = person.client
+    assert client is not None
+    for route, method in _signed_in_routes(app):
+        if route.path == "/logout" or (who not in ("adam",) and _guard_refuses(route, person)):
+            continue
+        ids = re.findall(r"\{(\w+)\}", route.path)
+        if any(name.endswith("_id") for name in ids):
+            path = re.sub(r"\{\w+_id\}", HUGE, route.path)
+            path = re.sub(
+                r"\{(\w+)\}", lambda m: {"fmt": "csv", "action": "pause"}.get(m.group(1), "x"), path
+            )
+            form = {**FORM, "csrf_token": person.csrf}
+            answer = client.get(path) if method == "GET" else client.post(path, data=form)
+            assert answer.status_code == 404, (method, path, answer.status_code)
+    for path, query in (
+        ("/alerts", {"client": HUGE}),
+        ("/caseload/hearings", FAR_DAYS),
+        ("/caseload", FAR_DAYS),
+        ("/reports", FAR_MONTHS),
+        ("/reports/representation", FAR_MONTHS),
+        ("/reports/program.csv", FAR_MONTHS),
+    ):
+        answer = client.get(path, params=query)
+        if _guard_refuses_path(app, path, person):
+            assert answer.status_code == 403
+            continue
+        expected = 404 if "client" in query else 400
+        assert answer.status_code == expected, (path, query, answer.status_code)
+        if expected == 400:
+            assert "out of range" in answer.text, path
+    public = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    assert public.get(f"/ack/{HUGE}", params={"t": "x"}).status_code == 404
+
+
+def _guard_refuses(route: APIRoute, person: Who) -> bool:
+    found = guard(route)
+    return found is not None and person.role not in found.roles
+
+
+def _guard_refuses_path(app: FastAPI, path: str, person: Who) -> bool:
+    route = next(r for r in app_routes(app) if r.path_regex.match(path))
+    return _guard_refuses(route, person)

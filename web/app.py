@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from storage.errors import ConfigError, DocketwatchError, NotFoundError, ValidationError
 from storage.settings import Settings
 from web import auth
-from web.deps import TEMPLATES, NotSignedIn, Web, page
+from web.deps import ROW_PARAMS, TEMPLATES, NotSignedIn, Web, page
 from web.render import template_environments
 from web.routes import ROUTERS
 from web.routes.roster import Uploads
@@ -63,6 +64,12 @@ class Headers(BaseHTTPMiddleware):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _out_of_range_id(error: Any) -> bool:
+    location = tuple(error.get("loc") or ())
+    bounds = ("less_than_equal", "greater_than_equal")
+    return len(location) >= 2 and location[-1] in ROW_PARAMS and error.get("type") in bounds
 
 
 def _provider(settings: Settings) -> object | None:
@@ -96,9 +103,13 @@ def _error_pages(app: FastAPI) -> None:
         return page(request, "error.html", None, exc.status_code, message=message)
 
     @app.exception_handler(RequestValidationError)
-    async def _malformed(request: Request, _exc: RequestValidationError) -> Response:
+    async def _malformed(request: Request, exc: RequestValidationError) -> Response:
         # An address or form that does not parse (/clients/abc): a page, not the framework's
-        # JSON, and nothing of what was sent echoed back.
+        # JSON, and nothing of what was sent echoed back. A row id that is a number no row can
+        # have (past 2^63 - 1) names no row: 404, as an unknown one.
+        errors = exc.errors()
+        if errors and all(_out_of_range_id(e) for e in errors):
+            return page(request, "error.html", None, 404, title="Not found", message="not_found")
         detail = "The address or the form is not valid."
         return page(request, "error.html", None, 400, message="invalid", detail=detail)
 

@@ -26,7 +26,8 @@ from typing import Annotated, Any
 
 import jinja2
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
@@ -40,6 +41,13 @@ from web import auth
 ATTORNEY, COORDINATOR, ADMIN = (r.value for r in StaffRole)
 EVERYONE = (ATTORNEY, COORDINATOR, ADMIN)
 MAX_BODY = 4096  # a form's body, unless its route declares more
+MAX_ID = 2**63 - 1  # the largest row id a database stores: a larger one names no row
+# A row's id in an address: a number a row can have (a larger one is answered 404, as unknown).
+RowId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID)]
+ClientFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+#: parameters that name a row: out of range, the answer is 404 (no such row), not 400
+ROW_PARAMS = frozenset({"client_id", "event_id", "staff_id", "client"})
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # the dates a page accepts
 BODY_LIMIT = "x-body-limit"
 
 # area -> the roles that may reach it (every other signed-in role gets 403). The routers of
@@ -218,9 +226,12 @@ def day_param(text: str, what: str) -> date | None:
     if not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip()[:10])
+        day = date.fromisoformat(text.strip()[:10])
     except ValueError:
         raise ValidationError(f"{what}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"{what}: {day} is out of range ({FIRST_DAY} to {LAST_DAY})")
+    return day
 
 
 TEMPLATES = Path(__file__).parent / "templates"

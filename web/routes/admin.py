@@ -13,7 +13,7 @@ from storage.errors import NotFoundError
 from storage.models import Staff, StaffChannel
 from storage.settings import mask_channel
 from web import auth
-from web.deps import App, Scoped, User, client_ip, page, signed_in_router
+from web.deps import App, RowId, Scoped, User, client_ip, page, signed_in_router
 
 router = signed_in_router("admin")
 
@@ -86,7 +86,7 @@ def staff_view(
     request: Request,
     user: auth.SignedIn,
     s: Session,
-    staff_id: int,
+    staff_id: RowId,
     done: str,
     outcomes: Any = None,
 ) -> Response:
@@ -105,7 +105,7 @@ def staff_view(
 
 
 @router.get("/staff/{staff_id}")
-def staff_page(request: Request, user: User, s: Scoped, staff_id: int) -> Response:
+def staff_page(request: Request, user: User, s: Scoped, staff_id: RowId) -> Response:
     return staff_view(request, user, s, staff_id, request.query_params.get("done", "")[:40])
 
 
@@ -115,7 +115,7 @@ def staff_edit(
     w: App,
     user: User,
     s: Scoped,
-    staff_id: int,
+    staff_id: RowId,
     language: Annotated[str, Form(max_length=2)] = "en",
     quiet_hours: Annotated[str, Form(max_length=20)] = "",
     digest: Annotated[str, Form(max_length=5)] = "",
@@ -139,7 +139,7 @@ def staff_edit(
 
 
 @router.post("/staff/{staff_id}/test")
-def staff_test(request: Request, user: User, s: Scoped, staff_id: int) -> Response:
+def staff_test(request: Request, user: User, s: Scoped, staff_id: RowId) -> Response:
     from monitor.alerts import send_test
 
     outcomes = send_test(s, member_of(s, staff_id).email)

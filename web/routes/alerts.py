@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from web.deps import App, Scoped, User, local, page, signed_in_router
+from web.deps import App, ClientFilter, RowId, Scoped, User, local, page, signed_in_router
 from web.render import alert_rows
 
 router = signed_in_router("alerts")
@@ -21,7 +21,7 @@ def alerts(
     s: Scoped,
     kind: str = "",
     severity: str = "",
-    client: int | None = None,
+    client: ClientFilter = None,
     ack: str = "no",
 ) -> Response:
     from monitor.views import InboxFilter, event_kinds, inbox
@@ -47,7 +47,7 @@ def alerts_ack(
     w: App,
     user: User,
     s: Scoped,
-    event_id: int,
+    event_id: RowId,
     back: Annotated[str, Form(max_length=500)] = "/alerts",
 ) -> Response:
     from monitor.dispatch import acknowledge_in

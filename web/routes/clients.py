@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from storage.errors import ValidationError
 from web import auth
-from web.deps import App, Scoped, User, Web, client_ip, day_param, page, signed_in_router
+from web.deps import App, RowId, Scoped, User, Web, client_ip, day_param, page, signed_in_router
 from web.render import alert_rows
 
 router = signed_in_router("clients")
@@ -70,12 +70,12 @@ def client_view(
 
 
 @router.get("/clients/{client_id}")
-def client_page(request: Request, w: App, user: User, s: Scoped, client_id: int) -> Response:
+def client_page(request: Request, w: App, user: User, s: Scoped, client_id: RowId) -> Response:
     return client_view(request, w, user, s, client_id)
 
 
 @router.post("/clients/{client_id}/reveal")
-def client_reveal(request: Request, w: App, user: User, s: Scoped, client_id: int) -> Response:
+def client_reveal(request: Request, w: App, user: User, s: Scoped, client_id: RowId) -> Response:
     return client_view(request, w, user, s, client_id, reveal=True)
 
 
@@ -85,7 +85,7 @@ def reminders_consent(
     w: App,
     user: User,
     s: Scoped,
-    client_id: int,
+    client_id: RowId,
     phone: Annotated[str, Form(max_length=40)],
     language: Annotated[str, Form(max_length=5)],
     how: Annotated[str, Form(max_length=12)],
@@ -124,7 +124,7 @@ def reminders_consent(
 
 @router.post("/clients/{client_id}/reminders/{action}")
 def reminders_change(
-    request: Request, w: App, user: User, s: Scoped, client_id: int, action: str
+    request: Request, w: App, user: User, s: Scoped, client_id: RowId, action: str
 ) -> Response:
     from monitor.reminders import set_paused, withdraw_consent
     from monitor.views import visible_client
@@ -144,7 +144,7 @@ def reminders_change(
 
 
 @router.post("/clients/{client_id}/check")
-def client_check(w: App, user: User, s: Scoped, client_id: int) -> Response:
+def client_check(w: App, user: User, s: Scoped, client_id: RowId) -> Response:
     from monitor.views import request_check, visible_client
 
     client = visible_client(s, user.role, user.staff_id, client_id)

@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from storage.db import session_scope
 from storage.errors import NotFoundError, ValidationError
 from storage.settings import Settings
-from web.deps import BODY_LIMIT, App, Web, page, public_router
+from web.deps import BODY_LIMIT, App, RowId, Web, page, public_router
 
 router = public_router("links")
 INBOUND_LIMIT = 65536  # a reply's form: up to 1600 characters and the gateway's fields
@@ -43,7 +43,7 @@ def ack_problem(w: Web, event_id: int, token: str) -> Response | None:
 
 
 @router.get("/ack/{event_id}")
-def ack_page(request: Request, w: App, event_id: int, t: str = "") -> Response:
+def ack_page(request: Request, w: App, event_id: RowId, t: str = "") -> Response:
     problem = ack_problem(w, event_id, t)
     if problem:
         return problem
@@ -52,7 +52,7 @@ def ack_page(request: Request, w: App, event_id: int, t: str = "") -> Response:
 
 @router.post("/ack/{event_id}")
 def ack_post(
-    request: Request, w: App, event_id: int, t: Annotated[str, Form(max_length=200)] = ""
+    request: Request, w: App, event_id: RowId, t: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
     from monitor.dispatch import acknowledge
 

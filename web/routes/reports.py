@@ -98,12 +98,21 @@ def representation_page(
     start: Annotated[str, Query(alias="from", max_length=7)] = "",
     end: Annotated[str, Query(alias="to", max_length=7)] = "",
 ) -> Response:
-    report, error = None, ""
+    from monitor.reports import parse_month
+
+    report, error, status = None, "", 200
     code = (court or w.settings.eoir_foia_alert_court).upper()
     try:
-        report, code, start, end = representation(w, s, code, start, end)
+        for text, what in ((start, "from"), (end, "to")):
+            if text:
+                parse_month(text, what)  # a month that is no month: the request is bad (400)
     except ValidationError as exc:
-        error = str(exc)
+        error, status = str(exc), 400
+    if not error:
+        try:  # nothing to report yet (no release with the court's history): said on the page
+            report, code, start, end = representation(w, s, code, start, end)
+        except ValidationError as exc:
+            error = str(exc)
     query = urlencode({"court": code, "from": start, "to": end})
     return page(
         request,
@@ -115,6 +124,7 @@ def representation_page(
         start=start,
         end=end,
         query=query,
+        status=status,
     )
 
 
