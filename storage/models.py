@@ -351,6 +351,18 @@ class Delivery(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
+class InboundReply(SQLModel, table=True):
+    """A reply the SMS gateway delivered and docketwatch acted on (a STOP), by the gateway's
+    message id: the same signed request sent again (a replay) is not acted on twice. Twilio's
+    signature carries no time, so this is what keeps an old STOP from withdrawing a consent
+    recorded after it."""
+
+    __tablename__ = "inbound_reply"
+
+    message_sid: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
 class DeliveryAttempt(SQLModel, table=True):
     """One try at sending a delivery, with Apprise's verdict."""
 

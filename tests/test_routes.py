@@ -299,7 +299,15 @@ def test_a_post_body_over_the_routes_limit_is_refused_before_it_is_read(setup: A
     _, people, rows = setup
     client = people["adam"].client
     big = {"csrf_token": people["adam"].csrf, "back": "/" + "x" * 5000}
-    assert client.post(f"/alerts/{rows.event_id}/ack", data=big).status_code == 413
+    refused = client.post(f"/alerts/{rows.event_id}/ack", data=big)
+    assert refused.status_code == 413
+    # the early refusals carry the security headers every answer has (issue 27, point 7)
+    unmeasured = client.post(f"/alerts/{rows.event_id}/ack", content=iter([b"back=/"]))
+    assert unmeasured.status_code == 411
+    for answer in (refused, unmeasured):
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cache-control"] == "no-store"
     # the roster upload declares a larger limit: the same body is read there
     answer = client.post("/roster/preview", data=big)
     assert answer.status_code == 400 and "choose a roster file" in answer.text

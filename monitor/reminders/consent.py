@@ -17,6 +17,7 @@ from storage.models import (
     Client,
     Delivery,
     DeliveryStatus,
+    InboundReply,
     Reminder,
     ReminderContact,
     ReminderLanguage,
@@ -201,9 +202,17 @@ def is_stop(body: str) -> bool:
     return words[0] in STOP_WORDS - WHOLE_ONLY
 
 
-def stop_reply(session: Session, phone: str, word: str, now: datetime) -> list[int]:
+def stop_reply(
+    session: Session, phone: str, word: str, now: datetime, message_sid: str = ""
+) -> list[int]:
     """A STOP/ALTO reply from ``phone``: consent withdrawn for every client of that number, and
-    each client's attorney told. Returns the clients' ids."""
+    each client's attorney told. Returns the clients' ids. A reply whose ``message_sid`` was
+    acted on before (the same request sent again) changes nothing."""
+    if message_sid:
+        if session.get(InboundReply, message_sid[:64]) is not None:
+            log.warning("a reply already acted on came again (a replay?): ignored")
+            return []
+        session.add(InboundReply(message_sid=message_sid[:64], received_at=now))
     stopped = []
     for contact in find_by_phone(session, phone):
         if withdraw_consent(session, contact.client_id, f"replied {word!r}", now):

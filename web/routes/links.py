@@ -101,11 +101,12 @@ async def reminders_inbound(request: Request, w: App) -> Response:
         raise HTTPException(status_code=403, detail="signature")
     sender = params.get("From", "").removeprefix("whatsapp:")
     body = params.get("Body", "")
-    if sender and is_stop(body):
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    if sender and is_stop(body) and sid:  # the gateway names every message; no id, no action
         word = body.strip().split()[0].upper()
         try:
             with session_scope(w.engine) as s:
-                stop_reply(s, sender, word, w.now())
+                stop_reply(s, sender, word, w.now(), message_sid=sid)
         except ValidationError:  # a sender that is no phone number: no client of ours
             pass
     return Response(
