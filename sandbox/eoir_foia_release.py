@@ -666,34 +666,12 @@ def _new_case(
         if rng.random() < 0.02:
             base = pcourt + " "  # trailing space on a code
             quirks.trailing_space_codes += 1
-        prow = [""] * len(PROCEEDING_COLUMNS)
-        prow[0] = str(idnproc)
-        prow[1] = str(idncase)
-        prow[2] = _d(osc)
-        prow[3] = _d(osc + timedelta(days=2))
-        prow[4] = base
-        prow[5] = loc
-        prow[6] = judge
-        first = osc + timedelta(days=14 + int(rng.random() * 60))
-        prow[12] = _d(first)
-        prow[13] = "0830"
-        if not pending:
-            comp = min(as_of - timedelta(days=1), first + timedelta(days=int(rng.random() * 400)))
-            prow[14] = "O"
-            prow[15], prow[18], prow[22] = world.outcome(
-                rng.random(), case_type, represented, custody
-            )
-            prow[21] = _d(comp)
-        prow[27] = custody
-        prow[28] = case_type
-        prow[29] = nat
-        prow[30] = lang
-        prow[31] = loc
-        prow[33] = "N" if rng.random() < 0.9 else "Y"
-        prow[35] = "0"
-        if world.shapes.random() < 0.1:
-            prow[7] = _d(osc + timedelta(days=5))
-            prow[11] = "01"  # TRANS_NBR, zero-padded
+        prow, first = _proceeding_row(
+            world,
+            (idnproc, idncase, osc, base, loc, judge),
+            pending,
+            (custody, case_type, nat, lang, represented),
+        )
         if shift_proceeding and last:
             # A stray tab in a text field: the row has one field too many and cannot load.
             prow[11] = "12\t3"
@@ -710,43 +688,16 @@ def _new_case(
                 day = as_of + timedelta(
                     days=1 + int(rng.random() * (90 if custody == "D" else 400))
                 )
-            srow = [""] * len(SCHEDULE_COLUMNS)
-            srow[0] = str(world.next_schedule) if rng.random() > 0.05 else ""  # null keys exist
-            world.next_schedule += 1
-            srow[1] = str(idnproc)
-            srow[2] = str(idncase)
-            srow[3] = _d(osc)
-            srow[4] = "99"
-            srow[5] = "1"
-            srow[6] = "B"
-            srow[7] = lang
-            srow[8] = loc
-            srow[9] = pcourt
-            srow[10] = judge
-            srow[12] = (day - timedelta(days=30)).isoformat()  # INPUT_DATE: date only
-            srow[13] = "1015"
-            srow[14] = _d(day - timedelta(days=10))
-            srow[15] = "1420"
-            srow[16] = "W"
-            cal = "I" if (j == n_sched - 1 and rng.random() < 0.3) else "M"
-            srow[17] = cal
-            srow[18] = _d(day)
-            hour = 8 + int(rng.random() * 7)
-            srow[19] = f"{hour:02d}{'30' if rng.random() < 0.5 else '00'}"
-            srow[20] = f"{hour + 1:02d}00"
-            if not future and (not pending or day < as_of):
-                srow[21] = ADJ_REASONS[int(rng.random() * len(ADJ_REASONS))]
-            srow[22] = "P" if rng.random() < 0.6 else "V"
-            if rng.random() < 0.001:
-                srow[23] = "N\x00"  # a NUL byte inside a field
-                quirks.nul_schedule_rows += 1
-            st = SCHEDULE_TYPES[cal]
-            srow[26] = st[int(rng.random() * len(st))]
-            srow[28] = "0"
-            if srow[21]:
-                srow[24] = f"{int(world.shapes.random() * 200):04d}"  # ADJ_ELAP_DAYS, padded
-            if datetime_idncase and j == 0:
-                srow[2] = _d(osc)  # a datetime where IDNCASE belongs, as in 2023 rows
+            srow = _schedule_row(
+                world,
+                quirks,
+                (idnproc, idncase, osc, lang, loc, pcourt, judge),
+                day,
+                j == n_sched - 1,
+                future,
+                pending,
+                datetime_idncase and j == 0,
+            )
             line = sched.add(srow)
             if datetime_idncase and j == 0:
                 quirks.datetime_idncase_rows.append(line)
@@ -767,6 +718,101 @@ def _new_case(
         )
     )
     return next_proc
+
+
+def _proceeding_row(
+    world: _World,
+    of: tuple[int, int, date, str, str, str],
+    pending: bool,
+    case: tuple[str, str, str, str, bool],
+) -> tuple[list[str], date]:
+    """One B_TblProceeding row of a new case (``of``: its id, the case's, the case's start, the
+    base city as written, hearing location and judge; ``case``: custody, case type,
+    nationality, language, represented), and the day of its first master hearing."""
+    rng, as_of = world.rng, world.as_of
+    idnproc, idncase, osc, base, loc, judge = of
+    custody, case_type, nat, lang, represented = case
+    prow = [""] * len(PROCEEDING_COLUMNS)
+    prow[0] = str(idnproc)
+    prow[1] = str(idncase)
+    prow[2] = _d(osc)
+    prow[3] = _d(osc + timedelta(days=2))
+    prow[4] = base
+    prow[5] = loc
+    prow[6] = judge
+    first = osc + timedelta(days=14 + int(rng.random() * 60))
+    prow[12] = _d(first)
+    prow[13] = "0830"
+    if not pending:
+        comp = min(as_of - timedelta(days=1), first + timedelta(days=int(rng.random() * 400)))
+        prow[14] = "O"
+        prow[15], prow[18], prow[22] = world.outcome(rng.random(), case_type, represented, custody)
+        prow[21] = _d(comp)
+    prow[27] = custody
+    prow[28] = case_type
+    prow[29] = nat
+    prow[30] = lang
+    prow[31] = loc
+    prow[33] = "N" if rng.random() < 0.9 else "Y"
+    prow[35] = "0"
+    if world.shapes.random() < 0.1:
+        prow[7] = _d(osc + timedelta(days=5))
+        prow[11] = "01"  # TRANS_NBR, zero-padded
+    return prow, first
+
+
+def _schedule_row(
+    world: _World,
+    quirks: Quirks,
+    of: tuple[int, int, date, str, str, str, str],
+    day: date,
+    last: bool,
+    future: bool,
+    pending: bool,
+    datetime_idncase: bool,
+) -> list[str]:
+    """One tbl_schedule row of a new case's proceeding ``of`` (its id, the case's, the case's
+    start, language, hearing location, court and judge) for the hearing of ``day``."""
+    rng, as_of = world.rng, world.as_of
+    idnproc, idncase, osc, lang, loc, pcourt, judge = of
+    srow = [""] * len(SCHEDULE_COLUMNS)
+    srow[0] = str(world.next_schedule) if rng.random() > 0.05 else ""  # null keys exist
+    world.next_schedule += 1
+    srow[1] = str(idnproc)
+    srow[2] = str(idncase)
+    srow[3] = _d(osc)
+    srow[4] = "99"
+    srow[5] = "1"
+    srow[6] = "B"
+    srow[7] = lang
+    srow[8] = loc
+    srow[9] = pcourt
+    srow[10] = judge
+    srow[12] = (day - timedelta(days=30)).isoformat()  # INPUT_DATE: date only
+    srow[13] = "1015"
+    srow[14] = _d(day - timedelta(days=10))
+    srow[15] = "1420"
+    srow[16] = "W"
+    cal = "I" if (last and rng.random() < 0.3) else "M"
+    srow[17] = cal
+    srow[18] = _d(day)
+    hour = 8 + int(rng.random() * 7)
+    srow[19] = f"{hour:02d}{'30' if rng.random() < 0.5 else '00'}"
+    srow[20] = f"{hour + 1:02d}00"
+    if not future and (not pending or day < as_of):
+        srow[21] = ADJ_REASONS[int(rng.random() * len(ADJ_REASONS))]
+    srow[22] = "P" if rng.random() < 0.6 else "V"
+    if rng.random() < 0.001:
+        srow[23] = "N\x00"  # a NUL byte inside a field
+        quirks.nul_schedule_rows += 1
+    st = SCHEDULE_TYPES[cal]
+    srow[26] = st[int(rng.random() * len(st))]
+    srow[28] = "0"
+    if srow[21]:
+        srow[24] = f"{int(world.shapes.random() * 200):04d}"  # ADJ_ELAP_DAYS, padded
+    if datetime_idncase:
+        srow[2] = _d(osc)  # a datetime where IDNCASE belongs, as in 2023 rows
+    return srow
 
 
 def _reps(
@@ -1170,105 +1216,15 @@ def successor(
     }
     as_of = as_of or _as_of_of(previous, members) + timedelta(days=30)
     world = _World(seed, as_of)
-    rng = world.rng
     quirks = Quirks()
     n_new = new_cases if new_cases is not None else max(10, prev_counts["A_TblCase"] // 20)
-    completed: set[str] = set()
-    lawyered: dict[str, str] = {}
-    max_case = max_proc = 0
     tmp = path.with_name(path.name + ".tmp")
     with ZipWriter(tmp, level=1, stamp=_stamp(as_of)) as zw:
         tables = _open_tables(path.with_name(path.name + ".parts"), gender_col)
-        # Proceedings first: which ones complete is decided here.
-        it = _lines(previous, members["B_TblProceeding"])
-        header = next(it).split("\t")
-        width = len(header)
-        comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
-        code_i, other_i, absent_i = (
-            header.index(c) for c in ("DEC_CODE", "OTHER_COMP", "ABSENTIA")
-        )
-        ctype_i, cust_i = header.index("CASE_TYPE"), header.index("CUSTODY")
-        for line in it:
-            f = line.split("\t")
-            if len(f) != width:
-                tables["B_TblProceeding"].add_raw(line)
-                quirks.shifted_proceeding_rows.append(tables["B_TblProceeding"].line)
-                continue
-            max_proc = max(max_proc, int(f[0]))
-            if not f[comp_i] and rng.random() < 0.04:
-                f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
-                f[dec_i] = "O"
-                f[code_i], f[other_i], f[absent_i] = world.outcome(
-                    world.outcomes.random(), f[ctype_i].strip(), False, f[cust_i].strip()
-                )
-                completed.add(f[0])
-            if f[4] != f[4].strip():
-                quirks.trailing_space_codes += 1
-            tables["B_TblProceeding"].add(f)
-        # Cases: some unrepresented ones get an EOIR-28.
-        it = _lines(previous, members["A_TblCase"])
-        header = next(it).split("\t")
-        width = len(header)
-        e28_i = header.index("E_28_DATE")
-        for line in it:
-            f = line.split("\t")
-            if len(f) != width:
-                tables["A_TblCase"].add_raw(line)
-                quirks.shifted_case_rows.append(tables["A_TblCase"].line)
-                continue
-            max_case = max(max_case, int(f[0]))
-            if not f[e28_i] and rng.random() < 0.03:
-                f[e28_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
-                lawyered[f[0]] = f[13].strip()
-            if f[7] != f[7].strip():
-                quirks.trailing_space_codes += 1
-            tables["A_TblCase"].add(f)
-        # Hearings: upcoming ones move; completed proceedings' hearings are adjourned.
-        it = _lines(previous, members["tbl_schedule"])
-        header = next(it).split("\t")
-        date_i, rsn_i, upd_i = (header.index(c) for c in ("ADJ_DATE", "ADJ_RSN", "UPDATE_DATE"))
-        for line in it:
-            f = line.split("\t")
-            if f[date_i] and not f[rsn_i] and f[date_i][:10] >= as_of.isoformat():
-                if f[1] in completed:
-                    f[rsn_i] = "30"
-                    f[upd_i] = _d(as_of - timedelta(days=2))
-                elif rng.random() < 0.06:
-                    day = date.fromisoformat(f[date_i][:10])
-                    day += timedelta(days=int(rng.random() * 60) - 20)
-                    f[date_i] = _d(max(day, as_of + timedelta(days=1)))
-                    f[upd_i] = _d(as_of - timedelta(days=3))
-            if "\x00" in line:
-                quirks.nul_schedule_rows += 1
-            world.next_schedule = max(world.next_schedule, int(f[0] or 0) + 1)
-            tables["tbl_schedule"].add(f)
-        for name in ("tbl_RepsAssigned", "tbl_CustodyHistory"):
-            it = _lines(previous, members[name])
-            next(it)
-            for line in it:
-                f = line.split("\t")
-                if name == "tbl_RepsAssigned":
-                    world.next_rep = max(world.next_rep, int(f[0]) + 1)
-                else:
-                    world.next_custody = max(world.next_custody, int(f[0]) + 1)
-                tables[name].add(f)
-        for idncase, court in sorted(lawyered.items()):
-            tables["tbl_RepsAssigned"].add(
-                [
-                    str(world.next_rep),
-                    idncase,
-                    "COURT",
-                    "ALIEN",
-                    "A_Tblcase",
-                    idncase,
-                    court,
-                    "",
-                    "",
-                    _d(as_of - timedelta(days=5)),
-                    "1",
-                ]
-            )
-            world.next_rep += 1
+        completed, max_proc = _next_proceedings(previous, members, tables, world, quirks)
+        lawyered, max_case = _next_cases(previous, members, tables, world, quirks)
+        _next_hearings(previous, members, tables, world, quirks, completed)
+        _carry_over(previous, members, tables, world, lawyered)
         next_proc = max_proc + 1
         for i in range(n_new):
             next_proc = _new_case(
@@ -1286,6 +1242,149 @@ def successor(
         counts = _finish(zw, tables, deflate64, minor)
     tmp.replace(path)
     return ReleaseInfo(path, as_of, counts, quirks, max_case + n_new, next_proc - 1)
+
+
+def _next_proceedings(
+    previous: Path,
+    members: dict[str, zipfile.ZipInfo],
+    tables: dict[str, Any],
+    world: _World,
+    quirks: Quirks,
+) -> tuple[set[str], int]:
+    """The previous proceedings, 4 % of the pending ones completed; returns the completed ones'
+    ids and the largest id."""
+    rng, as_of = world.rng, world.as_of
+    completed: set[str] = set()
+    max_proc = 0
+    # Proceedings first: which ones complete is decided here.
+    it = _lines(previous, members["B_TblProceeding"])
+    header = next(it).split("\t")
+    width = len(header)
+    comp_i, dec_i = header.index("COMP_DATE"), header.index("DEC_TYPE")
+    code_i, other_i, absent_i = (header.index(c) for c in ("DEC_CODE", "OTHER_COMP", "ABSENTIA"))
+    ctype_i, cust_i = header.index("CASE_TYPE"), header.index("CUSTODY")
+    for line in it:
+        f = line.split("\t")
+        if len(f) != width:
+            tables["B_TblProceeding"].add_raw(line)
+            quirks.shifted_proceeding_rows.append(tables["B_TblProceeding"].line)
+            continue
+        max_proc = max(max_proc, int(f[0]))
+        if not f[comp_i] and rng.random() < 0.04:
+            f[comp_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+            f[dec_i] = "O"
+            f[code_i], f[other_i], f[absent_i] = world.outcome(
+                world.outcomes.random(), f[ctype_i].strip(), False, f[cust_i].strip()
+            )
+            completed.add(f[0])
+        if f[4] != f[4].strip():
+            quirks.trailing_space_codes += 1
+        tables["B_TblProceeding"].add(f)
+    return completed, max_proc
+
+
+def _next_cases(
+    previous: Path,
+    members: dict[str, zipfile.ZipInfo],
+    tables: dict[str, Any],
+    world: _World,
+    quirks: Quirks,
+) -> tuple[dict[str, str], int]:
+    """The previous cases, 3 % of the unrepresented ones with an EOIR-28 now; returns those
+    (case id -> court) and the largest id."""
+    rng, as_of = world.rng, world.as_of
+    lawyered: dict[str, str] = {}
+    max_case = 0
+    # Cases: some unrepresented ones get an EOIR-28.
+    it = _lines(previous, members["A_TblCase"])
+    header = next(it).split("\t")
+    width = len(header)
+    e28_i = header.index("E_28_DATE")
+    for line in it:
+        f = line.split("\t")
+        if len(f) != width:
+            tables["A_TblCase"].add_raw(line)
+            quirks.shifted_case_rows.append(tables["A_TblCase"].line)
+            continue
+        max_case = max(max_case, int(f[0]))
+        if not f[e28_i] and rng.random() < 0.03:
+            f[e28_i] = _d(as_of - timedelta(days=1 + int(rng.random() * 25)))
+            lawyered[f[0]] = f[13].strip()
+        if f[7] != f[7].strip():
+            quirks.trailing_space_codes += 1
+        tables["A_TblCase"].add(f)
+    return lawyered, max_case
+
+
+def _next_hearings(
+    previous: Path,
+    members: dict[str, zipfile.ZipInfo],
+    tables: dict[str, Any],
+    world: _World,
+    quirks: Quirks,
+    completed: set[str],
+) -> None:
+    """The previous hearings: 6 % of the upcoming ones move; completed proceedings' are
+    adjourned."""
+    rng, as_of = world.rng, world.as_of
+    # Hearings: upcoming ones move; completed proceedings' hearings are adjourned.
+    it = _lines(previous, members["tbl_schedule"])
+    header = next(it).split("\t")
+    date_i, rsn_i, upd_i = (header.index(c) for c in ("ADJ_DATE", "ADJ_RSN", "UPDATE_DATE"))
+    for line in it:
+        f = line.split("\t")
+        if f[date_i] and not f[rsn_i] and f[date_i][:10] >= as_of.isoformat():
+            if f[1] in completed:
+                f[rsn_i] = "30"
+                f[upd_i] = _d(as_of - timedelta(days=2))
+            elif rng.random() < 0.06:
+                day = date.fromisoformat(f[date_i][:10])
+                day += timedelta(days=int(rng.random() * 60) - 20)
+                f[date_i] = _d(max(day, as_of + timedelta(days=1)))
+                f[upd_i] = _d(as_of - timedelta(days=3))
+        if "\x00" in line:
+            quirks.nul_schedule_rows += 1
+        world.next_schedule = max(world.next_schedule, int(f[0] or 0) + 1)
+        tables["tbl_schedule"].add(f)
+
+
+def _carry_over(
+    previous: Path,
+    members: dict[str, zipfile.ZipInfo],
+    tables: dict[str, Any],
+    world: _World,
+    lawyered: dict[str, str],
+) -> None:
+    """tbl_RepsAssigned and tbl_CustodyHistory as they were, and a representation row for each
+    case that got an EOIR-28."""
+    as_of = world.as_of
+    for name in ("tbl_RepsAssigned", "tbl_CustodyHistory"):
+        it = _lines(previous, members[name])
+        next(it)
+        for line in it:
+            f = line.split("\t")
+            if name == "tbl_RepsAssigned":
+                world.next_rep = max(world.next_rep, int(f[0]) + 1)
+            else:
+                world.next_custody = max(world.next_custody, int(f[0]) + 1)
+            tables[name].add(f)
+    for idncase, court in sorted(lawyered.items()):
+        tables["tbl_RepsAssigned"].add(
+            [
+                str(world.next_rep),
+                idncase,
+                "COURT",
+                "ALIEN",
+                "A_Tblcase",
+                idncase,
+                court,
+                "",
+                "",
+                _d(as_of - timedelta(days=5)),
+                "1",
+            ]
+        )
+        world.next_rep += 1
 
 
 def _as_of_of(path: Path, members: dict[str, zipfile.ZipInfo]) -> date:
