@@ -8,7 +8,8 @@ rate limit and the audit log.
   its expiry. A session ends :data:`IDLE` after its last request, or
   :data:`ABSOLUTE` after sign-in, whichever is first, and at sign-out.
 - Every form carries the session's CSRF token; a POST without it is refused (403).
-- Sign-in attempts are limited per email and per address (:class:`Throttle`).
+- Sign-in attempts are limited per email and address, per address, and slowed per email
+  (:class:`Throttle`): nobody can lock an attorney out from another address.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -146,13 +148,28 @@ def audit_rows(session: Session, limit: int = 200) -> list[AuditEntry]:
 
 
 class Throttle:
-    """At most ``per_email`` failed sign-ins for one email, and ``per_address`` from one
-    address, in ``window`` seconds (keys ``email:…`` and ``ip:…``). Kept in the web process's
-    memory: a restart forgets it, which costs an attacker a restart they cannot cause."""
+    """Failed sign-ins, in ``window`` seconds, kept in the web process's memory (a restart
+    forgets them, which costs an attacker a restart they cannot cause):
 
-    def __init__(self, per_email: int = 5, per_address: int = 50, window: float = 900.0) -> None:
-        self.limits = {"email": per_email, "ip": per_address}
-        self.window = window
+    - ``per_pair`` failures for one email *from one address* lock that pair: someone guessing
+      from elsewhere cannot lock an attorney out of their own desk before a hearing;
+    - ``per_address`` failures from one address lock the address (whatever the emails);
+    - failures for one email from every address slow it down instead of locking it: past
+      ``free`` of them, each further one makes the email wait 2, 4, 8 ... seconds (at most
+      ``max_wait``) before the next try is weighed.
+    """
+
+    def __init__(
+        self,
+        per_pair: int = 5,
+        per_address: int = 50,
+        window: float = 900.0,
+        free: int = 10,
+        max_wait: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_pair, self.per_address, self.window = per_pair, per_address, window
+        self.free, self.max_wait, self.clock = free, max_wait, clock
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -162,20 +179,40 @@ class Throttle:
             failures.popleft()
         return failures
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.limits[k.partition(":")[0]] for k in keys)
+    @staticmethod
+    def _keys(email: str, address: str) -> tuple[str, str, str]:
+        return f"pair:{email}|{address}", f"ip:{address}", f"email:{email}"
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
+    def wait(self, email: str, address: str) -> float:
+        """Seconds before a sign-in of ``email`` from ``address`` is weighed (0: now; the lock
+        of a pair or an address: the rest of its window)."""
+        now = self.clock()
+        pair, ip, mail = self._keys(email, address)
         with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+            for key, limit in ((pair, self.per_pair), (ip, self.per_address)):
+                recent = self._recent(key, now)
+                if len(recent) >= limit:
+                    return recent[0] + self.window - now
+            recent = self._recent(mail, now)
+            if len(recent) <= self.free:
+                return 0.0
+            backoff = min(2.0 ** (len(recent) - self.free), self.max_wait)
+            return max(0.0, recent[-1] + backoff - now)
+
+    def blocked(self, email: str, address: str) -> bool:
+        return self.wait(email, address) > 0
+
+    def failed(self, email: str, address: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in self._keys(email, address):
+                self._recent(key, now).append(now)
             if len(self._failures) > 100_000:  # a flood of keys: forget the quiet ones
                 for k in [k for k, v in self._failures.items() if not v]:
                     del self._failures[k]
 
-    def succeeded(self, key: str) -> None:
+    def succeeded(self, email: str, address: str) -> None:
+        pair, _, mail = self._keys(email, address)
         with self._lock:
-            self._failures.pop(key, None)
+            self._failures.pop(pair, None)
+            self._failures.pop(mail, None)

@@ -94,8 +94,7 @@ def login(
     email = email.strip().lower()
     where = client_ip(request)
     again = {"login_token": login_token, "next": local(next), "provider": w.provider}
-    keys = (f"email:{email}", f"ip:{where}")
-    if w.limiter.blocked(*keys):
+    if w.limiter.blocked(email, where):
         return page(request, "auth/login.html", None, 429, problem="throttled", **again)
     with session_scope(w.engine) as s:
         staff = s.exec(select(Staff).where(Staff.email == email)).first()
@@ -103,9 +102,9 @@ def login(
         staff_id = staff.id if staff else None
         auth.audit(s, w.now(), staff_id, "sign_in" if ok else "sign_in_failed", ip=where)
     if not ok or staff_id is None:
-        w.limiter.failed(*keys)
+        w.limiter.failed(email, where)
         return page(request, "auth/login.html", None, 401, problem="wrong", **again)
-    w.limiter.succeeded(keys[0])
+    w.limiter.succeeded(email, where)
     return signed_in_as(request, w, staff_id, next, LOGIN_COOKIE)
 
 
