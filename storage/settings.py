@@ -317,6 +317,15 @@ class Settings(BaseSettings):
         default="your organization's account",
         description="What the sign-in button names (e.g. Microsoft 365, Google).",
     )
+    web_channels_private: bool = Field(
+        default=False,
+        description=(
+            "Let a program's admin add, on the web, alert channels that reach loopback, private, "
+            "link-local or metadata addresses (a deployment for one program whose mail server is "
+            "on its own network). Off: such a channel is refused; the CLI (the host's admin) "
+            "may always add one."
+        ),
+    )
     web_trusted_proxies: str = Field(
         default="127.0.0.1",
         description=(

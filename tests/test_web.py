@@ -119,7 +119,15 @@ def _site(url: str, tmp: Path) -> Iterator[Site]:
                 store_edition(s, parse_workbook(path), url=path.name, sha256=sha256_of(path))
         clock = {"now": now}
         # Four rows a page: the small synthetic caseload spans several pages.
-        server = web_server(engine, "web-secret", 0, clock=lambda: clock["now"], page_size=4)
+        # One program, whose mail server is on its own machine (the loopback SMTP server).
+        server = web_server(
+            engine,
+            "web-secret",
+            0,
+            clock=lambda: clock["now"],
+            page_size=4,
+            web_channels_private=True,
+        )
         try:
             yield Site(f"http://127.0.0.1:{server.port}", engine, org, sink, other_id, clock)
         finally:

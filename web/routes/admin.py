@@ -9,6 +9,7 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
+from storage.channel_targets import check_web_channel
 from storage.errors import NotFoundError
 from storage.models import Staff, StaffChannel
 from storage.settings import mask_channel
@@ -63,6 +64,8 @@ def staff_add(
 ) -> Response:
     from storage.people import add_staff
 
+    if channel.strip():
+        check_web_channel(channel.strip(), w.settings.web_channels_private)
     added = add_staff(
         s,
         name=name,
@@ -124,6 +127,8 @@ def staff_edit(
 ) -> Response:
     from storage.people import update_staff
 
+    if channel.strip():
+        check_web_channel(channel.strip(), w.settings.web_channels_private)
     email = member_of(s, staff_id).email
     update_staff(
         s,
