@@ -86,6 +86,7 @@ def clients_import(
             dry_run=dry_run,
             progress=lambda n: bar.advance(task, n),
             reminder_languages=_reminder_languages(engine),
+            max_rows=get_settings().roster_max_rows,
         )
     verb = "would be" if dry_run else "were"
     out.print(

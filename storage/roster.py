@@ -604,6 +604,7 @@ def import_roster(
     write_rejects: bool = True,
     reminder_languages: frozenset[str] = frozenset(),
     organization_id: int | None = None,
+    max_rows: int = 50_000,
 ) -> ImportReport:
     """Import a roster file into one program's clients (``organization_id``: by default the
     process's program, or the only one); see the module docstring for the contract. Rows that
@@ -630,6 +631,7 @@ def import_roster(
             write_rejects,
             reminder_languages,
             org,
+            max_rows,
         )
 
 
@@ -655,6 +657,7 @@ def _import(
     write_rejects: bool,
     reminder_languages: frozenset[str],
     org: int,
+    max_rows: int = 50_000,
 ) -> ImportReport:
     report = ImportReport(path=path, dry_run=dry_run)
     rows = _read_rows(path)
@@ -688,6 +691,11 @@ def _import(
         if not any(cells):
             continue  # blank line: nothing to import, nothing lost
         report.rows += 1
+        if report.rows > max_rows:  # the work is bounded, not only the bytes
+            raise ImportFileError(
+                f"{path.name}: more than {max_rows:,} rows; a program's roster is a few "
+                "thousand: nothing was imported (split the file, or raise roster_max_rows)"
+            )
         if progress is not None and report.rows % 1000 == 0:
             progress(1000)
         try:

@@ -317,6 +317,14 @@ class Settings(BaseSettings):
         default="your organization's account",
         description="What the sign-in button names (e.g. Microsoft 365, Google).",
     )
+    roster_max_rows: int = Field(
+        default=50_000,
+        ge=1,
+        description=(
+            "The most rows a roster file may have (a program's roster is a few thousand): a "
+            "larger file is refused before anything is stored."
+        ),
+    )
     web_channels_private: bool = Field(
         default=False,
         description=(

@@ -32,6 +32,7 @@ class Uploads:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._owners: dict[str, tuple[int, Path, float]] = {}
+        self._previews: dict[str, Any] = {}  # token -> the preview's report (its rejects)
 
     def put(self, token: str, staff_id: int, suffix: str, data: bytes) -> Path:
         from storage.files import private_file
@@ -52,10 +53,22 @@ class Uploads:
             raise NotFoundError("that upload is gone: upload the file again")
         return owner[1]
 
+    def keep_preview(self, token: str, report: Any) -> None:
+        self._previews[token] = report
+
+    def preview(self, token: str, staff_id: int) -> Any:
+        """The preview's report of the upload (its rejects are not computed again)."""
+        self.get(token, staff_id)
+        report = self._previews.get(token)
+        if report is None:
+            raise NotFoundError("that upload is gone: upload the file again")
+        return report
+
     def _sweep(self) -> None:
         old = [t for t, (_, _, at) in self._owners.items() if time.monotonic() - at > self.KEEP]
         for token in old:
             _, path, _ = self._owners.pop(token)
+            self._previews.pop(token, None)
             path.unlink(missing_ok=True)
 
 
@@ -75,6 +88,7 @@ def roster_run(w: Web, path: Path, dry_run: bool, org: int) -> Any:
         write_rejects=False,
         reminder_languages=languages,
         organization_id=org,
+        max_rows=w.settings.roster_max_rows,
     )
 
 
@@ -95,6 +109,7 @@ async def roster_preview(request: Request, w: App, user: User) -> Response:
     token = secrets.token_urlsafe(18)
     path = w.uploads.put(token, user.staff_id, suffix, await upload.read(MAX_UPLOAD + 1))
     report = await run_in_threadpool(roster_run, w, path, True, user.organization_id)
+    w.uploads.keep_preview(token, report)
     await run_in_threadpool(
         _audit,
         w,
@@ -135,7 +150,7 @@ def roster_import(
 
 @router.get("/roster/rejects/{token}.csv")
 def roster_rejects(request: Request, w: App, user: User, s: Scoped, token: str) -> Response:
-    report = roster_run(w, w.uploads.get(token, user.staff_id), True, user.organization_id)
+    report = w.uploads.preview(token, user.staff_id)  # kept from the preview, not redone
     # the rows as they were: names and A-numbers
     auth.audit(
         s,
