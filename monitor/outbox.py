@@ -22,6 +22,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import ClassVar, Protocol
 
 import sqlalchemy as sa
@@ -117,15 +118,22 @@ def register(handler: type[DeliveryHandler]) -> type[DeliveryHandler]:
     return handler
 
 
+@cache
+def _load(modules: tuple[str, ...]) -> None:
+    """Import the modules that register handlers or attachments (once per process)."""
+    for name in modules:
+        importlib.import_module(name)
+
+
 def handlers() -> dict[str, DeliveryHandler]:
     """Every registered kind (the modules of :data:`HANDLER_MODULES` loaded first)."""
-    for name in HANDLER_MODULES:
-        importlib.import_module(name)
+    _load(HANDLER_MODULES)
     return dict(_HANDLERS)
 
 
 def handler_for(delivery: Delivery) -> DeliveryHandler:
-    found = handlers().get(delivery.kind)
+    _load(HANDLER_MODULES)
+    found = _HANDLERS.get(delivery.kind)
     if found is None:
         raise ValueError(f"delivery #{delivery.id} has a kind no handler knows: {delivery.kind!r}")
     return found
@@ -172,8 +180,7 @@ def attach(
     message: Message, events: list[Event], settings: Settings, engine: sa.Engine, now: datetime
 ) -> Message:
     """The message with the attachments its events' kinds make."""
-    for name in ATTACHER_MODULES:
-        importlib.import_module(name)
+    _load(ATTACHER_MODULES)
     for event in events:
         maker = _ATTACHERS.get(event.kind)
         if maker is not None:
