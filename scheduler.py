@@ -52,7 +52,7 @@ from monitor.events import EventInput
 from monitor.faults import FaultJournal
 from monitor.route import emit
 from monitor.source_health import overdue
-from storage.db import engine_for, session_scope, upgrade
+from storage.db import analyze, engine_for, session_scope, upgrade
 from storage.errors import ConfigError, DocketwatchError
 from storage.models import CrawlRun, Heartbeat, ServiceLock
 from storage.people import count_active_clients
@@ -403,6 +403,12 @@ def stop_children() -> None:
         _stop_child(proc)
 
 
+def statistics_job() -> None:
+    """Each night: the database's statistics, for its query planner (SQLite; see
+    :func:`storage.db.analyze`)."""
+    analyze(_ctx().engine)
+
+
 def monthly_report_job() -> None:
     """On the first of the month: the coordinators' alert that last month's report is ready."""
     ctx = _ctx()
@@ -522,6 +528,7 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
     engine = engine_for(settings)
     log.info("docketwatch starting; database %s", mask_url(settings.database_url))
     upgrade(engine)
+    analyze(engine)  # the planner's statistics, fresh for the pages (again each night)
     counts = load_reference_data(engine)
     log.info(
         "reference data: %d courts, %d hearing locations, %d facilities",
@@ -564,13 +571,10 @@ def serve(settings: Settings, *, once: bool = False, standby: bool = False) -> i
             token = acquire_lock(engine, settings, standby=True)
         log.info("the lease is ours: this scheduler takes over")
     if settings.web_listen:
-        from web.app import create_app
-        from web.server import WebServer
+        from web.workers import serve
 
         try:
-            web = WebServer(
-                create_app(engine, settings), host, port, settings.web_trusted_proxies
-            ).start()
+            web = serve(engine, settings, host, port)
         except Exception:
             release_lock(engine, token)
             for sig, handler in previous.items():
@@ -634,6 +638,8 @@ def _schedule_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     )
     monthly = CronTrigger(day=1, hour=settings.digest_hour, timezone=settings.timezone)
     _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
+    nightly = CronTrigger(hour=3, timezone=settings.timezone)
+    _schedule(scheduler, "statistics", "scheduler:statistics_job", nightly)
     _schedule(
         scheduler,
         "watchdog",

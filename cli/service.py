@@ -139,8 +139,8 @@ def web() -> None:
     run` serves it too when web_listen is set. Staff sign in with the password set by
     `docketwatch staff password EMAIL`."""
     from storage.errors import ConfigError
-    from web.app import create_app
-    from web.server import WebServer, parse_listen
+    from web.server import parse_listen
+    from web.workers import serve
 
     settings = get_settings()
     if not settings.web_listen:
@@ -151,16 +151,17 @@ def web() -> None:
 
     stop = threading.Event()
     with open_engine() as engine:
-        server = WebServer(create_app(engine, settings), host, port, settings.web_trusted_proxies)
         previous = {
             s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
         }
+        server = None
         try:
-            server.start()
+            server = serve(engine, settings, host, port)
             out.print(f"web app on http://{host}:{port} (Ctrl-C stops it)")
             stop.wait()
         finally:
-            server.stop()
+            if server is not None:
+                server.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     out.print("stopped")

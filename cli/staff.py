@@ -158,6 +158,14 @@ def staff_set(
             help="Let all this person's channels carry full names and A-numbers, or stop it.",
         ),
     ] = None,
+    unlink_sign_in: Annotated[
+        bool,
+        typer.Option(
+            "--unlink-sign-in",
+            help="Forget the organization account linked at their first sign-in (a new "
+            "account): the next sign-in with a verified email links again.",
+        ),
+    ] = False,
 ) -> None:
     """Change a staff member's alert preferences and channels."""
     from monitor.events import known_kinds
@@ -177,6 +185,9 @@ def staff_set(
             active=active,
             allow_personal_data=personal_data,
         )
+        if unlink_sign_in:
+            staff.oidc_subject = None
+            session.add(staff)
         out.print(f"updated {staff.email}")
 
 

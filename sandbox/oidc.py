@@ -5,7 +5,9 @@ It speaks the authorization-code flow as those providers do: discovery at
 ``/.well-known/openid-configuration``, ``/authorize`` (it signs in as :attr:`email` at once, as a
 browser already signed in to the provider would), ``/token`` (client secret and PKCE S256
 checked, codes good once), and ``/jwks`` with an RS256 key made at start. ``id_token`` carries
-``iss``, ``aud``, ``exp``, ``iat``, ``nonce``, ``email`` and ``email_verified``.
+``iss``, ``aud``, ``exp``, ``iat``, ``nonce``, ``sub``, ``email`` and ``email_verified``, each
+of the last two left out when the state says so (Entra sends no ``email_verified``), and any
+extra claims (Entra's ``oid`` and ``xms_edov``, a ``preferred_username``).
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ class _Code:
 
 @dataclass
 class IdpState:
-    email: str = "ana@example.org"
-    email_verified: bool = True
+    email: str = "ana@example.org"  # "": no email claim
+    email_verified: bool | None = True  # None: no email_verified claim (Microsoft Entra ID)
     issuer_override: str = ""  # sign tokens as another issuer (a forged provider)
+    subject: str = ""  # the sub; "": one derived from the email (a person per email)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. Entra's oid, xms_edov
     codes: dict[str, _Code] = field(default_factory=dict)
 
 
@@ -62,16 +66,19 @@ class OidcProvider(ReplicaServer):
         from joserfc import jwt
 
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.state.issuer_override or self.issuer,
             "aud": code.client_id,
-            "sub": hashlib.sha256(code.email.encode()).hexdigest()[:20],
+            "sub": self.state.subject or hashlib.sha256(code.email.encode()).hexdigest()[:20],
             "iat": now,
             "exp": now + 600,
             "nonce": code.nonce,
-            "email": code.email,
-            "email_verified": self.state.email_verified,
+            **self.state.extra,
         }
+        if code.email:
+            claims["email"] = code.email
+        if self.state.email_verified is not None:
+            claims["email_verified"] = self.state.email_verified
         id_token = jwt.encode({"alg": "RS256", "kid": "idp-1"}, claims, self.key)
         return {
             "access_token": secrets.token_urlsafe(16),

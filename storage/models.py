@@ -228,6 +228,27 @@ class Staff(SQLModel, table=True):
         default=None, max_length=64, description="SHA-256 of a one-time password-setting link"
     )
     password_link_expires_at: datetime | None = Field(default=None, sa_column=utc_column())
+    oidc_subject: str | None = Field(
+        default=None,
+        max_length=400,
+        unique=True,
+        description=(
+            "The sign-in provider's stable subject (issuer, then Entra's oid or the sub), linked "
+            "at the first sign-in with the organization's account: later sign-ins match it, "
+            "not the email"
+        ),
+    )
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the throttle's window by a hashed key (the email and the
+    address, the address, the email): shared by every web worker process."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True, description="SHA-256 of the throttle's key")
+    at: float = Field(index=True, description="when, in seconds since the epoch")
 
 
 class StaffChannel(SQLModel, table=True):
@@ -281,6 +302,8 @@ class Event(SQLModel, table=True):
     """A typed fact the monitor found; ``dedup_key`` makes a second pass a no-op."""
 
     __tablename__ = "event"
+    # the inbox and the home page: the newest alerts first, read in order, never sorted whole
+    __table_args__ = (sa.Index("ix_event_created_at_id", "created_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40, index=True)

@@ -334,6 +334,36 @@ class Settings(BaseSettings):
             "may always add one."
         ),
     )
+    web_workers: int = Field(
+        default=2,
+        ge=0,
+        le=32,
+        description=(
+            "Worker processes that serve the web app for `docketwatch run` and `docketwatch web`, "
+            "so pages never slow the scheduler's heartbeat and alerts (0: a thread of the "
+            "service's own process, for a small machine)."
+        ),
+    )
+    web_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description=(
+            "Connections one address may hold open to one web worker; more are answered 503 "
+            "and closed, so one client's sockets never refuse everyone else. Behind the HTTPS "
+            "proxy every connection comes from the proxy: keep this above its upstream "
+            "connections and let the proxy limit each client."
+        ),
+    )
+    web_requests_in_flight: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description=(
+            "Requests a web worker works on at once; more wait up to 5 s for their turn, then "
+            "get 503 with Retry-After. /health is answered outside this limit."
+        ),
+    )
     web_trusted_proxies: str = Field(
         default="127.0.0.1",
         description=(

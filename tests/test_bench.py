@@ -90,7 +90,9 @@ def test_web_bench_smoke() -> None:
     )
     assert last["clients"] == 40 and last["errors"] == 0
     assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
-    assert last["beat_on_time"] and last["undelivered"] == 0
+    # Whether the heartbeat kept its time is the bench's verdict on a quiet machine (its
+    # "met"), not this smoke's: here it only has to be measured, and every alert sent.
+    assert last["heartbeat_longest_gap_s"] > 0 and last["undelivered"] == 0
 
 
 def test_report_bench_smoke() -> None:

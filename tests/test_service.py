@@ -70,6 +70,8 @@ def test_run_starts_on_sqlite_and_stops_cleanly(tmp_path: Path, sig: signal.Sign
         _wait_for(proc, "heartbeat: 0 active clients", seen)
         assert _status(f"http://127.0.0.1:{port}/health") == 200
         assert _status(f"http://127.0.0.1:{port}/login") == 200
+        workers = _web_workers(proc.pid)  # pages are served by processes of their own
+        assert len(workers) == 2, workers
         _wait_for(proc, "heartbeat: 0 active clients", seen)  # the schedule keeps running
         proc.send_signal(sig)
         rest, _ = proc.communicate(timeout=30)
@@ -78,6 +80,7 @@ def test_run_starts_on_sqlite_and_stops_cleanly(tmp_path: Path, sig: signal.Sign
             proc.kill()
     output = "".join(seen) + rest
     assert proc.returncode == 0, output
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # stopped with it
     assert f"received {sig.name}, stopping" in output
     assert output.rstrip().endswith("docketwatch stopped")
     assert "Traceback" not in output
@@ -102,6 +105,48 @@ def test_run_starts_on_sqlite_and_stops_cleanly(tmp_path: Path, sig: signal.Sign
             if alone.poll() is None:
                 alone.kill()
         assert alone.returncode == 0 and "stopped" in rest, "".join(seen) + rest
+
+
+def _web_workers(parent: int) -> list[int]:
+    """The web worker processes started by ``parent``."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            command = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields.get("PPid", "0").strip()) == parent and b"web.workers" in command:
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_web_workers_stop_when_the_service_is_killed(tmp_path: Path) -> None:
+    """A service killed outright (SIGKILL, the OOM killer) leaves no web worker behind holding
+    its port: each notices and stops."""
+    from sandbox.mail import free_port
+
+    port = free_port()
+    web = {"DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}", "DOCKETWATCH_ACK_SECRET": "s3cret"}
+    proc = _start(tmp_path, **web)
+    seen: list[str] = []
+    try:
+        _wait_for(proc, "web app listening on 127.0.0.1", seen)
+        workers = _web_workers(proc.pid)
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while [p for p in workers if Path(f"/proc/{p}").exists()] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in workers if Path(f"/proc/{p}").exists()]
+    with pytest.raises(OSError):  # nobody listens on the port any more
+        import socket
+
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_run_refuses_an_unreachable_database(tmp_path: Path) -> None:

@@ -42,15 +42,12 @@ from storage.errors import ConfigError, DocketwatchError, NotFoundError, Validat
 from storage.settings import Settings
 from web import auth
 from web.deps import ROW_PARAMS, TEMPLATES, NotSignedIn, Web, page
+from web.gate import SECURITY_HEADERS, Gate
 from web.render import template_environments
 from web.routes import ROUTERS
 from web.routes.roster import Uploads
 
 PAGE = 100  # rows per page of a long table
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
 
 
 class Headers(BaseHTTPMiddleware):
@@ -58,11 +55,8 @@ class Headers(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
 
@@ -138,13 +132,14 @@ def create_app(
         settings=settings,
         clock=clock or (lambda: datetime.now(UTC)),
         secret=settings.ack_secret.get_secret_value(),
-        limiter=throttle or auth.Throttle(),
+        limiter=throttle or auth.Throttle(failures=auth.StoredFailures(engine)),
         envs=template_environments(TEMPLATES),
         provider=_provider(settings),
         uploads=Uploads(settings.data_dir / "uploads"),
         page_size=page_size,
     )
     app.add_middleware(Headers)
+    app.add_middleware(Gate, limit=settings.web_requests_in_flight)  # outermost: /health first
     app.mount("/static", StaticFiles(directory=TEMPLATES.parent / "static"), name="static")
     _error_pages(app)
     for router in ROUTERS:

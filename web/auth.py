@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
 from storage.db import session_scope
-from storage.models import AuditEntry, Staff, WebSession
+from storage.models import AuditEntry, SignInFailure, Staff, WebSession
 
 IDLE = timedelta(hours=8)
 ABSOLUTE = timedelta(hours=24)
@@ -147,9 +147,68 @@ def audit_rows(session: Session, limit: int = 200) -> list[AuditEntry]:
     return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)))
 
 
+class Failures:
+    """Failed sign-ins by key, in this process's memory (the tests; one web process)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def recent(self, key: str, since: float) -> list[float]:
+        with self._lock:
+            failures = self._failures.setdefault(key, deque())
+            while failures and failures[0] <= since:
+                failures.popleft()
+            return list(failures)
+
+    def add(self, keys: tuple[str, ...], at: float, since: float) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.setdefault(key, deque()).append(at)
+            if len(self._failures) > 100_000:  # a flood of keys: forget the quiet ones
+                for k in [k for k, v in self._failures.items() if not v or v[-1] <= since]:
+                    del self._failures[k]
+
+    def forget(self, keys: tuple[str, ...]) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+class StoredFailures:
+    """Failed sign-ins by hashed key, in the database: every web worker weighs the same."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def recent(self, key: str, since: float) -> list[float]:
+        query = (
+            select(SignInFailure.at)
+            .where(SignInFailure.key == self._digest(key), col(SignInFailure.at) > since)
+            .order_by(col(SignInFailure.at))
+        )
+        with session_scope(self.engine) as s:
+            return list(s.exec(query))
+
+    def add(self, keys: tuple[str, ...], at: float, since: float) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(sa.delete(SignInFailure).where(col(SignInFailure.at) <= since))
+            for key in keys:
+                s.add(SignInFailure(key=self._digest(key), at=at))
+
+    def forget(self, keys: tuple[str, ...]) -> None:
+        digests = [self._digest(k) for k in keys]
+        with session_scope(self.engine) as s:
+            s.execute(sa.delete(SignInFailure).where(col(SignInFailure.key).in_(digests)))
+
+
 class Throttle:
-    """Failed sign-ins, in ``window`` seconds, kept in the web process's memory (a restart
-    forgets them, which costs an attacker a restart they cannot cause):
+    """Failed sign-ins in the last ``window`` seconds (kept by ``failures``: the database for
+    the web app, shared by its worker processes; memory by default):
 
     - ``per_pair`` failures for one email *from one address* lock that pair: someone guessing
       from elsewhere cannot lock an attorney out of their own desk before a hearing;
@@ -166,18 +225,12 @@ class Throttle:
         window: float = 900.0,
         free: int = 10,
         max_wait: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        failures: Failures | StoredFailures | None = None,
     ) -> None:
         self.per_pair, self.per_address, self.window = per_pair, per_address, window
         self.free, self.max_wait, self.clock = free, max_wait, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+        self.failures = failures if failures is not None else Failures()
 
     @staticmethod
     def _keys(email: str, address: str) -> tuple[str, str, str]:
@@ -187,32 +240,25 @@ class Throttle:
         """Seconds before a sign-in of ``email`` from ``address`` is weighed (0: now; the lock
         of a pair or an address: the rest of its window)."""
         now = self.clock()
+        since = now - self.window
         pair, ip, mail = self._keys(email, address)
-        with self._lock:
-            for key, limit in ((pair, self.per_pair), (ip, self.per_address)):
-                recent = self._recent(key, now)
-                if len(recent) >= limit:
-                    return recent[0] + self.window - now
-            recent = self._recent(mail, now)
-            if len(recent) <= self.free:
-                return 0.0
-            backoff = min(2.0 ** (len(recent) - self.free), self.max_wait)
-            return max(0.0, recent[-1] + backoff - now)
+        for key, limit in ((pair, self.per_pair), (ip, self.per_address)):
+            recent = self.failures.recent(key, since)
+            if len(recent) >= limit:
+                return recent[0] + self.window - now
+        recent = self.failures.recent(mail, since)
+        if len(recent) <= self.free:
+            return 0.0
+        backoff = min(2.0 ** (len(recent) - self.free), self.max_wait)
+        return max(0.0, recent[-1] + backoff - now)
 
     def blocked(self, email: str, address: str) -> bool:
         return self.wait(email, address) > 0
 
     def failed(self, email: str, address: str) -> None:
         now = self.clock()
-        with self._lock:
-            for key in self._keys(email, address):
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # a flood of keys: forget the quiet ones
-                for k in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[k]
+        self.failures.add(self._keys(email, address), now, now - self.window)
 
     def succeeded(self, email: str, address: str) -> None:
         pair, _, mail = self._keys(email, address)
-        with self._lock:
-            self._failures.pop(pair, None)
-            self._failures.pop(mail, None)
+        self.failures.forget((pair, mail))

@@ -2,12 +2,16 @@
 
 The authorization-code flow with PKCE (Authlib's OAuth2 client), the ID token's signature
 checked against the provider's published keys and its claims (issuer, audience, expiry, nonce)
-checked with joserfc. A staff member is signed in when the token's email is the email they
-were added with; an email the provider marks unverified is refused. The provider is configured
-by ``oidc_issuer`` (e.g. ``https://login.microsoftonline.com/TENANT-ID/v2.0`` for one Microsoft
-365 organization, ``https://accounts.google.com`` for Google), ``oidc_client_id`` and
-``oidc_client_secret``; the redirect address to register with the provider is
-``web_base_url`` + ``/login/oidc/callback``.
+checked with joserfc. A staff member's first sign-in matches the email they were added with,
+when the provider vouches for it (``email_verified``, or Entra's ``xms_edov``), and links their
+account to the provider's stable subject; later sign-ins match that subject, never the email
+(which an Entra user or admin can change). ``preferred_username`` is never read.
+
+The provider is configured by ``oidc_issuer`` (e.g.
+``https://login.microsoftonline.com/TENANT-ID/v2.0`` for one Microsoft 365 organization,
+``https://accounts.google.com`` for Google), ``oidc_client_id`` and ``oidc_client_secret``; the
+redirect address to register with the provider is ``web_base_url`` + ``/login/oidc/callback``.
+``docketwatch staff set EMAIL --unlink-sign-in`` forgets a link (a person's new account).
 """
 
 from __future__ import annotations
@@ -22,6 +26,16 @@ from storage.errors import ConfigError, ValidationError
 
 TIMEOUT_S = 10.0
 CACHE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person as the sign-in provider names them: ``subject`` is the issuer and its stable
+    id for them (Entra's ``oid``, else ``sub``); ``email`` may be empty or unverified."""
+
+    subject: str
+    email: str
+    verified: bool
 
 
 @dataclass(frozen=True)
@@ -98,9 +112,8 @@ class Provider:
         )
         return Started(url, state, nonce, verifier)
 
-    def finish(self, redirect_uri: str, code: str, verifier: str, nonce: str) -> str:
-        """The verified email of the person the provider signed in; ValidationError if the
-        answer cannot be trusted."""
+    def finish(self, redirect_uri: str, code: str, verifier: str, nonce: str) -> Identity:
+        """Who the provider signed in; ValidationError if the answer cannot be trusted."""
         from authlib.common.errors import AuthlibBaseError
         from joserfc import jwt
         from joserfc.errors import JoseError
@@ -131,10 +144,25 @@ class Provider:
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise ValidationError(f"the sign-in provider's ID token is not valid: {exc}") from None
-        claims = decoded.claims
-        email = str(claims.get("email") or claims.get("preferred_username") or "").strip().lower()
-        if not email or "@" not in email:
-            raise ValidationError("the sign-in provider gave no email address")
-        if claims.get("email_verified") is False:
-            raise ValidationError(f"the sign-in provider has not verified {email}")
-        return email
+        return identity(decoded.claims)
+
+
+def _true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def identity(claims: dict[str, Any]) -> Identity:
+    """Who an ID token (already checked) names: its stable subject, and its email when the
+    provider vouches for it. Only ``email`` is an email (``preferred_username`` is a login name
+    the user or an admin may set, and is never read); it is vouched for by
+    ``email_verified: true``, or, for Microsoft Entra ID, which sends no ``email_verified``, by
+    its optional claim ``xms_edov: true`` (the email's domain is verified by the tenant)."""
+    subject = str(claims.get("oid") or claims.get("sub") or "").strip()
+    if not subject:
+        raise ValidationError("the sign-in provider's ID token names no subject")
+    email = str(claims.get("email") or "").strip().lower()
+    if "email_verified" in claims:
+        verified = _true(claims["email_verified"])
+    else:
+        verified = _true(claims.get("xms_edov"))
+    return Identity(subject=f"{claims['iss']} {subject}"[:400], email=email, verified=verified)

@@ -137,7 +137,7 @@ def web_server(
         port = free_port()
     config = Settings(ack_secret=secret, **settings)
     app = create_app(engine, config, clock=clock, page_size=page_size)
-    return WebServer(app, "127.0.0.1", port, config.web_trusted_proxies).start()
+    return WebServer(app, "127.0.0.1", port, config).start()
 
 
 def events_of(engine: sa.Engine) -> list[Event]:

@@ -12,10 +12,10 @@ from urllib.parse import quote, unquote
 
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from storage.db import session_scope
-from storage.errors import NotFoundError
+from storage.errors import NotFoundError, ValidationError
 from storage.models import Staff
 from storage.passwords import staff_for_link, use_link, verify_password
 from web import auth
@@ -28,6 +28,7 @@ from web.deps import (
     public_router,
     web,
 )
+from web.oidc import Identity
 
 LOGIN_COOKIE = "dw_login"
 OIDC_COOKIE = "dw_oidc"
@@ -126,6 +127,29 @@ def oidc_start(request: Request, w: App, next: str = "/") -> Response:
     return response
 
 
+def oidc_staff(s: Session, who: Identity) -> tuple[Staff | None, bool]:
+    """The staff member an OIDC sign-in names, and whether this sign-in linked them: by the
+    linked subject; else, at a first sign-in, by a vouched-for email, linking the subject.
+    A staff member already linked to another subject is not taken over by an email."""
+    staff = s.exec(select(Staff).where(Staff.oidc_subject == who.subject)).first()
+    if staff is not None:
+        return staff, False
+    if not who.email or "@" not in who.email:
+        raise ValidationError("the sign-in provider gave no email address")
+    if not who.verified:
+        raise ValidationError(f"the sign-in provider has not verified {who.email}")
+    staff = s.exec(select(Staff).where(Staff.email == who.email)).first()
+    if staff is None or not staff.active:
+        return staff, False
+    if staff.oidc_subject is not None:
+        raise ValidationError(
+            f"{who.email} is linked to another account at the sign-in provider; ask an admin"
+        )
+    staff.oidc_subject = who.subject
+    s.add(staff)
+    return staff, True
+
+
 @public.get("/login/oidc/callback")
 def oidc_callback(request: Request, w: App, code: str = "", state: str = "") -> Response:
     if w.provider is None:
@@ -135,17 +159,21 @@ def oidc_callback(request: Request, w: App, code: str = "", state: str = "") -> 
     if len(parts) != 4 or not secrets.compare_digest(parts[0].encode(), state.encode()):
         raise HTTPException(status_code=403, detail="csrf")
     _, nonce, verifier, target = parts
-    email = w.provider.finish(callback_uri(request, w), code[:500], verifier, nonce)
+    who = w.provider.finish(callback_uri(request, w), code[:500], verifier, nonce)
     with session_scope(w.engine) as s:
-        staff = s.exec(select(Staff).where(Staff.email == email)).first()
+        staff, linked = oidc_staff(s, who)  # ValidationError: a page saying why
         ok = staff is not None and staff.active
         action = "sign_in_oidc" if ok else "sign_in_oidc_refused"
+        if ok and linked:
+            auth.audit(
+                s, w.now(), staff.id if staff else None, "oidc_linked", ip=client_ip(request)
+            )
         auth.audit(
             s,
             w.now(),
             staff.id if staff else None,
             action,
-            detail="" if ok else email,
+            detail="" if ok else who.email,
             ip=client_ip(request),
         )
         staff_id = staff.id if staff is not None and ok else None

@@ -1,6 +1,6 @@
 """Routes whose authority is not a signed-in session: an alert's acknowledgement link (its
 signed token), a calendar feed (its secret address), the SMS gateway's inbound replies (Twilio's
-signature), and ``/health``.
+signature), and ``/health`` (answered by :mod:`web.gate`, before any route).
 
 An ack link's GET only asks to confirm (mail scanners open links); the POST acknowledges.
 """
@@ -22,9 +22,19 @@ router = public_router("links")
 INBOUND_LIMIT = 65536  # a reply's form: up to 1600 characters and the gateway's fields
 
 
-@router.get("/health", response_class=PlainTextResponse)
-def health() -> str:
-    return "ok"
+@router.get("/ready", response_class=PlainTextResponse)
+def ready(w: App) -> Response:
+    """Readiness, for a load balancer or a monitor: the app answers through its whole stack
+    (routing, middleware, a thread of the pool) and reaches its database. ``/health`` only
+    says the process is alive (:mod:`web.gate`)."""
+    import sqlalchemy as sa
+
+    try:
+        with w.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return PlainTextResponse("the database does not answer", status_code=503)
+    return PlainTextResponse("ready")
 
 
 def ack_problem(w: Web, event_id: int, token: str) -> Response | None:
