@@ -65,7 +65,7 @@ def _runs_since(engine: sa.Engine, moment: datetime) -> list[str]:
 
 @pytest.mark.parametrize(
     ("lock_s", "busy_s", "mail_down_s"),
-    [(12, 5, 45), pytest.param(60, 30, 300, marks=pytest.mark.scale)],
+    [(12, 5, 30), pytest.param(60, 30, 300, marks=pytest.mark.scale)],
 )
 def test_locked_database_full_disk_and_mail_down(
     tmp_path: Path, lock_s: float, busy_s: float, mail_down_s: float
