@@ -37,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "webex": "WebEx link",
         "details": "Details",
         "ack": "Acknowledge",
+        "open": "Open",
         "ack_cli": "Acknowledge with: docketwatch alerts ack {id}",
         "none": "none",
         "escalated": "ESCALATED: not acknowledged in time by the attorney first alerted.",
@@ -69,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "webex": "Enlace de WebEx",
         "details": "Detalles",
         "ack": "Confirmar recibo",
+        "open": "Abrir",
         "ack_cli": "Confirme con: docketwatch alerts ack {id}",
         "none": "ninguno",
         "escalated": "ESCALADA: el abogado alertado primero no confirmó a tiempo.",
@@ -284,6 +286,14 @@ def _notes(event: Event, lang: str) -> list[str]:
     return lines + [_item_line(item, lang) for item in payload.get("items", [])]
 
 
+def describe(
+    event: Event, client: Client | None, lang: str
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """(headline, labelled facts, free lines) of one event, as its message says them (the
+    client as initials and the last four digits), for the alert's page."""
+    return _lines(event, client, None, lang if lang in LABELS else "en", 0)
+
+
 def _lines(
     event: Event,
     client: Client | None,
@@ -353,13 +363,19 @@ def render(
         + ", ".join(_unique([e.kind for e in group]))
     )
 
+    # The alert's page in the web app (after sign-in, back to it): one tap to acknowledge.
+    page = f"{base_url.rstrip('/')}/alerts/{lead.id}" if base_url else ""
     text_lines = [title, ""] + [f"{k}: {v}" for k, v in facts] + free
+    if page:
+        text_lines += ["", f"{labels['open']}: {page}"]
     if needs_ack:
-        text_lines += ["", ack_text]
+        text_lines += [ack_text] if page else ["", ack_text]
     text_lines.append(f"[{footer}]")
     text = "\n".join(text_lines)
 
     md_lines = [f"*{title}*"] + [f"• *{k}:* {v}" for k, v in facts] + free
+    if page:
+        md_lines.append(f"<{page}|{labels['open']}>")
     if needs_ack:
         md_lines.append(f"<{link}|{labels['ack']}>" if link else ack_text)
     md_lines.append(f"_{footer}_")
@@ -376,7 +392,11 @@ def render(
             if link
             else f"<p>{e(ack_text)}</p>"
         )
-    body_html = f"<h2>{e(title)}</h2>{rows}{extra}{ack_html}<p style='color:#666'>{e(footer)}</p>"
+    open_html = f"<p><a href='{e(page)}'>{e(labels['open'])}: {e(page)}</a></p>" if page else ""
+    body_html = (
+        f"<h2>{e(title)}</h2>{rows}{extra}{open_html}{ack_html}"
+        f"<p style='color:#666'>{e(footer)}</p>"
+    )
     return Message(title=title, text=text, html=body_html, markdown=markdown)
 
 

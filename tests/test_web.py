@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -647,28 +648,63 @@ def test_calendar_feed_from_the_home_page_follows_a_moved_hearing(site: Site, pa
     assert page.request.get(address).status == 404
 
 
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+
+
+def _fits_and_accessible(page: Any, where: str) -> None:
+    """No sideways scrolling at the viewport's width, and no axe violation."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, f"{where}: {width} px wide in a {viewport} px viewport"
+    accessible(page)
+
+
+def _an_event_id(site: Site) -> int:
+    with session_scope(site.engine) as s:
+        event = s.exec(select(Event).where(Event.client_id == site.org.client_id)).first()
+        assert event is not None and event.id is not None
+        return event.id
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
 @pytest.mark.parametrize("who", ["attorney", "coordinator", "admin"])
-def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
-    """Each page answers each role as its role allows, and every page a role opens passes
-    axe-core; so do the pages anyone with a link opens (ack, not found)."""
+def test_every_page_for_every_role(site: Site, page: Any, who: str, lang: str) -> None:
+    """Each page answers each role as its role allows, and every page a role opens, in each
+    language, reads on a phone (390 x 844) and on a desktop (1280 x 800) without sideways
+    scrolling and passes axe-core; so do the pages anyone with a link opens (ack, not
+    found)."""
+    from storage.people import update_staff
+
     email = {
         "attorney": site.org.attorney,
         "coordinator": site.org.coordinator,
         "admin": site.org.admin,
     }[who]
-    sign_in(page, site, email)
     pages = signed_in_pages()
     assert len(pages) >= 10 and "/sources" in pages
-    for path, roles in pages.items():
-        answer = page.goto(f"{site.base}{path}")
-        assert answer.status == (200 if who in roles else 403), (who, path)
+    everyone = ("attorney", "coordinator", "admin")
+    pages[f"/clients/{site.org.client_id}"] = everyone  # the attorney's own client
+    pages[f"/alerts/{_an_event_id(site)}"] = everyone
+    with session_scope(site.engine) as s:
+        update_staff(s, email, language=lang)
+    try:
+        sign_in(page, site, email)
+        assert page.locator("html").get_attribute("lang") == lang
+        for size in (PHONE, DESKTOP):
+            page.set_viewport_size(size)
+            for path, roles in pages.items():
+                answer = page.goto(f"{site.base}{path}")
+                assert answer.status == (200 if who in roles else 403), (who, path)
+                _fits_and_accessible(page, f"{path} at {size['width']} px, {lang}, {who}")
+        assert page.goto(f"{site.base}/clients/999999").status == 404
         accessible(page)
-    assert page.goto(f"{site.base}/clients/999999").status == 404
-    accessible(page)
-    malformed = page.goto(f"{site.base}/clients/not-a-number")
-    assert malformed.status == 400 and "Not accepted" in page.inner_text("main")
-    assert "not-a-number" not in page.inner_text("main")
-    if who == "admin":
+        malformed = page.goto(f"{site.base}/clients/not-a-number")
+        assert malformed.status == 400
+        assert "not-a-number" not in page.inner_text("main")
+    finally:
+        with session_scope(site.engine) as s:
+            update_staff(s, email, language="es" if email == site.org.backup else "en")
+    if who == "admin" and lang == "en":
         from monitor.messages import ack_link
 
         event = emit_one(
@@ -678,12 +714,66 @@ def test_every_page_for_every_role(site: Site, page: Any, who: str) -> None:
         link = ack_link(site.base, "web-secret", event.id, event.created_at)
         assert link is not None
         page.context.clear_cookies()  # an ack link needs no sign-in
-        assert page.goto(link).status == 200
-        accessible(page)
+        for size in (PHONE, DESKTOP):
+            page.set_viewport_size(size)
+            assert page.goto(link).status == 200
+            _fits_and_accessible(page, f"the ack link at {size['width']} px")
         page.get_by_role("button", name="Acknowledge").click()
         page.wait_for_load_state()
         assert f"Alert #{event.id} acknowledged" in page.inner_text("main")
         accessible(page)
+
+
+def test_on_a_phone_the_hearing_comes_first_and_an_alerts_link_is_one_tap(
+    site: Site, page: Any
+) -> None:
+    """Issue 31: a client's page leads with the next hearing, custody and the alerts to
+    acknowledge, before the actions; an alert's link from a message opens onto that alert
+    after sign-in, and acknowledging it there is one tap."""
+    page.set_viewport_size(PHONE)
+    event = emit_one(
+        site.engine, hearing_moved(site.org, site.clock["now"], key="phone"), site.clock["now"]
+    )
+    assert event is not None and event.id is not None
+    page.goto(f"{site.base}/alerts/{event.id}")  # as the message's "Open" link does
+    assert page.url.startswith(f"{site.base}/login")
+    sign_in_here = page.get_by_label("Email")
+    sign_in_here.fill(site.org.attorney)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert page.url == f"{site.base}/alerts/{event.id}"  # back to the alert
+    assert "Hearing moved EARLIER" in page.inner_text("main")
+    shot(page, "phone-alert")
+    page.get_by_role("button", name="Acknowledge").click()  # one tap
+    page.wait_for_load_state()
+    assert page.url == f"{site.base}/alerts/{event.id}"
+    assert "Acknowledged" in page.inner_text("main")
+    with session_scope(site.engine) as s:
+        stored = s.get(Event, event.id)
+        assert stored is not None and stored.acknowledged_by == site.org.attorney
+
+    weights: dict[str, int] = {}
+    page.on("response", lambda r: weights.__setitem__(r.url, len(r.body())))
+    page.goto(f"{site.base}/")
+    page.wait_for_load_state("networkidle")
+    html = sum(n for url, n in weights.items() if "/static/" not in url)
+    css = sum(n for url, n in weights.items() if "/static/style.css" in url)
+    assert css > 0 and html + css < 30_000, weights  # a page and its stylesheet: under 30 KB
+    assert not [u for u in weights if not u.startswith(site.base)]  # nothing from elsewhere
+    if os.environ.get("DOCKETWATCH_SCREENSHOTS"):
+        print(f"page weight: home {html} bytes + stylesheet {css} bytes")
+    shot(page, "phone-home")
+    page.goto(f"{site.base}/clients/{site.org.client_id}")
+    court = page.locator("#in-court").bounding_box()
+    actions = page.locator("#actions").bounding_box()
+    history = page.locator("#hearings").bounding_box()
+    assert court is not None and actions is not None and history is not None
+    assert court["y"] < history["y"] < actions["y"]  # the hearing, then history, then actions
+    main = page.inner_text("main")
+    assert main.index("Judge") < main.index("Check ACIS now")
+    assert main.index("Lee, Ann") < main.index("Reveal name and A-number")
+    shot(page, "phone-client")
 
 
 def test_representation_report_page_and_its_files(site: Site, page: Any) -> None:

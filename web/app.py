@@ -55,6 +55,9 @@ class Headers(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
+        if request.url.path.startswith("/static/") and response.status_code == 200:
+            # the stylesheet's address carries its digest; icons and the manifest change rarely
+            response.headers["Cache-Control"] = "public, max-age=604800"
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

@@ -15,9 +15,19 @@ from storage.urls import https_only
 from web.i18n import environments
 
 
+def asset_version(static: Path) -> str:
+    """A short digest of the stylesheet: its address changes when it does, so browsers may keep
+    it a week (a slow connection loads it once)."""
+    import hashlib
+
+    return hashlib.sha256((static / "style.css").read_bytes()).hexdigest()[:10]
+
+
 def template_environments(templates: Path) -> dict[str, jinja2.Environment]:
     envs = environments(templates)
+    version = asset_version(templates.parent / "static")
     for env in envs.values():
+        env.globals["asset_version"] = version
         env.filters["initials"] = _initials
         env.filters["last_four"] = _last_four
         env.filters["headline"] = _headline

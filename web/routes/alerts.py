@@ -42,6 +42,29 @@ def alerts(
     )
 
 
+@router.get("/alerts/{event_id}")
+def alert_page(request: Request, user: User, s: Scoped, event_id: RowId) -> Response:
+    """One alert, as its message's link opens it (on a phone, between hearings): what changed,
+    the client, and the Acknowledge button."""
+    from monitor.messages import describe
+    from monitor.views import may_acknowledge
+    from storage.models import Client
+
+    event = may_acknowledge(s, user.role, user.staff_id, event_id)
+    client = s.get(Client, event.client_id) if event.client_id is not None else None
+    _, facts, notes = describe(event, client, user.language)
+    (row,) = alert_rows([(event, client)])
+    return page(
+        request,
+        "alerts/alert.html",
+        user,
+        a=row,
+        facts=facts,
+        notes=notes,
+        back=f"/alerts/{event_id}",
+    )
+
+
 @router.post("/alerts/{event_id}/ack")
 def alerts_ack(
     w: App,

@@ -37,7 +37,7 @@ def client_view(
     problem: str = "",
 ) -> Response:
     from monitor.reminders import client_reminders, mask_phone
-    from monitor.views import client_history, visible_client
+    from monitor.views import InboxFilter, client_history, inbox, visible_client
 
     client = visible_client(s, user.role, user.staff_id, client_id)
     assert client.id is not None
@@ -58,6 +58,9 @@ def client_view(
         "clients/client.html",
         user,
         h=client_history(s, client),
+        open_alerts=alert_rows(
+            inbox(s, user.role, user.staff_id, InboxFilter(client_id=client.id), limit=20)
+        ),
         reveal=reveal,
         checked=request.query_params.get("checked"),
         r=reminders,
