@@ -42,11 +42,15 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.docketwatch-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements-dev.lock | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing docketwatch and its development tools into .venv"
+  # Every package at the version and hash the lock file pins (deploy/lock remakes it), then
+  # docketwatch itself without resolving anything again.
+  echo "setup: installing the locked packages and docketwatch into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q --require-hashes -r requirements-dev.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
+  .venv/bin/python -m storage.lockfile check  # the lock still matches pyproject.toml
   echo "$want" > "$stamp"
 fi
 echo "setup: ready (.venv/bin/docketwatch --help)"

@@ -91,18 +91,21 @@ def finish_run(engine: sa.Engine, settings: Settings, report: CheckReport) -> No
 @contextmanager
 def crawl_run(engine: sa.Engine, settings: Settings, source: str) -> Iterator[CheckReport]:
     """One check of ``source`` as one CrawlRun, closed however the check ends."""
+    from storage.logs import log_context
+
     report = CheckReport(source=source, run_id=start_run(engine, source))
-    try:
-        yield report
-    except SourceError as exc:
-        report.fail(exc)
-    except BaseException as exc:
-        report.outcome = CrawlOutcome.failed.value
-        report.message = f"{type(exc).__name__}: {exc}"
+    with log_context(source=source, run_id=report.run_id):
+        try:
+            yield report
+        except SourceError as exc:
+            report.fail(exc)
+        except BaseException as exc:
+            report.outcome = CrawlOutcome.failed.value
+            report.message = f"{type(exc).__name__}: {exc}"
+            finish_run(engine, settings, report)
+            raise
         finish_run(engine, settings, report)
-        raise
-    finish_run(engine, settings, report)
-    log.info("%s run #%d: %s (%s)", source, report.run_id, report.outcome, report.message[:300])
+        log.info("%s run #%d: %s (%s)", source, report.run_id, report.outcome, report.message[:300])
 
 
 def shared_targets(

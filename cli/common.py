@@ -141,7 +141,7 @@ def get_settings() -> Settings:
     from storage.settings import load_settings
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
     return settings
 
 

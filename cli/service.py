@@ -122,7 +122,7 @@ def worker(
         raise typer.BadParameter("must be 0 or more", param_hint="--simulate-browser")
     from storage.logs import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
     raise typer.Exit(
         run_worker(
             settings,

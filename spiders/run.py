@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from storage.logs import setup_logging
+from storage.logs import set_log_context, setup_logging
 from storage.settings import load_settings
 from storage.sources import SOURCES, browser_sources, load
 
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    set_log_context(source=args.source, run_id=args.run_id)
     targets = json.loads(args.targets.read_text())
 
     from scrapy.crawler import CrawlerProcess

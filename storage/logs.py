@@ -8,9 +8,14 @@ Only the database holds full A-numbers, and phone numbers only sealed.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 # "A-012-345-678", "A 012 345 678", "A012345678", "012-345-678", and bare runs of 8 or 9 digits.
 # Longer digit runs (phone numbers with country code, timestamps such as 20261127) are left
@@ -54,15 +59,59 @@ class RedactingFormatter(logging.Formatter):
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+#: what the process is working on, for the JSON log's fields (a source's check, its run)
+_CONTEXT: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar(
+    "docketwatch_log_context", default=None
+)
 
-def setup_logging(level: str = "INFO", stream: object = None) -> None:
-    """Route the root logger to stderr (or ``stream``) through the redacting formatter."""
+
+@contextmanager
+def log_context(**fields: object) -> Iterator[None]:
+    """Records logged inside carry ``fields`` (``source``, ``run_id``) in the JSON log."""
+    token = _CONTEXT.set({**(_CONTEXT.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def set_log_context(**fields: object) -> None:
+    """The same for the rest of this process (a check or crawl process has one source, one run)."""
+    _CONTEXT.set({**(_CONTEXT.get() or {}), **fields})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for journald, Loki or any collector: ``time`` (UTC, ISO 8601),
+    ``level``, ``logger``, ``message``, then ``source`` and ``run_id`` when known, ``client``
+    (given as ``extra={"client": ...}``) as ``***`` and its last four digits, and ``error`` (a
+    traceback). Every value is redacted as the text log is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in (_CONTEXT.get() or {}).items():
+            entry[key] = value
+        client = getattr(record, "client", None)
+        if client:
+            entry["client"] = "***" + re.sub(r"\D", "", str(client))[-4:]
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str = "INFO", stream: object = None, fmt: str = "text") -> None:
+    """Route the root logger to stderr (or ``stream``) through the redacting formatter: text
+    lines, or (``fmt="json"``) one JSON object a line."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_docketwatch", False):
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else RedactingFormatter(LOG_FORMAT))
     handler._docketwatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

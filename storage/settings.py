@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the service's log (stderr)."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "The log's form: readable text lines, or one JSON object a line (time, level, "
+            "logger, message, source, run id, client as ***1234) for journald, Loki or any "
+            "collector."
+        ),
+    )
     heartbeat_seconds: float = Field(
         default=60.0,
         gt=0,

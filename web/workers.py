@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     from storage.settings import Settings
 
     settings = Settings(**json.loads(sys.stdin.read()))
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, fmt=settings.log_format)
     import uvicorn
 
     from web.app import create_app
