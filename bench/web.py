@@ -519,7 +519,7 @@ def main() -> None:
                 "ratio": round(ratio, 2),
                 "target": TARGET,
                 "errors": len(errors),
-                "heartbeat_longest_gap_s": round(max(gaps, default=0), 2),
+                "heartbeat_longest_gap_s": round(max(gaps, default=0.0), 2),
                 "dispatch_slowest_s": round(max(latencies, default=0), 2),
                 "undelivered": undelivered,
                 "beat_on_time": beat_ok,

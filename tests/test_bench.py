@@ -91,8 +91,9 @@ def test_web_bench_smoke() -> None:
     assert last["clients"] == 40 and last["errors"] == 0
     assert last["reference"] > 0 and last["pages"]["home"]["requests"] > 0
     # Whether the heartbeat kept its time is the bench's verdict on a quiet machine (its
-    # "met"), not this smoke's: here it only has to be measured, and every alert sent.
-    assert last["heartbeat_longest_gap_s"] > 0 and last["undelivered"] == 0
+    # "met"), not this smoke's: here the figure only has to be reported (a 3 s run may see
+    # fewer than two beats, so no gap), and every alert sent.
+    assert isinstance(last["heartbeat_longest_gap_s"], float) and last["undelivered"] == 0
 
 
 def test_report_bench_smoke() -> None:

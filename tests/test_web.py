@@ -655,7 +655,13 @@ def _fits_and_accessible(page: Any, where: str) -> None:
     """No sideways scrolling at the viewport's width, and no axe violation."""
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
-    assert width <= viewport, f"{where}: {width} px wide in a {viewport} px viewport"
+    if width > viewport:
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+            " > window.innerWidth + 0.5).slice(0, 5).map(e => e.tagName + '.' + e.className + ' '"
+            " + Math.round(e.getBoundingClientRect().right))"
+        )
+        raise AssertionError(f"{where}: {width} px wide in a {viewport} px viewport: {wide}")
     accessible(page)
 
 
