@@ -35,6 +35,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import sqlalchemy as sa
@@ -409,6 +410,29 @@ def statistics_job() -> None:
     analyze(_ctx().engine)
 
 
+def backup_job() -> None:
+    """Each night (with backup_dir): a backup, keeping the newest backup_keep."""
+    ctx = _ctx()
+    nightly_backup(ctx.engine, ctx.settings, datetime.now(UTC))
+
+
+def nightly_backup(engine: sa.Engine, settings: Settings, now: datetime) -> Path | None:
+    from storage.backup import backup, keep_newest
+
+    if settings.backup_dir is None:
+        return None
+    path = settings.backup_dir / f"docketwatch-{now:%Y%m%d-%H%M%S}.tar"
+    manifest = backup(engine, path, now)
+    gone = keep_newest(settings.backup_dir, settings.backup_keep)
+    log.info(
+        "backup written: %s (%d rows); %d older one(s) removed",
+        path,
+        sum(manifest.counts.values()),
+        len(gone),
+    )
+    return path
+
+
 def monthly_report_job() -> None:
     """On the first of the month: the coordinators' alert that last month's report is ready."""
     ctx = _ctx()
@@ -640,6 +664,9 @@ def _schedule_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
     nightly = CronTrigger(hour=3, timezone=settings.timezone)
     _schedule(scheduler, "statistics", "scheduler:statistics_job", nightly)
+    if settings.backup_dir is not None:
+        at = CronTrigger(hour=settings.backup_hour, timezone=settings.timezone)
+        _schedule(scheduler, "backup", "scheduler:backup_job", at)
     _schedule(
         scheduler,
         "watchdog",

@@ -11,9 +11,10 @@ cd "$(dirname "$0")"
 # python3-venv: virtualenvs on a stock Debian Python.
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint's text layout and a font,
 #   for the PDF reports.
+# prometheus: its promtool checks the alerting rules in deploy/prometheus (the tests).
 # unzip: Info-ZIP, which reads Deflate64: the tests' independent reader of FOIA releases, and
 #   the benchmark's reference for inflating them.
-DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core prometheus)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -218,8 +218,9 @@ def seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_events: int) -> No
 
 def load_public_data(engine: sa.Engine, zip_path: Path, work: Path) -> None:
     from spiders.detention_stats import parse_workbook
-    from storage.detention_stats import sha256_of, store_edition
+    from storage.detention_stats import store_edition
     from storage.eoir_foia import load_release
+    from storage.files import sha256_of
 
     load_release(engine, zip_path, courts=["ADL", "LOS"], as_of=AS_OF, work_dir=work)
     with session_scope(engine) as s:

@@ -13,8 +13,9 @@ from checks.run import CheckReport, crawl_run
 from spiders.detention_stats import fetch_to, find_workbooks, parse_workbook
 from spiders.http import fetch_text
 from storage.db import session_scope
-from storage.detention_stats import sha256_of, store_edition
+from storage.detention_stats import store_edition
 from storage.errors import LayoutChangedError, ValidationError
+from storage.files import sha256_of
 from storage.models import StatsEdition
 from storage.settings import Settings
 

@@ -167,6 +167,59 @@ def web() -> None:
     out.print("stopped")
 
 
+@app.command("backup")
+@handles_errors
+def backup_command(
+    path: Annotated[
+        Path, typer.Argument(help="The file to write (a tar: the data and its manifest).")
+    ],
+) -> None:
+    """Take a consistent copy of the database while the service runs (SQLite's online backup;
+    PostgreSQL's pg_dump on one snapshot), with a manifest: schema version, rows per table,
+    checksum. The secrets key is not in it: keep the key apart (README, "Operating it")."""
+    from storage.backup import backup
+
+    with open_engine() as engine:
+        manifest = backup(engine, path)
+    rows = sum(manifest.counts.values())
+    out.print(
+        f"backup written: {path} ({manifest.dialect}, schema {manifest.schema_revision}, "
+        f"{rows} rows in {len(manifest.counts)} tables, sha256 {manifest.sha256[:12]}...)"
+    )
+    out.print("the secrets key is not in it: keep a copy of the key apart from the backups")
+
+
+@app.command("restore")
+@handles_errors
+def restore_command(
+    path: Annotated[Path, typer.Argument(help="A file written by `docketwatch backup`.")],
+) -> None:
+    """Fill an empty database (the one the settings name) from a backup, check every table's
+    rows and the checksum against its manifest, and bring the schema to this version. Exits 1
+    when the secrets key at hand cannot open the restored channel URLs."""
+    from storage.backup import restore
+    from storage.db import engine_for
+
+    settings = get_settings()
+    engine = engine_for(settings)
+    try:
+        done = restore(engine, path)
+    finally:
+        engine.dispose()
+    rows = sum(done.manifest.counts.values())
+    out.print(f"restored {rows} rows from {path} (taken {done.manifest.created_at}); counts match")
+    for note in done.notes:
+        out.print(note)
+    if done.unopened:
+        which = "none" if done.unopened == done.sealed else f"{done.sealed - done.unopened}"
+        out.print(
+            f"the secrets key at hand opens {which} of the {done.sealed} sealed values "
+            "(channel URLs, phone numbers): put the key this database was backed up with at "
+            "secrets_key_file, or add every channel again"
+        )
+        raise typer.Exit(1)
+
+
 @app.command("nationalities")
 def list_nationalities(
     search: Annotated[str, typer.Argument(help="Part of a name or code to look for.")] = "",

@@ -277,6 +277,52 @@ def _pool(settings: Settings) -> Finding:
     return Finding("pool", OK, f"{where}: reachable, {waiting} task(s) waiting for a worker")
 
 
+def _backups(settings: Settings, now: datetime) -> Finding:
+    """The newest nightly backup's age (the secrets key is kept apart: not checked here)."""
+    if settings.backup_dir is None:
+        return Finding(
+            "backups",
+            WARN,
+            "no nightly backup (backup_dir is not set); take them with `docketwatch backup FILE`",
+        )
+    newest = max(settings.backup_dir.glob("docketwatch-*.tar"), default=None, key=os.path.getmtime)
+    if newest is None:
+        return Finding("backups", WARN, f"none yet in {settings.backup_dir}")
+    age = now - datetime.fromtimestamp(newest.stat().st_mtime, UTC)
+    status = OK if age <= timedelta(hours=36) else FAIL
+    hours = age.total_seconds() / 3600
+    return Finding(
+        "backups",
+        status,
+        f"newest {newest.name}, {hours:.0f} h old (keeping {settings.backup_keep})"
+        + ("" if status == OK else ": the nightly backup has stopped; see the service's log"),
+    )
+
+
+def _metrics(settings: Settings) -> Finding:
+    """Whether Prometheus can read /metrics (the web app must serve it)."""
+    if not settings.web_listen:
+        return Finding("metrics", OK, "off (web_listen is not set: no web app, no /metrics)")
+    import urllib.error
+    import urllib.request
+
+    host, _, port = settings.web_listen.rpartition(":")
+    host = host.strip("[]")
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    request = urllib.request.Request(f"http://{host}:{port}/metrics")
+    if settings.metrics_token is not None:
+        token = settings.metrics_token.get_secret_value()
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            ok = answer.status == 200 and b"docketwatch_" in answer.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return Finding("metrics", FAIL, f"/metrics on {host}:{port} did not answer: {exc}")
+    if not ok:
+        return Finding("metrics", FAIL, f"/metrics on {host}:{port} answered without metrics")
+    return Finding("metrics", OK, f"/metrics on {host}:{port} answers")
+
+
 def _disk(settings: Settings) -> Finding:
     probe = settings.data_dir if settings.data_dir.exists() else Path.cwd()
     free = shutil.disk_usage(probe).free
@@ -312,5 +358,7 @@ def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
         finally:
             engine.dispose()
     findings.append(_pool(settings))
+    findings.append(_backups(settings, now))
+    findings.append(_metrics(settings))
     findings.append(_disk(settings))
     return findings

@@ -35,12 +35,18 @@ from storage.models import (
     FoiaRelease,
     Heartbeat,
     Organization,
+    StaffChannel,
 )
 from storage.settings import Settings
 
 #: the delivery latency histogram's upper bounds, in seconds (an alert should go within minutes)
 LATENCY_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 21600.0, 86400.0)
 BROWSER_TABLES = {"acis": AcisLookup, "detainee_locator": CustodyLookup}
+
+
+def _c(model: Any) -> Any:
+    """A table's columns, for SQLAlchemy Core queries."""
+    return model.__table__.c
 
 
 def _epoch(value: datetime) -> float:
@@ -72,8 +78,8 @@ class DatabaseCollector:
                 labels=["source", "outcome"],
             )
             rows = conn.execute(
-                sa.select(CrawlRun.source, CrawlRun.outcome, sa.func.count()).group_by(
-                    CrawlRun.source, CrawlRun.outcome
+                sa.select(_c(CrawlRun).source, _c(CrawlRun).outcome, sa.func.count()).group_by(
+                    _c(CrawlRun).source, _c(CrawlRun).outcome
                 )
             )
             for source, outcome, n in rows:
@@ -86,14 +92,27 @@ class DatabaseCollector:
                 labels=["source"],
             )
             rows = conn.execute(
-                sa.select(CrawlRun.source, sa.func.max(CrawlRun.finished_at))
-                .where(CrawlRun.outcome == "ok")
-                .group_by(CrawlRun.source)
+                sa.select(_c(CrawlRun).source, sa.func.max(_c(CrawlRun).finished_at))
+                .where(_c(CrawlRun).outcome == "ok")
+                .group_by(_c(CrawlRun).source)
             )
             for source, finished in rows:
                 if finished is not None:
                     last_ok.add_metric([source], _epoch(finished))
             yield last_ok
+
+            from storage.sources import SOURCES
+
+            intervals = GaugeMetricFamily(
+                "docketwatch_source_interval_seconds",
+                "How often each polled source is checked (its setting).",
+                labels=["source"],
+            )
+            for source in self.settings.sources:
+                if source in SOURCES:
+                    seconds = SOURCES[source].interval(self.settings).total_seconds()
+                    intervals.add_metric([source], seconds)
+            yield intervals
 
             yield from self._browser(conn, now)
             yield from self._outbox(conn)
@@ -103,7 +122,7 @@ class DatabaseCollector:
                 "Seconds since the scheduler's last heartbeat (grows when it stalls).",
             )
             at = conn.execute(
-                sa.select(Heartbeat.beat_at).where(Heartbeat.component == "scheduler")
+                sa.select(_c(Heartbeat).beat_at).where(_c(Heartbeat).component == "scheduler")
             ).scalar()
             if at is not None:
                 beat.add_metric([], max(0.0, now.timestamp() - _epoch(at)))
@@ -113,24 +132,34 @@ class DatabaseCollector:
                 "docketwatch_clients_watched", "Active clients, by program.", labels=["program"]
             )
             rows = conn.execute(
-                sa.select(Organization.slug, sa.func.count(Client.id))
-                .join(Client, Client.organization_id == Organization.id, isouter=True)
-                .where(sa.or_(Client.active.is_(True), Client.id.is_(None)))
-                .group_by(Organization.slug)
+                sa.select(_c(Organization).slug, sa.func.count(_c(Client).id))
+                .join(Client, _c(Client).organization_id == _c(Organization).id, isouter=True)
+                .where(sa.or_(_c(Client).active.is_(True), _c(Client).id.is_(None)))
+                .group_by(_c(Organization).slug)
             )
             for slug, n in rows:
                 watched.add_metric([slug], n)
             yield watched
 
-            yield from self._foia(conn, now)
-        if self.queue_depth is not None:
-            depth = self.queue_depth()
-            queue = GaugeMetricFamily(
-                "docketwatch_pool_queue_depth", "Lookups waiting in the worker pool's queue."
+            failing = GaugeMetricFamily(
+                "docketwatch_channels_failing",
+                "Staff alert channels that gave up on a delivery (admins were told).",
             )
-            if depth is not None:
-                queue.add_metric([], depth)
-            yield queue
+            n = conn.execute(
+                sa.select(sa.func.count()).where(_c(StaffChannel).failing.is_(True))
+            ).scalar()
+            failing.add_metric([], n or 0)
+            yield failing
+
+            yield from self._foia(conn, now)
+        queue = GaugeMetricFamily(
+            "docketwatch_pool_queue_depth",
+            "Lookups waiting in the worker pool's queue (no sample without a pool).",
+        )
+        depth = self.queue_depth() if self.queue_depth is not None else None
+        if depth is not None:
+            queue.add_metric([], depth)
+        yield queue
 
     def _browser(self, conn: sa.Connection, now: datetime) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -147,14 +176,12 @@ class DatabaseCollector:
         )
         for source, table in BROWSER_TABLES.items():
             rows = conn.execute(
-                sa.select(table.outcome, sa.func.count()).group_by(table.outcome)  # type: ignore[attr-defined]
+                sa.select(_c(table).outcome, sa.func.count()).group_by(_c(table).outcome)
             )
             for outcome, n in rows:
                 total.add_metric([source, outcome], n)
             recent = conn.execute(
-                sa.select(sa.func.count()).where(
-                    table.observed_at >= now - timedelta(hours=1)  # type: ignore[attr-defined]
-                )
+                sa.select(sa.func.count()).where(_c(table).observed_at >= now - timedelta(hours=1))
             ).scalar()
             hour.add_metric([source], recent or 0)
         budget = GaugeMetricFamily(
@@ -173,28 +200,27 @@ class DatabaseCollector:
             labels=["kind", "status"],
         )
         rows = conn.execute(
-            sa.select(Delivery.kind, Delivery.status, sa.func.count()).group_by(
-                Delivery.kind, Delivery.status
+            sa.select(_c(Delivery).kind, _c(Delivery).status, sa.func.count()).group_by(
+                _c(Delivery).kind, _c(Delivery).status
             )
         )
         for kind, status, n in rows:
             outbox.add_metric([kind, status], n)
         yield outbox
 
-        latency = sa.func.cast(
-            (sa.func.julianday(Delivery.sent_at) - sa.func.julianday(Event.created_at)) * 86400.0,
+        latency: Any = sa.func.cast(
+            (sa.func.julianday(_c(Delivery).sent_at) - sa.func.julianday(_c(Event).created_at))
+            * 86400.0,
             sa.Float,
         )
         if conn.dialect.name == "postgresql":
-            latency = sa.func.extract("epoch", Delivery.sent_at - Event.created_at)
-        cases = [
-            sa.func.sum(sa.case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS
-        ]
+            latency = sa.func.extract("epoch", _c(Delivery).sent_at - _c(Event).created_at)
+        cases = [sa.func.sum(sa.case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
         row = conn.execute(
             sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(latency), 0.0), *cases)
             .select_from(Delivery)
-            .join(Event, Event.id == Delivery.event_id)
-            .where(Delivery.sent_at.is_not(None))
+            .join(Event, _c(Event).id == _c(Delivery).event_id)
+            .where(_c(Delivery).sent_at.is_not(None))
         ).one()
         count, total, *within = row
         buckets = [(str(b), float(n or 0)) for b, n in zip(LATENCY_BUCKETS, within, strict=True)]
@@ -210,9 +236,9 @@ class DatabaseCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         release = conn.execute(
-            sa.select(FoiaRelease.as_of, FoiaRelease.loaded_at)
-            .where(FoiaRelease.status == "loaded")
-            .order_by(FoiaRelease.id.desc())  # type: ignore[union-attr]
+            sa.select(_c(FoiaRelease).as_of, _c(FoiaRelease).loaded_at)
+            .where(_c(FoiaRelease).status == "loaded")
+            .order_by(_c(FoiaRelease).id.desc())
             .limit(1)
         ).first()
         age = GaugeMetricFamily(
@@ -230,10 +256,34 @@ class DatabaseCollector:
         yield from (age, info)
 
 
+def queue_depth(settings: Settings) -> Callable[[], int | None] | None:
+    """How many lookups wait in the pool's Redis queue (None when Redis does not answer), or
+    None without a pool."""
+    if not settings.redis_url:
+        return None
+    url = settings.redis_url
+
+    def depth() -> int | None:
+        import redis
+
+        from storage.settings import POOL_NAMESPACE, POOL_QUEUE
+
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+            try:
+                return int(client.llen(f"{POOL_NAMESPACE}:{POOL_QUEUE}"))
+            finally:
+                client.close()
+        except (redis.RedisError, ValueError):
+            return None
+
+    return depth
+
+
 def exposition(collector: DatabaseCollector) -> bytes:
     """The metrics in Prometheus' text format."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)  # type: ignore[arg-type]
+    registry.register(collector)
     return generate_latest(registry)

@@ -6,11 +6,9 @@ Parsing a workbook is the spider's (:mod:`spiders.detention_stats`); this module
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -39,14 +37,6 @@ def normalize_name(name: str) -> str:
     out = [words.get(w, w) for w in text.split()]
     drop = {"THE", "ANNEX", "ICE", "IPC"}
     return " ".join(w for w in out if w not in drop)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def facility_index(session: Session) -> dict[tuple[str, str], int]:

@@ -38,6 +38,17 @@ def private_file(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
     return os.fdopen(fd, mode, **kwargs)
 
 
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def create_private(path: Path) -> None:
     """Create ``path`` empty and owner-only if it does not exist (a database file before its
     first connection); an existing file is left as it is (``doctor`` reports its mode)."""

@@ -372,6 +372,26 @@ class Settings(BaseSettings):
             "get 503 with Retry-After. /health is answered outside this limit."
         ),
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token Prometheus sends to read /metrics on the web app; unset, only "
+            "loopback may read it."
+        ),
+    )
+    backup_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder for the nightly backups (`docketwatch backup`), each "
+            "docketwatch-YYYYMMDD-HHMMSS.tar; unset: no nightly backup."
+        ),
+    )
+    backup_keep: int = Field(
+        default=7, ge=1, le=3650, description="How many nightly backups are kept (the newest)."
+    )
+    backup_hour: int = Field(
+        default=2, ge=0, le=23, description="Local hour of the nightly backup."
+    )
     web_trusted_proxies: str = Field(
         default="127.0.0.1",
         description=(

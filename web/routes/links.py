@@ -37,6 +37,38 @@ def ready(w: App) -> Response:
     return PlainTextResponse("ready")
 
 
+@router.get("/metrics")
+def metrics(request: Request, w: App) -> Response:
+    """Prometheus' scrape: with ``metrics_token`` set, ``Authorization: Bearer TOKEN``;
+    without it, loopback only (behind the proxy, a remote reader's own address is seen)."""
+    import hmac
+    import ipaddress
+
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from monitor.metrics import DatabaseCollector, exposition, queue_depth
+
+    token = w.settings.metrics_token.get_secret_value() if w.settings.metrics_token else ""
+    if token:
+        sent = request.headers.get("authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return PlainTextResponse(
+                "a bearer token is needed", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+    else:
+        host = request.client.host if request.client else ""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            return PlainTextResponse(
+                "metrics are read from this machine only, or set metrics_token", status_code=403
+            )
+    collector = DatabaseCollector(w.engine, w.settings, queue_depth=queue_depth(w.settings))
+    return Response(exposition(collector), media_type=CONTENT_TYPE_LATEST)
+
+
 def ack_problem(w: Web, event_id: int, token: str) -> Response | None:
     from monitor.messages import check_ack_token
 
