@@ -410,6 +410,27 @@ def statistics_job() -> None:
     analyze(_ctx().engine)
 
 
+def retention_job() -> None:
+    """Each night: old raw answers dropped, long-closed clients erased, then compaction."""
+    from storage.erasure import apply_retention, compact
+
+    ctx = _ctx()
+    with session_scope(ctx.engine) as s:
+        done = apply_retention(
+            s,
+            datetime.now(UTC),
+            ctx.settings.raw_answer_days,
+            ctx.settings.closed_client_days,
+        )
+    if done.raw_answers or done.erased:
+        compact(ctx.engine)
+    log.info(
+        "retention: %d raw answer(s) dropped, %d closed client(s) erased",
+        done.raw_answers,
+        len(done.erased),
+    )
+
+
 def backup_job() -> None:
     """Each night (with backup_dir): a backup, keeping the newest backup_keep."""
     ctx = _ctx()
@@ -664,6 +685,7 @@ def _schedule_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     _schedule(scheduler, "monthly_report", "scheduler:monthly_report_job", monthly)
     nightly = CronTrigger(hour=3, timezone=settings.timezone)
     _schedule(scheduler, "statistics", "scheduler:statistics_job", nightly)
+    _schedule(scheduler, "retention", "scheduler:retention_job", nightly)
     if settings.backup_dir is not None:
         at = CronTrigger(hour=settings.backup_hour, timezone=settings.timezone)
         _schedule(scheduler, "backup", "scheduler:backup_job", at)

@@ -214,6 +214,53 @@ def clients_deactivate(
         out.print(f"client {redact_a_number(client.a_number)} deactivated")
 
 
+@app.command("export")
+@handles_errors
+def clients_export(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+) -> None:
+    """Print, as JSON, everything docketwatch holds about one client (for a client who asks):
+    the record, hearings, lookups with their raw answers, alerts, deliveries, reminders and
+    their consent (the phone in clear), and the audit rows."""
+    from storage.erasure import export_client
+    from storage.people import get_client
+
+    with open_engine() as engine, open_session(engine) as session:
+        data = export_client(session, get_client(session, a_number))
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("erase")
+@handles_errors
+def clients_erase(
+    a_number: Annotated[str, typer.Argument(help="The client's A-number.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Erase without asking (there is no undo).")
+    ] = False,
+) -> None:
+    """Erase a client's personal data everywhere: name, A-number, birth date, notes, phone and
+    consent, raw answers, delivery errors and audit details; the anonymous counts stay, so
+    reports still add up. The database is compacted after it. There is no undo."""
+    from datetime import UTC, datetime
+
+    from storage.erasure import compact, erase_client
+    from storage.people import get_client
+
+    if not yes:
+        typer.confirm(f"erase client {redact_a_number(a_number)}? There is no undo", abort=True)
+    with open_engine() as engine:
+        with open_session(engine) as session:
+            client = get_client(session, a_number)
+            done = erase_client(session, client, datetime.now(UTC))
+        compact(engine)
+    out.print(
+        f"client #{done.client_id} erased: {done.lookups} ACIS and {done.custody} custody "
+        f"answers, {done.audit_rows} audit details, "
+        + ("the reminder consent" if done.consent else "no reminder consent")
+        + "; the database was compacted"
+    )
+
+
 def _reminder_languages(engine: object) -> frozenset[str]:
     """The reminder languages switched on: the only ones a roster's consent may name."""
     from monitor.reminders import switched_on

@@ -299,6 +299,16 @@ def _backups(settings: Settings, now: datetime) -> Finding:
     )
 
 
+def _retention(settings: Settings) -> Finding:
+    return Finding(
+        "retention",
+        OK,
+        f"raw answers kept {settings.raw_answer_days} days (each client's newest always); a "
+        f"closed or deactivated client's personal data {settings.closed_client_days} days, "
+        "then erased each night",
+    )
+
+
 def _metrics(settings: Settings) -> Finding:
     """Whether Prometheus can read /metrics (the web app must serve it)."""
     if not settings.web_listen:
@@ -359,6 +369,7 @@ def examine(settings: Settings, now: datetime | None = None) -> list[Finding]:
             engine.dispose()
     findings.append(_pool(settings))
     findings.append(_backups(settings, now))
+    findings.append(_retention(settings))
     findings.append(_metrics(settings))
     findings.append(_disk(settings))
     return findings

@@ -192,6 +192,11 @@ class Client(SQLModel, table=True):
     notes: str = Field(default="", max_length=2000)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+    erased_at: datetime | None = Field(
+        default=None,
+        sa_column=utc_column(),
+        description="when the client's personal data was erased (the anonymous row stays)",
+    )
 
 
 class Staff(SQLModel, table=True):

@@ -379,6 +379,24 @@ class Settings(BaseSettings):
             "loopback may read it."
         ),
     )
+    raw_answer_days: int = Field(
+        default=180,
+        ge=1,
+        le=36500,
+        description=(
+            "Days an ACIS or locator raw answer is kept (the newest of each client always is); "
+            "a daily pass drops older ones."
+        ),
+    )
+    closed_client_days: int = Field(
+        default=730,
+        ge=1,
+        le=36500,
+        description=(
+            "Days a closed or deactivated client's personal data is kept after their last "
+            "change; the daily pass then erases it (the anonymous counts stay)."
+        ),
+    )
     backup_dir: Path | None = Field(
         default=None,
         description=(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request
+from fastapi import BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -149,3 +149,27 @@ def staff_test(request: Request, user: User, s: Scoped, staff_id: RowId) -> Resp
 
     outcomes = send_test(s, member_of(s, staff_id).email)
     return staff_view(request, user, s, staff_id, "", outcomes)
+
+
+@router.post("/clients/{client_id}/erase")
+def client_erase(
+    request: Request,
+    w: App,
+    user: User,
+    s: Scoped,
+    client_id: RowId,
+    tasks: BackgroundTasks,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """An admin erases a client's personal data (there is no undo: the form's box must be
+    ticked); the database is compacted once the answer is sent."""
+    from monitor.views import visible_client
+    from storage.erasure import compact, erase_client
+    from storage.errors import ValidationError
+
+    client = visible_client(s, user.role, user.staff_id, client_id)
+    if confirm != "yes":
+        raise ValidationError("tick the box to confirm: an erasure cannot be undone")
+    erase_client(s, client, w.now(), user.staff_id)
+    tasks.add_task(compact, w.engine)
+    return RedirectResponse(f"/clients/{client_id}?erased=1", status_code=303)
