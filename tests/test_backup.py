@@ -45,9 +45,9 @@ def empty(request: pytest.FixtureRequest, engine: sa.Engine, tmp_path: Path) -> 
 def _busy(engine: sa.Engine, sink: SmtpSink, tmp_path: Path) -> tuple[Any, threading.Event]:
     """Alerts being dispatched and a roster being imported, in threads, until told to stop."""
     org = make_org(engine, sink, START)
-    for i in range(30):
+    for i in range(12):
         emit_one(engine, hearing_moved(org, START, key=f"b{i}"), START + timedelta(seconds=i))
-    roster = write_csv(make_roster(3000, attorneys=[org.attorney]), tmp_path / "roster.csv")
+    roster = write_csv(make_roster(1500, attorneys=[org.attorney]), tmp_path / "roster.csv")
     stop = threading.Event()
     clock = Clock(START + timedelta(minutes=1))
 
@@ -189,3 +189,74 @@ def test_nightly_backups_keep_the_newest_and_the_doctor_reports_their_age(
     late = _backups(settings, START + timedelta(days=4))
     assert late.status == "fail" and "stopped" in late.detail
     assert _backups(Settings(), START).status == "warn"  # no backup_dir: said plainly
+
+
+def test_a_backup_of_the_running_service_while_a_roster_is_imported(
+    sqlite_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The real service (`docketwatch run`) dispatching and `docketwatch clients import`
+    writing, each its own process, while `docketwatch backup` copies the database."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.support.service import EXE, wait_until
+
+    db = str(sqlite_engine.url)
+    with SmtpSink() as sink:
+        org = make_org(sqlite_engine, sink, START)
+        for i in range(8):
+            emit_one(sqlite_engine, hearing_moved(org, START, key=f"s{i}"), START)
+        roster = write_csv(make_roster(3000, attorneys=[org.attorney]), tmp_path / "r.csv")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
+        env.update(
+            {
+                "DATABASE_URL": db,
+                "DOCKETWATCH_SOURCES": "",
+                "DOCKETWATCH_HEARTBEAT_SECONDS": "0.5",
+                "DOCKETWATCH_DISPATCH_SECONDS": "0.5",
+            }
+        )
+        service = subprocess.Popen(
+            [EXE, "run"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=(tmp_path / "service.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        importing: subprocess.Popen[bytes] | None = None
+        try:
+            wait_until(lambda: sink.messages, 60, "the service to dispatch")
+            importing = subprocess.Popen(
+                [EXE, "clients", "import", str(roster)],
+                cwd=tmp_path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            taken = run_cli("backup", str(tmp_path / "live.tar"), cwd=tmp_path, env=env)
+            assert taken.returncode == 0, taken.stderr
+        finally:
+            if importing is not None:
+                importing.wait(timeout=120)
+            service.send_signal(signal.SIGTERM)
+            service.wait(timeout=60)
+        assert service.returncode == 0 and importing is not None
+        assert importing.returncode in (0, 1)  # 1: rows rejected, the others imported
+        port = sink.port
+    manifest = read_manifest(tmp_path / "live.tar")
+    target = make_engine(
+        f"sqlite:///{tmp_path / 'back.db'}", secrets_key_file=keyring_of(sqlite_engine.dialect).path
+    )
+    restored = restore(target, tmp_path / "live.tar")
+    assert restored.unopened == 0 and restored.manifest.counts == manifest.counts
+    before = _sent(target)
+    with SmtpSink(port=port) as again:
+        Dispatcher(target, Settings(), clock=Clock(START + timedelta(minutes=1))).run_once()
+        after = _sent(target)
+        assert [i for i, st in before.items() if st == "sent" and after[i] != "sent"] == []
+        newly_sent = [i for i, st in after.items() if st == "sent" and before.get(i) != "sent"]
+        assert len(again.messages) == len(newly_sent)  # each send recorded, none repeated
+    target.dispose()

@@ -128,14 +128,22 @@ def test_the_migration_empties_links_that_are_not_https(tmp_path: object) -> Non
     engine = make_engine(f"sqlite:///{tmp_path / 'dw.db'}")
     upgrade(engine, "0016")
     load_reference_data(engine)
+    # The client table as it stood at 0016 (later revisions add columns the model knows).
+    with engine.begin() as connection:
+        org_id = connection.execute(sa.text("SELECT min(id) FROM organization")).scalar_one()
+        client_id = connection.execute(
+            sa.text(
+                "INSERT INTO client (organization_id, a_number, name, nationality_code, status,"
+                " active, notes, created_at, updated_at) VALUES (:org, '912000003', 'ROE, JO',"
+                " 'MX', 'represented', :yes, '', :now, :now) RETURNING id"
+            ),
+            {"org": org_id, "yes": True, "now": NOW},
+        ).scalar_one()
     with session_scope(engine) as s:
-        client = add_client(s, a_number="912000003", name="ROE, JO", nationality="MX")
-        s.flush()
-        assert client.id is not None
         for link in (EVIL, GOOD):
             s.add(
                 HearingRow(
-                    client_id=client.id,
+                    client_id=client_id,
                     hearing_on=date(2026, 12, 10),
                     webex=link,
                     seen_at=NOW,
