@@ -33,7 +33,8 @@ def staff_add(
     channel: Annotated[
         list[str] | None,
         typer.Option(
-            help="Apprise URL to alert on (mailto://..., slack://..., json://...). Repeatable; "
+            help="Apprise URL to alert on (mailto://..., slack://..., json://...), or a signed "
+            "webhook (webhooks://host/path: its secret is made and shown once). Repeatable; "
             "checked now."
         ),
     ] = None,
@@ -60,6 +61,7 @@ def staff_add(
     from monitor.events import known_kinds
     from storage.people import add_staff
 
+    urls, made = _with_secrets(channel or [])
     with open_engine() as engine, open_session(engine) as session:
         staff = add_staff(
             session,
@@ -67,7 +69,7 @@ def staff_add(
             email=email,
             role=role,
             language=language,
-            channels=channel or [],
+            channels=urls,
             quiet_hours=quiet_hours,
             allow_personal_data=allow_personal_data,
             digest=digest,
@@ -75,6 +77,7 @@ def staff_add(
             muted_kinds=known_kinds(mute or []),
         )
         out.print(f"added {staff.role} {staff.email} with {len(channel or [])} channel(s)")
+    _show_secrets(made)
 
 
 @app.command("list")
@@ -145,7 +148,8 @@ def staff_set(
         str | None, typer.Option(help="e.g. 21:00-07:00; an empty string removes them.")
     ] = None,
     add_channel: Annotated[
-        list[str] | None, typer.Option(help="Apprise URL to add. Repeatable.")
+        list[str] | None,
+        typer.Option(help="Apprise URL or signed webhook (webhooks://...) to add. Repeatable."),
     ] = None,
     language: Annotated[str | None, typer.Option(help="en or es.")] = None,
     active: Annotated[
@@ -171,6 +175,7 @@ def staff_set(
     from monitor.events import known_kinds
     from storage.people import update_staff
 
+    urls, made = _with_secrets(add_channel or [])
     with open_engine() as engine, open_session(engine) as session:
         staff = update_staff(
             session,
@@ -180,7 +185,7 @@ def staff_set(
             mute=known_kinds(mute or []),
             unmute=known_kinds(unmute or []),
             quiet_hours=quiet_hours,
-            add_channels=add_channel or [],
+            add_channels=urls,
             language=language,
             active=active,
             allow_personal_data=personal_data,
@@ -189,6 +194,30 @@ def staff_set(
             staff.oidc_subject = None
             session.add(staff)
         out.print(f"updated {staff.email}")
+    _show_secrets(made)
+
+
+def _with_secrets(channels: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The channels, each signed webhook given a secret of its own if it has none; and the
+    (masked address, secret) pairs made, to be shown once."""
+    from storage.settings import mask_channel
+    from storage.webhook_channels import with_secret
+
+    urls, made = [], []
+    for given in channels:
+        url, secret = with_secret(given)
+        urls.append(url)
+        if secret:
+            made.append((mask_channel(url), secret))
+    return urls, made
+
+
+def _show_secrets(made: list[tuple[str, str]]) -> None:
+    for where, secret in made:
+        out.print(
+            f"webhook {where}: its signing secret is {secret}\n"
+            "  Copy it to the receiver now: it is not shown again (README: Signed webhooks)."
+        )
 
 
 @app.command("rekey")

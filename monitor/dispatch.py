@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -51,6 +52,7 @@ from storage.models import (
 )
 from storage.processes import tag_alive
 from storage.settings import Settings, mask_channel
+from storage.webhook_channels import is_webhook
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,11 @@ class AppriseSender:
 
     def __call__(self, url: str, message: Message) -> SendResult:
         import apprise
+
+        if is_webhook(url):  # signed webhooks are docketwatch's own (monitor/webhooks.py)
+            from monitor.webhooks import send_webhook
+
+            return send_webhook(url, message)
 
         notifier = apprise.Apprise()
         if not notifier.add(url):
@@ -300,6 +307,8 @@ class Dispatcher:
             return
         # after the claim's commit: an attachment (a report) may take a second to make
         message = attach(outgoing.message, outgoing.events, self.settings, self.engine, ctx.now)
+        # One key per message, the same on every attempt (a webhook receiver drops a repeat).
+        message = replace(message, key="dw_" + "_".join(str(i) for i in sorted(outgoing.ids)))
         result = self.sender(outgoing.url, message)
         if not result.ok:  # an error may name the recipient: scrubbed before it is kept
             result = SendResult(False, outgoing.scrub(result.error))
@@ -443,7 +452,9 @@ class Dispatcher:
                     assert event is not None
                     client = session.get(Client, event.client_id) if event.client_id else None
                     pairs.append((event, client))
-                work.append((items, channel.url, render_digest(pairs, channel, staff.language)))
+                digest = render_digest(pairs, channel, staff.language)
+                key = "dw_digest_" + "_".join(str(d.id) for d in items)
+                work.append((items, channel.url, replace(digest, key=key)))
         sent = 0
         for items, url, message in work:
             result = self.sender(url, message)

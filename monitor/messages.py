@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -106,6 +106,10 @@ class Message:
     html: str
     markdown: str
     attachments: tuple[str, ...] = ()  # files sent with it on email channels (a report's PDF)
+    # What a signed webhook carries as JSON (``type`` and ``data``; see :func:`event_data`).
+    data: dict[str, Any] = field(default_factory=dict)
+    # The same for every attempt at the same delivery: a webhook's ``webhook-id``.
+    key: str = ""
 
     def body_for(self, url: str) -> tuple[str, str]:
         """(body, Apprise body format) for a channel URL."""
@@ -313,6 +317,32 @@ def _lines(
     return headline, facts, free + _notes(event, lang)
 
 
+def event_data(
+    event: Event, client: Client | None, channel: StaffChannel | None, lang: str = "en"
+) -> dict[str, Any]:
+    """One event as a webhook's JSON says it: what changed, the hearing, the facility, the
+    notes, and the client as the channel may name them (initials and last four digits unless
+    it may carry personal data)."""
+    payload = event.payload or {}
+    hearing = payload.get("hearing")
+    if isinstance(hearing, dict):
+        hearing = {k: v for k, v in hearing.items() if k != "webex"} | {
+            "webex": https_only(str(hearing.get("webex") or ""))
+        }
+    stamp = event.created_at.replace(tzinfo=event.created_at.tzinfo or UTC)
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "severity": event.severity,
+        "created_at": stamp.isoformat(timespec="seconds"),
+        "client": who(client, bool(channel and channel.allow_personal_data)) or None,
+        "changes": [c for c in payload.get("changes", []) if isinstance(c, dict)],
+        "hearing": hearing if isinstance(hearing, dict) else None,
+        "facility": payload.get("facility"),
+        "notes": _notes(event, lang if lang in LABELS else "en"),
+    }
+
+
 _RANK = {Severity.urgent.value: 0, Severity.normal.value: 1, Severity.info.value: 2}
 
 
@@ -397,7 +427,16 @@ def render(
         f"<h2>{e(title)}</h2>{rows}{extra}{open_html}{ack_html}"
         f"<p style='color:#666'>{e(footer)}</p>"
     )
-    return Message(title=title, text=text, html=body_html, markdown=markdown)
+    data = {
+        "type": "alert",
+        "title": title,
+        "severity": lead.severity,
+        "escalation_level": escalation_level,
+        "page": page or None,
+        "acknowledge": link if needs_ack else None,
+        "events": [event_data(e, client, channel, lang) for e in group],
+    }
+    return Message(title=title, text=text, html=body_html, markdown=markdown, data=data)
 
 
 def render_digest(
@@ -426,4 +465,9 @@ def render_digest(
         text=title + "\n\n" + "\n\n".join(blocks_text),
         html=f"<h2>{html.escape(title)}</h2>" + "".join(blocks_html),
         markdown=f"*{title}*\n\n" + "\n\n".join(blocks_md),
+        data={
+            "type": "digest",
+            "title": title,
+            "events": [event_data(event, client, channel, lang) for event, client in items],
+        },
     )

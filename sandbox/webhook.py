@@ -1,4 +1,5 @@
-"""A local HTTP server that records JSON POSTs (for Apprise's ``json://`` webhooks)."""
+"""A local HTTP server that records JSON POSTs (Apprise's ``json://`` webhooks, docketwatch's
+signed ``webhook://`` channels): each request's path, headers, parsed body and raw bytes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ class WebhookSink:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], Any]] = []
         self.status = 200
+        self.statuses: list[int] = []  # answers for the next requests, first first; then status
+        self.raw: list[bytes] = []
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,7 +29,8 @@ class WebhookSink:
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
                 sink.posts.append((self.path, dict(self.headers), body))
-                self.send_response(sink.status)
+                sink.raw.append(raw)
+                self.send_response(sink.statuses.pop(0) if sink.statuses else sink.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -36,6 +40,10 @@ class WebhookSink:
 
     def url(self, path: str = "/hook") -> str:
         return f"json://127.0.0.1:{self.port}{path}"
+
+    def signed_url(self, path: str = "/hook") -> str:
+        """A signed webhook channel to this sink, without its secret (one is made when added)."""
+        return f"webhook://127.0.0.1:{self.port}{path}"
 
     def __enter__(self) -> WebhookSink:
         self._thread.start()

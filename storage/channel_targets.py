@@ -5,7 +5,7 @@ they add must not make the server call its own or its network's addresses (a tes
 ``json://127.0.0.1:PORT/`` would otherwise be a port scanner). So, from the web:
 
 - only the channel kinds programs use (:data:`WEB_SCHEMES`: email, Slack, Teams, Discord,
-  Telegram, ntfy, Matrix and JSON/form webhooks);
+  Telegram, ntfy, Matrix, JSON/form webhooks and signed webhooks over HTTPS);
 - for a kind whose address is a network host (email's server, a webhook, ntfy, Matrix), the name
   is resolved and **every** address it has must be public: loopback, private, link-local
   (metadata services), multicast, reserved and unspecified addresses are refused, and so is a
@@ -40,10 +40,23 @@ WEB_SCHEMES = frozenset(
         "jsons",
         "form",
         "forms",
+        "webhooks",
     }
 )
 HOSTED = frozenset(
-    {"mailto", "mailtos", "ntfy", "ntfys", "matrix", "matrixs", "json", "jsons", "form", "forms"}
+    {
+        "mailto",
+        "mailtos",
+        "ntfy",
+        "ntfys",
+        "matrix",
+        "matrixs",
+        "json",
+        "jsons",
+        "form",
+        "forms",
+        "webhooks",
+    }
 )
 
 

@@ -43,8 +43,12 @@ def check_email(email: str) -> str:
 
 
 def check_channel(url: str) -> str:
-    """Validate an Apprise URL the way Apprise itself will read it."""
+    """Validate an Apprise URL the way Apprise itself will read it (a signed webhook channel,
+    :mod:`storage.webhook_channels`, as docketwatch reads it)."""
     import apprise
+
+    from storage.webhook_channels import is_webhook
+    from storage.webhook_channels import parse as parse_webhook
 
     url = url.strip()
     if not url:
@@ -53,6 +57,9 @@ def check_channel(url: str) -> str:
         raise ChannelError(
             f"{url!r} is not an Apprise URL (expected scheme://..., e.g. mailto://, slack://)"
         )
+    if is_webhook(url):  # docketwatch's own signed webhooks, not Apprise's
+        parse_webhook(url)
+        return url
     if not apprise.Apprise().add(url):
         scheme = url.split("://", 1)[0]
         raise ChannelError(

@@ -13,6 +13,7 @@ from storage.channel_targets import check_web_channel
 from storage.errors import NotFoundError
 from storage.models import Staff, StaffChannel
 from storage.settings import mask_channel
+from storage.webhook_channels import with_secret
 from web import auth
 from web.deps import App, RowId, Scoped, User, client_ip, page, signed_in_router
 
@@ -64,8 +65,10 @@ def staff_add(
 ) -> Response:
     from storage.people import add_staff
 
+    secret = None
     if channel.strip():
         check_web_channel(channel.strip(), w.settings.web_channels_private)
+        channel, secret = with_secret(channel)
     added = add_staff(
         s,
         name=name,
@@ -75,6 +78,9 @@ def staff_add(
         channels=[channel] if channel.strip() else [],
     )
     auth.audit(s, w.now(), user.staff_id, "staff_added", detail=added.email, ip=client_ip(request))
+    assert added.id is not None
+    if secret:  # shown on this answer only: never in an address, never again
+        return staff_view(request, user, s, added.id, "added", secret=secret)
     return RedirectResponse(f"/staff/{added.id}?done=added", status_code=303)
 
 
@@ -92,6 +98,7 @@ def staff_view(
     staff_id: RowId,
     done: str,
     outcomes: Any = None,
+    secret: str | None = None,
 ) -> Response:
     member = member_of(s, staff_id)
     found = s.exec(select(StaffChannel).where(StaffChannel.staff_id == staff_id))
@@ -104,6 +111,7 @@ def staff_view(
         channels=channels,
         done=done,
         outcomes=outcomes,
+        secret=secret,
     )
 
 
@@ -127,8 +135,10 @@ def staff_edit(
 ) -> Response:
     from storage.people import update_staff
 
+    secret = None
     if channel.strip():
         check_web_channel(channel.strip(), w.settings.web_channels_private)
+        channel, secret = with_secret(channel)
     email = member_of(s, staff_id).email
     update_staff(
         s,
@@ -140,6 +150,8 @@ def staff_edit(
         add_channels=[channel] if channel.strip() else None,
     )
     auth.audit(s, w.now(), user.staff_id, "staff_changed", detail=email, ip=client_ip(request))
+    if secret:
+        return staff_view(request, user, s, staff_id, "saved", secret=secret)
     return RedirectResponse(f"/staff/{staff_id}?done=saved", status_code=303)
 
 
