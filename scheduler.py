@@ -431,6 +431,25 @@ def retention_job() -> None:
     )
 
 
+def roster_sync_job() -> None:
+    """Every five minutes: each program whose roster source is due is synced (one after the
+    other; a source that cannot be read is recorded and, after a few, reported to admins)."""
+    from checks.roster_sync import due_programs, sync_program
+
+    ctx = _ctx()
+    synced = 0
+    for org in due_programs(ctx.engine, datetime.now(UTC)):
+        try:
+            result = sync_program(ctx.engine, ctx.settings, org)
+        except Exception:  # one program's trouble never stops another's sync
+            log.exception("roster sync of program #%d failed", org)
+            continue
+        synced += 1
+        log.info("roster sync of program #%d: %s: %s", org, result.outcome, result.message)
+    if synced:
+        ctx.dispatcher.run_once()  # what the syncs told coordinators or admins
+
+
 def backup_job() -> None:
     """Each night (with backup_dir): a backup, keeping the newest backup_keep."""
     ctx = _ctx()
@@ -686,6 +705,9 @@ def _schedule_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     nightly = CronTrigger(hour=3, timezone=settings.timezone)
     _schedule(scheduler, "statistics", "scheduler:statistics_job", nightly)
     _schedule(scheduler, "retention", "scheduler:retention_job", nightly)
+    _schedule(
+        scheduler, "roster_sync", "scheduler:roster_sync_job", IntervalTrigger(minutes=5), first=now
+    )
     if settings.backup_dir is not None:
         at = CronTrigger(hour=settings.backup_hour, timezone=settings.timezone)
         _schedule(scheduler, "backup", "scheduler:backup_job", at)

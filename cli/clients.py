@@ -118,6 +118,106 @@ def clients_import(
         raise typer.Exit(1)
 
 
+def _program_id(engine: object) -> int:
+    """The program this command is about (``--org``, or the only one)."""
+    from storage.tenancy import resolve, scope_of
+
+    with open_session(engine) as session:  # type: ignore[arg-type]
+        return scope_of(session) or int(resolve(session, None).id or 0)
+
+
+def read_token(path: Path | None) -> str | None:
+    """A token kept in a file (never on the command line, where `ps` and shell history see it)."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise fail(f"{path}: cannot read the token file: {exc.strerror}") from None
+    if not text:
+        raise fail(f"{path}: the token file is empty")
+    return text
+
+
+@app.command("sync")
+@handles_errors
+def clients_sync(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="Where the program's complete list of active clients is: an https:// address "
+            "or a path (a file, or a folder: its newest .csv/.tsv/.xlsx), or a LegalServer "
+            "report's API address. Default: the program's configured source (`orgs set "
+            "--roster-sync`)."
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="file or legalserver-report (default: legalserver-report for a report's "
+            "address, else file)."
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the token: a LegalServer report's api_key (and, on a second "
+            "line, a personal access token if the site asks for one); for an https:// file, a "
+            "Bearer token."
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=HEADER for a column the import does not know."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the sync would do; store nothing.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Apply a sync that omits more than roster_sync_max_deactivate_share of the "
+            "clients the source listed last time (they really left).",
+        ),
+    ] = False,
+) -> None:
+    """Sync the roster from the program's case-management system: new clients added, changes
+    applied (a blank never erases), clients the source omits twice in a row deactivated; a
+    source that omits too many at once is refused whole. Exit status: 0 every row applied, 1
+    some rows rejected (the rest stored), 2 refused or the source could not be read."""
+    from checks.roster_sync import SyncSource, sync_program
+    from storage.logs import redact
+    from storage.roster_sync import guess_kind
+
+    settings = get_settings()
+    with open_engine() as engine:
+        org = _program_id(engine)
+        given = None
+        if source is not None:
+            chosen = kind or guess_kind(source)
+            given = SyncSource.given(chosen, source, read_token(token_file), mapping)
+        elif kind or token_file or mapping:
+            raise fail("--kind, --token-file and --map go with a SOURCE")
+        result = sync_program(engine, settings, org, given=given, dry_run=dry_run, force=force)
+    report = result.report
+    if report is not None and report.rejects:
+        print_table(
+            ["line", "column", "reason"],
+            [(r.line, r.column, redact(r.reason)) for r in report.rejects],
+            f"rejected rows ({len(report.rejects)})",
+            right=["line"],
+        )
+    prefix = {"dry-run": "dry run, nothing stored: ", "refused": "REFUSED: ", "failed": ""}
+    line = prefix.get(result.outcome, "") + result.message
+    if result.exit_code == 2:
+        err.print(f"sync {result.outcome}: {line}")
+    else:
+        out.print(f"sync {result.outcome}: {line}")
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
 @app.command("add")
 @handles_errors
 def clients_add(

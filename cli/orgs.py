@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -104,3 +105,73 @@ def orgs_rename(
         session.add(org)
         shown = org.slug
     out.print(f"program {shown} renamed")
+
+
+@app.command("set")
+@handles_errors
+def orgs_set(
+    roster_sync: Annotated[
+        str | None,
+        typer.Option(
+            help="The program's roster source, synced on a schedule: an https:// address, a "
+            "path (a file or a folder), or a LegalServer report's API address."
+        ),
+    ] = None,
+    roster_sync_kind: Annotated[
+        str | None, typer.Option(help="file or legalserver-report (default: from the source).")
+    ] = None,
+    roster_sync_token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the source's token (sealed when stored, never shown)."),
+    ] = None,
+    roster_sync_map: Annotated[
+        list[str] | None,
+        typer.Option(help="FIELD=HEADER for a column the import does not know. Repeatable."),
+    ] = None,
+    roster_sync_every: Annotated[
+        int | None, typer.Option(help="Minutes between syncs (default 60).")
+    ] = None,
+    roster_sync_enabled: Annotated[
+        bool | None,
+        typer.Option(
+            "--roster-sync-on/--roster-sync-off", help="Sync on the schedule, or pause it."
+        ),
+    ] = None,
+) -> None:
+    """Set a program's settings (with --org SLUG): its roster source for `clients sync`."""
+    from cli.clients import read_token
+    from cli.common import open_session
+    from storage.roster_sync import configure, configured, guess_kind
+    from storage.settings import mask_channel
+    from storage.tenancy import resolve, scope_of
+
+    with open_engine() as engine, open_session(engine) as session:
+        org = scope_of(session) or resolve(session, None).id
+        assert org is not None
+        row = configured(session, org)
+        if roster_sync is None and row is None:
+            raise ValidationError("this program has no roster source yet: give --roster-sync")
+        source = roster_sync if roster_sync is not None else row.source  # type: ignore[union-attr]
+        kind = roster_sync_kind or (
+            guess_kind(source) if roster_sync is not None else row.kind  # type: ignore[union-attr]
+        )
+        saved = configure(
+            session,
+            org,
+            kind=kind,
+            source=source,
+            now=datetime.now(UTC),
+            token=read_token(roster_sync_token_file),
+            mapping=roster_sync_map,
+            interval_minutes=roster_sync_every,
+            enabled=roster_sync_enabled
+            if roster_sync_enabled is not None
+            else (row.enabled if row is not None else True),
+        )
+        shown = mask_channel(saved.source) if "://" in saved.source else saved.source
+        out.print(
+            f"roster source: {saved.kind} {shown}, every "
+            f"{saved.interval_minutes} min, {'on' if saved.enabled else 'paused'}"
+            + (", token sealed" if saved.token else "")
+            + (f", columns {saved.mapping}" if saved.mapping else "")
+        )

@@ -139,6 +139,29 @@ def sandbox_ice_stats(
         serve_until_interrupted(replica, f"ICE detention-management page at {replica.page_url}")
 
 
+@app.command("legalserver")
+def sandbox_legalserver(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8477,
+    roster: Annotated[
+        int, typer.Option(help="Synthetic active clients in report 1 (api_key: sandbox-key).")
+    ] = 25,
+    attorney: Annotated[
+        str, typer.Option(help="The attorney email the report's rows name.")
+    ] = "attorney@example.org",
+) -> None:
+    """Serve a LegalServer replica (the Reports API) on loopback until Ctrl-C: report 1 lists
+    synthetic active clients as JSON (api_key sandbox-key), report 2 the same as XML. Sync it
+    with `docketwatch clients sync URL --token-file FILE`."""
+    from sandbox.legalserver import LegalServerSandbox, demo_report
+
+    with LegalServerSandbox(port) as replica:
+        replica.set_report(1, demo_report(roster, attorney, "json"))
+        replica.set_report(2, demo_report(roster, attorney, "xml"))
+        serve_until_interrupted(
+            replica, f"LegalServer replica: report 1 at {replica.report_url(1)}"
+        )
+
+
 # the names the replicas' commands had before (scripts keep working), unlisted
 for _old, _command in (
     ("locator", sandbox_locator),

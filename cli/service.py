@@ -249,6 +249,8 @@ def status(
     from monitor.route import pending_count
     from monitor.views import age, source_lines
     from storage.models import Heartbeat, ServiceLock
+    from storage.roster_sync import status_record
+    from storage.tenancy import only_organization, scope_of
 
     settings = get_settings()
     now = datetime.now(UTC)
@@ -257,6 +259,8 @@ def status(
         beat = session.get(Heartbeat, "scheduler")
         lock = session.get(ServiceLock, sched.LOCK)
         pending = pending_count(session)
+        org = scope_of(session) or only_organization(session)
+        roster = status_record(session, org) if org is not None else None
     if as_json:
         sys.stdout.write(
             json.dumps(
@@ -265,6 +269,7 @@ def status(
                     "scheduler_heartbeat": beat.beat_at.isoformat() if beat else None,
                     "scheduler": f"pid {lock.pid} on {lock.host}" if lock else None,
                     "pending_deliveries": pending,
+                    "roster_sync": roster,
                 },
                 indent=2,
             )
@@ -275,6 +280,13 @@ def status(
     running = f"running as pid {lock.pid} on {lock.host}" if lock else "not running"
     out.print(f"scheduler: {running}; heartbeat {age(beat.beat_at if beat else None, now)}")
     out.print(f"pending deliveries: {pending} (`docketwatch alerts pending`)")
+    if roster is not None:
+        out.print(
+            f"roster sync: {roster['source']}, every {roster['every'] or '-'}"
+            + (" FAILING" if roster["failing"] else "")
+            + f"; last {roster['last_sync'] or 'never'}: {roster['outcome'] or '-'}"
+            + (f" ({roster['message']})" if roster["message"] else "")
+        )
 
 
 @app.command("health")

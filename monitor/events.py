@@ -175,6 +175,20 @@ register("reminders_stopped", N, C,
          "The client replied STOP (or ALTO) to a reminder: consent is withdrawn and no more "
          "reminders go to the client.",
          "Client stopped reminders", "El cliente canceló los recordatorios")
+register("roster_sync_refused", U, CO,
+         "A roster sync was refused whole: its source omitted more of the clients it listed "
+         "before than allowed (a truncated export?). Nothing changed; said once until a sync "
+         "is applied.", "Roster sync REFUSED", "Sincronización de la lista RECHAZADA")
+register("roster_sync_rejects", N, CO,
+         "Rows of the program's roster source could not be applied (each with its line, column "
+         "and reason), or name attorneys who are not staff; sent when they change.",
+         "Roster sync: rows to fix", "Sincronización de la lista: filas por corregir")
+register("roster_sync_failing", U, AD,
+         "The program's roster source could not be read several syncs in a row (down, refused "
+         "the token, a renamed column); nothing changed.",
+         "Roster source failing", "Fuente de la lista con fallas")
+register("roster_sync_recovered", I, AD, "The program's roster source was read again.",
+         "Roster source recovered", "Fuente de la lista recuperada")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on
@@ -322,6 +336,28 @@ register_note(
     "unrepresented --court {court} --detained --new`.",
     "Se listan los primeros {listed} por fecha de audiencia; todos: `docketwatch caseload "
     "unrepresented --court {court} --detained --new`.")
+register_note(
+    "roster_refused",
+    "The roster source omits {omitted} of the {listed} active clients it listed last time; "
+    "nothing was changed and they are still watched. Fix the export or report; if they really "
+    "left, an admin runs `docketwatch clients sync --force`.",
+    "La fuente de la lista omite {omitted} de los {listed} clientes activos que listó la última "
+    "vez; no se cambió nada y se siguen vigilando. Corrija la exportación o el informe; si de "
+    "verdad se fueron, un administrador ejecuta `docketwatch clients sync --force`.")
+register_note("roster_reject", "Line {line}, column {column}: {reason}",
+              "Línea {line}, columna {column}: {reason}")
+register_note("roster_more_rejects", "... and {count} more rows (`docketwatch clients sync "
+              "--dry-run` lists them all).",
+              "... y {count} filas más (`docketwatch clients sync --dry-run` las lista todas).")
+register_note("roster_unknown_emails",
+              "No staff member has these attorney emails (the clients are watched, with their "
+              "previous attorney): {emails}",
+              "Ningún miembro del personal tiene estos correos de abogado (los clientes se "
+              "vigilan, con su abogado anterior): {emails}")
+register_note("roster_failing", "{runs} syncs in a row failed; the last: {message}",
+              "{runs} sincronizaciones seguidas fallaron; la última: {message}")
+register_note("roster_recovered", "The roster source was read again at {at} UTC.",
+              "La fuente de la lista se leyó de nuevo a las {at} UTC.")
 register_note("source_failing", "{source}: {runs} failing runs in a row.",
               "{source}: {runs} ejecuciones fallidas seguidas.")
 register_note("source_run", "{at} UTC {outcome}: {message}", "{at} UTC {outcome}: {message}")
@@ -382,7 +418,9 @@ class EventInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    subject_type: str = Field(pattern="^(client|court|source|channel|delivery|staff|report)$")
+    subject_type: str = Field(
+        pattern="^(client|court|source|channel|delivery|staff|report|roster)$"
+    )
     subject_key: str = Field(min_length=1, max_length=40)
     dedup_key: str = Field(min_length=1, max_length=200)
     client_id: int | None = None

@@ -118,3 +118,7 @@ def setup_logging(level: str = "INFO", stream: object = None, fmt: str = "text")
     # Third-party chatter that is noise at INFO.
     for noisy in ("alembic.runtime.migration", "apscheduler.scheduler", "scrapy", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # httpx writes each request's full address at INFO (and more at DEBUG): a LegalServer
+    # report's api_key travels in its query string. Never logged, at any level.
+    for leaky in ("httpx", "httpcore"):
+        logging.getLogger(leaky).setLevel(logging.WARNING)

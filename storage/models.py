@@ -197,6 +197,17 @@ class Client(SQLModel, table=True):
         sa_column=utc_column(),
         description="when the client's personal data was erased (the anonymous row stays)",
     )
+    roster_source: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "the roster sync source that lists the client (its key); none: added by hand or "
+            "imported, never deactivated by a sync"
+        ),
+    )
+    roster_missed: int = Field(
+        default=0, description="syncs in a row whose source omitted the client"
+    )
 
 
 class Staff(SQLModel, table=True):
@@ -290,9 +301,12 @@ def _keyring_for_sealing(connection: sa.Connection) -> Any:
     number) is sealed with it."""
     keyring = keyring_of(connection.dialect)
     if not keyring.exists():
+        sealed = ["staff_channel", "reminder_contact"]
+        if sa.inspect(connection).has_table("roster_sync"):
+            sealed.append("roster_sync WHERE token IS NOT NULL")
         stored = sum(
             connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() or 0
-            for name in ("staff_channel", "reminder_contact")
+            for name in sealed
         )
         if stored:
             raise SecretsKeyError(
@@ -850,3 +864,72 @@ APSCHEDULER_JOBS = sa.Table(
     sa.Column("next_run_time", sa.Float(25), index=True),
     sa.Column("job_state", sa.LargeBinary, nullable=False),
 )
+
+
+class RosterSyncKind(enum.StrEnum):
+    file = "file"  # a CSV or XLSX at an https:// address, a file, or the newest file of a folder
+    legalserver_report = "legalserver-report"  # LegalServer's Reports API
+
+
+class RosterSync(SQLModel, table=True):
+    """A program's roster source: where its complete list of active clients is read from."""
+
+    __tablename__ = "roster_sync"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", unique=True)
+    kind: str = Field(max_length=24)
+    source: str = Field(max_length=1000, description="address, path, or report id")
+    # Sealed at rest like channel URLs (an API key or a Bearer token).
+    token: str | None = Field(default=None, sa_column=sa.Column(SealedString(), nullable=True))
+    mapping: dict[str, str] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(sa.JSON, nullable=False),
+        description="kind-specific settings (LegalServer's custom field names ...)",
+    )
+    interval_minutes: int = 60
+    enabled: bool = True
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column(nullable=False))
+    consecutive_failures: int = 0
+    failing: bool = Field(default=False, description="admins were told it keeps failing")
+    refused_since: datetime | None = Field(
+        default=None,
+        sa_column=utc_column(),
+        description="since when syncs are refused (coordinators told once)",
+    )
+    rejects_digest: str = Field(
+        default="", max_length=64, description="SHA-256 of the rejects last reported"
+    )
+
+
+class RosterSyncRun(SQLModel, table=True):
+    """One sync of a program's roster and what it did."""
+
+    __tablename__ = "roster_sync_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    started_at: datetime = Field(sa_column=utc_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column())
+    outcome: str = Field(max_length=12, description="ok, partial, refused, failed, dry-run")
+    kind: str = Field(default="", max_length=24)
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    rejected: int = 0
+    message: str = Field(default="", max_length=2000)
+
+
+@sa.event.listens_for(RosterSync, "before_insert")
+@sa.event.listens_for(RosterSync, "before_update")
+def _seal_roster_token(mapper: Any, connection: sa.Connection, target: RosterSync) -> None:
+    """A roster source's token is sealed with the database's key (made for the first one)."""
+    if target.token is not None:
+        _keyring_for_sealing(connection)

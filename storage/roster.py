@@ -229,6 +229,13 @@ class ImportReport:
     rejects_path: Path | None = None
     dry_run: bool = False
     consents: dict[str, int] = field(default_factory=dict)  # reminder consents, by outcome
+    # a sync (:func:`sync_roster`) only
+    deactivated: int = 0
+    reactivated: int = 0
+    listed_before: int = 0  # active clients the source listed last time
+    omitted: int = 0  # of those, how many this one omits
+    refused: str = ""  # why nothing was stored (too many omitted)
+    unknown_emails: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -470,12 +477,24 @@ def _consent(row: dict[str, str], languages: frozenset[str], today: date) -> Con
         raise _RowError(_CONSENT_COLUMN.get(exc.field, "reminder_phone"), str(exc)) from None
 
 
+@dataclass
+class SyncMode:
+    """How a sync reads rows unlike an import: for a client already stored, a blank cell (even
+    a required one) keeps the stored value; an attorney email that matches no staff member is
+    reported, not a reason to refuse the row. Filled in as rows are read."""
+
+    known: frozenset[str]  # A-numbers of the program's stored clients
+    unknown_emails: set[str] = field(default_factory=set)
+    rejected_a_numbers: set[str] = field(default_factory=set)  # rejected rows' valid A-numbers
+
+
 def _validate(
     cells: list[str],
     columns: dict[str, int],
     attorney_ids: dict[str, int],
     today: date,
     languages: frozenset[str] | None = None,
+    sync: SyncMode | None = None,
 ) -> tuple[str, dict[str, Any], Consent | None]:
     """Check one row; return its A-number, the client columns it sets and its consent to
     reminders (``languages`` None: the file has no reminder column)."""
@@ -494,22 +513,27 @@ def _validate(
             hint = " (a spreadsheet may have dropped leading zeros: format the column as text)"
         raise _RowError("a_number", f"{exc}{hint}") from None
 
+    if sync is not None:
+        sync.rejected_a_numbers.add(a_number)  # until the row is accepted (below)
+    known = sync is not None and a_number in sync.known
     values: dict[str, Any] = {}
     name = get("name", "")
     if not name and ("family_name" in columns or "given_name" in columns):
         family, given = get("family_name", ""), get("given_name", "")
         name = f"{family}, {given}" if family and given else family or given
-    if not name:
+    if not name and not known:
         raise _RowError("name" if "name" in columns else "family_name", "client name is missing")
     if len(name) > 160:
         raise _RowError("name", "client name is longer than 160 characters")
-    values["name"] = " ".join(name.split())
+    if name:  # blank for a stored client in a sync: the stored name stays
+        values["name"] = " ".join(name.split())
 
     raw_nat = get("nationality", "")
-    if not raw_nat:
+    if not raw_nat and not known:
         raise _RowError("nationality", "nationality is missing (ACIS lookups need it)")
     try:
-        values["nationality_code"] = parse_nationality(raw_nat)
+        if raw_nat:
+            values["nationality_code"] = parse_nationality(raw_nat)
     except ValidationError as exc:
         raise _RowError("nationality", str(exc)) from None
 
@@ -547,6 +571,9 @@ def _validate(
         email = get(field_name, "").lower()
         if email:
             staff_id = attorney_ids.get(email)
+            if staff_id is None and sync is not None:
+                sync.unknown_emails.add(email)  # the client is watched; its attorney stays
+                continue
             if staff_id is None:
                 raise _RowError(
                     field_name,
@@ -558,6 +585,8 @@ def _validate(
     if primary is not None and primary == values.get("backup_attorney_id"):
         raise _RowError("backup_attorney_email", "backup attorney is the same as the primary")
     consent = _consent(row, languages, today) if languages is not None else None
+    if sync is not None:
+        sync.rejected_a_numbers.discard(a_number)
     return a_number, values, consent
 
 
@@ -658,6 +687,7 @@ def _import(
     reminder_languages: frozenset[str],
     org: int,
     max_rows: int = 50_000,
+    sync: _Sync | None = None,
 ) -> ImportReport:
     report = ImportReport(path=path, dry_run=dry_run)
     rows = _read_rows(path)
@@ -699,7 +729,9 @@ def _import(
         if progress is not None and report.rows % 1000 == 0:
             progress(1000)
         try:
-            a_number, values, consent = _validate(cells, columns, attorney_ids, today, languages)
+            a_number, values, consent = _validate(
+                cells, columns, attorney_ids, today, languages, sync.mode if sync else None
+            )
         except _RowError as err:
             column = index_to_header.get(columns.get(err.field_name, -1), err.field_name)
             report.rejects.append(Reject(line, column, err.reason, tuple(cells)))
@@ -729,7 +761,7 @@ def _import(
     if progress is not None:
         progress(report.rows % 1000)
 
-    _store(engine, report, good, now, dry_run, default_status, org)
+    _store(engine, report, good, now, dry_run, default_status, org, sync)
     if write_rejects:
         report.rejects_path = _write_rejects(path, header, width, report.rejects)
     return report
@@ -743,14 +775,22 @@ def _store(
     dry_run: bool,
     default_status: str,
     org: int,
+    sync: _Sync | None = None,
 ) -> None:
     """Upsert the good rows in one transaction (rolled back for a dry run). A new client
-    without a status gets ``default_status``; a stored one keeps its own."""
+    without a status gets ``default_status``; a stored one keeps its own. A sync also marks
+    each listed client as its source's, and deactivates those it omitted twice in a row, or
+    stores nothing when it omits too many (:func:`sync_roster`)."""
     client = table(Client)
     conn = engine.connect()
     trans = conn.begin()
+    fields = _CLIENT_FIELDS + (_SYNC_FIELDS if sync else ())
     try:
         existing = _existing_clients(conn, client, org)
+        if sync is not None and _refuse(report, good, existing, sync):
+            trans.rollback()
+            return
+        listed = {"roster_source": sync.key, "roster_missed": 0, "active": True} if sync else {}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for item in good.values():
@@ -760,15 +800,20 @@ def _store(
                 values["notes"] = values["notes"] or ""
                 values["status"] = values["status"] or default_status
                 values.update(
-                    a_number=item.a_number,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                    organization_id=org,
+                    {
+                        "a_number": item.a_number,
+                        "active": True,
+                        "created_at": now,
+                        "updated_at": now,
+                        "organization_id": org,
+                        **listed,
+                    }
                 )
                 inserts.append(values)
                 continue
-            merged = {**row, **item.values}
+            merged = {**row, **item.values, **listed}
+            if sync is not None and not row["active"]:
+                report.reactivated += 1
             if (
                 "backup_attorney_id" not in item.values
                 and merged["backup_attorney_id"] is not None
@@ -777,20 +822,22 @@ def _store(
                 # The backup attorney became the primary one: they are no longer the backup.
                 merged["backup_attorney_id"] = None
             if merged != row:
-                update = {f: merged[f] for f in _CLIENT_FIELDS}
+                update = {f: merged[f] for f in fields}
                 update.update(_id=row["id"], updated_at=now)
                 updates.append(update)
             else:
                 report.unchanged += 1
         report.created = len(inserts)
         report.updated = len(updates)
+        if sync is not None:
+            updates += _omitted(report, good, existing, sync, now)
         if inserts:
             insert_rows(conn, client, inserts)
         if updates:
             stmt = (
                 sa.update(client)
                 .where(client.c.id == sa.bindparam("_id"))
-                .values({f: sa.bindparam(f) for f in (*_CLIENT_FIELDS, "updated_at")})
+                .values({f: sa.bindparam(f) for f in (*fields, "updated_at")})
             )
             conn.execute(stmt, updates)
         consents = [g for g in good.values() if g.consent is not None]
@@ -815,6 +862,118 @@ def _store(
         len(report.rejects),
         " (dry run, nothing stored)" if dry_run else "",
     )
+
+
+#: the client columns a sync keeps besides the roster's own
+_SYNC_FIELDS = ("roster_source", "roster_missed", "active")
+
+
+@dataclass
+class _Sync:
+    key: str  # the source's key (client.roster_source)
+    mode: SyncMode
+    max_omitted_share: float
+    force: bool
+
+
+def _mine(existing: dict[str, dict[str, Any]], sync: _Sync) -> dict[str, dict[str, Any]]:
+    return {a: row for a, row in existing.items() if row["roster_source"] == sync.key}
+
+
+def _refuse(
+    report: ImportReport,
+    good: dict[str, _Good],
+    existing: dict[str, dict[str, Any]],
+    sync: _Sync,
+) -> bool:
+    """True (and why, in the report) when the source omits more than its share of the active
+    clients it listed last time: a truncated export must never stop watching everyone."""
+    seen = set(good) | sync.mode.rejected_a_numbers
+    before = [a for a, row in _mine(existing, sync).items() if row["active"]]
+    before = [a for a in before if existing[a]["roster_missed"] == 0]
+    omitted = [a for a in before if a not in seen]
+    report.listed_before, report.omitted = len(before), len(omitted)
+    if not before or len(omitted) <= sync.max_omitted_share * len(before) or sync.force:
+        return False
+    report.refused = (
+        f"the source omits {len(omitted)} of the {len(before)} active clients it listed last "
+        f"time (more than {sync.max_omitted_share:.0%}): nothing was stored. A truncated "
+        "export or a wrong report? Fix the source; if the clients really left, "
+        "`docketwatch clients sync --force` applies it"
+    )
+    return True
+
+
+def _omitted(
+    report: ImportReport,
+    good: dict[str, _Good],
+    existing: dict[str, dict[str, Any]],
+    sync: _Sync,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Updates for the source's clients this sync omits: one more miss; deactivated (kept,
+    with their history) at the second sync in a row. A rejected row is not an omission."""
+    seen = set(good) | sync.mode.rejected_a_numbers
+    updates = []
+    for a_number, row in _mine(existing, sync).items():
+        if a_number in seen or not row["active"]:
+            continue
+        missed = row["roster_missed"] + 1
+        update = {f: row[f] for f in (*_CLIENT_FIELDS, *_SYNC_FIELDS)}
+        update.update(_id=row["id"], updated_at=now, roster_missed=missed)
+        if missed >= 2:
+            update["active"] = False
+            report.deactivated += 1
+        updates.append(update)
+    return updates
+
+
+def sync_roster(
+    engine: sa.Engine,
+    path: Path,
+    *,
+    key: str,
+    organization_id: int,
+    mapping: dict[str, str] | None = None,
+    max_omitted_share: float = 0.1,
+    force: bool = False,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    reminder_languages: frozenset[str] = frozenset(),
+    max_rows: int = 50_000,
+) -> ImportReport:
+    """Apply a program's complete list of active clients, read from ``path`` with the roster
+    import's rules, as the source ``key`` (see :mod:`storage.roster_sync` for the contract).
+    Nothing is written beside ``path``: rejects are in the report."""
+    now = now or datetime.now(UTC)
+    if not path.exists():
+        raise ImportFileError(f"{path}: no such file")
+    with engine.connect() as conn:
+        known = frozenset(
+            conn.execute(
+                sa.select(Client.a_number).where(  # type: ignore[call-overload]
+                    Client.organization_id == organization_id
+                )
+            ).scalars()
+        )
+    sync = _Sync(key, SyncMode(known), max_omitted_share, force)
+    with _gc_paused():
+        report = _import(
+            engine,
+            path,
+            mapping,
+            ClientStatus.represented.value,
+            dry_run,
+            now,
+            None,
+            False,
+            reminder_languages,
+            organization_id,
+            max_rows,
+            sync,
+        )
+    report.unknown_emails = sorted(sync.mode.unknown_emails)
+    return report
 
 
 def _store_consents(
@@ -843,8 +1002,9 @@ def _store_consents(
 
 def _existing_clients(conn: sa.Connection, client: sa.Table, org: int) -> dict[str, dict[str, Any]]:
     """Every stored client of the program: importable columns, by A-number."""
+    columns = (*_CLIENT_FIELDS, *_SYNC_FIELDS)
     result = conn.execute(
-        sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in _CLIENT_FIELDS)).where(
+        sa.select(client.c.id, client.c.a_number, *(client.c[f] for f in columns)).where(
             client.c.organization_id == org
         )
     )

@@ -161,7 +161,8 @@ def _staged_key(path: Path) -> Path:
 
 
 def rotate(engine: sa.Engine) -> tuple[int, int]:
-    """Seal every channel URL, and every client phone number (reminders), with a new key;
+    """Seal every channel URL, every client phone number (reminders) and every roster source's
+    token with a new key;
     return how many of each. Nothing changes unless the current key opens every one of them. The old
     key is kept beside the new as ``.old``."""
     keyring = keyring_of(engine.dialect)
@@ -188,6 +189,15 @@ def rotate(engine: sa.Engine) -> tuple[int, int]:
                         "WHERE client_id = :id"
                     ),
                     {"phone": fresh.seal(number), "digest": fresh.digest(number), "id": client},
+                )
+            tokens = conn.execute(
+                sa.text("SELECT id, token FROM roster_sync WHERE token IS NOT NULL")
+            ).all()
+            opened = {row_id: keyring.open(token) for row_id, token in tokens}
+            for row_id, token in opened.items():
+                conn.execute(
+                    sa.text("UPDATE roster_sync SET token = :token WHERE id = :id"),
+                    {"token": fresh.seal(token), "id": row_id},
                 )
             # Still inside the transaction: if this fails, the database keeps the old seals.
             old = path.with_name(path.name + ".old")

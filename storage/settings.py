@@ -325,6 +325,17 @@ class Settings(BaseSettings):
         default="your organization's account",
         description="What the sign-in button names (e.g. Microsoft 365, Google).",
     )
+    roster_sync_max_deactivate_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description=(
+            "A roster sync whose source omits more than this share of the active clients it "
+            "listed last time is refused whole (nothing stored; coordinators told once): a "
+            "truncated export must never stop watching everyone. `clients sync --force` "
+            "overrides it."
+        ),
+    )
     roster_max_rows: int = Field(
         default=50_000,
         ge=1,

@@ -1,0 +1,183 @@
+"""A LegalServer replica: the Reports API as LegalServer documents it, with its quirks.
+
+``GET /modules/report/api_export.php?load=REPORT_ID&api_key=KEY`` answers a report's rows:
+
+* JSON (a list of objects keyed by the report's column headers) or XML (``row`` elements whose
+  children are the columns), as the report is set up;
+* LegalServer's JSON quirks: booleans written ``t``/``f``, integers as strings, an empty value
+  as ``null``;
+* hidden columns are included unless the call says ``display_hidden_columns=false`` (or ``0``);
+* a wrong or missing ``api_key`` is refused (401), an unknown report is 404; a site that asks
+  for user authentication too (``require_bearer``) refuses a call without its personal access
+  token.
+
+Scripted trouble for tests and the demo: ``fail_next`` (statuses answered to the next calls,
+first first: 429 with ``Retry-After``, 500, 503 ...). Shapes relied on are written up in
+``docs/legalserver.md``. All data is synthetic.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+from sandbox.http import ReplicaHandler, ReplicaServer
+
+REPORT_PATH = "/modules/report/api_export.php"
+
+
+@dataclass
+class Report:
+    api_key: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    hidden: set[str] = field(default_factory=set)
+    format: str = "json"  # or "xml"
+
+
+@dataclass
+class LegalServerState:
+    reports: dict[int, Report] = field(default_factory=dict)
+    require_bearer: str | None = None
+    fail_next: list[int] = field(default_factory=list)
+    calls: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _json_value(value: Any) -> Any:
+    """As LegalServer's JSON writes it: t/f for booleans, numbers as strings."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)
+    return str(value)
+
+
+def _xml_tag(column: str) -> str:
+    tag = "".join(c if c.isalnum() or c == "_" else "_" for c in column.strip().lower())
+    return tag if tag and not tag[0].isdigit() else f"c_{tag}"
+
+
+def render(report: Report, hidden: bool) -> tuple[str, str]:
+    """(content type, body) of a report's answer."""
+    columns = [c for c in report.columns if hidden or c not in report.hidden]
+    if report.format == "xml":
+        rows = []
+        for row in report.rows:
+            cells = "".join(
+                f"<{_xml_tag(c)}>{escape(str(_json_value(row.get(c)) or ''))}</{_xml_tag(c)}>"
+                for c in columns
+            )
+            rows.append(f"<row>{cells}</row>")
+        body = '<?xml version="1.0" encoding="UTF-8"?>\n<otherdata>' + "".join(rows)
+        return "application/xml; charset=utf-8", body + "</otherdata>"
+    data = [{c: _json_value(row.get(c)) for c in columns} for row in report.rows]
+    return "application/json", json.dumps(data)
+
+
+class LegalServerSandbox(ReplicaServer):
+    def __init__(self, port: int = 0) -> None:
+        self.state = LegalServerState()
+        state = self.state
+
+        class Handler(ReplicaHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                with state.lock:
+                    state.calls.append({"path": parts.path, **query})
+                    failure = state.fail_next.pop(0) if state.fail_next else None
+                if failure is not None:
+                    self.send_response(failure)
+                    if failure == 429:
+                        self.send_header("Retry-After", "30")
+                    body = json.dumps({"error": f"HTTP {failure}"}).encode()
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if parts.path != REPORT_PATH:
+                    self._send(404, "text/plain", "Not Found")
+                    return
+                self._report(query)
+
+            def _report(self, query: dict[str, str]) -> None:
+                load = query.get("load", "")
+                report = state.reports.get(int(load)) if load.isdigit() else None
+                if report is None:
+                    self._send(404, "application/json", json.dumps({"error": "Invalid report"}))
+                    return
+                if query.get("api_key") != report.api_key:
+                    self._send(401, "application/json", json.dumps({"error": "Invalid API key"}))
+                    return
+                if state.require_bearer is not None:
+                    given = self.headers.get("Authorization", "")
+                    if given != f"Bearer {state.require_bearer}":
+                        self._send(401, "application/json", json.dumps({"error": "Not authorized"}))
+                        return
+                hidden = query.get("display_hidden_columns", "true").lower() not in (
+                    "false",
+                    "0",
+                    "f",
+                )
+                ctype, body = render(report, hidden)
+                self._send(200, ctype, body)
+
+        super().__init__(port, Handler)
+
+    def set_report(self, report_id: int, report: Report) -> None:
+        with self.state.lock:
+            self.state.reports[report_id] = report
+
+    def report_url(self, report_id: int) -> str:
+        return f"{self.url}{REPORT_PATH}?load={report_id}"
+
+
+#: the columns of the demo's report, as a program's LegalServer report would name them
+DEMO_COLUMNS = [
+    "Matter/Case ID#",
+    "Client Full Name",
+    "A Number",
+    "Citizenship",
+    "Primary Advocate Email",
+    "Case Disposition",
+    "Detained?",
+    "Internal Notes",
+]
+DEMO_MAPPING = ["a_number=A Number", "attorney_email=Primary Advocate Email"]
+
+
+def demo_report(count: int, attorney: str, fmt: str = "json", seed: int = 7) -> Report:
+    """A report of ``count`` synthetic open cases (never real people), for the replica's
+    command and the demo; map its columns with :data:`DEMO_MAPPING`."""
+    from sandbox.roster import make_roster
+
+    roster = make_roster(count, bad=0, attorneys=[attorney], seed=seed)
+    rows = []
+    for number, row in enumerate(roster.rows, start=1):
+        rows.append(
+            {
+                "Matter/Case ID#": f"26-{number:07d}",
+                "Client Full Name": row[1],
+                "A Number": row[0],
+                "Citizenship": row[2],
+                "Primary Advocate Email": attorney,
+                "Case Disposition": "Open",
+                "Detained?": number % 2 == 0,
+                "Internal Notes": "",
+            }
+        )
+    return Report(
+        api_key="sandbox-key",
+        columns=list(DEMO_COLUMNS),
+        rows=rows,
+        hidden={"Internal Notes"},
+        format=fmt,
+    )
