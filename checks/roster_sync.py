@@ -470,7 +470,10 @@ def due_programs(engine: sa.Engine, now: datetime) -> list[int]:
         for row in session.exec(select(RosterSync).where(col(RosterSync.enabled).is_(True))):
             last = session.exec(
                 select(RosterSyncRun.started_at)
-                .where(RosterSyncRun.organization_id == row.organization_id)
+                .where(
+                    RosterSyncRun.organization_id == row.organization_id,
+                    RosterSyncRun.outcome != "dry-run",  # a look, not a sync
+                )
                 .order_by(col(RosterSyncRun.id).desc())
             ).first()
             if last is None or (now - last).total_seconds() >= row.interval_minutes * 60:

@@ -306,6 +306,8 @@ def test_the_command_line_and_the_schedule(program: tuple[sa.Engine, int], tmp_p
         configure(s, org, kind="file", source=str(drop), now=NOW, interval_minutes=60)
     assert due_programs(engine, NOW) == [org]
     _write(drop, "x.csv", _people(3))
+    looked = sync_program(engine, Settings(), org, dry_run=True, now=NOW)
+    assert looked.outcome == "dry-run" and due_programs(engine, NOW) == [org]
     assert _sync(engine, org).exit_code == 0
     assert due_programs(engine, NOW + timedelta(minutes=30)) == []
     assert due_programs(engine, NOW + timedelta(minutes=61)) == [org]
@@ -348,3 +350,58 @@ def test_clients_sync_from_the_command_line_over_http(tmp_path: Path) -> None:
         assert again.returncode == 0 and "8 unchanged" in again.stdout, again.stderr
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert not [p for p in written if b"sandbox-key" in p.read_bytes() and p != token]
+
+
+def test_the_roster_page_sets_the_source_and_dry_runs_it(
+    program: tuple[sa.Engine, int], tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from web import auth
+    from web.app import create_app
+
+    engine, org = program
+    _write(tmp_path, "roster.csv", _people(6))
+    with session_scope(engine) as s:
+        ids = {st.role: st.id for st in s.exec(select(Staff))}
+    app = create_app(engine, Settings(ack_secret="s3cret"), clock=lambda: NOW)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as web:
+
+        def sign_in(role: str) -> str:
+            staff_id = ids[role]
+            assert staff_id is not None
+            cookie, csrf = auth.start_session(engine, staff_id, NOW)
+            web.cookies.set(auth.COOKIE, auth.sign("s3cret", cookie))
+            return csrf
+
+        csrf = sign_in("coordinator")
+        assert "No source is set" in web.get("/roster").text
+        form = {
+            "kind": "file",
+            "source": str(tmp_path / "roster.csv"),
+            "token": "bearer-secret-value",
+            "mapping": "",
+            "every": "30",
+            "enabled": "1",
+            "csrf_token": csrf,
+        }
+        assert web.post("/roster/sync", data=form).status_code == 403  # admins only
+        form["csrf_token"] = sign_in("admin")
+        saved = web.post("/roster/sync", data=form)
+        assert saved.status_code == 303 and saved.headers["location"] == "/roster?done=sync-saved"
+        shown = web.get("/roster?done=sync-saved").text
+        assert "every 30 min" in shown and "bearer-secret-value" not in shown
+        form["source"] = "http://roster.example.org/x.csv"
+        refused = web.post("/roster/sync", data=form)
+        assert refused.status_code == 400 and "https://" in refused.text
+
+        csrf = sign_in("coordinator")
+        dry = web.post("/roster/sync/dry-run", data={"csrf_token": csrf})
+        assert dry.status_code == 200
+        assert "6 rows: 6 added" in dry.text and "dry-run" in dry.text
+        assert _clients(engine, org) == {}  # nothing stored
+        sources = web.get("/sources")
+        assert sources.status_code == 403
+        sign_in("admin")
+        page = web.get("/sources").text
+        assert "Roster sync" in page and "dry-run" in page

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 from fastapi.responses import Response
 
+from storage.logs import redact
 from storage.urls import https_only
 from web.i18n import environments
 
@@ -35,6 +36,7 @@ def template_environments(templates: Path) -> dict[str, jinja2.Environment]:
         env.filters["zone"] = _zone
         env.filters["row_label"] = _row_label
         env.filters["https_only"] = https_only
+        env.filters["redact"] = redact  # a reject's reason may quote an A-number
     return envs
 
 

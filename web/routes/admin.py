@@ -23,6 +23,7 @@ router = signed_in_router("admin")
 @router.get("/sources")
 def sources(request: Request, w: App, user: User, s: Scoped) -> Response:
     from monitor.views import blocked_clients, channel_lines, foia_releases, source_lines
+    from storage.roster_sync import status_record
 
     at = w.now()
     return page(
@@ -33,8 +34,42 @@ def sources(request: Request, w: App, user: User, s: Scoped) -> Response:
         blocked=blocked_clients(s),
         channels=channel_lines(s),
         releases=foia_releases(s),
+        roster=status_record(s, user.organization_id),
         at=at,
     )
+
+
+@router.post("/roster/sync")
+def roster_sync_settings(
+    request: Request,
+    w: App,
+    user: User,
+    s: Scoped,
+    kind: Annotated[str, Form(max_length=24)],
+    source: Annotated[str, Form(max_length=1000)],
+    token: Annotated[str, Form(max_length=2000)] = "",
+    mapping: Annotated[str, Form(max_length=4000)] = "",
+    every: Annotated[int, Form(ge=5, le=10080)] = 60,
+    enabled: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """A program's roster source (admins): a token given is sealed; a blank one keeps it."""
+    from storage.roster_sync import configure
+
+    saved = configure(
+        s,
+        user.organization_id,
+        kind=kind,
+        source=source,
+        now=w.now(),
+        token=token.strip() or None,
+        mapping=[line.strip() for line in mapping.splitlines() if line.strip()],
+        interval_minutes=every,
+        enabled=bool(enabled),
+    )
+    auth.audit(
+        s, w.now(), user.staff_id, "roster_sync_set", detail=saved.kind, ip=client_ip(request)
+    )
+    return RedirectResponse("/roster?done=sync-saved", status_code=303)
 
 
 @router.get("/staff")

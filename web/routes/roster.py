@@ -92,9 +92,50 @@ def roster_run(w: Web, path: Path, dry_run: bool, org: int) -> Any:
     )
 
 
+def sync_view(s: Any, org: int) -> dict[str, Any]:
+    """The program's roster source and its recent syncs, for the Roster page."""
+    from storage.roster_sync import configured, recent_runs
+    from storage.settings import mask_channel
+
+    row = configured(s, org)
+    where = ""
+    if row is not None:
+        where = mask_channel(row.source) if "://" in row.source else row.source
+    return {"config": row, "where": where, "runs": recent_runs(s, org, 5)}
+
+
 @router.get("/roster")
-def roster_form(request: Request, user: User) -> Response:
-    return page(request, "roster/roster.html", user, report=None, token="")
+def roster_form(request: Request, user: User, s: Scoped) -> Response:
+    return page(
+        request,
+        "roster/roster.html",
+        user,
+        report=None,
+        token="",
+        sync=sync_view(s, user.organization_id),
+        done=request.query_params.get("done", "")[:20],
+    )
+
+
+@router.post("/roster/sync/dry-run")
+def roster_sync_dry_run(request: Request, w: App, user: User) -> Response:
+    """What the next sync of the configured source would do; nothing stored."""
+    from checks.roster_sync import sync_program
+
+    outcome = sync_program(w.engine, w.settings, user.organization_id, dry_run=True, now=w.now())
+    _audit(w, user, "roster_sync_dry_run", outcome.outcome, client_ip(request))
+    with session_scope(w.engine, user.organization_id) as s:
+        view = sync_view(s, user.organization_id)
+    return page(
+        request,
+        "roster/roster.html",
+        user,
+        report=None,
+        token="",
+        sync=view,
+        dry=outcome,
+        done="",
+    )
 
 
 @router.post("/roster/preview", openapi_extra={BODY_LIMIT: MAX_UPLOAD + 65536})
