@@ -137,17 +137,45 @@ def orgs_set(
             "--roster-sync-on/--roster-sync-off", help="Sync on the schedule, or pause it."
         ),
     ] = None,
+    legalserver_site: Annotated[
+        str | None,
+        typer.Option(
+            help="The program's LegalServer (https://SITE.legalserver.org): hearing changes "
+            "are written there as case notes on each client's matter."
+        ),
+    ] = None,
+    legalserver_token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the API user's personal access token (sealed)."),
+    ] = None,
+    case_note_type: Annotated[
+        str | None, typer.Option(help="The Note Type lookup the notes take (default docketwatch).")
+    ] = None,
+    case_note_language: Annotated[
+        str | None, typer.Option(help="en or es: the language the notes are written in.")
+    ] = None,
+    case_notes: Annotated[
+        bool | None,
+        typer.Option("--case-notes-on/--case-notes-off", help="Write case notes, or stop."),
+    ] = None,
 ) -> None:
-    """Set a program's settings (with --org SLUG): its roster source for `clients sync`."""
+    """Set a program's settings (with --org SLUG): its roster source for `clients sync`, and its
+    LegalServer site for case notes."""
     from cli.clients import read_token
     from cli.common import open_session
     from storage.roster_sync import configure, configured, guess_kind
     from storage.settings import mask_channel
     from storage.tenancy import resolve, scope_of
 
+    notes = (legalserver_site, legalserver_token_file, case_note_type, case_note_language)
+    roster = (roster_sync, roster_sync_kind, roster_sync_token_file, roster_sync_map)
     with open_engine() as engine, open_session(engine) as session:
         org = scope_of(session) or resolve(session, None).id
         assert org is not None
+        if any(v is not None for v in notes) or case_notes is not None:
+            _case_notes(session, org, notes, case_notes)
+            if all(v is None for v in roster) and roster_sync_every is None:
+                return
         row = configured(session, org)
         if roster_sync is None and row is None:
             raise ValidationError("this program has no roster source yet: give --roster-sync")
@@ -175,3 +203,29 @@ def orgs_set(
             + (", token sealed" if saved.token else "")
             + (f", columns {saved.mapping}" if saved.mapping else "")
         )
+
+
+def _case_notes(
+    session: object,
+    org: int,
+    given: tuple[str | None, Path | None, str | None, str | None],
+    enabled: bool | None,
+) -> None:
+    from cli.clients import read_token
+    from storage.case_system import set_case_system
+
+    site, token_file, note_type, language = given
+    row = set_case_system(
+        session,  # type: ignore[arg-type]
+        org,
+        now=datetime.now(UTC),
+        site=site,
+        token=read_token(token_file),
+        note_type=note_type,
+        language=language,
+        enabled=enabled,
+    )
+    out.print(
+        f"case notes: {row.site}, note type {row.note_type!r}, in {row.language}, "
+        f"{'on' if row.enabled else 'off'}, token sealed"
+    )

@@ -72,6 +72,10 @@ class AppriseSender:
             from monitor.webhooks import send_webhook
 
             return send_webhook(url, message)
+        if url.split("://", 1)[0] in ("lsnote", "lsnotes"):  # a case note (monitor/case_notes)
+            from monitor.case_notes import send_case_note
+
+            return send_case_note(url, message)
 
         notifier = apprise.Apprise()
         if not notifier.add(url):
@@ -339,7 +343,7 @@ class Dispatcher:
                 if result.ok:
                     delivery.status, delivery.sent_at, delivery.last_error = "sent", now, ""
                     report.sent += 1
-                    handler.sent(session, delivery, now)
+                    handler.sent(session, delivery, now, result)
                 elif delivery.attempts >= self.settings.delivery_max_attempts:
                     delivery.status, delivery.last_error = DeliveryStatus.failed.value, error
                     report.given_up += 1

@@ -189,6 +189,10 @@ register("roster_sync_failing", U, AD,
          "Roster source failing", "Fuente de la lista con fallas")
 register("roster_sync_recovered", I, AD, "The program's roster source was read again.",
          "Roster source recovered", "Fuente de la lista recuperada")
+register("case_note_failed", N, AD,
+         "A hearing change could not be written as a case note in the program's LegalServer "
+         "(the attorney was alerted; the note is not): check the site, its token and the "
+         "client's matter.", "Case note NOT written", "Nota del caso NO escrita")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on
@@ -358,6 +362,12 @@ register_note("roster_failing", "{runs} syncs in a row failed; the last: {messag
               "{runs} sincronizaciones seguidas fallaron; la última: {message}")
 register_note("roster_recovered", "The roster source was read again at {at} UTC.",
               "La fuente de la lista se leyó de nuevo a las {at} UTC.")
+register_note(
+    "case_note_failed",
+    "Case note of alert #{alert} (client #{client}) not written after {attempts} attempts: "
+    "{error}",
+    "La nota del caso de la alerta n.º {alert} (cliente n.º {client}) no se escribió tras "
+    "{attempts} intentos: {error}")
 register_note("source_failing", "{source}: {runs} failing runs in a row.",
               "{source}: {runs} ejecuciones fallidas seguidas.")
 register_note("source_run", "{at} UTC {outcome}: {message}", "{at} UTC {outcome}: {message}")

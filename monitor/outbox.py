@@ -11,7 +11,8 @@ differs between kinds is here, in each kind's :class:`DeliveryHandler`:
   dead process left unfinished.
 
 Kinds: ``staff_alert`` (:mod:`monitor.staff_alerts`), ``client_reminder``
-(:mod:`monitor.reminders.outbox`); :data:`HANDLER_MODULES` lists the modules that register them.
+(:mod:`monitor.reminders.outbox`), ``case_note`` (:mod:`monitor.case_notes`);
+:data:`HANDLER_MODULES` lists the modules that register them.
 Files attached to an alert (the monthly report's PDF) come from a hook on the event's kind
 (:func:`attach`), not from the dispatcher.
 """
@@ -34,13 +35,14 @@ from storage.processes import this_process
 from storage.settings import Settings
 
 CLAIMER = this_process()
-HANDLER_MODULES = ("monitor.staff_alerts", "monitor.reminders.outbox")
+HANDLER_MODULES = ("monitor.staff_alerts", "monitor.reminders.outbox", "monitor.case_notes")
 
 
 @dataclass(frozen=True)
 class SendResult:
     ok: bool
     error: str = ""
+    ref: str = ""  # what the receiver calls what it made (a case note's id), when it says
 
 
 class Sender(Protocol):
@@ -94,7 +96,7 @@ class DeliveryHandler:
     def prepare(self, ctx: Context, session: Session, row: Delivery) -> Outgoing | None:
         raise NotImplementedError
 
-    def sent(self, session: Session, delivery: Delivery, now: datetime) -> None:
+    def sent(self, session: Session, delivery: Delivery, now: datetime, result: SendResult) -> None:
         """After a successful send (the delivery is already marked sent)."""
 
     def given_up(

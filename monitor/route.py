@@ -123,6 +123,10 @@ def route(session: Session, event: Event, now: datetime, escalation_level: int =
                 )
             )
             created += 1
+    if escalation_level == 0 and staff:
+        from monitor.case_notes import queue  # the kind's own rules (monitor/case_notes.py)
+
+        created += int(queue(session, event, staff, now))
     session.flush()
     return created
 

@@ -11,15 +11,27 @@
   for user authentication too (``require_bearer``) refuses a call without its personal access
   token.
 
+And the Core API's matter case notes (v1, Bearer token):
+
+* ``POST /api/v1/matters/{uuid}/notes`` with ``subject``, ``body`` and ``note_type`` (a Note
+  Type lookup value) creates a note: ``201`` with ``{"data": {... "casenote_uuid": ...}}``;
+  400 for a missing field or an unknown note type, 401 ``{"error_message": ...}`` without the
+  token, 404 for an unknown matter;
+* ``GET /api/v1/matters/{uuid}/notes`` lists them, paged (``page_number``, ``page_size``,
+  ``total_number_of_pages``, ``total_records``, ``data``), oldest first;
+* every answer carries the rate-limit headers (``x-rate-limit-limit`` ...).
+
 Scripted trouble for tests and the demo: ``fail_next`` (statuses answered to the next calls,
-first first: 429 with ``Retry-After``, 500, 503 ...). Shapes relied on are written up in
-``docs/legalserver.md``. All data is synthetic.
+first first: 429 with ``Retry-After``, 500, 503 ...) and ``write_then_fail`` (a note is written,
+then that status answered: a timeout after the write, as a client sees it). Shapes relied on are
+written up in ``docs/legalserver.md``. All data is synthetic.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +56,10 @@ class LegalServerState:
     reports: dict[int, Report] = field(default_factory=dict)
     require_bearer: str | None = None
     fail_next: list[int] = field(default_factory=list)
+    write_then_fail: list[int] = field(default_factory=list)
+    core_token: str = "sandbox-token"
+    note_types: set[str] = field(default_factory=lambda: {"docketwatch", "Case Note"})
+    matters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # uuid -> notes
     calls: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,10 +119,100 @@ class LegalServerSandbox(ReplicaServer):
                     self.end_headers()
                     self.wfile.write(body)
                     return
+                if parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes"):
+                    self._notes_list(parts.path.split("/")[4], query)
+                    return
                 if parts.path != REPORT_PATH:
                     self._send(404, "text/plain", "Not Found")
                     return
                 self._report(query)
+
+            def _json(self, status: int, data: Any) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (("limit", "200"), ("remaining", "199"), ("reset", "60")):
+                    self.send_header(f"x-rate-limit-{name}", value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _core(self, matter: str) -> list[dict[str, Any]] | None:
+                """The matter's notes, or None (and the refusal answered)."""
+                if self.headers.get("Authorization", "") != f"Bearer {state.core_token}":
+                    self._json(
+                        401, {"error_message": "User not authorized to perform this operation"}
+                    )
+                    return None
+                notes = state.matters.get(matter)
+                if notes is None:
+                    self._json(404, {"error_message": f"Unknown UUID {matter}"})
+                return notes
+
+            def _notes_list(self, matter: str, query: dict[str, str]) -> None:
+                with state.lock:
+                    notes = self._core(matter)
+                    if notes is None:
+                        return
+                    size = max(1, min(int(query.get("page_size", "20") or 20), 100))
+                    number = max(1, int(query.get("page_number", "1") or 1))
+                    pages = max(1, -(-len(notes) // size))
+                    chunk = notes[(number - 1) * size : number * size]
+                    answer = {
+                        "page_number": number,
+                        "page_size": size,
+                        "total_number_of_pages": pages,
+                        "total_records": len(notes),
+                        "data": chunk,
+                    }
+                self._json(200, answer)
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                raw = self.rfile.read(length)
+                with state.lock:
+                    state.calls.append({"path": parts.path, "method": "POST"})
+                    failure = state.fail_next.pop(0) if state.fail_next else None
+                if failure is not None:
+                    self._json(failure, {"error_message": f"HTTP {failure}"})
+                    return
+                if not (
+                    parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes")
+                ):
+                    self._json(404, {"error_message": "Not Found"})
+                    return
+                try:
+                    given = json.loads(raw or b"{}")
+                except ValueError:
+                    self._json(400, {"error_message": "Invalid JSON"})
+                    return
+                with state.lock:
+                    notes = self._core(parts.path.split("/")[4])
+                    if notes is None:
+                        return
+                    missing = [f for f in ("subject", "body", "note_type") if not given.get(f)]
+                    if missing:
+                        self._json(400, {"error_message": f"Missing argument: {missing[0]}"})
+                        return
+                    if given["note_type"] not in state.note_types:
+                        self._json(400, {"error_message": "Invalid note_type"})
+                        return
+                    note = {
+                        "id": 1000 + sum(len(n) for n in state.matters.values()),
+                        "subject": str(given["subject"]),
+                        "body": str(given["body"]),
+                        "note_type": given["note_type"],
+                        "casenote_uuid": str(uuid.uuid4()),
+                        "active": True,
+                        "is_html": False,
+                    }
+                    notes.append(note)
+                    after = state.write_then_fail.pop(0) if state.write_then_fail else None
+                if after is not None:
+                    self._json(after, {"error_message": f"HTTP {after}"})
+                    return
+                self._json(201, {"data": note})
 
             def _report(self, query: dict[str, str]) -> None:
                 load = query.get("load", "")

@@ -208,6 +208,11 @@ class Client(SQLModel, table=True):
     roster_missed: int = Field(
         default=0, description="syncs in a row whose source omitted the client"
     )
+    case_uuid: str | None = Field(
+        default=None,
+        max_length=36,
+        description="the client's matter in the program's LegalServer (its UUID): case notes",
+    )
 
 
 class Staff(SQLModel, table=True):
@@ -303,7 +308,7 @@ def _keyring_for_sealing(connection: sa.Connection) -> Any:
     if not keyring.exists():
         sealed = ["staff_channel", "reminder_contact"]
         if sa.inspect(connection).has_table("roster_sync"):
-            sealed.append("roster_sync WHERE token IS NOT NULL")
+            sealed += ["roster_sync WHERE token IS NOT NULL", "case_system"]
         stored = sum(
             connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() or 0
             for name in sealed
@@ -353,6 +358,17 @@ class Event(SQLModel, table=True):
     escalated_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
+#: who a delivery is for: a staff member's channel (an alert), a client (a reminder), or a
+#: client's case in the program's case-management system (a case note: the event alone)
+DELIVERY_RECIPIENT = (
+    "(reminder_id IS NULL AND event_id IS NOT NULL AND staff_id IS NOT NULL"
+    " AND channel_id IS NOT NULL) OR (reminder_id IS NOT NULL AND event_id IS NULL"
+    " AND staff_id IS NULL AND channel_id IS NULL) OR (kind = 'case_note'"
+    " AND reminder_id IS NULL AND event_id IS NOT NULL AND staff_id IS NULL"
+    " AND channel_id IS NULL)"
+)
+
+
 class Delivery(SQLModel, table=True):
     """The outbox row: one event for one staff member on one channel, or one reminder to a
     client (``reminder_id``, and then no event, staff member or channel)."""
@@ -360,12 +376,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (
         sa.UniqueConstraint("event_id", "staff_id", "channel_id", name="uq_delivery"),
-        sa.CheckConstraint(
-            "(reminder_id IS NULL AND event_id IS NOT NULL AND staff_id IS NOT NULL"
-            " AND channel_id IS NOT NULL) OR (reminder_id IS NOT NULL AND event_id IS NULL"
-            " AND staff_id IS NULL AND channel_id IS NULL)",
-            name="ck_delivery_recipient",
-        ),
+        sa.CheckConstraint(DELIVERY_RECIPIENT, name="ck_delivery_recipient"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -933,3 +944,40 @@ def _seal_roster_token(mapper: Any, connection: sa.Connection, target: RosterSyn
     """A roster source's token is sealed with the database's key (made for the first one)."""
     if target.token is not None:
         _keyring_for_sealing(connection)
+
+
+class CaseSystem(SQLModel, table=True):
+    """A program's LegalServer site, to which hearing changes are written as case notes."""
+
+    __tablename__ = "case_system"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", unique=True)
+    site: str = Field(max_length=300, description="https://SITE.legalserver.org")
+    # Sealed at rest: the API user's personal access token (Bearer).
+    token: str = Field(sa_column=sa.Column(SealedString(), nullable=False))
+    note_type: str = Field(default="docketwatch", max_length=80, description="a Note Type lookup")
+    language: str = Field(default=Language.en.value, sa_column=_enum(Language, 2))
+    enabled: bool = True
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class CaseNote(SQLModel, table=True):
+    """A case note written on a client's matter: the dedup key its subject carries, and the
+    note's id in the case-management system (a retry finds it there instead of writing twice)."""
+
+    __tablename__ = "case_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", unique=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    dedup_key: str = Field(max_length=80, unique=True)
+    note_uuid: str = Field(default="", max_length=64)
+    written_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+@sa.event.listens_for(CaseSystem, "before_insert")
+@sa.event.listens_for(CaseSystem, "before_update")
+def _seal_case_token(mapper: Any, connection: sa.Connection, target: CaseSystem) -> None:
+    _keyring_for_sealing(connection)

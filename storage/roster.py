@@ -26,6 +26,7 @@ import gc
 import io
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,6 +121,14 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
         "Secondary Attorney Email",
     ),
     "notes": ("Notes", "Comments", "Notas"),
+    "case_uuid": (
+        "Matter UUID",
+        "Case UUID",
+        "Globally Unique ID",
+        "LegalServer UUID",
+        "matter_uuid",
+        "unique_id",
+    ),
     # consent to hearing reminders: all of phone, language, by, date and how, or none
     "reminder_phone": ("Reminder Phone", "Reminder Mobile", "Teléfono para Recordatorios"),
     "reminder_via": ("Reminder Via", "Reminder Channel"),
@@ -141,6 +150,7 @@ FIELD_HELP: dict[str, str] = {
     "attorney_email": "email of the primary attorney, who must already be staff",
     "backup_attorney_email": "email of the backup attorney, who must already be staff",
     "notes": "free text kept with the client",
+    "case_uuid": "the client's matter in LegalServer (its Globally Unique ID): for case notes",
     "reminder_phone": "mobile number for hearing reminders (with the consent columns below)",
     "reminder_via": "sms (default) or whatsapp",
     "reminder_language": "reminder language code, switched on (es, en, pt, ht, ru, pa ...)",
@@ -197,6 +207,7 @@ _CLIENT_FIELDS = (
     "notes",
     "primary_attorney_id",
     "backup_attorney_id",
+    "case_uuid",
 )
 
 
@@ -566,6 +577,13 @@ def _validate(
     notes = get("notes", "")
     if notes:
         values["notes"] = notes[:2000]
+
+    raw_case = get("case_uuid", "")
+    if raw_case:
+        try:
+            values["case_uuid"] = str(uuid.UUID(raw_case))
+        except ValueError:
+            raise _RowError("case_uuid", f"{raw_case[:40]!r} is not a matter's UUID") from None
 
     for field_name, column in _ATTORNEY_COLUMNS:
         email = get(field_name, "").lower()

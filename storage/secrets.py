@@ -190,15 +190,16 @@ def rotate(engine: sa.Engine) -> tuple[int, int]:
                     ),
                     {"phone": fresh.seal(number), "digest": fresh.digest(number), "id": client},
                 )
-            tokens = conn.execute(
-                sa.text("SELECT id, token FROM roster_sync WHERE token IS NOT NULL")
-            ).all()
-            opened = {row_id: keyring.open(token) for row_id, token in tokens}
-            for row_id, token in opened.items():
-                conn.execute(
-                    sa.text("UPDATE roster_sync SET token = :token WHERE id = :id"),
-                    {"token": fresh.seal(token), "id": row_id},
-                )
+            for table in ("roster_sync", "case_system"):  # the programs' systems' tokens
+                tokens = conn.execute(
+                    sa.text(f"SELECT id, token FROM {table} WHERE token IS NOT NULL")
+                ).all()
+                opened = {row_id: keyring.open(token) for row_id, token in tokens}
+                for row_id, token in opened.items():
+                    conn.execute(
+                        sa.text(f"UPDATE {table} SET token = :token WHERE id = :id"),
+                        {"token": fresh.seal(token), "id": row_id},
+                    )
             # Still inside the transaction: if this fails, the database keeps the old seals.
             old = path.with_name(path.name + ".old")
             if path.exists():

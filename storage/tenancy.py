@@ -82,7 +82,16 @@ def _criteria(org: int) -> list[Any]:
         ),
         with_loader_criteria(
             Delivery,
-            sa.or_(col(Delivery.staff_id).in_(staff), col(Delivery.reminder_id).in_(reminders)),
+            sa.or_(
+                col(Delivery.staff_id).in_(staff),
+                col(Delivery.reminder_id).in_(reminders),
+                sa.and_(  # a case note: the event's program
+                    col(Delivery.kind) == "case_note",
+                    col(Delivery.event_id).in_(
+                        select(Event.id).where(Event.organization_id == org)
+                    ),
+                ),
+            ),
             include_aliases=True,
         ),
         with_loader_criteria(

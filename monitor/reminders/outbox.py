@@ -93,7 +93,7 @@ class ClientReminder(DeliveryHandler):
             scrub=lambda error: error.replace(phone, mask_phone(phone)),
         )
 
-    def sent(self, session: Session, delivery: Delivery, now: datetime) -> None:
+    def sent(self, session: Session, delivery: Delivery, now: datetime, result: SendResult) -> None:
         reminder = session.get(Reminder, delivery.reminder_id)
         assert reminder is not None
         reminder.status, reminder.sent_at, reminder.updated_at = Status.sent.value, now, now
