@@ -20,7 +20,16 @@ GROUPS: dict[str, Group] = {
     "clients": Group(
         "cli.clients", "app", "The client roster: import, add, list, show, deactivate."
     ),
-    "orgs": Group("cli.orgs", "app", "The programs this deployment serves: list, add, rename."),
+    "orgs": Group(
+        "cli.orgs",
+        "app",
+        "The programs this deployment serves: list, add, rename, set (roster source, LegalServer).",
+    ),
+    "api": Group(
+        "cli.api",
+        "app",
+        "Tokens of the read-only JSON API (a program's own): create, list, revoke.",
+    ),
     "staff": Group("cli.staff", "app", "Staff who receive alerts: add, list, assign to clients."),
     "alerts": Group(
         "cli.alerts",

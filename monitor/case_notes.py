@@ -93,6 +93,9 @@ class CaseNoteHandler(DeliveryHandler):
     kind = KIND
     noun = "case note"
 
+    def routed(self, session: Session, event: Event, recipients: list[Any], now: datetime) -> int:
+        return int(queue(session, event, recipients, now))
+
     def prepare(self, ctx: Context, session: Session, row: Delivery) -> Outgoing | None:
         event = session.get(Event, row.event_id)
         assert event is not None and event.id is not None and row.id is not None

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -95,6 +95,11 @@ class DeliveryHandler:
 
     def prepare(self, ctx: Context, session: Session, row: Delivery) -> Outgoing | None:
         raise NotImplementedError
+
+    def routed(self, session: Session, event: Event, recipients: list[Any], now: datetime) -> int:
+        """After an event's alerts were queued for ``recipients`` (staff members): this kind's
+        own deliveries of it, if any (a case note); how many were queued."""
+        return 0
 
     def sent(self, session: Session, delivery: Delivery, now: datetime, result: SendResult) -> None:
         """After a successful send (the delivery is already marked sent)."""

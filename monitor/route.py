@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from monitor.events import Audience, EventInput, kind
+from monitor.outbox import handlers
 from storage.models import (
     Client,
     Delivery,
@@ -123,10 +124,8 @@ def route(session: Session, event: Event, now: datetime, escalation_level: int =
                 )
             )
             created += 1
-    if escalation_level == 0 and staff:
-        from monitor.case_notes import queue  # the kind's own rules (monitor/case_notes.py)
-
-        created += int(queue(session, event, staff, now))
+    if escalation_level == 0 and staff:  # other kinds' deliveries of it (a case note)
+        created += sum(h.routed(session, event, staff, now) for h in handlers().values())
     session.flush()
     return created
 

@@ -74,6 +74,23 @@ class ClientLine:
     custody: CustodyLookup | None
 
 
+def current_hearings(session: Session, client_ids: list[int]) -> dict[int, Hearing]:
+    """Each client's next hearing as ACIS last showed it."""
+    if not client_ids:
+        return {}
+    rows = session.exec(
+        select(Hearing).where(
+            col(Hearing.client_id).in_(client_ids), col(Hearing.current).is_(True)
+        )
+    )
+    return {h.client_id: h for h in rows}
+
+
+def latest_custody(session: Session, client_ids: list[int]) -> dict[int, CustodyLookup]:
+    """Each client's last known custody (the newest lookup that answered)."""
+    return _latest_custody(session, client_ids)
+
+
 def _latest_custody(session: Session, client_ids: list[int]) -> dict[int, CustodyLookup]:
     if not client_ids:
         return {}
@@ -95,12 +112,7 @@ def client_lines(session: Session, role: str, staff_id: int, limit: int = 500) -
         query = query.where(_mine(staff_id))
     clients = list(session.exec(query.limit(limit)))
     ids = [c.id for c in clients if c.id is not None]
-    hearings: dict[int, Hearing] = {}
-    if ids:
-        for h in session.exec(
-            select(Hearing).where(col(Hearing.client_id).in_(ids), Hearing.current == True)  # noqa: E712
-        ):
-            hearings[h.client_id] = h
+    hearings = current_hearings(session, ids)
     custody = _latest_custody(session, ids)
     lines = []
     for c in clients:

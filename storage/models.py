@@ -981,3 +981,17 @@ class CaseNote(SQLModel, table=True):
 @sa.event.listens_for(CaseSystem, "before_update")
 def _seal_case_token(mapper: Any, connection: sa.Connection, target: CaseSystem) -> None:
     _keyring_for_sealing(connection)
+
+
+class ApiToken(SQLModel, table=True):
+    """A program's token for the read-only JSON API: only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=80, description="what uses it (a spreadsheet, a dashboard)")
+    digest: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=utc_column())

@@ -34,14 +34,14 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from storage.errors import ConfigError, DocketwatchError, NotFoundError, ValidationError
 from storage.settings import Settings
 from web import auth
-from web.deps import ROW_PARAMS, TEMPLATES, NotSignedIn, Web, page
+from web.deps import ROW_PARAMS, TEMPLATES, ApiError, NotSignedIn, Web, page
 from web.gate import SECURITY_HEADERS, Gate
 from web.render import template_environments
 from web.routes import ROUTERS
@@ -82,7 +82,21 @@ def _provider(settings: Settings) -> object | None:
     )
 
 
+def _api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _api_error(status: int, detail: str) -> Response:
+    """The JSON API's errors are JSON (``{"detail": ...}``), never a page."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
 def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_refusal(request: Request, exc: ApiError) -> Response:
+        return _api_error(exc.status, exc.detail)
+
     @app.exception_handler(NotSignedIn)
     async def _to_sign_in(request: Request, _exc: NotSignedIn) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -90,10 +104,14 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, _exc: NotFoundError) -> Response:
+        if _api(request):
+            return _api_error(404, str(_exc))
         return page(request, "error.html", None, 404, title="Not found", message="not_found")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        if _api(request):
+            return _api_error(exc.status_code, str(exc.detail))
         message = {403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
         if exc.detail == "csrf":
             message = "csrf"
@@ -105,6 +123,9 @@ def _error_pages(app: FastAPI) -> None:
         # JSON, and nothing of what was sent echoed back. A row id that is a number no row can
         # have (past 2^63 - 1) names no row: 404, as an unknown one.
         errors = exc.errors()
+        if _api(request):
+            where = ", ".join(".".join(str(x) for x in e.get("loc", ())) for e in errors)
+            return _api_error(400, f"not valid: {where}")
         if errors and all(_out_of_range_id(e) for e in errors):
             return page(request, "error.html", None, 404, title="Not found", message="not_found")
         detail = "The address or the form is not valid."
@@ -112,6 +133,8 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> Response:
+        if _api(request):
+            return _api_error(400, str(exc))
         return page(request, "error.html", None, 400, message="invalid", detail=str(exc))
 
     @app.exception_handler(DocketwatchError)

@@ -65,8 +65,16 @@ ROLES: dict[str, tuple[str, ...]] = {
 
 
 # areas whose routes need no sign-in: each route checks its own authority (a form token set as
-# a cookie, a signed link, a secret address, a webhook's signature)
-PUBLIC_AREAS = ("auth", "links")
+# a cookie, a signed link, a secret address, a webhook's signature, a program's API token)
+PUBLIC_AREAS = ("auth", "links", "api")
+
+
+class ApiError(Exception):
+    """A refusal of the JSON API, answered as JSON (``{"detail": ...}``)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
 
 
 class NotSignedIn(Exception):

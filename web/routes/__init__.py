@@ -7,7 +7,18 @@ Signed-in routers are made by :func:`web.deps.signed_in_router` (roles from
 
 from fastapi import APIRouter
 
-from web.routes import account, admin, alerts, auth, caseload, clients, links, reports, roster
+from web.routes import (
+    account,
+    admin,
+    alerts,
+    api,
+    auth,
+    caseload,
+    clients,
+    links,
+    reports,
+    roster,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.public,
@@ -20,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     roster.router,
     admin.router,
     links.router,
+    api.router,
 ]

@@ -13,7 +13,8 @@ counts the syncs in a row that omitted it. ``case_system`` is a program's LegalS
 token sealed), ``client.case_uuid`` the client's matter there, ``case_note`` each note written
 (its dedup key, its id there); a ``case_note`` delivery is for an event alone (no staff member,
 channel or reminder), so ``delivery``'s recipient check admits it (SQLite: the table is rebuilt,
-its attempts set aside meanwhile, as in 0014).
+its attempts set aside meanwhile, as in 0014). ``api_token`` keeps the digests of the programs'
+tokens for the read-only JSON API.
 """
 
 from collections.abc import Iterator
@@ -146,9 +147,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_case_note_event_id", "case_note", ["event_id"])
     op.create_index("ix_case_note_client_id", "case_note", ["client_id"])
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "organization_id", sa.Integer(), sa.ForeignKey("organization.id"), nullable=False
+        ),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.UniqueConstraint("digest", name="uq_api_token_digest"),
+    )
+    op.create_index("ix_api_token_organization_id", "api_token", ["organization_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_api_token_organization_id", "api_token")
+    op.drop_table("api_token")
     op.drop_index("ix_case_note_client_id", "case_note")
     op.drop_index("ix_case_note_event_id", "case_note")
     op.drop_table("case_note")
