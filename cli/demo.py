@@ -1,11 +1,13 @@
 """``docketwatch demo``: the whole service against local replicas, in a few minutes.
 
 It starts every replica on loopback (ACIS, the ICE locator, EOIR's FOIA file share, EOIR's court
-pages, ICE's detention-management page) and an SMTP sink that files every message in a mailbox
-folder; seeds a demo organization (synthetic clients and staff, no real person) in its own
-database; runs one cycle of every source; changes the world (a hearing moved earlier, a transfer
-out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto closure on a
-client's hearing day); runs again; and sends the alerts. Nothing public is contacted.
+pages, ICE's detention-management page, a LegalServer site) and an SMTP sink that files every
+message in a mailbox folder; seeds a demo organization (synthetic clients and staff, no real
+person) in its own database; syncs its roster from the LegalServer report (a client taken on
+this morning is added); runs one cycle of every source; changes the world (a hearing moved
+earlier, a transfer out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto
+closure on a client's hearing day); runs again; sends the alerts, and writes the moved hearing
+as a case note on the client's LegalServer matter. Nothing public is contacted.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class DemoResult:
     events: Counter[str] = field(default_factory=Counter)
     sent: Counter[str] = field(default_factory=Counter)  # recipient -> messages
     steps: list[str] = field(default_factory=list)
+    synced: str = ""  # what the roster sync did
+    case_notes: list[str] = field(default_factory=list)  # the subjects written on matters
 
 
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
@@ -71,6 +75,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
     from sandbox.eoir_foia import EoirFoiaSandbox
     from sandbox.eoir_foia_release import generate, successor
+    from sandbox.legalserver import LegalServerSandbox
     from sandbox.mail import SmtpSink
 
     if folder.exists():
@@ -90,6 +95,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         EoirFoiaSandbox() as share,
         CourtStatusSandbox() as courts,
         DetentionStatsSandbox() as ice,
+        LegalServerSandbox() as legalserver,
     ):
         settings = Settings(
             database_url=url,
@@ -105,6 +111,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         )
         say(f"replicas on 127.0.0.1; mail goes to {mailbox}")
         _seed(engine, sink, acis, locator, today)
+        result.synced = _sync_from_legalserver(engine, settings, legalserver, acis, today)
+        say(f"roster sync from LegalServer: {result.synced}")
         release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
         share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
         fy = today.year + (1 if today.month >= 10 else 0)
@@ -174,6 +182,10 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
             ):
                 if d.status == "sent":
                     result.sent[member.email] += 1
+        for notes in legalserver.state.matters.values():
+            result.case_notes += [str(n["subject"]) for n in notes]
+        for subject in result.case_notes:
+            say(f"LegalServer: case note written: {subject}")
     engine.dispose()
     return result
 
@@ -221,3 +233,67 @@ def _seed(
     )
     locator.detain(Person("999000102", "HO", "DEMO", "TRANSFERRED"), "ADLNTCA")
     locator.detain(Person("999000103", "MX", "DEMO", "COURT CLOSED"), "ADLNTCA")
+
+
+#: the program's LegalServer matters of the demo's clients (synthetic ids)
+MATTERS = {number: f"00000000-0000-4000-8000-{number[-12:].rjust(12, '0')}" for number in (
+    "999000101", "999000102", "999000103", "999000104"
+)}  # fmt: skip
+
+
+def _sync_from_legalserver(
+    engine: object, settings: Settings, site: object, acis: AcisSandbox, today: date
+) -> str:
+    """The program's LegalServer report lists the seeded clients and one taken on this
+    morning; the sync adds that one and learns each client's matter (for case notes)."""
+    from checks.roster_sync import sync_program
+    from sandbox.acis_data import Case, Hearing
+    from sandbox.legalserver import LegalServerSandbox, Report
+    from storage.case_system import set_case_system
+    from storage.roster_sync import configure
+    from storage.tenancy import only_organization
+
+    assert isinstance(site, LegalServerSandbox)
+    rows = [
+        {
+            "A Number": number,
+            "Client Full Name": name,
+            "Citizenship": nat,
+            "Primary Advocate Email": attorney,
+            "Globally Unique ID": MATTERS[number],
+            "Open?": True,
+        }
+        for number, name, nat, attorney in [
+            *CLIENTS,
+            ("999000104", "DEMO, TAKEN ON TODAY", "ES", "beto.paz@demo.example"),
+        ]
+    ]
+    site.set_report(
+        312, Report(api_key="demo-key", columns=list(rows[0]), rows=rows, hidden={"Open?"})
+    )
+    for matter in MATTERS.values():
+        site.state.matters[matter] = []
+    acis.set_case(
+        Case(
+            "999000104",
+            "ES",
+            name="DEMO, TAKEN ON TODAY",
+            case_id=20000104,
+            hearing=Hearing(on=today + timedelta(days=60)),
+        )
+    )
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        org = only_organization(s)
+        assert org is not None
+        configure(
+            s,
+            org,
+            kind="legalserver-report",
+            source=site.report_url(312),
+            token="demo-key",
+            mapping=["attorney_email=Primary Advocate Email"],
+            now=datetime.now(UTC),
+        )
+        set_case_system(s, org, now=datetime.now(UTC), site=site.url, token=site.state.core_token)
+    outcome = sync_program(engine, settings, org)  # type: ignore[arg-type]
+    return f"{outcome.outcome}: {outcome.message}"

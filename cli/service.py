@@ -395,8 +395,9 @@ def demo(
     ] = Path("demo"),
 ) -> None:
     """Run docketwatch end to end against local replicas of every source: seed a demo
-    organization, run a cycle, change the world (a hearing moved earlier, a transfer out of
-    Adelanto, a new FOIA release, a court closure), run again, and show the alerts delivered."""
+    organization, sync its roster from a LegalServer replica, run a cycle, change the world (a
+    hearing moved earlier, a transfer out of Adelanto, a new FOIA release, a court closure), run
+    again, and show the alerts delivered and the case note written back."""
     from cli.demo import run_demo
     from storage.logs import setup_logging
 
@@ -408,6 +409,7 @@ def demo(
     out.print("-- alerts delivered (by email to the local mailbox)")
     for who, n in sorted(result.sent.items()):
         out.print(f"  {who}: {n}")
+    out.print(f"-- case notes written on LegalServer matters: {len(result.case_notes)}")
     out.print(
         f"Read them: the mailbox folder {result.mailbox}/new (one file per message), or\n"
         f"  DATABASE_URL={result.database_url} docketwatch alerts log\n"

@@ -24,6 +24,12 @@ def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
     ):
         assert line in out, out
     assert "ana.ruiz@demo.example: 2" in out and "cora.lee@demo.example: 2" in out
+    # the roster synced from LegalServer added the client taken on today; the moved hearing
+    # was written back as a case note on its matter
+    assert "roster sync from LegalServer: ok: 4 rows: 1 added" in out
+    # one for each client event that alerted an attorney: moved, transferred, court closed
+    assert "case notes written on LegalServer matters: 3" in out
+    assert "LegalServer: case note written: docketwatch: Hearing moved EARLIER" in out
     mails = list((tmp_path / "demo" / "mailbox" / "new").iterdir())
     assert len(mails) == 5
     text = "\n".join(m.read_text(errors="replace") for m in mails)
