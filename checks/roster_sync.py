@@ -7,7 +7,11 @@ A source is read into one file, then applied with the roster import's rules:
   token), a file, or a folder (the newest ``.csv``, ``.tsv`` or ``.xlsx`` in it: where a nightly
   export or an SFTP drop writes);
 * ``legalserver-report``: LegalServer's Reports API (``/modules/report/api_export.php?load=ID``
-  with the report's ``api_key``), JSON or XML, its columns mapped to the roster's fields.
+  with the report's ``api_key``), JSON or XML, its columns mapped to the roster's fields;
+* ``legalserver``: LegalServer's Core API, a search of the site's open matters
+  (``/api/v1/matters``, Bearer token, paged), the A-number and nationality from the fields the
+  settings name, the current advocates' emails (``/api/v1/users/{uuid}``), the matter's UUID
+  (for case notes).
 
 Exit status of a sync, as the command line gives it: 0 every row applied, 1 some rows rejected
 (the rest stored), 2 refused or the source could not be read (nothing stored). A source that
@@ -106,7 +110,7 @@ def _newest(folder: Path) -> Path:
     return max(found, key=lambda p: (p.stat().st_mtime, p.name))
 
 
-def _get(url: str, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+def _get(url: str, params: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
     where = urlsplit(url)._replace(query="").geturl()
     try:
         with httpx.stream(
@@ -204,10 +208,118 @@ def _legalserver_report(source: SyncSource, workdir: Path) -> Path:
     return target
 
 
-def read_source(source: SyncSource, workdir: Path) -> Path:
+#: the roster's headers of what a matter search gives (read by the import's usual rules)
+MATTER_HEADER = [
+    "A-Number",
+    "Client Name",
+    "Nationality",
+    "Date of Birth",
+    "Attorney Email",
+    "Backup Attorney Email",
+    "Matter UUID",
+]
+MAX_PAGES = 200  # of 100 matters: a program's open cases are a few thousand
+
+
+def _field(matter: dict[str, Any], name: str) -> str:
+    """A matter's field, or its custom field of that database name; as text."""
+    value = matter.get(name)
+    if value is None:
+        value = (matter.get("custom_fields") or {}).get(name)
+    if isinstance(value, dict):  # a date or a lookup: {"raw_value": ..., "text_value": ...}
+        value = value.get("raw_value") or value.get("text_value") or value.get("lookup_value")
+    return "" if value is None else str(value).strip()
+
+
+def _matters(source: SyncSource, settings: Settings) -> list[dict[str, Any]]:
+    site = source.source.rstrip("/")
+    headers = {"authorization": f"Bearer {source.token}"}
+    customs = [
+        f
+        for f in (settings.legalserver_a_number_field, settings.legalserver_nationality_field)
+        if f not in ("a_number", "citizenship", "citizenship_country")
+    ]
+    found: list[dict[str, Any]] = []
+    for page in range(1, MAX_PAGES + 1):
+        params: dict[str, Any] = {
+            "case_disposition": "Open",
+            "results": "full",
+            "page_number": str(page),
+            "page_size": "100",
+        }
+        if customs:
+            params["custom_fields"] = customs
+        body = _json(_get(f"{site}/api/v1/matters", params, headers), f"{site}/api/v1/matters")
+        found += [m for m in body.get("data") or [] if isinstance(m, dict)]
+        if page >= int(body.get("total_number_of_pages") or 1):
+            return found
+    raise SourceError(f"{site}: more than {MAX_PAGES} pages of open matters")
+
+
+def _json(answer: httpx.Response, where: str) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        raise SourceError(f"{where}: the answer is not JSON") from None
+    if not isinstance(body, dict):
+        raise SourceError(f"{where}: the answer is not a JSON object")
+    return body
+
+
+def _email(site: str, headers: dict[str, str], user_uuid: str, cache: dict[str, str]) -> str:
+    if user_uuid not in cache:
+        where = f"{site}/api/v1/users/{user_uuid}"
+        user = _json(_get(where, {}, headers), where).get("data") or {}
+        cache[user_uuid] = str(user.get("email") or "").lower()
+    return cache[user_uuid]
+
+
+def _legalserver_matters(source: SyncSource, settings: Settings, workdir: Path) -> Path:
+    """The site's open matters as roster rows: the A-number and nationality from the fields
+    the settings name, the primary and first other current advocate's emails."""
+    if not source.token:
+        raise SourceError(f"{source.source}: the API user's token is missing (--token-file)")
+    site = source.source.rstrip("/")
+    headers = {"authorization": f"Bearer {source.token}"}
+    users: dict[str, str] = {}
+    rows = []
+    for matter in _matters(source, settings):
+        current = [a for a in matter.get("assignments") or [] if not a.get("end_date")]
+        current.sort(key=lambda a: str(a.get("type", "")).lower() != "primary")
+        emails = [
+            _email(site, headers, str(a["user"]["user_uuid"]), users)
+            for a in current[:2]
+            if isinstance(a.get("user"), dict) and a["user"].get("user_uuid")
+        ]
+        last, first = _field(matter, "last"), _field(matter, "first")
+        name = f"{last}, {first}" if last and first else _field(matter, "client_full_name")
+        rows.append(
+            [
+                _field(matter, settings.legalserver_a_number_field),
+                name,
+                _field(matter, settings.legalserver_nationality_field),
+                _field(matter, "date_of_birth"),
+                emails[0] if emails else "",
+                emails[1] if len(emails) > 1 else "",
+                _field(matter, "matter_uuid"),
+            ]
+        )
+    if not rows:
+        raise SourceError(f"{site}: no open matter (a sync never reads an empty list)")
+    target = workdir / "matters.csv"
+    with target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(MATTER_HEADER)
+        writer.writerows(rows)
+    return target
+
+
+def read_source(source: SyncSource, workdir: Path, settings: Settings | None = None) -> Path:
     """The source as one roster file (downloaded or converted into ``workdir``)."""
     if source.kind == RosterSyncKind.legalserver_report.value:
         return _legalserver_report(source, workdir)
+    if source.kind == RosterSyncKind.legalserver.value:
+        return _legalserver_matters(source, settings or Settings(), workdir)
     if "://" in source.source:
         return _download(source, workdir)
     path = Path(source.source).expanduser()
@@ -249,7 +361,7 @@ def sync_program(
     with tempfile.TemporaryDirectory(prefix="docketwatch-sync-") as work:
         path = Path(work) / "source"
         try:
-            path = read_source(source, Path(work))
+            path = read_source(source, Path(work), settings)
             report = sync_roster(
                 engine,
                 path,

@@ -154,16 +154,16 @@ def clients_sync(
     kind: Annotated[
         str | None,
         typer.Option(
-            help="file or legalserver-report (default: legalserver-report for a report's "
-            "address, else file)."
+            help="file, legalserver-report or legalserver (the Core API's open matters; "
+            "default: from SOURCE: a report's address, a LegalServer site's address, else file)."
         ),
     ] = None,
     token_file: Annotated[
         Path | None,
         typer.Option(
             help="File holding the token: a LegalServer report's api_key (and, on a second "
-            "line, a personal access token if the site asks for one); for an https:// file, a "
-            "Bearer token."
+            "line, a personal access token if the site asks for one); LegalServer's Core API: "
+            "the API user's personal access token; for an https:// file, a Bearer token."
         ),
     ] = None,
     mapping: Annotated[

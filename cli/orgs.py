@@ -118,7 +118,8 @@ def orgs_set(
         ),
     ] = None,
     roster_sync_kind: Annotated[
-        str | None, typer.Option(help="file or legalserver-report (default: from the source).")
+        str | None,
+        typer.Option(help="file, legalserver-report or legalserver (default: from the source)."),
     ] = None,
     roster_sync_token_file: Annotated[
         Path | None,

@@ -11,7 +11,9 @@
   for user authentication too (``require_bearer``) refuses a call without its personal access
   token.
 
-And the Core API's matter case notes (v1, Bearer token):
+And the Core API (v1, Bearer token): ``GET /api/v1/matters`` (Search Matters: filtered by
+``case_disposition``, paged, 20 by default, full results), ``GET /api/v1/users/{uuid}`` (a user
+record, its ``email``), and the matter case notes:
 
 * ``POST /api/v1/matters/{uuid}/notes`` with ``subject``, ``body`` and ``note_type`` (a Note
   Type lookup value) creates a note: ``201`` with ``{"data": {... "casenote_uuid": ...}}``;
@@ -60,6 +62,8 @@ class LegalServerState:
     core_token: str = "sandbox-token"
     note_types: set[str] = field(default_factory=lambda: {"docketwatch", "Case Note"})
     matters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # uuid -> notes
+    full_matters: list[dict[str, Any]] = field(default_factory=list)  # the matters search
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user uuid -> record
     calls: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -97,6 +101,52 @@ def render(report: Report, hidden: bool) -> tuple[str, str]:
     return "application/json", json.dumps(data)
 
 
+def _page(items: list[dict[str, Any]], query: dict[str, str], default: int) -> dict[str, Any]:
+    """A Core API search answer: one page of ``items`` and where it stands."""
+    size = max(1, min(int(query.get("page_size", "") or default), 100))
+    number = max(1, int(query.get("page_number", "1") or 1))
+    return {
+        "page_number": number,
+        "page_size": size,
+        "total_number_of_pages": max(1, -(-len(items) // size)),
+        "total_records": len(items),
+        "data": items[(number - 1) * size : number * size],
+    }
+
+
+def matter(
+    a_number: str,
+    name: str,
+    citizenship: str,
+    advocates: list[tuple[str, str]],
+    *,
+    disposition: str = "Open",
+    custom: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A matter as the Core API's full search results give it (a few of its fields):
+    ``advocates`` are (type, user uuid) of its current assignments."""
+    family, _, given = name.partition(",")
+    return {
+        "matter_uuid": str(uuid.uuid4()),
+        "client_full_name": f"{given.strip()} {family.strip()}".strip(),
+        "first": given.strip(),
+        "last": family.strip(),
+        "case_disposition": disposition,
+        "a_number": a_number,
+        "citizenship": citizenship,
+        "date_of_birth": {"raw_value": None, "text_value": None},
+        "custom_fields": custom or {},
+        "assignments": [
+            {
+                "type": kind,
+                "end_date": None,
+                "user": {"user_id": 1, "user_uuid": user, "user_name": "Advocate"},
+            }
+            for kind, user in advocates
+        ],
+    }
+
+
 class LegalServerSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = LegalServerState()
@@ -121,6 +171,12 @@ class LegalServerSandbox(ReplicaServer):
                     return
                 if parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes"):
                     self._notes_list(parts.path.split("/")[4], query)
+                    return
+                if parts.path == "/api/v1/matters":
+                    self._matters(query)
+                    return
+                if parts.path.startswith("/api/v1/users/"):
+                    self._user(parts.path.rsplit("/", 1)[-1])
                     return
                 if parts.path != REPORT_PATH:
                     self._send(404, "text/plain", "Not Found")
@@ -149,22 +205,41 @@ class LegalServerSandbox(ReplicaServer):
                     self._json(404, {"error_message": f"Unknown UUID {matter}"})
                 return notes
 
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization", "") == f"Bearer {state.core_token}":
+                    return True
+                refused = "User not authorized to perform this operation"
+                self._json(401, {"error_message": refused})
+                return False
+
+            def _matters(self, query: dict[str, str]) -> None:
+                """Search Matters: filtered by disposition, paged (20 by default)."""
+                if not self._authorized():
+                    return
+                with state.lock:
+                    wanted = query.get("case_disposition")
+                    found = [
+                        m
+                        for m in state.full_matters
+                        if not wanted or m.get("case_disposition") == wanted
+                    ]
+                    self._json(200, _page(found, query, 20))
+
+            def _user(self, user_uuid: str) -> None:
+                if not self._authorized():
+                    return
+                user = state.users.get(user_uuid)
+                if user is None:
+                    self._json(404, {"error_message": f"Unknown UUID {user_uuid}"})
+                    return
+                self._json(200, {"data": user})
+
             def _notes_list(self, matter: str, query: dict[str, str]) -> None:
                 with state.lock:
                     notes = self._core(matter)
                     if notes is None:
                         return
-                    size = max(1, min(int(query.get("page_size", "20") or 20), 100))
-                    number = max(1, int(query.get("page_number", "1") or 1))
-                    pages = max(1, -(-len(notes) // size))
-                    chunk = notes[(number - 1) * size : number * size]
-                    answer = {
-                        "page_number": number,
-                        "page_size": size,
-                        "total_number_of_pages": pages,
-                        "total_records": len(notes),
-                        "data": chunk,
-                    }
+                    answer = _page(notes, query, 20)
                 self._json(200, answer)
 
             def do_POST(self) -> None:

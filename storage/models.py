@@ -880,6 +880,7 @@ APSCHEDULER_JOBS = sa.Table(
 class RosterSyncKind(enum.StrEnum):
     file = "file"  # a CSV or XLSX at an https:// address, a file, or the newest file of a folder
     legalserver_report = "legalserver-report"  # LegalServer's Reports API
+    legalserver = "legalserver"  # LegalServer's Core API: a search of open matters
 
 
 class RosterSync(SQLModel, table=True):

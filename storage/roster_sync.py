@@ -39,9 +39,12 @@ def source_key(kind: str, source: str) -> str:
 
 
 def guess_kind(source: str) -> str:
-    """A LegalServer report's API address is that; any other address or a path is a file."""
+    """A LegalServer report's API address is that, a LegalServer site's address (no path) its
+    Core API; any other address or a path is a file."""
     if "/modules/report/api_export.php" in source:
         return RosterSyncKind.legalserver_report.value
+    if "://" in source and ".legalserver.org" in source and urlsplit(source).path in ("", "/"):
+        return RosterSyncKind.legalserver.value
     return RosterSyncKind.file.value
 
 
@@ -69,6 +72,14 @@ def check_source(kind: str, source: str) -> str:
                 "the report's address carries its api_key: give the address without it, and "
                 "the key in --token-file (it is sealed, and never shown)"
             )
+    elif kind == RosterSyncKind.legalserver.value:
+        check_address(source)
+        if urlsplit(source).path not in ("", "/") or urlsplit(source).query:
+            raise ValidationError(
+                "LegalServer's Core API source is the site's address alone, e.g. "
+                "https://SITE.legalserver.org (the matters are searched under /api/v1/)"
+            )
+        source = source.rstrip("/")
     elif "://" in source:
         check_address(source)
     return source

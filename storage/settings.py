@@ -325,6 +325,22 @@ class Settings(BaseSettings):
         default="your organization's account",
         description="What the sign-in button names (e.g. Microsoft 365, Google).",
     )
+    legalserver_a_number_field: str = Field(
+        default="a_number",
+        max_length=80,
+        description=(
+            "Where a LegalServer matter keeps the client's A-number (Core API roster sync): a "
+            "matter field (a_number) or a custom field's database name (e.g. a_number_123)."
+        ),
+    )
+    legalserver_nationality_field: str = Field(
+        default="citizenship",
+        max_length=80,
+        description=(
+            "Where a LegalServer matter keeps the client's nationality (Core API roster sync): "
+            "a matter field (citizenship) or a custom field's database name."
+        ),
+    )
     roster_sync_max_deactivate_share: float = Field(
         default=0.1,
         ge=0,

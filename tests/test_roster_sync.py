@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -405,3 +406,58 @@ def test_the_roster_page_sets_the_source_and_dry_runs_it(
         sign_in("admin")
         page = web.get("/sources").text
         assert "Roster sync" in page and "dry-run" in page
+
+
+def test_legalserver_core_api_matters_with_pages_custom_fields_and_advocates(
+    program: tuple[sa.Engine, int],
+) -> None:
+    from sandbox.legalserver import matter
+
+    engine, org = program
+    settings = Settings(legalserver_a_number_field="a_number_77")
+    with LegalServerSandbox() as site:
+        ana_uuid, cora_uuid, gone_uuid = (str(uuid.uuid4()) for _ in range(3))
+        site.state.users = {
+            ana_uuid: {"user_uuid": ana_uuid, "email": "Ana@Example.org"},
+            cora_uuid: {"user_uuid": cora_uuid, "email": "cora@example.org"},
+            gone_uuid: {"user_uuid": gone_uuid, "email": "left@example.org"},
+        }
+        open_ones = [
+            matter(
+                "",
+                f"DOE{i}, JANE",
+                "MEXICO",
+                [("Primary", ana_uuid)] if i % 7 else [("Primary", gone_uuid)],
+                custom={"a_number_77": f"A-912-{i:03d}-{i:03d}"},
+            )
+            for i in range(130)
+        ]
+        closed = matter(
+            "", "ROE, RITA", "MX", [], disposition="Closed", custom={"a_number_77": "912999999"}
+        )
+        site.state.full_matters = [*open_ones, closed]
+        source = SyncSource.given("legalserver", site.url, "sandbox-token", None)
+        done = sync_program(engine, settings, org, given=source, now=NOW)
+        assert (done.exit_code, done.outcome) == (0, "ok"), done.message
+        assert done.report is not None and done.report.unknown_emails == ["left@example.org"]
+        pages = [c for c in site.state.calls if c["path"] == "/api/v1/matters"]
+        assert [c["page_number"] for c in pages] == ["1", "2"]
+        assert all(
+            c["case_disposition"] == "Open" and c["custom_fields"] == "a_number_77" for c in pages
+        )
+        # each advocate looked up once (two of them are assigned)
+        assert sum(c["path"].startswith("/api/v1/users/") for c in site.state.calls) == 2
+        stored = _clients(engine, org)
+        assert len(stored) == 130 and "912999999" not in stored
+        one = stored["912001001"]
+        assert (one.name, one.nationality_code) == ("DOE1, JANE", "MX")
+        assert one.case_uuid == open_ones[1]["matter_uuid"]
+        with session_scope(engine) as s:
+            ana = s.exec(select(Staff).where(Staff.email == ANA)).one()
+        assert one.primary_attorney_id == ana.id
+        assert stored["912000000"].primary_attorney_id is None  # its advocate is not staff
+        site.state.core_token = "rotated"
+        refused = sync_program(engine, settings, org, given=source, now=NOW)
+        assert refused.exit_code == 2 and "HTTP 401" in refused.message
+    with pytest.raises(ValidationError, match="site's address alone"):
+        check_source("legalserver", "https://x.legalserver.org/api/v1/matters")
