@@ -162,3 +162,51 @@ def test_tokens_from_the_command_line(tmp_path: Path) -> None:
     assert not [
         p for p in tmp_path.rglob("*") if p.is_file() and token.group(1).encode() in p.read_bytes()
     ]
+
+
+def test_an_admin_makes_and_revokes_a_token_on_the_web(sqlite_engine: sa.Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from storage.settings import Settings
+    from web import auth
+    from web.app import create_app
+
+    with session_scope(sqlite_engine) as s:
+        ids = {
+            role: add_staff(s, name=role, email=f"{role}@example.org", role=role).id
+            for role in ("admin", "coordinator")
+        }
+    app = create_app(sqlite_engine, Settings(ack_secret="s3cret"), clock=lambda: NOW)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as web:
+
+        def sign_in(role: str) -> str:
+            staff_id = ids[role]
+            assert staff_id is not None
+            cookie, csrf = auth.start_session(sqlite_engine, staff_id, NOW)
+            web.cookies.set(auth.COOKIE, auth.sign("s3cret", cookie))
+            return csrf
+
+        csrf = sign_in("coordinator")
+        assert web.get("/api-tokens").status_code == 403
+        assert web.post("/api-tokens", data={"name": "x", "csrf_token": csrf}).status_code == 403
+        csrf = sign_in("admin")
+        made = web.post("/api-tokens", data={"name": "intake dashboard", "csrf_token": csrf})
+        assert made.status_code == 200
+        (token,) = re.findall(r"<code>(dwapi_[^<]+)</code>", made.text)
+        assert (
+            web.get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
+        listed = web.get("/api-tokens").text
+        assert token not in listed and "intake dashboard" in listed
+        with session_scope(sqlite_engine) as s:
+            (row,) = s.exec(select(ApiToken)).all()
+        gone = web.post(f"/api-tokens/{row.id}/revoke", data={"csrf_token": csrf})
+        assert gone.status_code == 303
+        assert (
+            web.get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )
+        with session_scope(sqlite_engine) as s:
+            actions = [a.action for a in s.exec(select(AuditEntry))]
+        assert "api_token_made" in actions and "api_token_revoked" in actions

@@ -461,3 +461,40 @@ def test_legalserver_core_api_matters_with_pages_custom_fields_and_advocates(
         assert refused.exit_code == 2 and "HTTP 401" in refused.message
     with pytest.raises(ValidationError, match="site's address alone"):
         check_source("legalserver", "https://x.legalserver.org/api/v1/matters")
+
+
+def test_an_export_at_an_address_over_http(program: tuple[sa.Engine, int], tmp_path: Path) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    engine, org = program
+    _write(tmp_path, "clients.csv", _people(4))
+    (tmp_path / "export").write_bytes((tmp_path / "clients.csv").read_bytes())  # no suffix
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        done = _sync(engine, org, given=SyncSource.given("file", f"{base}/clients.csv", None, None))
+        assert (done.exit_code, done.outcome) == (0, "ok"), done.message
+        # no suffix in the address: the content type (or the bytes) say what it is; another
+        # address is another source, which now lists them (nothing added)
+        again = _sync(engine, org, given=SyncSource.given("file", f"{base}/export", None, None))
+        assert again.exit_code == 0 and again.report is not None
+        assert (again.report.rows, again.report.created) == (4, 0)
+        missing = _sync(engine, org, given=SyncSource.given("file", f"{base}/nope.csv", None, None))
+        assert (missing.exit_code, missing.outcome) == (
+            2,
+            "failed",
+        ) and "HTTP 404" in missing.message
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(_clients(engine, org)) == 4

@@ -72,6 +72,50 @@ def roster_sync_settings(
     return RedirectResponse("/roster?done=sync-saved", status_code=303)
 
 
+def api_tokens_view(request: Request, user: User, s: Session, made: str = "") -> Response:
+    from storage.api_tokens import tokens
+
+    return page(
+        request,
+        "admin/api_tokens.html",
+        user,
+        tokens=tokens(s, user.organization_id),
+        made=made,
+    )
+
+
+@router.get("/api-tokens")
+def api_tokens(request: Request, user: User, s: Scoped) -> Response:
+    """The program's tokens of the read-only JSON API (never the tokens themselves)."""
+    return api_tokens_view(request, user, s)
+
+
+@router.post("/api-tokens")
+def api_token_create(
+    request: Request,
+    w: App,
+    user: User,
+    s: Scoped,
+    name: Annotated[str, Form(max_length=80)],
+) -> Response:
+    """A new token, shown on this answer only (only its digest is kept)."""
+    from storage.api_tokens import create_token
+
+    token = create_token(s, user.organization_id, name, w.now())
+    auth.audit(s, w.now(), user.staff_id, "api_token_made", detail=name, ip=client_ip(request))
+    return api_tokens_view(request, user, s, made=token)
+
+
+@router.post("/api-tokens/{token_id}/revoke")
+def api_token_revoke(request: Request, w: App, user: User, s: Scoped, token_id: RowId) -> Response:
+    from storage.api_tokens import revoke_token
+
+    row = revoke_token(s, user.organization_id, token_id, w.now())
+    detail = f"#{row.id} {row.name}"
+    auth.audit(s, w.now(), user.staff_id, "api_token_revoked", detail=detail, ip=client_ip(request))
+    return RedirectResponse("/api-tokens", status_code=303)
+
+
 @router.get("/staff")
 def staff_list(request: Request, user: User, s: Scoped) -> Response:
     from storage.people import list_staff
