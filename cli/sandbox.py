@@ -149,16 +149,33 @@ def sandbox_legalserver(
         str, typer.Option(help="The attorney email the report's rows name.")
     ] = "attorney@example.org",
 ) -> None:
-    """Serve a LegalServer replica (the Reports API) on loopback until Ctrl-C: report 1 lists
-    synthetic active clients as JSON (api_key sandbox-key), report 2 the same as XML. Sync it
-    with `docketwatch clients sync URL --token-file FILE`."""
-    from sandbox.legalserver import LegalServerSandbox, demo_report
+    """Serve a LegalServer replica on loopback until Ctrl-C: the Reports API (report 1 lists
+    synthetic active clients as JSON, api_key sandbox-key; report 2 the same as XML) and the
+    Core API (the same clients as open matters, their advocate's user record, case notes;
+    Bearer token sandbox-token). Sync it with `docketwatch clients sync URL --token-file FILE`
+    (a report's address, or the site's for the Core API)."""
+    import uuid
+
+    from sandbox.legalserver import LegalServerSandbox, demo_report, matter
 
     with LegalServerSandbox(port) as replica:
-        replica.set_report(1, demo_report(roster, attorney, "json"))
+        report = demo_report(roster, attorney, "json")
+        replica.set_report(1, report)
         replica.set_report(2, demo_report(roster, attorney, "xml"))
+        advocate = str(uuid.uuid4())
+        replica.state.users[advocate] = {"user_uuid": advocate, "email": attorney}
+        for row in report.rows:
+            found = matter(
+                str(row["A Number"]),
+                str(row["Client Full Name"]),
+                str(row["Citizenship"]),
+                [("Primary", advocate)],
+            )
+            replica.state.full_matters.append(found)
+            replica.state.matters[found["matter_uuid"]] = []
         serve_until_interrupted(
-            replica, f"LegalServer replica: report 1 at {replica.report_url(1)}"
+            replica,
+            f"LegalServer replica: report 1 at {replica.report_url(1)}; Core API at {replica.url}",
         )
 
 
