@@ -26,7 +26,7 @@ from storage.errors import ChannelError
 from storage.settings import mask_channel
 from storage.webhook_channels import parse
 
-USER_AGENT = "docketwatch-webhooks/1 (+https://github.com/docketwatch)"
+USER_AGENT = "docketwatch-webhooks/1"
 TIMEOUT = httpx.Timeout(15.0, connect=10.0)
 
 

@@ -106,6 +106,8 @@ def erase_client(s: Session, client: Client, now: datetime, by_staff: int | None
     client.born_on = None
     client.country_of_birth_code = None
     client.notes = ""
+    client.case_uuid = None  # its matter in the program's LegalServer: no note goes there now
+    client.roster_source = None  # no sync lists it any more
     client.active = False
     client.status = ClientStatus.closed.value
     client.erased_at = now
