@@ -82,6 +82,7 @@ def _path(route: APIRoute, rows: Rows) -> str:
         "fmt": "csv",
         "action": "pause",
         "token": "no-such-upload",
+        "token_id": 1,  # no API token is made here: its own 404, for every program
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
 

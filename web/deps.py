@@ -46,7 +46,7 @@ MAX_ID = 2**63 - 1  # the largest row id a database stores: a larger one names n
 RowId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID)]
 ClientFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 #: parameters that name a row: out of range, the answer is 404 (no such row), not 400
-ROW_PARAMS = frozenset({"client_id", "event_id", "staff_id", "client"})
+ROW_PARAMS = frozenset({"client_id", "event_id", "staff_id", "client", "token_id"})
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # the dates a page accepts
 BODY_LIMIT = "x-body-limit"
 
