@@ -68,6 +68,7 @@ class SyncSource:
     source: str
     token: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)
+    hidden_columns: bool = True  # a LegalServer report's hidden columns (its API's default)
 
     @property
     def key(self) -> str:
@@ -75,13 +76,20 @@ class SyncSource:
 
     @classmethod
     def of(cls, row: RosterSync) -> SyncSource:
-        return cls(row.kind, row.source, row.token, dict(row.mapping))
+        hidden = row.options.get("hidden_columns", "yes") != "no"
+        return cls(row.kind, row.source, row.token, dict(row.mapping), hidden)
 
     @classmethod
     def given(
-        cls, kind: str, source: str, token: str | None, mapping: list[str] | None
+        cls,
+        kind: str,
+        source: str,
+        token: str | None,
+        mapping: list[str] | None,
+        hidden_columns: bool = True,
     ) -> SyncSource:
-        return cls(kind, check_source(kind, source), token, parse_mapping(mapping or []))
+        checked = check_source(kind, source)
+        return cls(kind, checked, token, parse_mapping(mapping or []), hidden_columns)
 
 
 @dataclass
@@ -195,7 +203,10 @@ def _legalserver_report(source: SyncSource, workdir: Path) -> Path:
         raise SourceError(f"{where}: the report's api_key is missing (--token-file)")
     key, _, bearer = source.token.partition("\n")
     headers = {"authorization": f"Bearer {bearer.strip()}"} if bearer.strip() else {}
-    answer = _get(source.source, {"api_key": key.strip()}, headers)
+    params = {"api_key": key.strip()}
+    if not source.hidden_columns:  # LegalServer includes them unless asked
+        params["display_hidden_columns"] = "false"
+    answer = _get(source.source, params, headers)
     rows = _report_rows(answer, where)
     if not rows:
         raise SourceError(f"{where}: the report has no rows (a sync never reads an empty list)")

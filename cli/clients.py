@@ -170,6 +170,13 @@ def clients_sync(
         list[str] | None,
         typer.Option("--map", help="FIELD=HEADER for a column the import does not know."),
     ] = None,
+    hidden_columns: Annotated[
+        bool,
+        typer.Option(
+            "--hidden-columns/--no-hidden-columns",
+            help="A LegalServer report's hidden columns: read (its API's default) or not.",
+        ),
+    ] = True,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what the sync would do; store nothing.")
     ] = False,
@@ -196,9 +203,10 @@ def clients_sync(
         given = None
         if source is not None:
             chosen = kind or guess_kind(source)
-            given = SyncSource.given(chosen, source, read_token(token_file), mapping)
-        elif kind or token_file or mapping:
-            raise fail("--kind, --token-file and --map go with a SOURCE")
+            token = read_token(token_file)
+            given = SyncSource.given(chosen, source, token, mapping, hidden_columns)
+        elif kind or token_file or mapping or not hidden_columns:
+            raise fail("--kind, --token-file, --map and --no-hidden-columns go with a SOURCE")
         result = sync_program(engine, settings, org, given=given, dry_run=dry_run, force=force)
     report = result.report
     if report is not None and report.rejects:

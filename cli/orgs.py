@@ -129,6 +129,13 @@ def orgs_set(
         list[str] | None,
         typer.Option(help="FIELD=HEADER for a column the import does not know. Repeatable."),
     ] = None,
+    roster_sync_hidden_columns: Annotated[
+        bool | None,
+        typer.Option(
+            "--roster-sync-hidden-columns/--roster-sync-no-hidden-columns",
+            help="A LegalServer report's hidden columns: read (its API's default) or not.",
+        ),
+    ] = None,
     roster_sync_every: Annotated[
         int | None, typer.Option(help="Minutes between syncs (default 60).")
     ] = None,
@@ -169,7 +176,13 @@ def orgs_set(
     from storage.tenancy import resolve, scope_of
 
     notes = (legalserver_site, legalserver_token_file, case_note_type, case_note_language)
-    roster = (roster_sync, roster_sync_kind, roster_sync_token_file, roster_sync_map)
+    roster = (
+        roster_sync,
+        roster_sync_kind,
+        roster_sync_token_file,
+        roster_sync_map,
+        roster_sync_hidden_columns,
+    )
     with open_engine() as engine, open_session(engine) as session:
         org = scope_of(session) or resolve(session, None).id
         assert org is not None
@@ -192,6 +205,9 @@ def orgs_set(
             now=datetime.now(UTC),
             token=read_token(roster_sync_token_file),
             mapping=roster_sync_map,
+            options=None
+            if roster_sync_hidden_columns is None
+            else {"hidden_columns": "yes" if roster_sync_hidden_columns else "no"},
             interval_minutes=roster_sync_every,
             enabled=roster_sync_enabled
             if roster_sync_enabled is not None

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -195,6 +196,19 @@ def test_a_legalserver_report_json_and_xml(program: tuple[sa.Engine, int], tmp_p
         assert done.exit_code == 0, done.message
         call = site.state.calls[-1]
         assert call["api_key"] == "sandbox-key" and call["load"] == "312"
+        assert "display_hidden_columns" not in call  # LegalServer's default: hidden ones too
+        # asked not to: the hidden column is not in the answer, and nothing else changes
+        shown = SyncSource.given(
+            "legalserver-report", site.report_url(312), "sandbox-key", DEMO_MAPPING, False
+        )
+        assert _sync(engine, org, given=shown).exit_code == 0
+        assert site.state.calls[-1]["display_hidden_columns"] == "false"
+        with httpx.Client() as web:  # the replica's answer, as LegalServer writes it
+            url = site.report_url(312) + "&api_key=sandbox-key"
+            answer = web.get(url).json()
+            hidden = web.get(url + "&display_hidden_columns=false").json()
+        assert "Internal Notes" in answer[0] and "Internal Notes" not in hidden[0]
+        assert {answer[0]["Detained?"], answer[1]["Detained?"]} == {"t", "f"}
         stored = _clients(engine, org)
         assert len(stored) == 12
         assert {c.primary_attorney_id for c in stored.values()} != {None}
