@@ -14,6 +14,9 @@ they add must not make the server call its own or its network's addresses (a tes
 
 Redirects: Apprise's webhook plugins post to the address given; docketwatch adds no redirect
 following of its own. The CLI (the host's admin) is not limited.
+
+The same holds for a roster source a program's admin sets on the web (:func:`check_web_source`):
+an address on a public host only, never a file or folder on the server.
 """
 
 from __future__ import annotations
@@ -75,19 +78,37 @@ def check_web_channel(url: str, allow_private: bool = False) -> None:
         raise ChannelError(f"a channel of kind {scheme!r} cannot be added here (kinds: {kinds})")
     if scheme not in HOSTED or allow_private:
         return
+    _public_host(url, "channel")
+
+
+def _public_host(url: str, what: str) -> None:
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:
         host = ""
     if not host:
-        raise ChannelError("the channel names no host to send to")
+        raise ChannelError(f"the {what} names no host")
     try:
         found = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
-        raise ChannelError(f"the channel's host {host!r} does not resolve") from None
+        raise ChannelError(f"the {what}'s host {host!r} does not resolve") from None
     private = sorted(a for a in found if not _public(str(a)))
     if private:
         raise ChannelError(
-            f"the channel's host {host!r} is a loopback, private, link-local or reserved "
-            "address: a program's channel must reach a public one"
+            f"the {what}'s host {host!r} is a loopback, private, link-local or reserved "
+            f"address: a program's {what} must be a public one"
         )
+
+
+def check_web_source(source: str, allow_private: bool = False) -> None:
+    """Refuse, with the reason, a roster source a program's admin may not set on the web: a
+    file or folder on the server (the host's admin sets those with the command line), or an
+    address on the server's own networks (``web_channels_private`` lifts that, as for
+    channels)."""
+    if "://" not in source:
+        raise ChannelError(
+            "a file or folder on the server is set by the host's admin "
+            "(`docketwatch orgs set --roster-sync PATH`): on the web, give an https:// address"
+        )
+    if not allow_private:
+        _public_host(source, "roster source")

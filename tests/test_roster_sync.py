@@ -393,7 +393,7 @@ def test_the_roster_page_sets_the_source_and_dry_runs_it(
         assert "No source is set" in web.get("/roster").text
         form = {
             "kind": "file",
-            "source": str(tmp_path / "roster.csv"),
+            "source": "https://93.184.216.34/exports/roster.csv",  # a public address
             "token": "bearer-secret-value",
             "mapping": "",
             "every": "30",
@@ -409,6 +409,19 @@ def test_the_roster_page_sets_the_source_and_dry_runs_it(
         form["source"] = "http://roster.example.org/x.csv"
         refused = web.post("/roster/sync", data=form)
         assert refused.status_code == 400 and "https://" in refused.text
+        # a program's admin never points the server at its own files or networks
+        for inside, why in [
+            (str(tmp_path / "roster.csv"), "set by the host"),
+            ("/etc/passwd", "set by the host"),
+            ("https://127.0.0.1/x.csv", "loopback, private"),
+            ("https://169.254.169.254/latest/meta-data", "loopback, private"),
+        ]:
+            form["source"] = inside
+            answer = web.post("/roster/sync", data=form)
+            assert answer.status_code == 400 and why in answer.text, inside
+        # the host's admin set the program's source to a file on the server
+        with session_scope(engine) as s:
+            configure(s, org, kind="file", source=str(tmp_path / "roster.csv"), now=NOW)
 
         csrf = sign_in("coordinator")
         dry = web.post("/roster/sync/dry-run", data={"csrf_token": csrf})

@@ -53,8 +53,10 @@ def roster_sync_settings(
     enabled: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """A program's roster source (admins): a token given is sealed; a blank one keeps it."""
-    from storage.roster_sync import configure
+    from storage.channel_targets import check_web_source
+    from storage.roster_sync import check_source, configure
 
+    check_web_source(check_source(kind, source), w.settings.web_channels_private)
     saved = configure(
         s,
         user.organization_id,
