@@ -29,7 +29,8 @@ def delivery_log(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Deliveries, newest first, joined with their event, staff and channel; client reminders
-    (kind ``client_reminder``) among them, unless a staff member is asked for."""
+    (kind ``client_reminder``) and case notes (``case_note``) among them, unless a staff member
+    is asked for."""
     query = (
         select(Delivery, Event, Staff, StaffChannel)
         .join(Event, col(Event.id) == Delivery.event_id)
@@ -47,7 +48,7 @@ def delivery_log(
         query = query.where(Event.client_id == found)
     if staff:
         query = query.where(Staff.id == get_staff(session, staff).id)
-    if kind_name and kind_name != REMINDER_KIND:
+    if kind_name and kind_name not in (REMINDER_KIND, CASE_NOTE_KIND):
         kind(kind_name)
         query = query.where(Event.kind == kind_name)
     elif kind_name:
@@ -83,11 +84,55 @@ def delivery_log(
         )
     if not staff and kind_name in (None, REMINDER_KIND):
         rows += _reminder_rows(session, found, status, limit, clients)
-        rows.sort(key=lambda r: -int(r["delivery"] or 0))
+    if not staff and kind_name in (None, CASE_NOTE_KIND):
+        rows += _case_note_rows(session, found, status, limit, clients)
+    rows.sort(key=lambda r: -int(r["delivery"] or 0))
     return rows[:limit]
 
 
 REMINDER_KIND = "client_reminder"
+CASE_NOTE_KIND = "case_note"
+
+
+def _case_note_rows(
+    session: Session,
+    client_id: int | None,
+    status: str | None,
+    limit: int,
+    clients: dict[int | None, str],
+) -> list[dict[str, Any]]:
+    """The outbox rows of case notes (written on clients' LegalServer matters), in the log's
+    shape."""
+    query = (
+        select(Delivery, Event)
+        .join(Event, col(Event.id) == Delivery.event_id)
+        .where(Delivery.kind == CASE_NOTE_KIND)
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        query = query.where(Event.client_id == client_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    return [
+        {
+            "delivery": delivery.id,
+            "alert": event.id,
+            "kind": f"{CASE_NOTE_KIND}:{event.kind}",
+            "severity": event.severity,
+            "client": redact_a_number(clients[event.client_id]) if event.client_id else "",
+            "staff": "(the client's matter)",
+            "channel": "LegalServer",
+            "status": delivery.status,
+            "attempts": delivery.attempts,
+            "created_at": delivery.created_at.isoformat(timespec="seconds"),
+            "sent_at": delivery.sent_at.isoformat(timespec="seconds") if delivery.sent_at else "",
+            "acknowledged": bool(event.acknowledged_at),
+            "escalation": 0,
+            "error": delivery.last_error,
+        }
+        for delivery, event in session.exec(query)
+    ]
 
 
 def _reminder_rows(

@@ -33,6 +33,7 @@ from storage.models import (
     CaseSystem,
     Client,
     Delivery,
+    DeliveryAttempt,
     DeliveryStatus,
     Event,
     Staff,
@@ -105,6 +106,11 @@ class CaseNoteHandler(DeliveryHandler):
             row.status, row.last_error = DeliveryStatus.void.value, "no LegalServer matter now"
             session.add(row)
             return None
+        # Any earlier attempt (even one `alerts retry` has since reset) may have written it.
+        tried = session.exec(
+            select(DeliveryAttempt.id).where(DeliveryAttempt.delivery_id == row.id)
+        ).first()
+        look_first = tried is not None or row.attempts > 0 or bool(row.last_error)
         if not claim(session, row.id, ctx.now):
             return None
         key = dedup_key(event.id)
@@ -128,7 +134,7 @@ class CaseNoteHandler(DeliveryHandler):
                 "note_type": site.note_type,
                 "key": key,
                 "token": site.token,
-                "look_first": row.attempts > 0,  # an earlier attempt may have written it
+                "look_first": look_first,
             },
         )
         return Outgoing([row.id], url, message)

@@ -80,6 +80,16 @@ def test_an_alert_becomes_one_case_note(
     # the same event never queues a second note; a later pass writes nothing more
     dispatcher(sqlite_engine, Clock(START + timedelta(minutes=5))).run_once()
     assert len(site.state.matters[MATTER]) == 1
+    # the delivery log shows it beside the alerts
+    from monitor.alerts import delivery_log
+
+    with session_scope(sqlite_engine) as s:
+        logged = [r for r in delivery_log(s) if r["kind"].startswith("case_note:")]
+        only = delivery_log(s, kind_name="case_note")
+    assert [(r["kind"], r["status"], r["channel"]) for r in logged] == [
+        ("case_note:hearing_moved_earlier", "sent", "LegalServer")
+    ]
+    assert only == logged
 
 
 def test_a_write_that_timed_out_is_found_not_written_again(
@@ -127,6 +137,17 @@ def test_failures_reach_admins_only(
     d.run_once()
     assert any("Case note NOT written" in m.subject for m in sink.to("admin@example.org"))
     assert not any("Case note" in m.subject for m in sink.to("ana@example.org"))
+    # The token fixed, an admin retries it: it is looked for first, then written once.
+    from monitor.alerts import retry
+
+    site.state.core_token = "sandbox-token"
+    with session_scope(sqlite_engine) as s:
+        assert retry(s, [delivery.id or 0], False, clock.now) == 1
+    d.run_once()
+    (delivery,) = _case_deliveries(sqlite_engine)
+    assert delivery.status == "sent" and len(site.state.matters[MATTER]) == 1
+    methods = [c.get("method", "GET") for c in site.state.calls if "/notes" in c["path"]]
+    assert methods[-2:] == ["GET", "POST"]  # the search, then the one write
 
 
 def test_no_site_or_no_matter_no_note(sqlite_engine: sa.Engine, sink: SmtpSink) -> None:
