@@ -38,4 +38,12 @@ def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'demo' / 'docketwatch.db'}"
     log = run_cli("alerts", "log", "--json", cwd=tmp_path, env={"DATABASE_URL": db})
     assert log.returncode == 0, log.stderr
-    assert sum(1 for r in json.loads(log.stdout) if r["status"] == "sent") == 5
+    logged = json.loads(log.stdout)
+    notes = [r for r in logged if r["kind"].startswith("case_note:")]
+    alerts = [r for r in logged if not r["kind"].startswith("case_note:")]
+    assert sum(1 for r in alerts if r["status"] == "sent") == 5
+    assert sorted(r["kind"] for r in notes if r["status"] == "sent") == [
+        "case_note:client_transferred",
+        "case_note:court_closed",
+        "case_note:hearing_moved_earlier",
+    ]
