@@ -119,7 +119,7 @@ def _newest(folder: Path) -> Path:
 
 
 def _get(url: str, params: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-    where = urlsplit(url)._replace(query="").geturl()
+    where = _bare(url)
     try:
         with httpx.stream(
             "GET",
@@ -198,7 +198,7 @@ def _report_rows(answer: httpx.Response, where: str) -> list[dict[str, str]]:
 
 
 def _legalserver_report(source: SyncSource, workdir: Path) -> Path:
-    where = urlsplit(source.source)._replace(query="").geturl()
+    where = _bare(source.source)
     if not source.token:
         raise SourceError(f"{where}: the report's api_key is missing (--token-file)")
     key, _, bearer = source.token.partition("\n")
@@ -428,10 +428,13 @@ def _languages(engine: sa.Engine, settings: Settings) -> frozenset[str]:
         return frozenset(switched_on(session, settings))
 
 
+def _bare(url: str) -> str:
+    """An address without its query (where a LegalServer report's key travels)."""
+    return urlsplit(url)._replace(query="").geturl()
+
+
 def _where(source: SyncSource) -> str:
-    if "://" not in source.source:
-        return source.source
-    return urlsplit(source.source)._replace(query="").geturl()
+    return _bare(source.source) if "://" in source.source else source.source
 
 
 def _summary(report: ImportReport) -> str:

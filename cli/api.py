@@ -7,18 +7,19 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonOpt, emit_records, group, handles_errors, open_engine, open_session, out
+from cli.common import (
+    JsonOpt,
+    emit_records,
+    group,
+    handles_errors,
+    open_engine,
+    open_session,
+    out,
+    program_of,
+)
 from cli.groups import help_of
 
 app = group(help_of("api"))
-
-
-def _program(session: object) -> int:
-    from storage.tenancy import resolve, scope_of
-
-    org = scope_of(session) or resolve(session, None).id  # type: ignore[arg-type]
-    assert org is not None
-    return org
 
 
 @app.command("create")
@@ -30,7 +31,7 @@ def api_create(
     from storage.api_tokens import create_token
 
     with open_engine() as engine, open_session(engine) as session:
-        token = create_token(session, _program(session), name, datetime.now(UTC))
+        token = create_token(session, program_of(session), name, datetime.now(UTC))
     out.print(f"API token for {name!r}: {token}")
     out.print(
         "  Copy it now: it is not shown again. Use it as `Authorization: Bearer TOKEN` on "
@@ -53,7 +54,7 @@ def api_list(as_json: JsonOpt = False) -> None:
                 "last_used": t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "",
                 "revoked": t.revoked_at.isoformat(timespec="minutes") if t.revoked_at else "",
             }
-            for t in tokens(session, _program(session))
+            for t in tokens(session, program_of(session))
         ]
     emit_records(rows, as_json, False, "API tokens")
 
@@ -67,5 +68,5 @@ def api_revoke(
     from storage.api_tokens import revoke_token
 
     with open_engine() as engine, open_session(engine) as session:
-        row = revoke_token(session, _program(session), token_id, datetime.now(UTC))
+        row = revoke_token(session, program_of(session), token_id, datetime.now(UTC))
     out.print(f"API token #{row.id} ({row.name}) revoked")

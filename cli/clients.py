@@ -24,6 +24,7 @@ from cli.common import (
     open_session,
     out,
     print_table,
+    program_of,
     show_a,
 )
 from cli.groups import help_of
@@ -118,14 +119,6 @@ def clients_import(
         raise typer.Exit(1)
 
 
-def _program_id(engine: object) -> int:
-    """The program this command is about (``--org``, or the only one)."""
-    from storage.tenancy import resolve, scope_of
-
-    with open_session(engine) as session:  # type: ignore[arg-type]
-        return scope_of(session) or int(resolve(session, None).id or 0)
-
-
 def read_token(path: Path | None) -> str | None:
     """A token kept in a file (never on the command line, where `ps` and shell history see it)."""
     if path is None:
@@ -199,7 +192,8 @@ def clients_sync(
 
     settings = get_settings()
     with open_engine() as engine:
-        org = _program_id(engine)
+        with open_session(engine) as session:
+            org = program_of(session)
         given = None
         if source is not None:
             chosen = kind or guess_kind(source)

@@ -199,6 +199,16 @@ def open_session(engine: sa.Engine, *, program: bool = True) -> Iterator[Session
         yield session
 
 
+def program_of(session: Session) -> int:
+    """The program a command is about: ``--org``'s, or the deployment's only one (else an error
+    that says to choose)."""
+    from storage.tenancy import resolve, scope_of
+
+    org = scope_of(session) or resolve(session, None).id
+    assert org is not None
+    return org
+
+
 def show_a(a_number: str, reveal: bool) -> str:
     """An A-number for output: the last four digits unless ``--reveal``."""
     from storage.identifiers import format_a_number, redact_a_number

@@ -170,10 +170,8 @@ def orgs_set(
     """Set a program's settings (with --org SLUG): its roster source for `clients sync`, and its
     LegalServer site for case notes."""
     from cli.clients import read_token
-    from cli.common import open_session
-    from storage.roster_sync import configure, configured, guess_kind
-    from storage.settings import mask_channel
-    from storage.tenancy import resolve, scope_of
+    from cli.common import open_session, program_of
+    from storage.roster_sync import configure, configured, guess_kind, shown
 
     notes = (legalserver_site, legalserver_token_file, case_note_type, case_note_language)
     roster = (
@@ -184,8 +182,7 @@ def orgs_set(
         roster_sync_hidden_columns,
     )
     with open_engine() as engine, open_session(engine) as session:
-        org = scope_of(session) or resolve(session, None).id
-        assert org is not None
+        org = program_of(session)
         if any(v is not None for v in notes) or case_notes is not None:
             _case_notes(session, org, notes, case_notes)
             if all(v is None for v in roster) and roster_sync_every is None:
@@ -213,9 +210,8 @@ def orgs_set(
             if roster_sync_enabled is not None
             else (row.enabled if row is not None else True),
         )
-        shown = mask_channel(saved.source) if "://" in saved.source else saved.source
         out.print(
-            f"roster source: {saved.kind} {shown}, every "
+            f"roster source: {saved.kind} {shown(saved.source)}, every "
             f"{saved.interval_minutes} min, {'on' if saved.enabled else 'paused'}"
             + (", token sealed" if saved.token else "")
             + (f", columns {saved.mapping}" if saved.mapping else "")

@@ -63,24 +63,17 @@ def delivery_log(
     rows = []
     for delivery, event, member, channel in session.exec(query):
         rows.append(
-            {
-                "delivery": delivery.id,
-                "alert": event.id,
-                "kind": event.kind,
-                "severity": event.severity,
-                "client": redact_a_number(clients[event.client_id]) if event.client_id else "",
-                "staff": member.email,
-                "channel": mask_channel(channel.url),
-                "status": delivery.status,
-                "attempts": delivery.attempts,
-                "created_at": delivery.created_at.isoformat(timespec="seconds"),
-                "sent_at": delivery.sent_at.isoformat(timespec="seconds")
-                if delivery.sent_at
-                else "",
-                "acknowledged": bool(event.acknowledged_at),
-                "escalation": delivery.escalation_level,
-                "error": delivery.last_error,
-            }
+            _log_row(
+                delivery,
+                event.client_id,
+                clients,
+                alert=event.id,
+                kind=event.kind,
+                severity=event.severity,
+                staff=member.email,
+                channel=mask_channel(channel.url),
+                acknowledged=bool(event.acknowledged_at),
+            )
         )
     if not staff and kind_name in (None, REMINDER_KIND):
         rows += _reminder_rows(session, found, status, limit, clients)
@@ -92,6 +85,29 @@ def delivery_log(
 
 REMINDER_KIND = "client_reminder"
 CASE_NOTE_KIND = "case_note"
+
+
+def _log_row(
+    delivery: Delivery, client_id: int | None, clients: dict[int | None, str], **what: Any
+) -> dict[str, Any]:
+    """One line of the delivery log: the outbox row's own columns, and ``what`` it carried."""
+    return {
+        "delivery": delivery.id,
+        "alert": "",
+        "kind": "",
+        "severity": "",
+        "client": redact_a_number(clients[client_id]) if client_id else "",
+        "staff": "",
+        "channel": "",
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at.isoformat(timespec="seconds"),
+        "sent_at": delivery.sent_at.isoformat(timespec="seconds") if delivery.sent_at else "",
+        "acknowledged": False,
+        "escalation": delivery.escalation_level,
+        "error": delivery.last_error,
+        **what,
+    }
 
 
 def _case_note_rows(
@@ -115,22 +131,17 @@ def _case_note_rows(
     if status:
         query = query.where(Delivery.status == status)
     return [
-        {
-            "delivery": delivery.id,
-            "alert": event.id,
-            "kind": f"{CASE_NOTE_KIND}:{event.kind}",
-            "severity": event.severity,
-            "client": redact_a_number(clients[event.client_id]) if event.client_id else "",
-            "staff": "(the client's matter)",
-            "channel": "LegalServer",
-            "status": delivery.status,
-            "attempts": delivery.attempts,
-            "created_at": delivery.created_at.isoformat(timespec="seconds"),
-            "sent_at": delivery.sent_at.isoformat(timespec="seconds") if delivery.sent_at else "",
-            "acknowledged": bool(event.acknowledged_at),
-            "escalation": 0,
-            "error": delivery.last_error,
-        }
+        _log_row(
+            delivery,
+            event.client_id,
+            clients,
+            alert=event.id,
+            kind=f"{CASE_NOTE_KIND}:{event.kind}",
+            severity=event.severity,
+            staff="(the client's matter)",
+            channel="LegalServer",
+            acknowledged=bool(event.acknowledged_at),
+        )
         for delivery, event in session.exec(query)
     ]
 
@@ -157,22 +168,15 @@ def _reminder_rows(
     if status:
         query = query.where(Delivery.status == status)
     return [
-        {
-            "delivery": delivery.id,
-            "alert": "",
-            "kind": f"{REMINDER_KIND}:{reminder.rule}",
-            "severity": "",
-            "client": redact_a_number(clients[reminder.client_id]),
-            "staff": "(the client)",
-            "channel": via or "",
-            "status": delivery.status,
-            "attempts": delivery.attempts,
-            "created_at": delivery.created_at.isoformat(timespec="seconds"),
-            "sent_at": delivery.sent_at.isoformat(timespec="seconds") if delivery.sent_at else "",
-            "acknowledged": False,
-            "escalation": 0,
-            "error": delivery.last_error,
-        }
+        _log_row(
+            delivery,
+            reminder.client_id,
+            clients,
+            kind=f"{REMINDER_KIND}:{reminder.rule}",
+            staff="(the client)",
+            channel=via or "",
+            escalation=0,
+        )
         for delivery, reminder, via in session.exec(query)
     ]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlmodel import Session, select
@@ -43,7 +42,6 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 KIND = "case_note"
-SCHEMES = {"lsnotes": "https", "lsnote": "http"}  # the outbox's address of a matter's notes
 USER_AGENT = "docketwatch-case-notes/1"
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 SEARCH_PAGES = 5  # pages of a matter's notes read for the key before a retry
@@ -120,9 +118,7 @@ class CaseNoteHandler(DeliveryHandler):
         if ctx.settings.web_base_url:
             lines.append(f"{ctx.settings.web_base_url.rstrip('/')}/alerts/{event.id}")
         body = "\n".join(lines)
-        parts = urlsplit(site.site.rstrip("/"))
-        scheme = "lsnotes" if parts.scheme == "https" else "lsnote"
-        url = f"{scheme}://{parts.netloc}/api/v1/matters/{client.case_uuid}/notes"
+        url = f"{site.site.rstrip('/')}/api/v1/matters/{client.case_uuid}/notes"
         message = Message(
             title=subject,
             text=body.strip(),
@@ -137,7 +133,7 @@ class CaseNoteHandler(DeliveryHandler):
                 "look_first": look_first,
             },
         )
-        return Outgoing([row.id], url, message)
+        return Outgoing([row.id], url, message, send=send_case_note)
 
     def sent(self, session: Session, delivery: Delivery, now: datetime, result: SendResult) -> None:
         event = session.get(Event, delivery.event_id)
@@ -192,11 +188,6 @@ def _admins(
 # ------------------------------------------------------------------------------------ sending
 
 
-def _endpoint(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{SCHEMES[scheme]}://{rest}"
-
-
 def _error(answer: httpx.Response) -> str:
     try:
         said = answer.json()
@@ -221,9 +212,9 @@ def _found(client: httpx.Client, endpoint: str, key: str) -> str | None:
     return None
 
 
-def send_case_note(url: str, message: Message) -> SendResult:
+def send_case_note(endpoint: str, message: Message) -> SendResult:
+    """Write one case note (``endpoint``: the matter's notes), unless a retry finds it there."""
     data = message.data
-    endpoint = _endpoint(url)
     headers = {"authorization": f"Bearer {data['token']}", "user-agent": USER_AGENT}
     try:
         with httpx.Client(headers=headers, timeout=TIMEOUT, follow_redirects=False) as client:

@@ -72,10 +72,6 @@ class AppriseSender:
             from monitor.webhooks import send_webhook
 
             return send_webhook(url, message)
-        if url.split("://", 1)[0] in ("lsnote", "lsnotes"):  # a case note (monitor/case_notes)
-            from monitor.case_notes import send_case_note
-
-            return send_case_note(url, message)
 
         notifier = apprise.Apprise()
         if not notifier.add(url):
@@ -313,7 +309,7 @@ class Dispatcher:
         message = attach(outgoing.message, outgoing.events, self.settings, self.engine, ctx.now)
         # One key per message, the same on every attempt (a webhook receiver drops a repeat).
         message = replace(message, key="dw_" + "_".join(str(i) for i in sorted(outgoing.ids)))
-        result = self.sender(outgoing.url, message)
+        result = (outgoing.send or self.sender)(outgoing.url, message)
         if not result.ok:  # an error may name the recipient: scrubbed before it is kept
             result = SendResult(False, outgoing.scrub(result.error))
         try:

@@ -74,6 +74,9 @@ class Outgoing:
     events: list[Event] = field(default_factory=list)  # their attachments come after the claim
     channel_id: int | None = None  # a staff channel (its health is kept by the dispatcher)
     scrub: Callable[[str], str] = str  # applied to a failed send's error before it is stored
+    # how this kind sends, when it is not to a channel (a case note: the case system's API);
+    # None: the dispatcher's sender (Apprise, or docketwatch's signed webhooks)
+    send: Callable[[str, Message], SendResult] | None = None
 
 
 @dataclass

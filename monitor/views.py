@@ -88,10 +88,6 @@ def current_hearings(session: Session, client_ids: list[int]) -> dict[int, Heari
 
 def latest_custody(session: Session, client_ids: list[int]) -> dict[int, CustodyLookup]:
     """Each client's last known custody (the newest lookup that answered)."""
-    return _latest_custody(session, client_ids)
-
-
-def _latest_custody(session: Session, client_ids: list[int]) -> dict[int, CustodyLookup]:
     if not client_ids:
         return {}
     newest = (
@@ -113,7 +109,7 @@ def client_lines(session: Session, role: str, staff_id: int, limit: int = 500) -
     clients = list(session.exec(query.limit(limit)))
     ids = [c.id for c in clients if c.id is not None]
     hearings = current_hearings(session, ids)
-    custody = _latest_custody(session, ids)
+    custody = latest_custody(session, ids)
     lines = []
     for c in clients:
         assert c.id is not None

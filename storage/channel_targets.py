@@ -27,40 +27,15 @@ from urllib.parse import urlsplit
 
 from storage.errors import ChannelError
 
-WEB_SCHEMES = frozenset(
-    {
-        "mailto",
-        "mailtos",
-        "slack",
-        "msteams",
-        "discord",
-        "tgram",
-        "ntfy",
-        "ntfys",
-        "matrix",
-        "matrixs",
-        "json",
-        "jsons",
-        "form",
-        "forms",
-        "webhooks",
-    }
-)
+#: kinds whose address is a network host (checked to be public before a program may add one)
 HOSTED = frozenset(
-    {
-        "mailto",
-        "mailtos",
-        "ntfy",
-        "ntfys",
-        "matrix",
-        "matrixs",
-        "json",
-        "jsons",
-        "form",
-        "forms",
-        "webhooks",
-    }
+    (
+        *("mailto", "mailtos", "ntfy", "ntfys", "matrix", "matrixs"),
+        *("json", "jsons", "form", "forms", "webhooks"),
+    )
 )
+#: every kind a program's admin may add on the web: those, and hosted services by name
+WEB_SCHEMES = HOSTED | frozenset(["slack", "msteams", "discord", "tgram"])
 
 
 def _public(address: str) -> bool:

@@ -101,6 +101,13 @@ def check_address(address: str) -> None:
     )
 
 
+def shown(source: str) -> str:
+    """A roster source as it may be shown: an address with its secrets masked, a path as it is."""
+    from storage.settings import mask_channel
+
+    return mask_channel(source) if "://" in source else source
+
+
 def configured(session: Session, organization_id: int) -> RosterSync | None:
     return session.exec(
         select(RosterSync).where(RosterSync.organization_id == organization_id)
@@ -196,18 +203,13 @@ def recent_runs(session: Session, organization_id: int, limit: int = 10) -> list
 
 def status_record(session: Session, organization_id: int) -> dict[str, object] | None:
     """The program's roster source and its last sync, for ``status`` and the Sources page."""
-    from storage.settings import mask_channel
-
     row = configured(session, organization_id)
     runs = recent_runs(session, organization_id, 1)
     if row is None and not runs:
         return None
     last = runs[0] if runs else None
-    where = ""
-    if row is not None:
-        where = mask_channel(row.source) if "://" in row.source else row.source
     return {
-        "source": f"{row.kind} {where}" if row else "none set (synced by hand)",
+        "source": f"{row.kind} {shown(row.source)}" if row else "none set (synced by hand)",
         "every": f"{row.interval_minutes} min{'' if row.enabled else ' (paused)'}" if row else "",
         "failing": bool(row and row.failing),
         "last_sync": last.started_at.isoformat(timespec="minutes") if last else None,

@@ -20,6 +20,7 @@ from storage.models import ApiToken, AuditEntry, CustodyLookup, Hearing, Organiz
 from storage.people import add_client, add_staff, assign
 from tests.support.alerting import web_server
 from tests.support.cli import run_cli
+from tests.support.web import sign_in as signed_in
 
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
 
@@ -168,7 +169,6 @@ def test_an_admin_makes_and_revokes_a_token_on_the_web(sqlite_engine: sa.Engine)
     from fastapi.testclient import TestClient
 
     from storage.settings import Settings
-    from web import auth
     from web.app import create_app
 
     with session_scope(sqlite_engine) as s:
@@ -180,11 +180,7 @@ def test_an_admin_makes_and_revokes_a_token_on_the_web(sqlite_engine: sa.Engine)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as web:
 
         def sign_in(role: str) -> str:
-            staff_id = ids[role]
-            assert staff_id is not None
-            cookie, csrf = auth.start_session(sqlite_engine, staff_id, NOW)
-            web.cookies.set(auth.COOKIE, auth.sign("s3cret", cookie))
-            return csrf
+            return signed_in(web, sqlite_engine, ids[role], "s3cret", NOW)
 
         csrf = sign_in("coordinator")
         assert web.get("/api-tokens").status_code == 403

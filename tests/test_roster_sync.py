@@ -26,6 +26,7 @@ from storage.roster_sync import check_source, configure
 from storage.settings import Settings
 from storage.tenancy import only_organization
 from tests.support.cli import run_cli
+from tests.support.web import sign_in as signed_in
 
 NOW = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
 HEADER = ["A-Number", "Client Name", "Nationality", "Attorney Email"]
@@ -372,7 +373,6 @@ def test_the_roster_page_sets_the_source_and_dry_runs_it(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from web import auth
     from web.app import create_app
 
     engine, org = program
@@ -383,11 +383,7 @@ def test_the_roster_page_sets_the_source_and_dry_runs_it(
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as web:
 
         def sign_in(role: str) -> str:
-            staff_id = ids[role]
-            assert staff_id is not None
-            cookie, csrf = auth.start_session(engine, staff_id, NOW)
-            web.cookies.set(auth.COOKIE, auth.sign("s3cret", cookie))
-            return csrf
+            return signed_in(web, engine, ids[role], "s3cret", NOW)
 
         csrf = sign_in("coordinator")
         assert "No source is set" in web.get("/roster").text

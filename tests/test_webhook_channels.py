@@ -31,6 +31,7 @@ from storage.settings import mask_channel
 from storage.webhook_channels import parse, with_secret
 from tests.support.alerting import START, Clock, dispatcher, emit_one, hearing_moved, make_org
 from tests.support.cli import run_cli
+from tests.support.web import sign_in
 
 
 @pytest.fixture
@@ -183,7 +184,6 @@ def test_an_admin_adds_one_on_the_web_and_sees_its_secret_once(sqlite_engine: sa
 
     from storage.people import add_staff
     from storage.settings import Settings
-    from web import auth
     from web.app import create_app
 
     now = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
@@ -194,8 +194,7 @@ def test_an_admin_adds_one_on_the_web_and_sees_its_secret_once(sqlite_engine: sa
         admin_id = admin.id
     app = create_app(sqlite_engine, Settings(ack_secret="s3cret"), clock=lambda: now)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as web:
-        cookie, csrf = auth.start_session(sqlite_engine, admin_id, now)
-        web.cookies.set(auth.COOKIE, auth.sign("s3cret", cookie))
+        csrf = sign_in(web, sqlite_engine, admin_id, "s3cret", now)
         form = {
             "name": "Case System",
             "email": "cms@example.org",

@@ -18,3 +18,14 @@ def accessible(page: Any) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert bad == [], bad
+
+
+def sign_in(web: Any, engine: Any, staff_id: int | None, secret: str, now: Any) -> str:
+    """Sign a test client (Starlette's) in as a staff member: a session, its cookie signed with
+    the app's ``ack_secret``; returns the session's CSRF token for the forms."""
+    from web import auth
+
+    assert staff_id is not None
+    cookie, csrf = auth.start_session(engine, staff_id, now)
+    web.cookies.set(auth.COOKIE, auth.sign(secret, cookie))
+    return str(csrf)

@@ -94,18 +94,16 @@ def roster_run(w: Web, path: Path, dry_run: bool, org: int) -> Any:
 
 def sync_view(s: Any, org: int) -> dict[str, Any]:
     """The program's roster source and its recent syncs, for the Roster page."""
-    from storage.roster_sync import configured, recent_runs
-    from storage.settings import mask_channel
+    from storage.roster_sync import configured, recent_runs, shown
 
     row = configured(s, org)
-    where = ""
-    if row is not None:
-        where = mask_channel(row.source) if "://" in row.source else row.source
+    where = shown(row.source) if row is not None else ""
     return {"config": row, "where": where, "runs": recent_runs(s, org, 5)}
 
 
 @router.get("/roster")
 def roster_form(request: Request, user: User, s: Scoped) -> Response:
+    done = request.query_params.get("done", "")[:20]
     return page(
         request,
         "roster/roster.html",
@@ -113,7 +111,7 @@ def roster_form(request: Request, user: User, s: Scoped) -> Response:
         report=None,
         token="",
         sync=sync_view(s, user.organization_id),
-        done=request.query_params.get("done", "")[:20],
+        done=done,
     )
 
 
@@ -126,16 +124,7 @@ def roster_sync_dry_run(request: Request, w: App, user: User) -> Response:
     _audit(w, user, "roster_sync_dry_run", outcome.outcome, client_ip(request))
     with session_scope(w.engine, user.organization_id) as s:
         view = sync_view(s, user.organization_id)
-    return page(
-        request,
-        "roster/roster.html",
-        user,
-        report=None,
-        token="",
-        sync=view,
-        dry=outcome,
-        done="",
-    )
+    return page(request, "roster/roster.html", user, report=None, token="", sync=view, dry=outcome)
 
 
 @router.post("/roster/preview", openapi_extra={BODY_LIMIT: MAX_UPLOAD + 65536})
