@@ -1,13 +1,14 @@
 """``docketwatch demo``: the whole service against local replicas, in a few minutes.
 
 It starts every replica on loopback (ACIS, the ICE locator, EOIR's FOIA file share, EOIR's court
-pages, ICE's detention-management page, a LegalServer site) and an SMTP sink that files every
-message in a mailbox folder; seeds a demo organization (synthetic clients and staff, no real
-person) in its own database; syncs its roster from the LegalServer report (a client taken on
-this morning is added); runs one cycle of every source; changes the world (a hearing moved
-earlier, a transfer out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto
-closure on a client's hearing day); runs again; sends the alerts, and writes the moved hearing
-as a case note on the client's LegalServer matter. Nothing public is contacted.
+pages, ICE's detention-management page, a LegalServer site, CourtListener) and an SMTP sink that
+files every message in a mailbox folder; seeds a demo organization (synthetic clients and staff, no
+real person) in its own database; syncs its roster from the LegalServer report (a client taken on
+this morning is added); runs one cycle of every source; changes the world (a hearing moved earlier,
+a transfer out of Adelanto, a new FOIA release with new unrepresented cases, an Adelanto closure on
+a client's hearing day, an order to show cause on a client's habeas docket); runs again; sends the
+alerts, and writes the client events as case notes on the clients' LegalServer matters. Nothing
+public is contacted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from checks import court_status as court_status_check
 from checks import detainee_locator as detainee_locator_check
 from checks import detention_stats as detention_stats_check
 from checks import eoir_foia as eoir_foia_check
+from checks import federal_dockets as federal_dockets_check
 from monitor.dispatch import Dispatcher
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Client, Delivery, Event, Staff
@@ -75,6 +77,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
     from sandbox.eoir_foia import EoirFoiaSandbox
     from sandbox.eoir_foia_release import generate, successor
+    from sandbox.federal_dockets import TOKEN, FederalDocketsSandbox
     from sandbox.legalserver import LegalServerSandbox
     from sandbox.mail import SmtpSink
 
@@ -96,6 +99,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         CourtStatusSandbox() as courts,
         DetentionStatsSandbox() as ice,
         LegalServerSandbox() as legalserver,
+        FederalDocketsSandbox() as courtlistener,
     ):
         settings = Settings(
             database_url=url,
@@ -107,12 +111,15 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
             eoir_foia_url=share.zip_url,
             court_status_base_url=courts.url,
             detention_stats_url=ice.page_url,
+            federal_dockets_url=f"{courtlistener.url}/api/rest/v4",
             sources=[],
         )
         say(f"replicas on 127.0.0.1; mail goes to {mailbox}")
         _seed(engine, sink, acis, locator, today)
         result.synced = _sync_from_legalserver(engine, settings, legalserver, acis, today)
         say(f"roster sync from LegalServer: {result.synced}")
+        habeas = _federal_docket(engine, courtlistener, TOKEN)
+        say(f"CourtListener: client ***0102's habeas petition, {HABEAS}, is on the roster")
         release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
         share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
         fy = today.year + (1 if today.month >= 10 else 0)
@@ -141,6 +148,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
             say(f"ICE statistics: {st.outcome}: {st.message}")
             ct = court_status_check.check(engine, settings)
             say(f"court status: {ct.outcome}: {ct.message}")
+            fd = federal_dockets_check.check(engine, settings)
+            say(f"federal dockets: {fd.outcome}: {fd.message}")
             sent = Dispatcher(engine, settings).run_once()
             say(f"alerts sent: {sent.sent}")
             result.steps.append(label)
@@ -174,6 +183,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
         courts.close("adelanto-immigration-court", notice)
         say(f"EOIR: Adelanto Immigration Court closed on {closed_day}")
+        courtlistener.add_entry(habeas, OSC_TEXT, notify=False)  # no web app here: polled
+        say(f"CourtListener: an order to show cause on {HABEAS}")
         cycle("second cycle")
         with Session(engine) as s:
             result.events = Counter(e.kind for e in s.exec(select(Event)))
@@ -233,6 +244,34 @@ def _seed(
     )
     locator.detain(Person("999000102", "HO", "DEMO", "TRANSFERRED"), "ADLNTCA")
     locator.detain(Person("999000103", "MX", "DEMO", "COURT CLOSED"), "ADLNTCA")
+
+
+HABEAS = "cacd 5:25-cv-01234"
+OSC_TEXT = (
+    "ORDER TO SHOW CAUSE why the Petition for Writ of Habeas Corpus should not be granted. "
+    "Respondents shall file a return within three (3) days. (demo)"
+)
+
+
+def _federal_docket(engine: object, courtlistener: object, token: str) -> int:
+    """The transferred client's habeas docket at CourtListener (its petition filed), listed in
+    the client's roster row; the token stored as an admin stores it."""
+    from sandbox.federal_dockets import FederalDocketsSandbox
+    from storage.federal_dockets import set_token
+
+    assert isinstance(courtlistener, FederalDocketsSandbox)
+    docket = courtlistener.add_docket(
+        "cacd", "5:25-cv-01234", "Demo v. Warden, Adelanto ICE Processing Center", ["DEMO"]
+    )
+    courtlistener.add_entry(
+        docket, "PETITION for Writ of Habeas Corpus (28:2241), filed by Petitioner. (demo)"
+    )
+    with session_scope(engine) as s:  # type: ignore[arg-type]
+        set_token(s, token)
+        client = s.exec(select(Client).where(Client.a_number == "999000102")).one()
+        client.federal_cases = HABEAS
+        s.add(client)
+    return docket
 
 
 #: the program's LegalServer matters of the demo's clients (synthetic ids)

@@ -54,6 +54,12 @@ GROUPS: dict[str, Group] = {
         "app",
         "EOIR's bulk FOIA case data: check for a new release, load one, see the load reports.",
     ),
+    "federal_dockets": Group(
+        "cli.federal_dockets",
+        "app",
+        "Federal dockets (CourtListener): link a client's habeas petition or petition for "
+        "review, suggest candidates, check for new entries, set the token.",
+    ),
     "detention_stats": Group(
         "cli.detention_stats",
         "app",

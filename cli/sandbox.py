@@ -179,6 +179,39 @@ def sandbox_legalserver(
         )
 
 
+@app.command("federal_dockets")
+def sandbox_federal_dockets(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8478,
+    webhook_url: Annotated[
+        str,
+        typer.Option(
+            help="Where its DOCKET_ALERT webhooks go (the web app's "
+            "/hooks/federal_dockets/courtlistener/SECRET)."
+        ),
+    ] = "",
+) -> None:
+    """Serve a CourtListener API v4 replica on loopback until Ctrl-C: dockets, docket entries
+    (cursor pages), search, docket alerts, token auth (the token: 40 characters, printed), and
+    DOCKET_ALERT webhooks for new entries. It holds one habeas docket (cacd 5:25-cv-01234, with
+    its petition); add entries by POSTing {"docket": ID, "description": TEXT} to /_entry."""
+    from sandbox.federal_dockets import TOKEN, FederalDocketsSandbox
+
+    with FederalDocketsSandbox(port, retry_unit=60.0) as replica:
+        replica.state.webhook_url = webhook_url
+        docket = replica.add_docket(
+            "cacd", "5:25-cv-01234", "Doe v. Warden, Adelanto ICE Processing Center", ["Jane Doe"]
+        )
+        replica.add_entry(
+            docket,
+            "PETITION for Writ of Habeas Corpus (28:2241), filed by "
+            "Petitioner. (Attachments: # 1 Memorandum)",
+        )
+        serve_until_interrupted(
+            replica,
+            f"CourtListener replica at {replica.url}/api/rest/v4 (token {TOKEN}; docket {docket})",
+        )
+
+
 # the names the replicas' commands had before (scripts keep working), unlisted
 for _old, _command in (
     ("locator", sandbox_locator),

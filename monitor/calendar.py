@@ -11,15 +11,18 @@ subscribed calendar updates it in place; when ACIS shows no upcoming hearing any
 is sent as CANCELLED. A hearing that has taken place stays in the feed (for 90 days) and the
 next one is a new event. Times are court-local, with the court's time zone. The summary names
 the client by initials and the last four A-number digits, unless one of the staff member's
-channels may carry personal data (the same rule as alerts).
+channels may carry personal data (the same rule as alerts). Hearings a client's federal docket
+sets (``federal_hearing_set``) are events too, moved the same way when an entry resets them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -27,7 +30,15 @@ from sqlmodel import Session, col, select
 
 from monitor.messages import LABELS, who
 from storage.errors import NotFoundError
-from storage.models import Client, Court, Hearing, Staff, StaffChannel
+from storage.models import (
+    Client,
+    Court,
+    FederalCase,
+    FederalHearing,
+    Hearing,
+    Staff,
+    StaffChannel,
+)
 from storage.urls import https_only
 
 KEEP_PAST_DAYS = 90
@@ -179,9 +190,71 @@ def feed(session: Session, staff: Staff, now: datetime) -> bytes:
             else:
                 event.add("status", "CONFIRMED" if last.verified else "TENTATIVE")
             cal.add_component(event)
+    for component in _federal_events(session, clients, personal, lang, now, horizon):
+        cal.add_component(component)
     cal.add_missing_timezones()
     body: bytes = cal.to_ical()
     return body
+
+
+FEDERAL_LABELS = {"en": "Federal court", "es": "Tribunal federal"}
+
+
+def _federal_events(
+    session: Session,
+    clients: Sequence[Client],
+    personal: bool,
+    lang: str,
+    now: datetime,
+    horizon: date,
+) -> list[Any]:
+    """The hearings the clients' federal dockets set: one event per hearing, moved (same UID,
+    higher SEQUENCE) when an entry resets it before it is held; the next one is a new event."""
+    from icalendar import Event as CalendarEvent
+
+    by_id = {c.id: c for c in clients}
+    links = session.exec(
+        select(FederalCase).where(
+            col(FederalCase.client_id).in_(list(by_id)),
+            col(FederalCase.active),
+            col(FederalCase.docket_id).is_not(None),
+        )
+    ).all()
+    out = []
+    for case in links:
+        rows = session.exec(
+            select(FederalHearing)
+            .where(FederalHearing.docket_id == case.docket_id)
+            .order_by(col(FederalHearing.id))
+        ).all()
+        chains: list[list[FederalHearing]] = []
+        for row in rows:
+            if chains and chains[-1][-1].hearing_on >= row.seen_at.date():
+                chains[-1].append(row)
+            else:
+                chains.append([row])
+        for chain in chains:
+            last = chain[-1]
+            if last.hearing_on < horizon:
+                continue
+            event = CalendarEvent()
+            event.add("uid", f"federal-{case.client_id}-{case.docket_id}-{chain[0].id}@docketwatch")
+            event.add("sequence", len({(r.hearing_on, r.starts_at) for r in chain}) - 1)
+            event.add("dtstamp", now)
+            event.add("last-modified", last.seen_at)
+            if last.starts_at is not None:
+                event.add("dtstart", last.starts_at)  # UTC: the court's local time, converted
+                event.add("dtend", last.starts_at + timedelta(minutes=HEARING_MINUTES))
+            else:
+                event.add("dtstart", last.hearing_on)
+                event.add("dtend", last.hearing_on + timedelta(days=1))
+            subject = who(by_id[case.client_id], personal)
+            label = FEDERAL_LABELS.get(lang, FEDERAL_LABELS["en"])
+            event.add("summary", f"{label}: {subject} · {case.court} {case.docket_number}")
+            event.add("description", last.what)
+            event.add("status", "CONFIRMED")
+            out.append(event)
+    return out
 
 
 def feed_for_token(engine: sa.Engine, token: str, now: datetime | None = None) -> bytes | None:

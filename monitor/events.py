@@ -193,6 +193,29 @@ register("case_note_failed", N, AD,
          "A hearing change could not be written as a case note in the program's LegalServer "
          "(the attorney was alerted; the note is not): check the site, its token and the "
          "client's matter.", "Case note NOT written", "Nota del caso NO escrita")
+register("federal_entry_filed", N, C,
+         "A new entry on a client's federal docket (habeas petition, petition for review).",
+         "New entry on the federal docket", "Nueva anotación en el expediente federal")
+register("federal_order_to_show_cause", U, C,
+         "The federal court ordered the government to show cause (a short return date).",
+         "Federal court: ORDER TO SHOW CAUSE", "Tribunal federal: ORDEN DE MOSTRAR CAUSA")
+register("federal_tro_decided", U, C,
+         "The federal court granted or denied a temporary restraining order.",
+         "Federal court: TRO decided", "Tribunal federal: orden de restricción temporal decidida")
+register("federal_stay_decided", U, C,
+         "A stay of removal was entered (the temporary stay included), granted or denied.",
+         "Federal court: STAY OF REMOVAL decided",
+         "Tribunal federal: SUSPENSIÓN DE LA DEPORTACIÓN decidida")
+register("federal_habeas_decided", U, C,
+         "The federal case was decided: writ granted or denied, judgment, or a petition for "
+         "review's disposition.",
+         "Federal case DECIDED", "Caso federal DECIDIDO")
+register("federal_hearing_set", N, C,
+         "The federal court set or reset a hearing (it is in the attorney's calendar feed).",
+         "Federal court hearing set", "Audiencia federal programada")
+register("federal_case_closed", N, C,
+         "The federal case was closed (JS-6, case terminated, mandate issued).",
+         "Federal case closed", "Caso federal cerrado")
 register("test_message", I, AD, "A test message from `docketwatch alerts test`.",
          "docketwatch test message", "Mensaje de prueba de docketwatch")
 # fmt: on
@@ -368,6 +391,14 @@ register_note(
     "{error}",
     "La nota del caso de la alerta n.º {alert} (cliente n.º {client}) no se escribió tras "
     "{attempts} intentos: {error}")
+register_note(
+    "federal_entry",
+    "{court} {docket} entry {number} filed {filed}: {text}",
+    "{court} {docket} anotación {number} del {filed}: {text}")
+register_note(
+    "federal_hearing",
+    "Hearing on {when}; in your calendar feed.",
+    "Audiencia el {when}; en su calendario.")
 register_note("source_failing", "{source}: {runs} failing runs in a row.",
               "{source}: {runs} ejecuciones fallidas seguidas.")
 register_note("source_run", "{at} UTC {outcome}: {message}", "{at} UTC {outcome}: {message}")

@@ -34,6 +34,7 @@ from storage.models import (
     Delivery,
     DeliveryAttempt,
     Event,
+    FederalCase,
     Hearing,
     Reminder,
     ReminderContact,
@@ -107,6 +108,10 @@ def erase_client(s: Session, client: Client, now: datetime, by_staff: int | None
     client.country_of_birth_code = None
     client.notes = ""
     client.case_uuid = None  # its matter in the program's LegalServer: no note goes there now
+    client.federal_cases = ""  # its federal cases name it in public records: unlinked too
+    for case in s.exec(select(FederalCase).where(FederalCase.client_id == client.id)):
+        case.active = False
+        s.add(case)
     client.roster_source = None  # no sync lists it any more
     client.active = False
     client.status = ClientStatus.closed.value

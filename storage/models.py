@@ -213,6 +213,14 @@ class Client(SQLModel, table=True):
         max_length=36,
         description="the client's matter in the program's LegalServer (its UUID): case notes",
     )
+    federal_cases: str = Field(
+        default="",
+        max_length=400,
+        description=(
+            "the federal cases the roster lists for the client (`cacd 5:25-cv-01234; ca9 "
+            "25-1234`), linked by the federal_dockets check"
+        ),
+    )
 
 
 class Staff(SQLModel, table=True):
@@ -309,6 +317,8 @@ def _keyring_for_sealing(connection: sa.Connection) -> Any:
         sealed = ["staff_channel", "reminder_contact"]
         if sa.inspect(connection).has_table("roster_sync"):
             sealed += ["roster_sync WHERE token IS NOT NULL", "case_system"]
+        if sa.inspect(connection).has_table("federal_account"):
+            sealed += ["federal_account WHERE token IS NOT NULL"]
         stored = sum(
             connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar() or 0
             for name in sealed
@@ -996,3 +1006,114 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
     last_used_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+# ------------------------------------------------------------------ federal dockets (CourtListener)
+
+
+class FederalAccount(SQLModel, table=True):
+    """The deployment's CourtListener account, one row: its API token (sealed at rest, set with
+    ``docketwatch federal_dockets token``), the hour's request budget used, and the time before
+    which CourtListener asked not to be called again (its 429's ``Retry-After``)."""
+
+    __tablename__ = "federal_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str | None = Field(default=None, sa_column=sa.Column(SealedString(), nullable=True))
+    window_start: datetime | None = Field(default=None, sa_column=utc_column())
+    used: int = 0
+    not_before: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+@sa.event.listens_for(FederalAccount, "before_insert")
+@sa.event.listens_for(FederalAccount, "before_update")
+def _seal_federal_token(mapper: Any, connection: sa.Connection, target: FederalAccount) -> None:
+    if target.token is not None:
+        _keyring_for_sealing(connection)
+
+
+class FederalDocket(SQLModel, table=True):
+    """A federal docket as CourtListener has it (public record, every program's): its id there,
+    the docket alert docketwatch keeps on it, and the newest entry seen (the polling cursor)."""
+
+    __tablename__ = "federal_docket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    docket_id: int = Field(unique=True, description="CourtListener's docket id")
+    court: str = Field(max_length=20, index=True)
+    docket_number: str = Field(max_length=60)
+    case_name: str = Field(default="", max_length=300)
+    alert_id: int | None = Field(default=None, description="CourtListener's docket alert id")
+    last_entry_id: int = Field(default=0, description="the newest docket entry id stored")
+    polled_at: datetime | None = Field(default=None, sa_column=utc_column())
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class FederalCase(SQLModel, table=True):
+    """A client's federal case (habeas petition, petition for review), as a program linked it:
+    the court and docket number given, and CourtListener's docket once resolved. ``baseline``
+    is the newest entry id when the link was resolved: entries up to it are shown, not alerted."""
+
+    __tablename__ = "federal_case"
+    __table_args__ = (
+        sa.UniqueConstraint("client_id", "court", "docket_number", name="uq_federal_case_link"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    court: str = Field(max_length=20)
+    docket_number: str = Field(max_length=60, description="normalized: 5:25-cv-01234, 25-1234")
+    docket_id: int | None = Field(default=None, foreign_key="federal_docket.id", index=True)
+    state: str = Field(default="unresolved", max_length=20)  # unresolved, linked, not_found
+    message: str = Field(default="", max_length=300)
+    baseline: int | None = None
+    active: bool = True
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class FederalEntry(SQLModel, table=True):
+    """A docket entry of a linked docket, as CourtListener has it (public record)."""
+
+    __tablename__ = "federal_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(unique=True, description="CourtListener's docket entry id")
+    docket_id: int = Field(foreign_key="federal_docket.id", index=True)
+    entry_number: int | None = None
+    date_filed: date | None = None
+    description: str = Field(default="", max_length=4000)
+    documents: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    kinds: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON))
+    via: str = Field(default="poll", max_length=10)  # poll, webhook, link (the baseline)
+    seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class FederalHearing(SQLModel, table=True):
+    """A hearing a docket entry set (or reset), for the attorneys' calendar feeds."""
+
+    __tablename__ = "federal_hearing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    docket_id: int = Field(foreign_key="federal_docket.id", index=True)
+    entry_id: int = Field(foreign_key="federal_entry.id", unique=True)
+    hearing_on: date
+    starts_at: datetime | None = Field(default=None, sa_column=utc_column())
+    what: str = Field(default="", max_length=200)
+    seen_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class FederalWebhook(SQLModel, table=True):
+    """A DOCKET_ALERT webhook event received, by its Idempotency-Key: a replay is answered and
+    dropped; the body waits here until its entries are confirmed through the API."""
+
+    __tablename__ = "federal_webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, unique=True)
+    received_at: datetime = Field(sa_column=utc_column(nullable=False))
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    state: str = Field(default="pending", max_length=20)  # pending, done
+    note: str = Field(default="", max_length=300)
+    done_at: datetime | None = Field(default=None, sa_column=utc_column())

@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from storage.bulk import insert_rows, table
 from storage.errors import ANumberError, ImportFileError, ValidationError
+from storage.federal_dockets import cases_text, parse_cases
 from storage.files import private_file, spreadsheet_cell
 from storage.identifiers import parse_a_number, parse_nationality, redact_a_number
 from storage.models import (
@@ -129,6 +130,7 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
         "matter_uuid",
         "unique_id",
     ),
+    "federal_cases": ("Federal Case", "Federal Cases", "Federal Docket", "Federal Dockets"),
     # consent to hearing reminders: all of phone, language, by, date and how, or none
     "reminder_phone": ("Reminder Phone", "Reminder Mobile", "Teléfono para Recordatorios"),
     "reminder_via": ("Reminder Via", "Reminder Channel"),
@@ -151,6 +153,9 @@ FIELD_HELP: dict[str, str] = {
     "backup_attorney_email": "email of the backup attorney, who must already be staff",
     "notes": "free text kept with the client",
     "case_uuid": "the client's matter in LegalServer (its Globally Unique ID): for case notes",
+    "federal_cases": (
+        "the client's federal cases, `cacd 5:25-cv-01234; ca9 25-1234` (court id, docket number)"
+    ),
     "reminder_phone": "mobile number for hearing reminders (with the consent columns below)",
     "reminder_via": "sms (default) or whatsapp",
     "reminder_language": "reminder language code, switched on (es, en, pt, ht, ru, pa ...)",
@@ -208,6 +213,7 @@ _CLIENT_FIELDS = (
     "primary_attorney_id",
     "backup_attorney_id",
     "case_uuid",
+    "federal_cases",
 )
 
 
@@ -585,6 +591,13 @@ def _validate(
         except ValueError:
             raise _RowError("case_uuid", f"{raw_case[:40]!r} is not a matter's UUID") from None
 
+    raw_federal = get("federal_cases", "")
+    if raw_federal:
+        try:
+            values["federal_cases"] = cases_text(parse_cases(raw_federal))
+        except ValidationError as exc:
+            raise _RowError("federal_cases", str(exc)) from None
+
     for field_name, column in _ATTORNEY_COLUMNS:
         email = get(field_name, "").lower()
         if email:
@@ -816,6 +829,7 @@ def _store(
             if row is None:
                 values = {f: item.values.get(f) for f in _CLIENT_FIELDS}
                 values["notes"] = values["notes"] or ""
+                values["federal_cases"] = values["federal_cases"] or ""
                 values["status"] = values["status"] or default_status
                 values.update(
                     {

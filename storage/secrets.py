@@ -190,7 +190,7 @@ def rotate(engine: sa.Engine) -> tuple[int, int]:
                     ),
                     {"phone": fresh.seal(number), "digest": fresh.digest(number), "id": client},
                 )
-            for table in ("roster_sync", "case_system"):  # the programs' systems' tokens
+            for table in ("roster_sync", "case_system", "federal_account"):  # systems' tokens
                 tokens = conn.execute(
                     sa.text(f"SELECT id, token FROM {table} WHERE token IS NOT NULL")
                 ).all()

@@ -52,6 +52,13 @@ def config_file_path() -> Path:
     return Path(os.environ.get("DOCKETWATCH_CONFIG", "docketwatch.toml"))
 
 
+def _words(value: Any) -> Any:
+    """A list setting given as text (the environment's ``a,b c``): its words."""
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return value
+
+
 class Settings(BaseSettings):
     """Effective configuration of one docketwatch process."""
 
@@ -203,6 +210,46 @@ class Settings(BaseSettings):
         validation_alias=renamed("ice_stats_url", "detention_stats_url"),
         default="https://www.ice.gov/detain/detention-management",
         description="ICE's detention-management page with the statistics workbooks.",
+    )
+    federal_dockets_url: str = Field(
+        default="https://www.courtlistener.com/api/rest/v4",
+        description=(
+            "CourtListener's REST API v4 base (the sandbox's in tests); the token is set with "
+            "`docketwatch federal_dockets token`, sealed like channel URLs."
+        ),
+    )
+    federal_dockets_interval_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How often the service polls linked federal dockets for new entries (the fallback "
+            "and catch-up behind CourtListener's docket-alert webhooks)."
+        ),
+    )
+    federal_dockets_requests_per_hour: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description=(
+            "Most CourtListener API requests docketwatch makes in an hour (CourtListener "
+            "throttles accounts and says so with 429); polling stops at the budget and resumes."
+        ),
+    )
+    federal_dockets_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The secret in the webhook address registered at CourtListener "
+            "(/hooks/federal_dockets/courtlistener/SECRET): CourtListener does not sign its "
+            "webhooks, so a request without it is refused. Unset: webhooks are refused and "
+            "polling alone watches the dockets."
+        ),
+    )
+    federal_dockets_courts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cacd", "ca9"],
+        description=(
+            "CourtListener court ids `federal_dockets suggest` searches a client's name in "
+            "(comma- or space-separated in the environment)."
+        ),
     )
     sources: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(_source_names()),
@@ -586,8 +633,7 @@ class Settings(BaseSettings):
     @field_validator("reminder_days", mode="before")
     @classmethod
     def _days_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
+        value = _words(value)
         if isinstance(value, list):
             try:
                 days = sorted({int(v) for v in value}, reverse=True)
@@ -612,19 +658,27 @@ class Settings(BaseSettings):
         from storage.sources import SOURCES
 
         known = set(SOURCES)
-        if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
+        value = _words(value)
         if isinstance(value, list):
             for v in value:
                 if v not in known:
                     raise ValueError(f"unknown source {v!r} (known: {', '.join(sorted(known))})")
         return value
 
+    @field_validator("federal_dockets_courts", mode="before")
+    @classmethod
+    def _federal_courts(cls, value: Any) -> Any:
+        value = _words(value)
+        if isinstance(value, list):
+            for v in value:
+                if not re.fullmatch(r"[a-z0-9]{2,15}", str(v)):
+                    raise ValueError(f"{v!r} is not a CourtListener court id (like cacd, ca9)")
+        return value
+
     @field_validator("eoir_foia_courts", mode="before")
     @classmethod
     def _court_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
+        value = _words(value)
         if isinstance(value, list):
             out = []
             for v in value:

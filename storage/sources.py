@@ -159,3 +159,16 @@ register(
         replica="sandbox.court_status:CourtStatusSandbox",
     )
 )
+register(
+    Source(
+        name="federal_dockets",
+        title="Federal dockets (CourtListener)",
+        doc="clients' habeas petitions and petitions for review: each new docket entry",
+        interval_setting="federal_dockets_interval_minutes",
+        browser=None,
+        check_command=("federal_dockets", "check", "--no-dispatch"),
+        check="checks.federal_dockets:check",
+        spider="spiders.federal_dockets",
+        replica="sandbox.federal_dockets:FederalDocketsSandbox",
+    )
+)

@@ -4,9 +4,10 @@ One deployment may serve several programs (:class:`~storage.models.Organization`
 scoped to one (``session_scope(engine, organization_id=N)``; for a whole CLI process, ``--org``
 through :func:`use`) reads only that program's clients and staff and what hangs off them:
 its events (about its clients, channels, deliveries; its monthly report), deliveries to its
-staff or its clients, reminders, lookups, hearings, check requests, channels and audit rows.
-Public data (FOIA releases, statistics, court status, and the events about them: a court
-closure, a source's health) is every program's.
+staff or its clients, reminders, lookups, hearings, federal case links, check requests, channels
+and audit rows.
+Public data (FOIA releases, statistics, court status, federal dockets' entries, and the events
+about them: a court closure, a source's health) is every program's.
 
 The criteria are added to every SELECT the ORM runs in a scoped session (SQLAlchemy's
 ``with_loader_criteria`` in a ``do_orm_execute`` hook, its documented way for this), so a query
@@ -36,6 +37,7 @@ from storage.models import (
     CustodyLookup,
     Delivery,
     Event,
+    FederalCase,
     Hearing,
     Organization,
     Reminder,
@@ -67,7 +69,15 @@ def _criteria(org: int) -> list[Any]:
     reminders = select(Reminder.id).where(col(Reminder.client_id).in_(clients))
     of_clients = [
         with_loader_criteria(table, col(table.client_id).in_(clients), include_aliases=True)
-        for table in (AcisLookup, CustodyLookup, Hearing, CheckRequest, Reminder, ReminderContact)
+        for table in (
+            AcisLookup,
+            CustodyLookup,
+            Hearing,
+            CheckRequest,
+            Reminder,
+            ReminderContact,
+            FederalCase,
+        )
     ]
     return [
         with_loader_criteria(Client, col(Client.organization_id) == org, include_aliases=True),

@@ -121,3 +121,9 @@ def test_scale_out_bench_smoke() -> None:
     )
     assert last["budget_never_exceeded"] and last["max_in_any_minute"] <= 20
     assert last["full_minutes"] and last["pool_per_s"] > last["one_worker_per_s"]
+
+
+def test_federal_dockets_rules_bench_smoke() -> None:
+    last = run_bench("federal_dockets_rules", "--repeat", "1")
+    assert last["entries"] >= 100 and last["met"] is True
+    assert last["per_kind"]["federal_order_to_show_cause"]["labelled"] >= 5

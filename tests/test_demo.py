@@ -21,17 +21,20 @@ def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
         "1 new_unrepresented_case",
         "1 court_closed",
         "1 court_closed_summary",
+        "1 federal_order_to_show_cause",
     ):
         assert line in out, out
     assert "ana.ruiz@demo.example: 2" in out and "cora.lee@demo.example: 2" in out
     # the roster synced from LegalServer added the client taken on today; the moved hearing
     # was written back as a case note on its matter
     assert "roster sync from LegalServer: ok: 4 rows: 1 added" in out
-    # one for each client event that alerted an attorney: moved, transferred, court closed
-    assert "case notes written on LegalServer matters: 3" in out
+    # the habeas docket's petition is the baseline; the order to show cause is polled and alerts
+    assert "federal dockets: ok: 1 linked" in out and "1 new entries" in out
+    # one for each client event that alerted an attorney: moved, transferred, court closed, OSC
+    assert "case notes written on LegalServer matters: 4" in out
     assert "LegalServer: case note written: docketwatch: Hearing moved EARLIER" in out
     mails = list((tmp_path / "demo" / "mailbox" / "new").iterdir())
-    assert len(mails) == 5
+    assert len(mails) == 6
     text = "\n".join(m.read_text(errors="replace") for m in mails)
     assert "EARLIER" in text.upper() and "Adelanto" in text
     assert "999000101" not in text  # no full A-number in any message
@@ -41,9 +44,10 @@ def test_demo_runs_and_delivers_the_alerts(tmp_path: Path) -> None:
     logged = json.loads(log.stdout)
     notes = [r for r in logged if r["kind"].startswith("case_note:")]
     alerts = [r for r in logged if not r["kind"].startswith("case_note:")]
-    assert sum(1 for r in alerts if r["status"] == "sent") == 5
+    assert sum(1 for r in alerts if r["status"] == "sent") == 6
     assert sorted(r["kind"] for r in notes if r["status"] == "sent") == [
         "case_note:client_transferred",
         "case_note:court_closed",
+        "case_note:federal_order_to_show_cause",
         "case_note:hearing_moved_earlier",
     ]

@@ -94,7 +94,7 @@ def test_no_source_is_chosen_by_name_outside_its_own_modules() -> None:
 def test_a_source_cannot_be_registered_twice() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         register(SOURCES["acis"])
-    assert len(SOURCES) == 5
+    assert len(SOURCES) == 6
 
 
 def test_an_interval_setting_must_say_its_unit() -> None:

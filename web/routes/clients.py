@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Form, HTTPException, Request
+from fastapi import BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -51,6 +51,13 @@ def client_view(
             detail="full name and A-number shown",
             ip=client_ip(request),
         )
+    from storage.federal_dockets import entries_of, links_of
+    from storage.models import FederalDocket
+
+    federal = []
+    for case in links_of(s, client.id):
+        docket = s.get(FederalDocket, case.docket_id) if case.docket_id else None
+        federal.append((case, docket, entries_of(s, docket.id, 50) if docket and docket.id else []))
     reminders = client_reminders(s, w.settings, client.id)
     masked = mask_phone(reminders.contact.phone) if reminders.contact else ""
     return page(
@@ -67,6 +74,8 @@ def client_view(
         masked_phone=masked,
         done=request.query_params.get("reminders", ""),
         today=w.now().date(),
+        federal=federal,
+        federal_done=request.query_params.get("federal", ""),
         problem=problem,
         status=400 if problem else 200,
     )
@@ -154,3 +163,48 @@ def client_check(w: App, user: User, s: Scoped, client_id: RowId) -> Response:
     queued = request_check(s, client, "acis", user.email, w.now())
     flag = "queued" if queued else "pending"
     return RedirectResponse(f"/clients/{client_id}?checked={flag}", status_code=303)
+
+
+@router.post("/clients/{client_id}/federal")
+def client_federal(
+    request: Request,
+    background: BackgroundTasks,
+    w: App,
+    user: User,
+    s: Scoped,
+    client_id: RowId,
+    court: Annotated[str, Form(max_length=15)] = "",
+    docket_number: Annotated[str, Form(max_length=60)] = "",
+    action: Annotated[str, Form(max_length=10)] = "link",
+) -> Response:
+    """Link the client to a federal case (resolved through CourtListener right after the
+    answer; the page says how it went), or stop watching one."""
+    from checks.federal_dockets import resolve_waiting
+    from monitor.views import visible_client
+    from storage.federal_dockets import link, normalize, unlink
+
+    client = visible_client(s, user.role, user.staff_id, client_id)
+    if client.erased_at is not None:
+        raise HTTPException(status_code=404)
+    try:
+        key = normalize(court, docket_number)
+    except ValidationError as exc:
+        return client_view(request, w, user, s, client_id, problem=str(exc))
+    if action == "unlink":
+        if not unlink(s, client, key):
+            raise HTTPException(status_code=404)
+        done = "unlinked"
+    else:
+        link(s, client, key, w.now())
+        background.add_task(resolve_waiting, w.engine, w.settings)
+        done = "linked"
+    auth.audit(
+        s,
+        w.now(),
+        user.staff_id,
+        "federal_unlink" if action == "unlink" else "federal_link",
+        client_id=client.id,
+        detail=str(key),
+        ip=client_ip(request),
+    )
+    return RedirectResponse(f"/clients/{client_id}?federal={done}#federal", status_code=303)

@@ -1,6 +1,7 @@
 """Routes whose authority is not a signed-in session: an alert's acknowledgement link (its
 signed token), a calendar feed (its secret address), the SMS gateway's inbound replies (Twilio's
-signature), and ``/health`` (answered by :mod:`web.gate`, before any route).
+signature), CourtListener's docket alerts (the secret in their address), and ``/health``
+(answered by :mod:`web.gate`, before any route).
 
 An ack link's GET only asks to confirm (mail scanners open links); the POST acknowledges.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Form, HTTPException, Request
+from fastapi import BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from storage.db import session_scope
@@ -154,6 +155,46 @@ async def reminders_inbound(request: Request, w: App) -> Response:
     return Response(
         '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="application/xml"
     )
+
+
+FEDERAL_LIMIT = 1_048_576  # a DOCKET_ALERT body: entries with their documents' fields
+
+
+@router.post(
+    "/hooks/federal_dockets/courtlistener/{secret}", openapi_extra={BODY_LIMIT: FEDERAL_LIMIT}
+)
+async def federal_dockets_inbound(
+    request: Request, w: App, secret: str, background: BackgroundTasks
+) -> Response:
+    """CourtListener's DOCKET_ALERT webhook. CourtListener does not sign webhooks: the
+    deployment's secret in the address is the authority (refused otherwise). The event is kept
+    by its Idempotency-Key (a replay is answered and dropped) and answered at once; its entries
+    are confirmed through the API before anyone is alerted, after the answer."""
+    import hmac
+    import json
+
+    from checks.federal_dockets import process_webhooks
+    from storage.federal_dockets import record_webhook
+
+    expected = w.settings.federal_dockets_webhook_secret
+    if expected is None or not hmac.compare_digest(
+        secret.encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(status_code=404)
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 100:
+        raise HTTPException(status_code=400, detail="an Idempotency-Key header is required")
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise HTTPException(status_code=400, detail="the body is not JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
+        raise HTTPException(status_code=400, detail="not a CourtListener webhook event")
+    with session_scope(w.engine) as s:
+        fresh = record_webhook(s, key, body, w.now()) is not None
+    if fresh:
+        background.add_task(process_webhooks, w.engine, w.settings)
+    return PlainTextResponse("received" if fresh else "duplicate")
 
 
 def webhook_token(settings: Settings) -> str | None:
