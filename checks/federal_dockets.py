@@ -184,7 +184,16 @@ def resolve(engine: sa.Engine, api: CourtListener, now: datetime, zone: str) -> 
             docket = session.exec(
                 select(FederalDocket).where(FederalDocket.docket_id == docket_id)
             ).one()
-            apply_entries(session, docket, baseline, "link", now, zone)
+            watchers = session.exec(
+                select(FederalCase.id).where(
+                    FederalCase.docket_id == docket.id, col(FederalCase.baseline).is_not(None)
+                )
+            ).first()
+            # Entries new to a docket another link watches alert its watchers (the new link's
+            # baseline is not set yet, so they are this link's baseline either way).
+            counts.update(
+                apply_entries(session, docket, baseline, "poll" if watchers else "link", now, zone)
+            )
             case = session.get(FederalCase, case_id)
             assert case is not None
             case.docket_id, case.state, case.message = docket.id, "linked", ""

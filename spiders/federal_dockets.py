@@ -51,9 +51,10 @@ class NotFound(SourceError):
 
 
 def retry_after(value: str | None) -> float:
-    """Seconds from a ``Retry-After`` header (seconds; a date is read as 60 s); at least 1."""
+    """Seconds from a ``Retry-After`` header (seconds; a date is read as 60 s); at least 1, at
+    most a day."""
     try:
-        return max(1.0, float(value or 60))
+        return min(86400.0, max(1.0, float(value or 60)))
     except ValueError:
         return 60.0
 

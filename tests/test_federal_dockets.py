@@ -532,3 +532,31 @@ def test_the_command_line_links_suggests_and_lists(
     help_text = run_cli("federal_dockets", "--help", cwd=tmp_path).stdout
     for command in ("link", "unlink", "list", "suggest", "check", "token"):
         assert command in help_text
+
+
+def test_a_second_link_to_a_watched_docket_takes_no_entry_from_its_watchers(
+    sqlite_engine: sa.Engine, replica: FederalDocketsSandbox
+) -> None:
+    """Two clients on one docket (a family's joint petition): an entry that arrives before the
+    second link is resolved alerts the first client's attorneys, and is the second's baseline."""
+    from storage.people import add_client, assign
+
+    with SmtpSink() as sink:
+        first, docket = _wire(sqlite_engine, sink, replica)
+    with session_scope(sqlite_engine) as s:
+        second = add_client(s, a_number="912345679", name="DOE, JOHN", nationality="HO")
+        assign(s, "912345679", "ana@example.org", "primary")
+        assert second.id is not None
+        second_id = second.id
+    replica.add_entry(docket, OSC, notify=False)
+    state, _ = link_now(
+        sqlite_engine, _settings(replica), second_id, normalize("cacd", "5:25-cv-1234")
+    )
+    assert state == "linked"
+    assert [(e.kind, e.client_id) for e in _events(sqlite_engine)] == [
+        ("federal_order_to_show_cause", first)
+    ]
+    replica.add_entry(docket, "NOTICE OF APPEARANCE by AUSA.", notify=False)
+    assert check(sqlite_engine, _settings(replica), START).ok
+    plain = {e.client_id for e in _events(sqlite_engine, "federal_entry_filed")}
+    assert plain == {first, second_id}  # from now on, each client's attorneys hear of it
