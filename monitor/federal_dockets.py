@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from monitor.events import EventInput, client_event, note
 from monitor.route import emit
 from storage.federal_dockets import store_entry, watched
-from storage.models import FederalCase, FederalDocket, FederalEntry, FederalHearing, Severity
+from storage.models import Client, FederalCase, FederalDocket, FederalEntry, FederalHearing
 
 PLAIN = "federal_entry_filed"
 _I = re.IGNORECASE
@@ -206,6 +206,17 @@ def hearing_of(text: str) -> HearingSet | None:
 # ---------------------------------------------------------------------------------- the events
 
 
+def mask_name(text: str, name: str) -> str:
+    """The entry's text without the client's name: docket text names the petitioner, and an
+    alert names the client only as other alerts do (initials and the A-number's last four)."""
+    words = {w for w in re.split(r"[^\w'-]+", name) if len(w) >= 3}
+    if not words:
+        return text
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    masked = re.sub(pattern + r")\b", "[client]", text, flags=re.IGNORECASE)
+    return re.sub(r"\[client\](?:[\s,]+\[client\])+", "[client]", masked)
+
+
 def entry_events(
     client_id: int,
     court: str,
@@ -213,11 +224,13 @@ def entry_events(
     entry: FederalEntry,
     now: datetime,
     zone: str,
+    name: str = "",
 ) -> list[EventInput]:
     """The client's events for one new entry of a linked docket: one per kind its text says,
-    grouped into one message; a hearing set carries its date and time."""
+    grouped into one message; a hearing set carries its date and time. The client's ``name`` is
+    masked in the text the alert carries."""
     kinds = entry.kinds or classify(entry.description)
-    text = " ".join(entry.description.split())
+    text = mask_name(" ".join(entry.description.split()), name)
     short = text if len(text) <= 300 else text[:297] + "..."
     notes = [
         note(
@@ -243,7 +256,6 @@ def entry_events(
                 f"entry-{entry.entry_id}",
                 now,
                 group=f"federal-{entry.entry_id}",
-                severity=None if kind != PLAIN else Severity.normal,
                 notes=notes,
                 federal={
                     "court": court,
@@ -277,6 +289,12 @@ def apply_entries(
             )
         )
     )
+    names = {
+        c.id: c.name
+        for c in session.exec(
+            select(Client).where(col(Client.id).in_([link.client_id for link in links]))
+        )
+    }
     for answer in sorted(answers, key=lambda a: int(a["id"])):
         row = store_entry(session, docket, answer, via, now)
         if row is None:
@@ -303,7 +321,13 @@ def apply_entries(
         for link in links:
             if link.baseline is not None and row.entry_id > link.baseline:
                 for event in entry_events(
-                    link.client_id, link.court, link.docket_number, row, now, zone
+                    link.client_id,
+                    link.court,
+                    link.docket_number,
+                    row,
+                    now,
+                    zone,
+                    names.get(link.client_id, ""),
                 ):
                     if emit(session, event, now) is not None:
                         counts[event.kind] += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -328,7 +328,3 @@ def pending_webhooks(session: Session) -> list[FederalWebhook]:
             .order_by(col(FederalWebhook.id))
         )
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -286,7 +286,7 @@ def test_polling_after_a_webhook_outage_alerts_every_entry_once(
         "enjoined from transferring Petitioner. Signed by Judge X. (mz)",
         "MINUTES: Hearing on the Order to Show Cause re Preliminary Injunction set for "
         "12/18/2026 at 10:00 AM. (mz)",
-        "NOTICE OF APPEARANCE by AUSA for Respondents.",
+        "TRAVERSE filed by Petitioner Jane Doe. (Attachments: # 1 Declaration of Jane Doe)",
     ]
     for text in texts:  # the webhook is lost (the web app was down)
         replica.add_entry(docket, text, notify=False)
@@ -294,6 +294,8 @@ def test_polling_after_a_webhook_outage_alerts_every_entry_once(
     assert report.ok, report.message
     kinds = [e.kind for e in _events(engine)]
     assert kinds == ["federal_tro_decided", "federal_hearing_set", "federal_entry_filed"]
+    said = json.dumps([e.payload for e in _events(engine)])
+    assert "filed by Petitioner [client]" in said and "Jane" not in said  # named as alerts do
     pages = [r for r in replica.state.requests if "docket-entries/?" in r and "cursor=" in r]
     assert pages  # the second page came through the cursor
     # the late webhook of an entry polled already, and the next poll: nothing twice
@@ -560,3 +562,32 @@ def test_a_second_link_to_a_watched_docket_takes_no_entry_from_its_watchers(
     assert check(sqlite_engine, _settings(replica), START).ok
     plain = {e.client_id for e in _events(sqlite_engine, "federal_entry_filed")}
     assert plain == {first, second_id}  # from now on, each client's attorneys hear of it
+
+
+def test_every_kind_arrives_from_real_entry_text_over_http(
+    sqlite_engine: sa.Engine, replica: FederalDocketsSandbox
+) -> None:
+    """One real entry of each kind (the fixtures), filed on a linked docket at the replica and
+    polled: each becomes its own event for the client, the rest plain new entries."""
+    entries = json.loads(FIXTURES.read_text())
+    chosen: dict[str, str] = {}
+    for entry in entries:
+        key = entry["kinds"][0] if entry["kinds"] else PLAIN
+        if len(entry["kinds"]) <= 1:
+            chosen.setdefault(key, entry["description"])
+    assert len(chosen) == 7
+    with SmtpSink() as sink:
+        client_id, docket = _wire(sqlite_engine, sink, replica)
+    for text in chosen.values():
+        replica.add_entry(docket, text, notify=False)
+    assert check(sqlite_engine, _settings(replica), START).ok
+    got = _events(sqlite_engine)
+    assert sorted(e.kind for e in got) == sorted(chosen)
+    assert {e.client_id for e in got} == {client_id}
+    urgent = {e.kind for e in got if e.severity == "urgent"}
+    assert urgent == {
+        "federal_order_to_show_cause",
+        "federal_tro_decided",
+        "federal_stay_decided",
+        "federal_habeas_decided",
+    }
