@@ -591,3 +591,21 @@ def test_every_kind_arrives_from_real_entry_text_over_http(
         "federal_stay_decided",
         "federal_habeas_decided",
     }
+
+
+def test_the_token_is_sealed_at_rest_and_rekeyed(sqlite_engine: sa.Engine) -> None:
+    from storage.federal_dockets import account
+    from storage.secrets import keyring_of, rotate
+
+    with session_scope(sqlite_engine) as s:
+        set_token(s, TOKEN)
+    raw = "SELECT token FROM federal_account"
+    with sqlite_engine.connect() as c:
+        before = c.execute(sa.text(raw)).scalar_one()
+    assert TOKEN not in before and keyring_of(sqlite_engine.dialect).open(before) == TOKEN
+    rotate(sqlite_engine)
+    with sqlite_engine.connect() as c:
+        after = c.execute(sa.text(raw)).scalar_one()
+    assert after != before and TOKEN not in after
+    with session_scope(sqlite_engine) as s:
+        assert account(s).token == TOKEN  # opened with the new key
