@@ -609,3 +609,37 @@ def test_the_token_is_sealed_at_rest_and_rekeyed(sqlite_engine: sa.Engine) -> No
     assert after != before and TOKEN not in after
     with session_scope(sqlite_engine) as s:
         assert account(s).token == TOKEN  # opened with the new key
+
+
+def test_a_webhook_missed_while_the_web_app_was_down_comes_again_once(
+    sqlite_engine: sa.Engine, replica: FederalDocketsSandbox
+) -> None:
+    """CourtListener retries a webhook it could not deliver, with the same Idempotency-Key:
+    the web app, back up, takes it once."""
+    from sandbox.mail import free_port
+
+    with SmtpSink() as sink:
+        _, docket = _wire(sqlite_engine, sink, replica)
+    assert check(sqlite_engine, _settings(replica), START).ok  # the docket alert is made
+    port = free_port()
+    replica.state.webhook_url = (
+        f"http://127.0.0.1:{port}/hooks/federal_dockets/courtlistener/{SECRET}"
+    )
+    replica.add_entry(docket, OSC)  # nothing listens there yet
+    wait_until(lambda: replica.state.deliveries[-1].attempts, 10, "a first try that failed")
+    server = web_server(
+        sqlite_engine,
+        "ack-secret",
+        port,
+        federal_dockets_url=f"{replica.url}/api/rest/v4",
+        federal_dockets_webhook_secret=SECRET,
+    )
+    try:
+        wait_until(lambda: _events(sqlite_engine), 30, "the retried webhook's alert")
+        attempts = replica.state.deliveries[-1].attempts
+        assert attempts[0] == 0 and attempts[-1] == 200
+    finally:
+        server.stop()
+    assert [e.kind for e in _events(sqlite_engine)] == ["federal_order_to_show_cause"]
+    with session_scope(sqlite_engine) as s:
+        assert len(s.exec(select(FederalWebhook)).all()) == 1
