@@ -82,7 +82,9 @@ def _path(route: APIRoute, rows: Rows) -> str:
         "fmt": "csv",
         "action": "pause",
         "token": "no-such-upload",
-        "token_id": 1,  # no API token is made here: its own 404, for every program
+        # a token no program has (the walk's own POST /api-tokens makes tokens, in whatever
+        # order the programs' walks run): the route's own 404, for every program
+        "token_id": 999_999,
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
 
@@ -93,6 +95,8 @@ def _expected(route: APIRoute, who: Who, rows_param: set[str]) -> int | None:
     assert found is not None
     if who.role not in found.roles:
         return 403
+    if "token_id" in rows_param:
+        return 404  # no such token (see _path)
     if who.program == "b" and rows_param & set(ROW_PARAMS):
         return 404
     if who.role == "attorney" and who.email.startswith("dan") and rows_param & set(ATTORNEY_ROWS):
