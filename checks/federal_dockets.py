@@ -397,22 +397,22 @@ def process_webhooks(engine: sa.Engine, settings: Settings) -> None:
     try:
         with courtlistener(engine, settings) as api:
             confirm_webhooks(engine, api, now, settings.timezone)
-    except (SourceError, OutOfBudget) as exc:
+    except SourceError as exc:  # OutOfBudget included
         log.warning("federal_dockets webhooks wait for the next check: %s", exc)
 
 
 def resolve_waiting(engine: sa.Engine, settings: Settings) -> None:
-    """Resolve the links waiting (the web app runs this after a link is made); trouble is left
-    on the link for the page to show, and the next check tries again."""
+    """Resolve the links waiting (after a link is made on the web or the command line); trouble
+    is left on the waiting links for the page to show, and the next check tries again."""
     now = datetime.now(UTC)
     try:
         with courtlistener(engine, settings) as api:
             resolve(engine, api, now, settings.timezone)
-    except (SourceError, OutOfBudget) as exc:
+    except SourceError as exc:  # OutOfBudget included
         with session_scope(engine) as session:
             for case in session.exec(
                 select(FederalCase).where(
-                    col(FederalCase.active), col(FederalCase.state) == "unresolved"
+                    col(FederalCase.active), col(FederalCase.state) != "linked"
                 )
             ):
                 case.message = f"not resolved yet ({exc}); the next check tries again"[:300]
@@ -443,23 +443,12 @@ def suggest(
 def link_now(
     engine: sa.Engine, settings: Settings, client_id: int, key: DocketKey
 ) -> tuple[str, str]:
-    """Link and resolve at once (the CLI and the client's page): (state, message)."""
-    now = datetime.now(UTC)
+    """Link and resolve at once (the command line): (state, message)."""
     with session_scope(engine) as session:
         client = session.get(Client, client_id)
         assert client is not None
-        case = link(session, client, key, now)
-        case_id = case.id
-    try:
-        with courtlistener(engine, settings) as api:
-            resolve(engine, api, now, settings.timezone)
-    except (SourceError, OutOfBudget) as exc:
-        with session_scope(engine) as session:
-            waiting = session.get(FederalCase, case_id)
-            assert waiting is not None
-            waiting.message = f"not resolved yet ({exc}); the next check tries again"[:300]
-            session.add(waiting)
-            return waiting.state, waiting.message
+        case_id = link(session, client, key, datetime.now(UTC)).id
+    resolve_waiting(engine, settings)
     with session_scope(engine) as session:
         done = session.get(FederalCase, case_id)
         assert done is not None

@@ -110,6 +110,18 @@ def _log_row(
     }
 
 
+def _outbox_page(
+    query: Any, owner: Any, client_id: int | None, status: str | None, limit: int
+) -> Any:
+    """The newest ``limit`` outbox rows of ``query``: of one client (``owner`` is the column
+    that names it), of one status, when asked."""
+    if client_id is not None:
+        query = query.where(owner == client_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    return query.order_by(col(Delivery.id).desc()).limit(limit)
+
+
 def _case_note_rows(
     session: Session,
     client_id: int | None,
@@ -123,13 +135,8 @@ def _case_note_rows(
         select(Delivery, Event)
         .join(Event, col(Event.id) == Delivery.event_id)
         .where(Delivery.kind == CASE_NOTE_KIND)
-        .order_by(col(Delivery.id).desc())
-        .limit(limit)
     )
-    if client_id is not None:
-        query = query.where(Event.client_id == client_id)
-    if status:
-        query = query.where(Delivery.status == status)
+    query = _outbox_page(query, Event.client_id, client_id, status, limit)
     return [
         _log_row(
             delivery,
@@ -160,13 +167,8 @@ def _reminder_rows(
         select(Delivery, Reminder, ReminderContact.via)
         .join(Reminder, col(Reminder.id) == Delivery.reminder_id)
         .outerjoin(ReminderContact, col(ReminderContact.client_id) == Reminder.client_id)
-        .order_by(col(Delivery.id).desc())
-        .limit(limit)
     )
-    if client_id is not None:
-        query = query.where(Reminder.client_id == client_id)
-    if status:
-        query = query.where(Delivery.status == status)
+    query = _outbox_page(query, Reminder.client_id, client_id, status, limit)
     return [
         _log_row(
             delivery,

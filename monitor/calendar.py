@@ -197,9 +197,6 @@ def feed(session: Session, staff: Staff, now: datetime) -> bytes:
     return body
 
 
-FEDERAL_LABELS = {"en": "Federal court", "es": "Tribunal federal"}
-
-
 def _federal_events(
     session: Session,
     clients: Sequence[Client],
@@ -220,13 +217,17 @@ def _federal_events(
             col(FederalCase.docket_id).is_not(None),
         )
     ).all()
+    by_docket: dict[int, list[FederalHearing]] = {}
+    for row in session.exec(  # one query for every linked docket's hearings, oldest first
+        select(FederalHearing)
+        .where(col(FederalHearing.docket_id).in_([c.docket_id for c in links]))
+        .order_by(col(FederalHearing.id))
+    ):
+        by_docket.setdefault(row.docket_id, []).append(row)
     out = []
     for case in links:
-        rows = session.exec(
-            select(FederalHearing)
-            .where(FederalHearing.docket_id == case.docket_id)
-            .order_by(col(FederalHearing.id))
-        ).all()
+        assert case.docket_id is not None
+        rows = by_docket.get(case.docket_id, [])
         chains: list[list[FederalHearing]] = []
         for row in rows:
             if chains and chains[-1][-1].hearing_on >= row.seen_at.date():
@@ -249,7 +250,7 @@ def _federal_events(
                 event.add("dtstart", last.hearing_on)
                 event.add("dtend", last.hearing_on + timedelta(days=1))
             subject = who(by_id[case.client_id], personal)
-            label = FEDERAL_LABELS.get(lang, FEDERAL_LABELS["en"])
+            label = LABELS[lang]["federal_court"]
             event.add("summary", f"{label}: {subject} · {case.court} {case.docket_number}")
             event.add("description", last.what)
             event.add("status", "CONFIRMED")

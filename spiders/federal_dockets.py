@@ -180,9 +180,6 @@ class CourtListener:
         answer = self.get("search/", {"type": "d", "q": f'"{name}"', "court": " ".join(courts)})
         return [r for r in answer.get("results") or [] if isinstance(r, dict)]
 
-    def alerts(self) -> Iterator[dict[str, Any]]:
-        return self.pages("docket-alerts/")
-
     def add_alert(self, docket_id: int) -> int:
         answer = self.request("POST", "docket-alerts/", json={"docket": docket_id})
         if not isinstance(answer, dict) or "id" not in answer:

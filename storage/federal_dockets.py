@@ -44,8 +44,6 @@ _CDCA = re.compile(
 _CDCA_OFFICE = {"ED": "5", "SA": "8", "": "2"}
 _APPEAL = re.compile(r"(?P<year>\d{2})\s*-\s*(?P<number>\d{1,5})")
 
-STATES = ("unresolved", "linked", "not_found")
-
 
 @dataclass(frozen=True)
 class DocketKey:
