@@ -107,7 +107,7 @@ def test_clients_every_change_thirty_percent_false_zeros(
             replica.remove(number)
         else:
             replica.detain(people[number], "ADLNTCA")
-    for _ in range(repeats + 1):  # zeros must repeat before a removal is believed
+    for _ in range(repeats):  # zeros must repeat before a removal is believed
         _check(engine, settings)
 
     kinds = {

@@ -125,6 +125,7 @@ def _run_id(summary: str) -> int:
     return int(summary.split("#")[1].split(":")[0])
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_lookup_loses_nothing_and_alerts_once(
     database: str, redis_url: str, tmp_path: Path
 ) -> None:

@@ -64,7 +64,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Rel
     and its successor; generated once for the whole run (the tests only read them)."""
 
     def make(folder: Path) -> tuple[ReleaseInfo, ReleaseInfo]:
-        first = generate(folder / "r1.zip", 150_000, seed=21)
+        first = generate(folder / "r1.zip", 50_000, seed=21)
         return first, successor(first.path, folder / "r2.zip", seed=22)
 
     return made_once(tmp_path_factory, "restart-releases", make)
