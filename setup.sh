@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # chromium: the browser Playwright drives (Playwright's own download cannot be used).
+# chromium-headless-shell: the same Chromium without a browser's windows, launched for headless
+#   lookups and the tests' pages (a third of the CPU of the headless browser).
 # xvfb: a virtual display for the headed browser the real ACIS requires.
 # postgresql, redis-server: servers the tests start themselves when none is running.
 # python3-venv: virtualenvs on a stock Debian Python.
@@ -14,7 +16,7 @@ cd "$(dirname "$0")"
 # prometheus: its promtool checks the alerting rules in deploy/prometheus (the tests).
 # unzip: Info-ZIP, which reads Deflate64: the tests' independent reader of FOIA releases, and
 #   the benchmark's reference for inflating them.
-DEBIAN_PACKAGES=(chromium xvfb postgresql redis-server python3-venv ca-certificates unzip libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core prometheus)
+DEBIAN_PACKAGES=(chromium chromium-headless-shell xvfb postgresql redis-server python3-venv ca-certificates unzip libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core prometheus)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -387,9 +387,7 @@ class BrowserLooker:
             if self.playwright is None:
                 self.playwright = await async_playwright().start()
             s = self.settings
-            self.browser = await self.playwright.chromium.launch(
-                **launch_options(str(s.browser_executable), s.browser_headed)
-            )
+            self.browser = await self.playwright.chromium.launch(**launch_options(s))
         return self.browser
 
     async def _acis(self, target: dict[str, Any], budget: Budget) -> dict[str, Any]:

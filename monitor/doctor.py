@@ -125,8 +125,10 @@ def _secrets_key(settings: Settings, engine: sa.Engine) -> Finding:
 
 def _browser(settings: Settings) -> list[Finding]:
     exe = Path(settings.browser_executable)
-    if not (exe.is_file() and os.access(exe, os.X_OK)):
-        return [
+    if exe.is_file() and os.access(exe, os.X_OK):
+        found = [Finding("browser", OK, f"{exe}")]
+    else:
+        found = [
             Finding(
                 "browser",
                 FAIL,
@@ -134,7 +136,18 @@ def _browser(settings: Settings) -> list[Finding]:
                 "(install Debian's chromium: `./setup.sh`, or set browser_executable)",
             )
         ]
-    found = [Finding("browser", OK, f"{exe}")]
+    shell = Path(settings.browser_headless_executable)
+    if shell.is_file() and os.access(shell, os.X_OK):
+        found.append(Finding("headless browser", OK, f"{shell}"))
+    else:
+        found.append(
+            Finding(
+                "headless browser",
+                WARN,
+                f"{shell} is missing: headless lookups run the whole browser, about three times "
+                "the CPU (install Debian's chromium-headless-shell: `./setup.sh`)",
+            )
+        )
     if settings.browser_headed and not shutil.which("xvfb-run"):
         found.append(
             Finding("virtual display", FAIL, "browser_headed is set but xvfb-run is missing")

@@ -2,7 +2,8 @@
 source's page script uses (a source's own page script is in ``spiders/<source>.py``).
 
 Debian's Chromium is launched by Playwright through ``executable_path`` (Playwright's own
-browser download is never used). One page does one lookup at a time; the steps are those a
+browser download is never used): headless, its headless shell (``chromium-headless-shell``);
+headed, the browser. One page does one lookup at a time; the steps are those a
 person takes, at a person's pace.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from playwright.async_api import Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from storage.errors import BlockedError, LayoutChangedError, SourceError, TimedOutError
+from storage.settings import Settings
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the service may run as root in a container
@@ -29,8 +32,24 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch_options(executable: str, headed: bool) -> dict[str, Any]:
-    return {"executable_path": executable, "headless": not headed, "args": CHROMIUM_ARGS}
+def browser_binary(settings: Settings, headed: bool) -> Path:
+    """The Chromium to launch: the browser itself when it runs headed, its headless shell
+    (``browser_headless_executable``) when headless, or the browser if the shell is missing."""
+    shell = Path(settings.browser_headless_executable)
+    if headed or not shell.is_file():
+        return Path(settings.browser_executable)
+    return shell
+
+
+def launch_options(settings: Settings, headed: bool | None = None) -> dict[str, Any]:
+    """Playwright's launch options for Debian's Chromium (``headed``: the settings' choice
+    unless given)."""
+    headed = settings.browser_headed if headed is None else headed
+    return {
+        "executable_path": str(browser_binary(settings, headed)),
+        "headless": not headed,
+        "args": CHROMIUM_ARGS,
+    }
 
 
 class NoRequestError(BlockedError):

@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
             "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-            "PLAYWRIGHT_LAUNCH_OPTIONS": launch_options(
-                str(settings.browser_executable), settings.browser_headed
-            ),
+            "PLAYWRIGHT_LAUNCH_OPTIONS": launch_options(settings),
             "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
             "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 3 * args.timeout * 1000,
             "CONCURRENT_REQUESTS": 1,  # one browser lookup at a time per source

@@ -150,7 +150,7 @@ def browser() -> Iterator[Any]:
     from storage.settings import Settings
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        chromium = p.chromium.launch(**launch_options(Settings(), headed=False))
         yield chromium
         chromium.close()
 

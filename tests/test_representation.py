@@ -506,7 +506,7 @@ def _rendered_in_chromium(html: Path) -> None:
     from storage.settings import Settings
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(**launch_options(str(Settings().browser_executable), False))
+        browser = p.chromium.launch(**launch_options(Settings(), headed=False))
         try:
             page = browser.new_page()
             page.goto(html.as_uri())

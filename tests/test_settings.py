@@ -20,6 +20,7 @@ def test_defaults() -> None:
     s = load_settings()
     assert s.database_url == "sqlite:///data/docketwatch.db"
     assert s.browser_executable == Path("/usr/bin/chromium")
+    assert s.browser_headless_executable == Path("/usr/bin/chromium-headless-shell")
     assert s.browser_headed is False
     assert s.timezone == "America/Los_Angeles"
     assert "docketwatch" in s.user_agent
@@ -115,3 +116,20 @@ def test_sources_setting_is_checked_against_the_registry(monkeypatch: pytest.Mon
     monkeypatch.setenv("DOCKETWATCH_SOURCES", "acis, custody")
     with pytest.raises(ConfigError, match="unknown source 'custody'"):
         load_settings()
+
+
+def test_the_browser_launched_headless_is_the_headless_shell(tmp_path: Path) -> None:
+    """Headless lookups launch Chromium's headless shell; headed ones, and headless ones where
+    the shell is missing, the browser itself."""
+    from spiders.browser import browser_binary, launch_options
+
+    shell = tmp_path / "chromium-headless-shell"
+    shell.write_text("")
+    s = Settings(browser_executable=Path("/usr/bin/chromium"), browser_headless_executable=shell)
+    assert browser_binary(s, headed=False) == shell
+    assert browser_binary(s, headed=True) == Path("/usr/bin/chromium")
+    assert launch_options(s)["executable_path"] == str(shell) and launch_options(s)["headless"]
+    headed = launch_options(s.model_copy(update={"browser_headed": True}))
+    assert headed["executable_path"] == "/usr/bin/chromium" and headed["headless"] is False
+    gone = s.model_copy(update={"browser_headless_executable": tmp_path / "missing"})
+    assert browser_binary(gone, headed=False) == Path("/usr/bin/chromium")

@@ -76,11 +76,17 @@ def test_doctor_names_what_is_off_and_passes_when_nothing_is(tmp_path: Path) -> 
         sink.stop()
         _alert_admins(engine, "2")
         engine.dispose()
-        broken = {**env, "DOCKETWATCH_BROWSER_EXECUTABLE": str(tmp_path / "no-chromium")}
+        broken = {
+            **env,
+            "DOCKETWATCH_BROWSER_EXECUTABLE": str(tmp_path / "no-chromium"),
+            "DOCKETWATCH_BROWSER_HEADLESS_EXECUTABLE": str(tmp_path / "no-shell"),
+        }
         code, found = _doctor(tmp_path, broken)
     assert code == 1
     assert found["database file"][0] == "fail" and "chmod 600" in found["database file"][1]
     assert found["browser"][0] == "fail" and "no-chromium" in found["browser"][1]
+    shell = found["headless browser"]
+    assert shell[0] == "warn" and "no-shell" in shell[1] and "chromium-headless-shell" in shell[1]
     assert found[channel][0] == "fail" and "failed" in found[channel][1]
     assert found["database"][0] == "ok"
 
