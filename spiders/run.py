@@ -20,6 +20,21 @@ from storage.sources import SOURCES, browser_sources, load
 
 log = logging.getLogger("docketwatch.crawl")
 
+UNUSED_EXTENSIONS = (
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.spiderstate.SpiderState",
+)
+UNUSED_DOWNLOADER_MIDDLEWARES = (
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware",
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware",
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+)
+
 
 class StorePipeline:
     """Parses each captured answer and stores it with the run it belongs to."""
@@ -56,6 +71,23 @@ class StorePipeline:
 
     def close_spider(self, spider: Any) -> None:
         self.engine.dispose()
+
+
+def _without_unused() -> dict[str, dict[str, int]]:
+    """Scrapy's base lists of extensions and downloader middlewares without the unused ones
+    (left out of the base lists, not switched off: Scrapy imports every class it is given)."""
+    from scrapy.settings import default_settings as base
+
+    return {
+        "EXTENSIONS_BASE": {
+            k: v for k, v in base.EXTENSIONS_BASE.items() if k not in UNUSED_EXTENSIONS
+        },
+        "DOWNLOADER_MIDDLEWARES_BASE": {
+            k: v
+            for k, v in base.DOWNLOADER_MIDDLEWARES_BASE.items()
+            if k not in UNUSED_DOWNLOADER_MIDDLEWARES
+        },
+    }
 
 
 def spider_module(source: str) -> Any:
@@ -114,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             "HTTPERROR_ALLOW_ALL": True,  # a 403 block page is an outcome, not a crash
             "USER_AGENT": settings.user_agent,
             "TELNETCONSOLE_ENABLED": False,
+            # Scrapy's parts a browser crawl never uses, off (each costs its imports at every
+            # crawl's start): the browser keeps the cookies and follows its own redirects, no
+            # robots.txt is read (ROBOTSTXT_OBEY), nothing is cached, fed or remote-controlled.
+            **_without_unused(),
             "LOG_LEVEL": "WARNING",
             "ITEM_PIPELINES": {"spiders.run.StorePipeline": 100},
             "DOCKETWATCH_DATABASE_URL": settings.database_url,

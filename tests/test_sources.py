@@ -101,3 +101,22 @@ def test_an_interval_setting_must_say_its_unit() -> None:
     odd = Source(**{**SOURCES["acis"].__dict__, "interval_setting": "heartbeat_seconds"})
     with pytest.raises(ValueError, match="_minutes or _hours"):
         odd.interval(Settings())
+
+
+def test_a_crawl_leaves_out_only_scrapys_unused_parts() -> None:
+    """The crawl process leaves Scrapy's unused parts out of its base lists (their imports cost
+    every crawl's start), and keeps what politeness needs: the user agent, the timeout and the
+    AutoThrottle that spaces lookups out."""
+    from scrapy.settings import default_settings as base
+
+    from spiders.run import UNUSED_DOWNLOADER_MIDDLEWARES, UNUSED_EXTENSIONS, _without_unused
+
+    kept = _without_unused()
+    extensions, middlewares = kept["EXTENSIONS_BASE"], kept["DOWNLOADER_MIDDLEWARES_BASE"]
+    assert set(UNUSED_EXTENSIONS) <= set(base.EXTENSIONS_BASE)  # names Scrapy still has
+    assert set(UNUSED_DOWNLOADER_MIDDLEWARES) <= set(base.DOWNLOADER_MIDDLEWARES_BASE)
+    assert not set(extensions) & set(UNUSED_EXTENSIONS)
+    assert not set(middlewares) & set(UNUSED_DOWNLOADER_MIDDLEWARES)
+    assert "scrapy.extensions.throttle.AutoThrottle" in extensions
+    assert "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware" in middlewares
+    assert "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware" in middlewares
