@@ -146,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             "HTTPERROR_ALLOW_ALL": True,  # a 403 block page is an outcome, not a crash
             "USER_AGENT": settings.user_agent,
             "TELNETCONSOLE_ENABLED": False,
-            # Scrapy's parts a browser crawl never uses, off (each costs its imports at every
-            # crawl's start): the browser keeps the cookies and follows its own redirects, no
-            # robots.txt is read (ROBOTSTXT_OBEY), nothing is cached, fed or remote-controlled.
+            # Scrapy's parts a browser crawl never uses, left out (each costs its imports at
+            # every crawl's start): the browser keeps its own cookies, no robots.txt is read
+            # (ROBOTSTXT_OBEY), no proxy or HTTP auth is used, nothing is cached, fed or
+            # remote-controlled.
             **_without_unused(),
             "LOG_LEVEL": "WARNING",
             "ITEM_PIPELINES": {"spiders.run.StorePipeline": 100},

@@ -143,7 +143,8 @@ def attorney(engine: sa.Engine) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, one per test module (the web app's tests)."""
+    """Debian's Chromium (its headless shell) through Playwright, one per test module (the web
+    app's tests)."""
     from playwright.sync_api import sync_playwright
 
     from spiders.browser import launch_options
