@@ -108,7 +108,7 @@ def test_clients_and_every_change(
 ) -> None:
     """Every kind of hearing change, among ``n`` clients and one more whose answer changes only
     in its clock fields (8: each client one change, one of each kind; the scale tier: 50, of
-    whom ten change and 40 must stay silent)."""
+    whom ten change, so that with the one more 41 must stay silent)."""
     engine, replica, sink, settings = world
     cases = _clients(engine, replica, n + 1)
     outcome, outcomes, events = _check(engine, settings)
