@@ -9,6 +9,7 @@ person takes, at a person's pace.
 
 from __future__ import annotations
 
+import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ def browser_binary(settings: Settings, headed: bool) -> Path:
     """The Chromium to launch: the browser itself when it runs headed, its headless shell
     (``browser_headless_executable``) when headless, or the browser if the shell is missing."""
     shell = Path(settings.browser_headless_executable)
-    if headed or not shell.is_file():
+    if headed or not (shell.is_file() and os.access(shell, os.X_OK)):  # as doctor judges it
         return Path(settings.browser_executable)
     return shell
 

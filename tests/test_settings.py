@@ -125,6 +125,7 @@ def test_the_browser_launched_headless_is_the_headless_shell(tmp_path: Path) -> 
 
     shell = tmp_path / "chromium-headless-shell"
     shell.write_text("")
+    shell.chmod(0o755)
     s = Settings(browser_executable=Path("/usr/bin/chromium"), browser_headless_executable=shell)
     assert browser_binary(s, headed=False) == shell
     assert browser_binary(s, headed=True) == Path("/usr/bin/chromium")
@@ -133,3 +134,5 @@ def test_the_browser_launched_headless_is_the_headless_shell(tmp_path: Path) -> 
     assert headed["executable_path"] == "/usr/bin/chromium" and headed["headless"] is False
     gone = s.model_copy(update={"browser_headless_executable": tmp_path / "missing"})
     assert browser_binary(gone, headed=False) == Path("/usr/bin/chromium")
+    shell.chmod(0o644)  # there, but not a program
+    assert browser_binary(s, headed=False) == Path("/usr/bin/chromium")
