@@ -56,4 +56,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m storage.lockfile check  # the lock still matches pyproject.toml
   echo "$want" > "$stamp"
 fi
+# The project's own bytecode, compiled once here: every docketwatch process (the service, each
+# crawl, the CLI) then skips compiling its modules at start, also where PYTHONDONTWRITEBYTECODE
+# is set or the checkout is read-only for the service's user. Quick when nothing changed.
+.venv/bin/python -m compileall -q -j 0 cli checks monitor spiders storage web sandbox bench tests \
+  scheduler.py >/dev/null
 echo "setup: ready (.venv/bin/docketwatch --help)"

@@ -46,6 +46,25 @@ def _service_started(engine: sa.Engine) -> datetime:
         return lock.started_at
 
 
+def _due_since(engine: sa.Engine, when: datetime) -> None:
+    """Make the stored source jobs due at ``when``, as APScheduler itself would store it: in the
+    job's pickled state, which is what it runs by, and in the ``next_run_time`` column, which is
+    only what it looks up by. (Changing the column alone would wake the scheduler for a run
+    whose pickled time has not come, and the run would wait for that time.)"""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")
+    store.start(BackgroundScheduler(timezone=UTC), "default")
+    jobs = [job for job in store.get_all_jobs() if job.id.startswith("source:")]
+    assert len(jobs) == 2, [job.id for job in jobs]
+    for job in jobs:
+        job._modify(next_run_time=when)
+        store.update_job(job)
+        stored = store.lookup_job(job.id)
+        assert stored is not None and stored.next_run_time == when
+
+
 def _deliveries(engine: sa.Engine) -> list[tuple[str, int]]:
     with Session(engine) as s:
         return [(d.status, d.attempts) for d in s.exec(select(Delivery))]
@@ -148,13 +167,7 @@ def test_sigkill_mid_cycle_then_restart(
                 assert len(loaded) == 1  # the interrupted load left nothing behind
             # Down for more than two intervals: the stored jobs were due 40 s ago, so two or
             # three runs of each source were missed (as if the machine had been off that long).
-            with engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "UPDATE apscheduler_jobs SET next_run_time = :t WHERE id LIKE 'source:%'"
-                    ),
-                    {"t": (datetime.now(UTC) - timedelta(seconds=40)).timestamp()},
-                )
+            _due_since(engine, datetime.now(UTC) - timedelta(seconds=40))
             before = {src: len(_runs(engine, src)) for src in ("eoir_foia", "court_status")}
             restarted_at = datetime.now(UTC)
             proc = _start(tmp_path, env)
