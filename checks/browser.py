@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,7 +67,10 @@ class BrowserLookups:
             ]
             for name, value in self.options(settings).items():
                 args += ["--option", f"{name}={value}"]
-            problem = crawl(settings, self.source, report.run_id, targets, args, progress)
+            store = partial(
+                load(_spec(self.source).store), engine, report.run_id, settings.timezone
+            )
+            problem = crawl(settings, self.source, report.run_id, targets, args, store, progress)
             finished = datetime.now(UTC)
             with session_scope(engine) as session:
                 found = session.exec(select(table).where(table.crawl_run_id == report.run_id))

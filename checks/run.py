@@ -7,7 +7,8 @@ raised again. Closing the run also updates the source's health (admins hear of a
 failing, never attorneys).
 
 :func:`crawl` runs ``python -m spiders.run SOURCE`` in its own process: Twisted's reactor cannot
-restart in one process, and a browser crash must not take the service down.
+restart in one process, and a browser crash must not take the service down. The crawl process
+hands each answer over on its stdout; :func:`crawl` stores it here, as it arrives.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -174,9 +175,11 @@ def crawl(
     run_id: int,
     targets: list[dict[str, Any]],
     args: list[str],
+    store: Callable[[dict[str, Any]], str],
     progress: Callable[[str], None] | None = None,
 ) -> str:
-    """Run ``python -m spiders.run SOURCE`` for ``targets``; return "" or what went wrong."""
+    """Run ``python -m spiders.run SOURCE`` for ``targets``, storing each answer it hands over
+    with ``store`` (which returns the lookup's outcome); return "" or what went wrong."""
     fd, name = tempfile.mkstemp(prefix=f"dw-{source}-", suffix=".json")  # 0600: A-numbers
     try:
         with os.fdopen(fd, "w") as out:
@@ -195,38 +198,63 @@ def crawl(
         if settings.browser_headed and not os.environ.get("DISPLAY"):
             command = ["xvfb-run", "-a", *command]  # the headed browser needs a display
         env = dict(os.environ, DATABASE_URL=settings.database_url)
-        return _run_child(command, env, settings.crawl_timeout_seconds, progress)
+        return _run_child(command, env, settings.crawl_timeout_seconds, store, progress)
     finally:
         Path(name).unlink(missing_ok=True)
 
 
 def _run_child(
-    command: list[str], env: dict[str, str], timeout: float, progress: Callable[[str], None] | None
+    command: list[str],
+    env: dict[str, str],
+    timeout: float,
+    store: Callable[[dict[str, Any]], str],
+    progress: Callable[[str], None] | None,
 ) -> str:
+    """Run the crawl process: store each answer it hands over on stdout as it arrives, keep the
+    last lines of its log (stderr, read beside) for the message when it fails."""
     proc = subprocess.Popen(
         command,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
+    tail: deque[str] = deque(maxlen=20)
+
+    def keep_log(lines: Iterable[str]) -> None:
+        for line in lines:
+            tail.append(line.rstrip())  # the child's log is already redacted
+            log.debug("crawl: %s", line.rstrip())
+
+    reader = threading.Thread(target=keep_log, args=(proc.stderr,), daemon=True)
+    reader.start()
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
-    tail: list[str] = []
     try:
         for line in proc.stdout:
-            if line.startswith('{"done"'):
+            if line.startswith('{"item"'):
+                outcome = _store(store, json.loads(line)["item"])
                 if progress is not None:
-                    progress(json.loads(line).get("outcome", ""))
+                    progress(outcome)
             else:
-                tail = [*tail[-19:], line.rstrip()]  # the child's log is already redacted
-                log.debug("crawl: %s", line.rstrip())
+                keep_log([line])
         proc.wait()
+        reader.join(timeout=10)
     finally:
         timer.cancel()
     if proc.returncode != 0:
         last = next((x for x in reversed(tail) if x.strip()), "")
         return f"crawl process exited {proc.returncode}" + (f": {last}" if last else "")
     return ""
+
+
+def _store(store: Callable[[dict[str, Any]], str], item: dict[str, Any]) -> str:
+    """Store one answer; one that cannot be stored is logged and left out (the run counts only
+    what is stored), as the crawl process itself did before: the crawl goes on."""
+    try:
+        return store(item)
+    except Exception:
+        log.exception("a lookup's answer could not be stored")
+        return CrawlOutcome.failed.value

@@ -27,7 +27,8 @@ class BrowserSpec:
     - ``lookups``: its :class:`checks.browser.BrowserLookups` ("module:NAME"): how a client's
       lookup target is built, its spider's options, how its run's outcome is judged, what
       follows each stored lookup (detection);
-    - ``store``: how the spider's answer is stored, in the crawl process ("module:function");
+    - ``store``: how the spider's answer is stored, by the check that started the crawl (and by
+      a pool worker) ("module:function");
     - ``pool``: how the pool plans it ("module:function(engine, settings) -> summary"): a planned
       batch of single lookups, or ``None``: the whole check queued as one task.
     """
