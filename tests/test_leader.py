@@ -65,7 +65,7 @@ def _runs(engine: sa.Engine) -> list[CrawlRun]:
         )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(waits=True)
 def test_the_standby_takes_over_within_the_lease_and_no_run_is_doubled(
     database: str, tmp_path: Path
 ) -> None:

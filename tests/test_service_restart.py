@@ -89,7 +89,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Rel
     return made_once(tmp_path_factory, "restart-releases", make)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(waits=True)
 def test_sigkill_mid_cycle_then_restart(
     tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:

@@ -68,7 +68,7 @@ def _runs_since(engine: sa.Engine, moment: datetime) -> list[str]:
         return [r.outcome for r in runs if r.started_at.replace(tzinfo=UTC) > moment]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(waits=True)
 @pytest.mark.parametrize(
     ("lock_s", "busy_s", "mail_down_s"),
     [(8, 3, 8), pytest.param(60, 30, 300, marks=pytest.mark.scale)],
