@@ -255,6 +255,7 @@ def _store(store: Callable[[dict[str, Any]], str], item: dict[str, Any]) -> str:
     what is stored), as the crawl process itself did before: the crawl goes on."""
     try:
         return store(item)
-    except Exception:
-        log.exception("a lookup's answer could not be stored")
+    except Exception as exc:
+        # the error's type only: a database error's text carries the row's values (client data)
+        log.error("a lookup's answer could not be stored: %s", type(exc).__name__)
         return CrawlOutcome.failed.value

@@ -120,3 +120,42 @@ def test_a_crawl_leaves_out_only_scrapys_unused_parts() -> None:
     assert "scrapy.extensions.throttle.AutoThrottle" in extensions
     assert "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware" in middlewares
     assert "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware" in middlewares
+
+
+def test_a_crawls_answers_are_stored_by_the_check_and_its_log_kept_apart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The crawl process hands each answer over on stdout; the check stores it as it arrives
+    (an answer that cannot be stored is logged by its error's type only, and the crawl goes
+    on), shows progress, and keeps the crawl's log (stderr) for the message when it fails."""
+    import logging
+    import os
+    import sys
+
+    from checks.run import _run_child
+
+    child = (
+        "import json, sys\n"
+        "for n in (1, 2, 3):\n"
+        "    print(json.dumps({'item': {'client_id': n, 'body': 'x' * 9000}}), flush=True)\n"
+        "    print(f'log line {n}', file=sys.stderr, flush=True)\n"
+        "print('the browser went away', file=sys.stderr, flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    stored: list[int] = []
+
+    def store(item: dict[str, object]) -> str:
+        assert item["body"] == "x" * 9000  # a long line arrives whole, apart from the log
+        if item["client_id"] == 2:
+            raise RuntimeError("A123456789 DOE, JANE")  # a database error's text: client data
+        stored.append(int(str(item["client_id"])))
+        return "ok"
+
+    progress: list[str] = []
+    with caplog.at_level(logging.ERROR, logger="checks.run"):
+        problem = _run_child(
+            [sys.executable, "-c", child], dict(os.environ), 60, store, progress.append
+        )
+    assert stored == [1, 3] and progress == ["ok", "failed", "ok"]
+    assert problem == "crawl process exited 3: the browser went away"
+    assert "could not be stored: RuntimeError" in caplog.text and "DOE" not in caplog.text
