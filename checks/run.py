@@ -197,8 +197,10 @@ def crawl(
         ]
         if settings.browser_headed and not os.environ.get("DISPLAY"):
             command = ["xvfb-run", "-a", *command]  # the headed browser needs a display
-        env = dict(os.environ, DATABASE_URL=settings.database_url)
-        return _run_child(command, env, settings.crawl_timeout_seconds, store, progress)
+        # the environment as it is: the crawl process opens no database (``store`` does, here)
+        return _run_child(
+            command, dict(os.environ), settings.crawl_timeout_seconds, store, progress
+        )
     finally:
         Path(name).unlink(missing_ok=True)
 
