@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from sandbox import pgserver as pg
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.people import add_staff
-from storage.reference_data import load_reference_data
+from tests.support import db as db_support
 
 # The secrets keys of PostgreSQL test databases (storage/secrets.py) go to this run's own folder,
 # never to ~/.config; the commands the tests start inherit it.
@@ -100,19 +100,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-def _prepare(url: str) -> None:
-    eng = make_engine(url)
-    upgrade(eng)
-    load_reference_data(eng)
-    eng.dispose()  # no connection may stay open on a template
-
-
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once per test session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "docketwatch.db"
-    _prepare(f"sqlite:///{path}")
-    return path
+def sqlite_template() -> Path:
+    """A SQLite file migrated once per test process; each test gets a copy."""
+    return db_support.sqlite_template()
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +111,7 @@ def pg_template(pg_admin_url: str) -> Iterator[str]:
     """A PostgreSQL database migrated once per test session, copied with CREATE DATABASE ...
     TEMPLATE for each test."""
     with pg.fresh_database(pg_admin_url) as url:
-        _prepare(url)
+        db_support.prepare(url)
         yield url.rpartition("/")[2]
 
 

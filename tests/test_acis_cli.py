@@ -14,11 +14,11 @@ from sqlmodel import select
 from sandbox.acis import AcisSandbox
 from sandbox.acis_data import Case, Hearing, case_body
 from sandbox.mail import SmtpSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import AcisLookup
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
 from tests.support.cli import run_cli
+from tests.support.db import migrated_sqlite
 
 # Dated from the real today: the spider judges 'upcoming' by the real clock.
 SOON = date.today() + timedelta(days=40)
@@ -26,10 +26,8 @@ SOON = date.today() + timedelta(days=40)
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[dict[str, str], AcisSandbox, SmtpSink, str]]:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     with AcisSandbox() as replica, SmtpSink() as sink:
         with session_scope(engine) as s:
             add_staff(

@@ -18,11 +18,11 @@ from monitor.dispatch import Dispatcher
 from sandbox.acis import AcisSandbox
 from sandbox.acis_data import Case, Hearing
 from sandbox.mail import SmtpSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import AcisLookup, Client, Event
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
 from storage.settings import Settings
+from tests.support.db import migrated_sqlite
 
 pytestmark = pytest.mark.slow
 ATTORNEYS = [f"atty{i}@example.org" for i in range(5)]
@@ -33,10 +33,8 @@ NATS = ["MX", "GT", "HO", "ES", "IN"]  # IN: picked by its exact label, never IO
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, AcisSandbox, SmtpSink, Settings]]:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     with AcisSandbox() as replica, SmtpSink() as sink:
         with session_scope(engine) as s:
             for email in ATTORNEYS:

@@ -25,10 +25,9 @@ from monitor.messages import Message, ack_link
 from monitor.timing import quiet_until
 from sandbox.mail import SmtpSink
 from sandbox.webhook import WebhookSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import Delivery, DeliveryAttempt, Event, Severity, StaffChannel
 from storage.people import add_staff, update_staff
-from storage.reference_data import load_reference_data
 from storage.settings import Settings
 from tests.support.alerting import (
     START,
@@ -41,6 +40,7 @@ from tests.support.alerting import (
     web_server,
 )
 from tests.support.cli import run_cli
+from tests.support.db import migrated_sqlite
 
 ISSUE_KINDS = [
     "hearing_scheduled",
@@ -488,10 +488,8 @@ def test_acknowledgement_link_over_real_http(engine: sa.Engine, sink: SmtpSink) 
 
 
 def test_killed_between_send_and_record_does_not_send_twice(tmp_path: Path, sink: SmtpSink) -> None:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     now = datetime.now(UTC)  # the child processes dispatch on the real clock
     org = make_org(engine, sink, now)
     emit_one(engine, hearing_moved(org, now), now)
@@ -543,10 +541,8 @@ def test_killed_between_send_and_record_does_not_send_twice(tmp_path: Path, sink
 
 
 def test_alert_commands(tmp_path: Path, sink: SmtpSink) -> None:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     now = datetime.now(UTC)  # the commands run on the real clock
     org = make_org(engine, sink, now)
     with session_scope(engine) as s:

@@ -14,11 +14,11 @@ from checks.detainee_locator import check as run_custody_check
 from monitor.dispatch import Dispatcher
 from sandbox.detainee_locator import DetaineeLocatorSandbox, Person
 from sandbox.mail import SmtpSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import Client, CustodyLookup, Event
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
 from storage.settings import Settings
+from tests.support.db import migrated_sqlite
 
 pytestmark = pytest.mark.slow
 ATTORNEYS = [f"atty{i}@example.org" for i in range(4)]
@@ -28,10 +28,8 @@ COUNTRIES = ["MX", "GT", "HO", "ES"]
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[sa.Engine, DetaineeLocatorSandbox, SmtpSink, Settings]]:
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     with DetaineeLocatorSandbox() as replica, SmtpSink() as sink:
         with session_scope(engine) as s:
             for email in [*ATTORNEYS, ADMIN]:

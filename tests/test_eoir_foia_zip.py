@@ -27,12 +27,12 @@ from sandbox.eoir_foia_release import (
     generate,
 )
 from sandbox.zipwriter import DEFLATE64, DEFLATED, STORED, ZipWriter
-from storage.db import make_engine, upgrade
+from storage.db import make_engine
 from storage.eoir_foia import load_release
 from storage.errors import ReleaseError, ReleaseLayoutError
-from storage.reference_data import load_reference_data
 from storage.zipmembers import member_chunks
 from tests.support.cli import run_cli
+from tests.support.db import migrated_sqlite
 
 COURTS = ["ADL", "LOS", "SNC"]
 AS_OF = date(2026, 11, 1)  # the generator's release date: hearings after it are upcoming
@@ -49,9 +49,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Release
 
 
 def _engine(tmp_path: Path, name: str) -> sa.Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / name}")
-    upgrade(engine)
-    load_reference_data(engine)
+    engine = make_engine(migrated_sqlite(tmp_path / name))
     return engine
 
 

@@ -20,17 +20,17 @@ from monitor.dispatch import Dispatcher
 from sandbox.acis import AcisSandbox
 from sandbox.acis_data import Case, Hearing
 from sandbox.mail import SmtpSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.errors import ValidationError
 from storage.models import AcisLookup, AuditEntry, Client, Event, Organization, Staff
 from storage.passwords import set_password
 from storage.people import add_client, add_staff, assign, get_client
-from storage.reference_data import load_reference_data
 from storage.reminders import Consent, store_consent
 from storage.settings import Settings
 from tests.support.acis import look
 from tests.support.alerting import web_server
 from tests.support.cli import run_cli
+from tests.support.db import migrated_sqlite
 from tests.support.web import PASSWORD, accessible
 
 SHARED = "933333333"
@@ -104,10 +104,8 @@ class Network:
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     tmp = tmp_path_factory.mktemp("orgs")
-    url = f"sqlite:///{tmp / 'dw.db'}"
+    url = migrated_sqlite(tmp / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     now = datetime.now(UTC).replace(microsecond=0)
     with SmtpSink() as sink:
         with session_scope(engine) as s:
@@ -340,10 +338,8 @@ def test_a_person_two_programs_watch_is_looked_up_once(tmp_path: Path) -> None:
     """Real Chromium against the ACIS replica: the person both programs watch is asked about
     once per check, and both programs' attorneys hear of the moved hearing, each of their own
     client; the other person is asked about as before."""
-    url = f"sqlite:///{tmp_path / 'dw.db'}"
+    url = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
     soon = date.today() + timedelta(days=30)
     with AcisSandbox() as acis, SmtpSink() as sink:
         with session_scope(engine) as s:

@@ -21,8 +21,8 @@ from sandbox.mail import SmtpSink
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import CrawlRun, Delivery, Event, FoiaRelease, Hearing, ServiceLock
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
 from tests.support.cli import run_cli
+from tests.support.db import migrated_sqlite
 from tests.support.service import EXE, kill_tree, service_env, wait_until
 from tests.support.shared import made_once
 
@@ -93,10 +93,8 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReleaseInfo, Rel
 def test_sigkill_mid_cycle_then_restart(
     tmp_path: Path, releases: tuple[ReleaseInfo, ReleaseInfo]
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'dw.db'}"
+    db = migrated_sqlite(tmp_path / "dw.db")
     engine = make_engine(db)
-    upgrade(engine)
-    load_reference_data(engine)
     r1, r2 = releases
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
     with SmtpSink() as sink, CourtStatusSandbox() as courts, EoirFoiaSandbox() as share:

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from sandbox.oidc import OidcProvider
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import AuditEntry, Staff
 from storage.people import add_staff
-from storage.reference_data import load_reference_data
 from tests.support.alerting import web_server
+from tests.support.db import migrated_sqlite
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +25,7 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, OidcProvider, sa.Engine]]:
     tmp = tmp_path_factory.mktemp("oidc")
-    engine = make_engine(f"sqlite:///{tmp / 'dw.db'}")
-    upgrade(engine)
-    load_reference_data(engine)
+    engine = make_engine(migrated_sqlite(tmp / "dw.db"))
     with session_scope(engine) as s:
         add_staff(s, name="Ana Ruiz", email="ana@example.org", role="attorney")
         add_staff(s, name="Old Timer", email="gone@example.org", role="attorney")

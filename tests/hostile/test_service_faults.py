@@ -29,10 +29,10 @@ from sqlmodel import Session, col, select
 
 from sandbox.court_status import CourtStatusSandbox
 from sandbox.mail import SmtpSink
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import CrawlRun, Delivery, Event, Hearing, Heartbeat, StaffChannel
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
+from tests.support.db import migrated_sqlite
 from tests.support.service import wait_until
 
 EXE = str(Path(sys.executable).with_name("docketwatch"))
@@ -77,10 +77,8 @@ def test_locked_database_full_disk_and_mail_down(
     tmp_path: Path, lock_s: float, busy_s: float, mail_down_s: float
 ) -> None:
     path = tmp_path / "dw.db"
-    db = f"sqlite:///{path}"
+    db = migrated_sqlite(path)
     engine = make_engine(db)
-    upgrade(engine)
-    load_reference_data(engine)
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Los_Angeles")).date()
     sink = SmtpSink().start()
     port = sink.port
