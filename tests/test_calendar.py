@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from sandbox.acis_data import Case, Hearing
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.people import add_client, add_staff, assign
-from storage.reference_data import load_reference_data
 from tests.support.acis import look
 from tests.support.alerting import web_server
 from tests.support.cli import run_cli
@@ -30,12 +29,9 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
-def setup(db_url: str) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, int]]]:
+def setup(engine: sa.Engine) -> Iterator[tuple[sa.Engine, dict[str, str], dict[str, int]]]:
     """SQLite and PostgreSQL, each with a web endpoint on a port of its own."""
-    url = db_url
-    engine = make_engine(url)
-    upgrade(engine)
-    load_reference_data(engine)
+    url = engine.url.render_as_string(hide_password=False)
     ids = {}
     with session_scope(engine) as s:
         add_staff(
