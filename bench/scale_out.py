@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -150,14 +151,7 @@ def main() -> int:
         engine = make_engine(database)
         upgrade(engine)
         load_reference_data(engine)
-        ids: list[int] = []
-        with session_scope(engine) as s:
-            for i in range(clients):
-                number = f"9{i:08d}"
-                acis.set_case(Case(number, "MX", hearing=Hearing(on=date.today() + timedelta(30))))
-                c = add_client(s, a_number=number, name=f"CLIENT, NUMBER {i}", nationality="MX")
-                assert c.id is not None
-                ids.append(c.id)
+        ids = _seed(engine, acis, clients)
         settings = Settings(
             database_url=database,
             redis_url=redis_url,
@@ -175,46 +169,83 @@ def main() -> int:
                 "DOCKETWATCH_LOG_LEVEL": "WARNING",
             }
         )
+        phase = _Phase(engine, settings, env, folder, args)
+        rates = {n: phase.throughput(ids, n) for n in (1, args.workers)}
+        full, worst = phase.under_budget(acis, ids, clients)
+        engine.dispose()
+    _report(args, rates, full, worst)
+    return 0
 
-        rates = {}
-        for n in (1, args.workers):
-            procs = _start(
-                {**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0"},
-                folder,
-                n,
-                args.browser_seconds,
-                f"unlimited-{n}",
-            )
-            try:
-                run_id, started = _batch(engine, settings, ids, args.lookups)
-                _wait(partial(_closed, engine, run_id), 3600, f"run #{run_id}")
-                rates[n] = args.lookups / (time.monotonic() - started)
-            finally:
-                _stop(procs)
-            print(f"{n} worker(s), no budget: {rates[n]:.2f} lookups/s", flush=True)
 
+def _seed(engine: sa.Engine, acis: AcisSandbox, clients: int) -> list[int]:
+    """``clients`` clients, each with a hearing on the replica; their ids."""
+    ids: list[int] = []
+    with session_scope(engine) as s:
+        for i in range(clients):
+            number = f"9{i:08d}"
+            acis.set_case(Case(number, "MX", hearing=Hearing(on=date.today() + timedelta(30))))
+            c = add_client(s, a_number=number, name=f"CLIENT, NUMBER {i}", nationality="MX")
+            assert c.id is not None
+            ids.append(c.id)
+    return ids
+
+
+@dataclass
+class _Phase:
+    """What each phase runs with: the database, the settings, the workers' environment."""
+
+    engine: sa.Engine
+    settings: Settings
+    env: dict[str, str]
+    folder: Path
+    args: argparse.Namespace
+
+    def throughput(self, ids: list[int], n: int) -> float:
+        """Lookups a second of ``n`` workers with no budget."""
         procs = _start(
-            {**env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": str(args.budget)},
-            folder,
-            args.workers,
-            args.browser_seconds,
+            {**self.env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": "0"},
+            self.folder,
+            n,
+            self.args.browser_seconds,
+            f"unlimited-{n}",
+        )
+        try:
+            run_id, started = _batch(self.engine, self.settings, ids, self.args.lookups)
+            _wait(partial(_closed, self.engine, run_id), 3600, f"run #{run_id}")
+            rate = self.args.lookups / (time.monotonic() - started)
+        finally:
+            _stop(procs)
+        print(f"{n} worker(s), no budget: {rate:.2f} lookups/s", flush=True)
+        return rate
+
+    def under_budget(
+        self, acis: AcisSandbox, ids: list[int], clients: int
+    ) -> tuple[list[int], int]:
+        """The pool under its budget for full calendar minutes: the lookups the replica saw in
+        each full minute, and the most it saw in any minute."""
+        procs = _start(
+            {**self.env, "DOCKETWATCH_POOL_LOOKUPS_PER_MINUTE": str(self.args.budget)},
+            self.folder,
+            self.args.workers,
+            self.args.browser_seconds,
             "budget",
         )
         try:
             first = len(acis.state.asked_at)
             began = time.time()
-            _batch(engine, settings, ids, clients)
+            _batch(self.engine, self.settings, ids, clients)
             # full calendar minutes after the one the phase began in
-            end = (math.floor(began / 60) + 1 + args.minutes) * 60
+            end = (math.floor(began / 60) + 1 + self.args.minutes) * 60
             _wait(lambda: time.time() >= end + 1, 3600, "the budget phase")
         finally:
             _stop(procs)
         asked = acis.state.asked_at[first:]
         per_minute = Counter(int(t // 60) for t in asked)
         full = [per_minute.get(m, 0) for m in range(math.floor(began / 60) + 1, int(end // 60))]
-        worst = max(per_minute.values()) if per_minute else 0
-        engine.dispose()
+        return full, (max(per_minute.values()) if per_minute else 0)
 
+
+def _report(args: argparse.Namespace, rates: dict[int, float], full: list[int], worst: int) -> None:
     speedup = rates[args.workers] / rates[1]
     used = min(full) / args.budget if full else 0.0
     rows = [
@@ -252,7 +283,6 @@ def main() -> int:
             }
         )
     )
-    return 0
 
 
 if __name__ == "__main__":

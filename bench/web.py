@@ -35,8 +35,10 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,145 +77,165 @@ EDITIONS = sorted((ROOT / "tests/fixtures/detention_stats/ice_xlsx").glob("FY2[4
 
 def seed(engine: sa.Engine, sink: SmtpSink, n_clients: int, n_events: int) -> None:
     rng = random.Random(7)
+    with engine.begin() as conn:
+        staff, channel_of = _seed_staff(conn, sink)
+        clients = _seed_clients(conn, [s.id for s in staff if s.role == "attorney"], n_clients, rng)
+        _seed_events(conn, clients, channel_of, n_events)
+
+
+def _seed_staff(conn: sa.Connection, sink: SmtpSink) -> tuple[list[Any], dict[int, int]]:
+    """Two admins, six coordinators and 52 attorneys, each with a mail channel; the staff rows
+    and each one's channel id."""
     roles = ["admin"] * 2 + ["coordinator"] * 6 + ["attorney"] * 52
     secret_hash = hash_password(PASSWORD)  # one argon2 hash, for every bench account
-    with engine.begin() as conn:
-        insert_rows(
-            conn,
-            table(Staff),
-            [
-                {
-                    "organization_id": 1,
-                    "name": f"Staff {i}",
-                    "email": f"staff{i}@example.org",
-                    "role": role,
-                    "language": "es" if i % 4 == 0 else "en",
-                    "digest": False,
-                    "min_severity": "info",
-                    "muted_kinds": [],
-                    "active": True,
-                    "created_at": NOW,
-                    "password_hash": secret_hash,
-                }
-                for i, role in enumerate(roles)
-            ],
+    insert_rows(
+        conn,
+        table(Staff),
+        [
+            {
+                "organization_id": 1,
+                "name": f"Staff {i}",
+                "email": f"staff{i}@example.org",
+                "role": role,
+                "language": "es" if i % 4 == 0 else "en",
+                "digest": False,
+                "min_severity": "info",
+                "muted_kinds": [],
+                "active": True,
+                "created_at": NOW,
+                "password_hash": secret_hash,
+            }
+            for i, role in enumerate(roles)
+        ],
+    )
+    staff = list(conn.execute(table(Staff).select()))
+    keyring = keyring_of(conn.dialect)
+    keyring.create()
+    insert_rows(
+        conn,
+        table(StaffChannel),
+        [
+            {
+                "staff_id": s.id,
+                "url": sink.url(s.email),
+                "url_digest": keyring.digest(sink.url(s.email)),
+                "allow_personal_data": False,
+                "active": True,
+                "failing": False,
+                "consecutive_failures": 0,
+            }
+            for s in staff
+        ],
+    )
+    channel_of = {c.staff_id: c.id for c in conn.execute(table(StaffChannel).select())}
+    return staff, channel_of
+
+
+def _seed_clients(
+    conn: sa.Connection, attorneys: list[int], n_clients: int, rng: random.Random
+) -> list[Any]:
+    """``n_clients`` clients, each with an upcoming hearing; their (id, attorney) rows."""
+    insert_rows(
+        conn,
+        table(Client),
+        [
+            {
+                "organization_id": 1,
+                "a_number": f"9{i:08d}",
+                "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
+                "nationality_code": "MX",
+                "status": "represented",
+                "primary_attorney_id": attorneys[i % len(attorneys)],
+                "backup_attorney_id": attorneys[(i + 1) % len(attorneys)],
+                "active": True,
+                "notes": "",
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+            for i in range(n_clients)
+        ],
+    )
+    clients = list(conn.execute(sa.select(table(Client).c.id, table(Client).c.primary_attorney_id)))
+    insert_rows(
+        conn,
+        table(Hearing),
+        [
+            {
+                "client_id": cid,
+                "source": "acis",
+                "current": True,
+                "verified": True,
+                "hearing_on": AS_OF + timedelta(days=60 + i % 90),
+                "hearing_time": "8:30 AM",
+                "timezone": "America/Los_Angeles",
+                "court_code": "ADL",
+                "location": "Adelanto",
+                "judge": "Lee, Ann",
+                "medium": "In person",
+                "calendar_type": "Master",
+                "schedule_type": "",
+                "webex": "",
+                "seen_at": NOW,
+            }
+            for i, (cid, _) in enumerate(clients)
+        ],
+    )
+    return clients
+
+
+def _seed_events(
+    conn: sa.Connection, clients: list[Any], channel_of: dict[int, int], n_events: int
+) -> None:
+    """``n_events`` client events (four in five acknowledged), each delivered to the client's
+    attorney."""
+    events, deliveries = [], []
+    for i in range(n_events):
+        cid, atty = clients[i % len(clients)]
+        kind = CLIENT_KINDS[i % len(CLIENT_KINDS)]
+        at = NOW - timedelta(minutes=n_events - i)
+        acked = i % 5 != 0
+        events.append(
+            {
+                "kind": kind,
+                "severity": KINDS[kind].severity.value,
+                "subject_type": "client",
+                "subject_key": str(cid),
+                "client_id": cid,
+                "payload": {"changes": []},
+                "dedup_key": f"bench:{i}",
+                "group_key": None,
+                "occurred_at": at,
+                "created_at": at,
+                "acknowledged_at": at + timedelta(minutes=5) if acked else None,
+                "acknowledged_by": "bench" if acked else "",
+                # A running service escalated the old unacknowledged ones long ago.
+                "escalation_level": 0 if acked else 2,
+                "escalated_at": None if acked else at + timedelta(hours=2),
+            }
         )
-        staff = list(conn.execute(table(Staff).select()))
-        keyring = keyring_of(conn.dialect)
-        keyring.create()
-        insert_rows(
-            conn,
-            table(StaffChannel),
-            [
-                {
-                    "staff_id": s.id,
-                    "url": sink.url(s.email),
-                    "url_digest": keyring.digest(sink.url(s.email)),
-                    "allow_personal_data": False,
-                    "active": True,
-                    "failing": False,
-                    "consecutive_failures": 0,
-                }
-                for s in staff
-            ],
+    insert_rows(conn, table(Event), events)
+    ids = conn.execute(sa.select(table(Event).c.id, table(Event).c.client_id)).all()
+    owner = dict(clients)
+    for eid, cid in ids:
+        atty = owner[cid]
+        deliveries.append(
+            {
+                "event_id": eid,
+                "staff_id": atty,
+                "channel_id": channel_of[atty],
+                "status": "sent",
+                "attempts": 1,
+                "next_attempt_at": None,
+                "last_error": "",
+                "sent_at": NOW,
+                "created_at": NOW,
+                "escalation_level": 0,
+                "digest": False,
+                "claimed_by": "",
+                "claimed_at": None,
+            }
         )
-        channel_of = {c.staff_id: c.id for c in conn.execute(table(StaffChannel).select())}
-        attorneys = [s.id for s in staff if s.role == "attorney"]
-        insert_rows(
-            conn,
-            table(Client),
-            [
-                {
-                    "organization_id": 1,
-                    "a_number": f"9{i:08d}",
-                    "name": f"{rng.choice(FAMILY)}, {rng.choice(GIVEN)}",
-                    "nationality_code": "MX",
-                    "status": "represented",
-                    "primary_attorney_id": attorneys[i % len(attorneys)],
-                    "backup_attorney_id": attorneys[(i + 1) % len(attorneys)],
-                    "active": True,
-                    "notes": "",
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for i in range(n_clients)
-            ],
-        )
-        clients = list(
-            conn.execute(sa.select(table(Client).c.id, table(Client).c.primary_attorney_id))
-        )
-        insert_rows(
-            conn,
-            table(Hearing),
-            [
-                {
-                    "client_id": cid,
-                    "source": "acis",
-                    "current": True,
-                    "verified": True,
-                    "hearing_on": AS_OF + timedelta(days=60 + i % 90),
-                    "hearing_time": "8:30 AM",
-                    "timezone": "America/Los_Angeles",
-                    "court_code": "ADL",
-                    "location": "Adelanto",
-                    "judge": "Lee, Ann",
-                    "medium": "In person",
-                    "calendar_type": "Master",
-                    "schedule_type": "",
-                    "webex": "",
-                    "seen_at": NOW,
-                }
-                for i, (cid, _) in enumerate(clients)
-            ],
-        )
-        events, deliveries = [], []
-        for i in range(n_events):
-            cid, atty = clients[i % len(clients)]
-            kind = CLIENT_KINDS[i % len(CLIENT_KINDS)]
-            at = NOW - timedelta(minutes=n_events - i)
-            acked = i % 5 != 0
-            events.append(
-                {
-                    "kind": kind,
-                    "severity": KINDS[kind].severity.value,
-                    "subject_type": "client",
-                    "subject_key": str(cid),
-                    "client_id": cid,
-                    "payload": {"changes": []},
-                    "dedup_key": f"bench:{i}",
-                    "group_key": None,
-                    "occurred_at": at,
-                    "created_at": at,
-                    "acknowledged_at": at + timedelta(minutes=5) if acked else None,
-                    "acknowledged_by": "bench" if acked else "",
-                    # A running service escalated the old unacknowledged ones long ago.
-                    "escalation_level": 0 if acked else 2,
-                    "escalated_at": None if acked else at + timedelta(hours=2),
-                }
-            )
-        insert_rows(conn, table(Event), events)
-        ids = conn.execute(sa.select(table(Event).c.id, table(Event).c.client_id)).all()
-        owner = dict(clients)
-        for eid, cid in ids:
-            atty = owner[cid]
-            deliveries.append(
-                {
-                    "event_id": eid,
-                    "staff_id": atty,
-                    "channel_id": channel_of[atty],
-                    "status": "sent",
-                    "attempts": 1,
-                    "next_attempt_at": None,
-                    "last_error": "",
-                    "sent_at": NOW,
-                    "created_at": NOW,
-                    "escalation_level": 0,
-                    "digest": False,
-                    "claimed_by": "",
-                    "claimed_at": None,
-                }
-            )
-        insert_rows(conn, table(Delivery), deliveries)
+    insert_rows(conn, table(Delivery), deliveries)
 
 
 def load_public_data(engine: sa.Engine, zip_path: Path, work: Path) -> None:
@@ -359,7 +381,6 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     zip_path = folder / f"release-{args.cases}.zip"
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    heartbeat_s, dispatch_s = 2.0, 5.0
     service = None
     try:
         with SmtpSink() as sink:
@@ -379,90 +400,10 @@ def main() -> None:
                 load_public_data(engine, zip_path, tmp / "work")
                 load_s = time.perf_counter() - t0
                 progress.advance(task)
-                port = free_port()
-                env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
-                env.update(
-                    {
-                        "DATABASE_URL": url,
-                        "DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}",
-                        "DOCKETWATCH_ACK_SECRET": "bench-secret",
-                        "DOCKETWATCH_SOURCES": "",
-                        "DOCKETWATCH_HEARTBEAT_SECONDS": str(heartbeat_s),
-                        "DOCKETWATCH_DISPATCH_SECONDS": str(dispatch_s),
-                        "DOCKETWATCH_DATA_DIR": str(tmp / "data"),
-                        "DOCKETWATCH_LOG_LEVEL": "WARNING",
-                        "XDG_CONFIG_HOME": str(tmp / "config"),
-                    }
-                )
-                exe = (
-                    shutil.which("docketwatch", path=str(Path(sys.executable).parent))
-                    or "docketwatch"
-                )
-                service = subprocess.Popen(
-                    [exe, "run"],
-                    env=env,
-                    cwd=tmp,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                base = f"http://127.0.0.1:{port}"
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if service.poll() is not None or time.monotonic() > deadline:
-                        said = service.stderr.read() if service.stderr else ""
-                        raise SystemExit(f"the service did not start: {said}")
-                    time.sleep(0.2)
+                service, base = _start_service(url, tmp)
                 progress.advance(task)
-
-            with session_scope(engine) as s:
-                st, cl = table(Staff).c, table(Client).c
-                staff = s.execute(sa.select(st.id, st.email, st.role).order_by(st.id)).all()
-                owned: dict[int, list[int]] = defaultdict(list)
-                for cid, atty in s.execute(sa.select(cl.id, cl.primary_attorney_id)).all():
-                    owned[atty].append(cid)
-                every = [c for cs in owned.values() for c in cs]
-                probe_client = every[0]
-            # One admin, two coordinators, the rest attorneys (each opening their own clients).
-            by_role = {
-                r: [(i, e) for i, e, role in staff if role == r]
-                for r in ("admin", "coordinator", "attorney")
-            }
-            chosen = [
-                ("admin", *by_role["admin"][0]),
-                *(("coordinator", *x) for x in by_role["coordinator"][:2]),
-            ]
-            chosen += [("attorney", *x) for x in by_role["attorney"]]
-            users = [(role, email, owned[sid] or every) for role, sid, email in chosen][
-                : args.users
-            ]
-            watch = ServiceWatch(engine, probe_client)
-            watch.start()
-            timings: dict[str, list[float]] = defaultdict(list)
-            errors: list[str] = []
-
-            async def load() -> None:
-                until = time.monotonic() + args.seconds
-                await asyncio.gather(
-                    *(
-                        user(base, email, role, clients, until, i, timings, errors)
-                        for i, (role, email, clients) in enumerate(users)
-                    )
-                )
-
-            print(f"load: {len(users)} users for {args.seconds:.0f} s on {base} ...", flush=True)
-            asyncio.run(load())
-            watch.emitting = False  # then wait for the last probes' dispatch pass
-            deadline = time.monotonic() + dispatch_s + 8
-            while len(watch.delivered) < len(watch.emitted) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            watch.stop.set()
-            watch.join()
+            users, probe_client = _users(engine, args.users)
+            run = _load(base, users, args.seconds, ServiceWatch(engine, probe_client))
     finally:
         if service is not None:
             service.terminate()
@@ -471,13 +412,121 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 service.kill()
         shutil.rmtree(tmp, ignore_errors=True)  # the zip stays when it is in --keep
-
-    floor = pct(timings["ready"], 0.95)
     print(
         f"setup: {args.clients:,} clients and {args.events:,} events seeded in {seed_s:.1f} s; "
         f"{args.cases:,}-case FOIA release and {len(EDITIONS)} statistics workbooks loaded in "
         f"{load_s:.1f} s"
     )
+    _report(args, len(users), run)
+
+
+#: the service's heartbeat and dispatch intervals during the load (seconds)
+HEARTBEAT_S, DISPATCH_S = 2.0, 5.0
+
+
+def _start_service(url: str, tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    """``docketwatch run`` with the web app on a free port (no source checked); the process and
+    the app's address, once ``/health`` answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKETWATCH_")}
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "DOCKETWATCH_WEB_LISTEN": f"127.0.0.1:{port}",
+            "DOCKETWATCH_ACK_SECRET": "bench-secret",
+            "DOCKETWATCH_SOURCES": "",
+            "DOCKETWATCH_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
+            "DOCKETWATCH_DISPATCH_SECONDS": str(DISPATCH_S),
+            "DOCKETWATCH_DATA_DIR": str(tmp / "data"),
+            "DOCKETWATCH_LOG_LEVEL": "WARNING",
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+        }
+    )
+    exe = shutil.which("docketwatch", path=str(Path(sys.executable).parent)) or "docketwatch"
+    service = subprocess.Popen(
+        [exe, "run"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return service, base
+        except httpx.TransportError:
+            pass
+        if service.poll() is not None or time.monotonic() > deadline:
+            said = service.stderr.read() if service.stderr else ""
+            service.kill()
+            raise SystemExit(f"the service did not start: {said}")
+        time.sleep(0.2)
+
+
+def _users(engine: sa.Engine, n: int) -> tuple[list[tuple[str, str, list[int]]], int]:
+    """Up to ``n`` users: one admin, two coordinators, the rest attorneys (each opening their
+    own clients); and the client whose events probe the dispatcher."""
+    with session_scope(engine) as s:
+        st, cl = table(Staff).c, table(Client).c
+        staff = s.execute(sa.select(st.id, st.email, st.role).order_by(st.id)).all()
+        owned: dict[int, list[int]] = defaultdict(list)
+        for cid, atty in s.execute(sa.select(cl.id, cl.primary_attorney_id)).all():
+            owned[atty].append(cid)
+    every = [c for cs in owned.values() for c in cs]
+    by_role = {
+        r: [(i, e) for i, e, role in staff if role == r]
+        for r in ("admin", "coordinator", "attorney")
+    }
+    chosen = [
+        ("admin", *by_role["admin"][0]),
+        *(("coordinator", *x) for x in by_role["coordinator"][:2]),
+    ]
+    chosen += [("attorney", *x) for x in by_role["attorney"]]
+    users = [(role, email, owned[sid] or every) for role, sid, email in chosen][:n]
+    return users, every[0]
+
+
+@dataclass
+class _Run:
+    """What the load saw: each page's times, the errors, and the service's beats and sends."""
+
+    timings: dict[str, list[float]]
+    errors: list[str]
+    watch: ServiceWatch
+
+
+def _load(
+    base: str, users: list[tuple[str, str, list[int]]], seconds: float, watch: ServiceWatch
+) -> _Run:
+    """The users at work for ``seconds`` while ``watch`` probes the service; then the last
+    probes' dispatch pass is waited for."""
+    watch.start()
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+
+    async def load() -> None:
+        until = time.monotonic() + seconds
+        await asyncio.gather(
+            *(
+                user(base, email, role, clients, until, i, timings, errors)
+                for i, (role, email, clients) in enumerate(users)
+            )
+        )
+
+    print(f"load: {len(users)} users for {seconds:.0f} s on {base} ...", flush=True)
+    try:
+        asyncio.run(load())
+        watch.emitting = False  # then wait for the last probes' dispatch pass
+        deadline = time.monotonic() + DISPATCH_S + 8
+        while len(watch.delivered) < len(watch.emitted) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        watch.stop.set()
+        watch.join()
+    return _Run(timings, errors, watch)
+
+
+def _report(args: argparse.Namespace, n_users: int, run: _Run) -> None:
+    timings, errors, watch = run.timings, run.errors, run.watch
+    floor = pct(timings["ready"], 0.95)
     print(f"{'page':26} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p95/floor':>10}")
     per_page = {}
     for name in sorted(timings, key=lambda n: n == "ready"):
@@ -490,17 +539,17 @@ def main() -> None:
     gaps = [(b - a).total_seconds() for a, b in zip(watch.beats, watch.beats[1:], strict=False)]
     latencies = [watch.delivered[e] - t for e, t in watch.emitted.items() if e in watch.delivered]
     undelivered = len(watch.emitted) - len(latencies)
-    beat_ok = bool(gaps) and max(gaps) <= 3 * heartbeat_s
-    dispatch_ok = undelivered == 0 and bool(latencies) and max(latencies) <= dispatch_s + 5
+    beat_ok = bool(gaps) and max(gaps) <= 3 * HEARTBEAT_S
+    dispatch_ok = undelivered == 0 and bool(latencies) and max(latencies) <= DISPATCH_S + 5
     print(
         f"floor (/ready) p95: {floor * 1000:.1f} ms; worst page p95 {worst:.1f} ms = "
         f"{ratio:.1f}x (target {TARGET:.0f}x); errors: {len(errors)}"
     )
     print(
         f"service meanwhile: {len(gaps)} heartbeat gaps, longest {max(gaps, default=0):.1f} s "
-        f"(every {heartbeat_s:.0f} s; on time: {beat_ok}); {len(latencies)} alerts sent, "
+        f"(every {HEARTBEAT_S:.0f} s; on time: {beat_ok}); {len(latencies)} alerts sent, "
         f"slowest {max(latencies, default=0):.1f} s after emission, {undelivered} not sent "
-        f"(dispatch every {dispatch_s:.0f} s; on time: {dispatch_ok})"
+        f"(dispatch every {DISPATCH_S:.0f} s; on time: {dispatch_ok})"
     )
     for problem in errors[:10]:
         print(f"error: {problem}")
@@ -509,7 +558,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "web",
-                "users": len(users),
+                "users": n_users,
                 "seconds": args.seconds,
                 "clients": args.clients,
                 "events": args.events,

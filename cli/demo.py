@@ -38,8 +38,15 @@ from storage.reference_data import load_reference_data
 from storage.settings import Settings
 
 if TYPE_CHECKING:  # the replicas are loaded when the demo runs, never with the CLI
+    import sqlalchemy as sa
+
     from sandbox.acis import AcisSandbox
+    from sandbox.court_status import CourtStatusSandbox
     from sandbox.detainee_locator import DetaineeLocatorSandbox
+    from sandbox.detention_stats import DetentionStatsSandbox
+    from sandbox.eoir_foia import EoirFoiaSandbox
+    from sandbox.federal_dockets import FederalDocketsSandbox
+    from sandbox.legalserver import LegalServerSandbox
     from sandbox.mail import SmtpSink
 
 ZONE = ZoneInfo("America/Los_Angeles")
@@ -71,12 +78,10 @@ class DemoResult:
 
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     from sandbox.acis import AcisSandbox
-    from sandbox.acis_data import Case, Hearing
     from sandbox.court_status import CourtStatusSandbox
     from sandbox.detainee_locator import DetaineeLocatorSandbox
-    from sandbox.detention_stats import DetentionStatsSandbox, make_workbook
+    from sandbox.detention_stats import DetentionStatsSandbox
     from sandbox.eoir_foia import EoirFoiaSandbox
-    from sandbox.eoir_foia_release import generate, successor
     from sandbox.federal_dockets import TOKEN, FederalDocketsSandbox
     from sandbox.legalserver import LegalServerSandbox
     from sandbox.mail import SmtpSink
@@ -101,6 +106,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         LegalServerSandbox() as legalserver,
         FederalDocketsSandbox() as courtlistener,
     ):
+        world = _World(acis, locator, share, courts, ice, legalserver, courtlistener)
         settings = Settings(
             database_url=url,
             data_dir=folder / "data",
@@ -120,85 +126,128 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         say(f"roster sync from LegalServer: {result.synced}")
         habeas = _federal_docket(engine, courtlistener, TOKEN)
         say(f"CourtListener: client ***0102's habeas petition, {HABEAS}, is on the roster")
-        release1 = generate(folder / "data" / "release-1.zip", 3000, seed=7, as_of=today)
-        share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
-        fy = today.year + (1 if today.month >= 10 else 0)
-        ice.serve(
-            [
-                make_workbook(
-                    folder / "data" / f"FY{fy % 100}_detentionStats_1.xlsx",
-                    fy,
-                    today - timedelta(days=10),
-                    {"ADELANTO ICE PROCESSING CENTER": 1650.0},
-                )
-            ]
-        )
-
-        def cycle(label: str) -> None:
-            say(f"-- {label}")
-            with Session(engine) as s:
-                clients = list(s.exec(select(Client).where(col(Client.active).is_(True))))
-            a = acis_check.check(engine, settings, clients)
-            say(f"ACIS: {a.outcome} {dict(a.outcomes)}")
-            c = detainee_locator_check.check(engine, settings, clients)
-            say(f"ICE locator: {c.outcome} {dict(c.outcomes)}")
-            f = eoir_foia_check.check(engine, settings)
-            say(f"EOIR FOIA: {f.outcome}: {f.message}")
-            st = detention_stats_check.check(engine, settings)
-            say(f"ICE statistics: {st.outcome}: {st.message}")
-            ct = court_status_check.check(engine, settings)
-            say(f"court status: {ct.outcome}: {ct.message}")
-            fd = federal_dockets_check.check(engine, settings)
-            say(f"federal dockets: {fd.outcome}: {fd.message}")
-            sent = Dispatcher(engine, settings).run_once()
-            say(f"alerts sent: {sent.sent}")
-            result.steps.append(label)
-
-        cycle("first cycle (baselines: nothing has changed yet)")
-        say("-- the world changes")
-        hearing_soon = today + timedelta(days=3)
-        acis.set_case(
-            Case(
-                "999000101",
-                "GT",
-                name="DEMO, HEARING MOVED",
-                case_id=20000101,
-                hearing=Hearing(on=hearing_soon, time="8:30 AM"),
-            )
-        )
-        say(f"ACIS: client ***0101's hearing moved earlier, to {hearing_soon}")
-        locator.transfer("999000102", "ELOYAZ")
-        say("ICE locator: client ***0102 transferred from Adelanto to Eloy, AZ")
-        release2 = successor(
-            release1.path,
-            folder / "data" / "release-2.zip",
-            seed=8,
-            as_of=today + timedelta(days=1),
-        )
-        share.publish(
-            release2.path, datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=12)
-        )
-        say("EOIR: a new FOIA release is out")
-        closed_day = today + timedelta(days=2)
-        notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
-        courts.close("adelanto-immigration-court", notice)
-        say(f"EOIR: Adelanto Immigration Court closed on {closed_day}")
-        courtlistener.add_entry(habeas, OSC_TEXT, notify=False)  # no web app here: polled
-        say(f"CourtListener: an order to show cause on {HABEAS}")
-        cycle("second cycle")
-        with Session(engine) as s:
-            result.events = Counter(e.kind for e in s.exec(select(Event)))
-            for d, member in s.exec(
-                select(Delivery, Staff).join(Staff, col(Staff.id) == col(Delivery.staff_id))
-            ):
-                if d.status == "sent":
-                    result.sent[member.email] += 1
-        for notes in legalserver.state.matters.values():
-            result.case_notes += [str(n["subject"]) for n in notes]
-        for subject in result.case_notes:
-            say(f"LegalServer: case note written: {subject}")
+        release1 = _publish_first_files(world, folder / "data", today)
+        _cycle(engine, settings, result, say, "first cycle (baselines: nothing has changed yet)")
+        _change_the_world(world, folder / "data", release1, habeas, today, say)
+        _cycle(engine, settings, result, say, "second cycle")
+        _tally(engine, world, result, say)
     engine.dispose()
     return result
+
+
+@dataclass
+class _World:
+    """The replicas the demo runs against."""
+
+    acis: AcisSandbox
+    locator: DetaineeLocatorSandbox
+    share: EoirFoiaSandbox
+    courts: CourtStatusSandbox
+    ice: DetentionStatsSandbox
+    legalserver: LegalServerSandbox
+    courtlistener: FederalDocketsSandbox
+
+
+def _publish_first_files(world: _World, data: Path, today: date) -> Path:
+    """EOIR's first FOIA release and ICE's statistics workbook, as the replicas serve them."""
+    from sandbox.detention_stats import make_workbook
+    from sandbox.eoir_foia_release import generate
+
+    release1 = generate(data / "release-1.zip", 3000, seed=7, as_of=today)
+    world.share.publish(release1.path, datetime.combine(today, datetime.min.time(), UTC))
+    fy = today.year + (1 if today.month >= 10 else 0)
+    workbook = make_workbook(
+        data / f"FY{fy % 100}_detentionStats_1.xlsx",
+        fy,
+        today - timedelta(days=10),
+        {"ADELANTO ICE PROCESSING CENTER": 1650.0},
+    )
+    world.ice.serve([workbook])
+    return release1.path
+
+
+def _cycle(
+    engine: sa.Engine,
+    settings: Settings,
+    result: DemoResult,
+    say: Callable[[str], None],
+    label: str,
+) -> None:
+    """One check of every source, then the alerts sent."""
+    say(f"-- {label}")
+    with Session(engine) as s:
+        clients = list(s.exec(select(Client).where(col(Client.active).is_(True))))
+    a = acis_check.check(engine, settings, clients)
+    say(f"ACIS: {a.outcome} {dict(a.outcomes)}")
+    c = detainee_locator_check.check(engine, settings, clients)
+    say(f"ICE locator: {c.outcome} {dict(c.outcomes)}")
+    f = eoir_foia_check.check(engine, settings)
+    say(f"EOIR FOIA: {f.outcome}: {f.message}")
+    st = detention_stats_check.check(engine, settings)
+    say(f"ICE statistics: {st.outcome}: {st.message}")
+    ct = court_status_check.check(engine, settings)
+    say(f"court status: {ct.outcome}: {ct.message}")
+    fd = federal_dockets_check.check(engine, settings)
+    say(f"federal dockets: {fd.outcome}: {fd.message}")
+    sent = Dispatcher(engine, settings).run_once()
+    say(f"alerts sent: {sent.sent}")
+    result.steps.append(label)
+
+
+def _change_the_world(
+    world: _World,
+    data: Path,
+    release1: Path,
+    habeas: int,
+    today: date,
+    say: Callable[[str], None],
+) -> None:
+    """A hearing moved earlier, a transfer out of Adelanto, a new FOIA release, an Adelanto
+    closure on a client's hearing day, an order to show cause on the habeas docket."""
+    from sandbox.acis_data import Case, Hearing
+    from sandbox.eoir_foia_release import successor
+
+    say("-- the world changes")
+    hearing_soon = today + timedelta(days=3)
+    world.acis.set_case(
+        Case(
+            "999000101",
+            "GT",
+            name="DEMO, HEARING MOVED",
+            case_id=20000101,
+            hearing=Hearing(on=hearing_soon, time="8:30 AM"),
+        )
+    )
+    say(f"ACIS: client ***0101's hearing moved earlier, to {hearing_soon}")
+    world.locator.transfer("999000102", "ELOYAZ")
+    say("ICE locator: client ***0102 transferred from Adelanto to Eloy, AZ")
+    release2 = successor(release1, data / "release-2.zip", seed=8, as_of=today + timedelta(days=1))
+    published = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=12)
+    world.share.publish(release2.path, published)
+    say("EOIR: a new FOIA release is out")
+    closed_day = today + timedelta(days=2)
+    notice = f"CLOSED\nThe court is closed on {closed_day:%m/%d/%Y} (power outage)."
+    world.courts.close("adelanto-immigration-court", notice)
+    say(f"EOIR: Adelanto Immigration Court closed on {closed_day}")
+    world.courtlistener.add_entry(habeas, OSC_TEXT, notify=False)  # no web app here: polled
+    say(f"CourtListener: an order to show cause on {HABEAS}")
+
+
+def _tally(
+    engine: sa.Engine, world: _World, result: DemoResult, say: Callable[[str], None]
+) -> None:
+    """What happened: the events, the messages sent to each person, the case notes written."""
+    with Session(engine) as s:
+        result.events = Counter(e.kind for e in s.exec(select(Event)))
+        for d, member in s.exec(
+            select(Delivery, Staff).join(Staff, col(Staff.id) == col(Delivery.staff_id))
+        ):
+            if d.status == "sent":
+                result.sent[member.email] += 1
+    for notes in world.legalserver.state.matters.values():
+        result.case_notes += [str(n["subject"]) for n in notes]
+    for subject in result.case_notes:
+        say(f"LegalServer: case note written: {subject}")
 
 
 def _seed(

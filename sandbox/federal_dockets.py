@@ -91,153 +91,151 @@ def _entry_json(entry: dict[str, Any], base: str) -> dict[str, Any]:
     return {**entry, "docket": f"{base}{API}/dockets/{entry['docket']}/"}
 
 
+class _FederalDocketsHandler(ReplicaHandler):
+    """CourtListener's REST API (v4) for the dockets the replica holds (``replica``: the
+    :class:`FederalDocketsSandbox` that serves it)."""
+
+    replica: FederalDocketsSandbox
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _gate(self, method: str) -> bool:
+        """Auth and scripted trouble; True when the request may be answered."""
+        url = urlsplit(self.path)
+        with self.replica.state.lock:
+            self.replica.state.requests.append(f"{method} {url.path}?{url.query}")
+            trouble = self.replica.state.trouble.pop(0) if self.replica.state.trouble else None
+        auth = self.headers.get("Authorization", "")
+        if not auth:
+            self._json(401, {"detail": "Authentication credentials were not provided."})
+            return False
+        if auth != f"Token {TOKEN}":
+            self._json(401, {"detail": "Invalid token."})
+            return False
+        if trouble is not None:
+            status, wait = trouble
+            if status == 429:
+                self._json(
+                    429,
+                    {"detail": f"Request was throttled. Expected available in {wait:.0f} seconds."},
+                    {"Retry-After": str(int(wait))},
+                )
+            else:
+                self._json(status, {"detail": "A server error occurred."})
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self._gate("GET"):
+            return
+        url = urlsplit(self.path)
+        q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        path = url.path.removeprefix(API)
+        base = self.replica.url
+        with self.replica.state.lock:
+            if path == "/dockets/":
+                found = [
+                    d
+                    for d in self.replica.state.dockets.values()
+                    if d.court == q.get("court", d.court)
+                    and (
+                        ("docket_number" in q and d.docket_number == q["docket_number"])
+                        or ("docket_number_core" in q and d.core == q["docket_number_core"])
+                    )
+                ]
+                results = [self.replica.docket_json(d) for d in found]
+                self._json(200, _listing(results))
+            elif path.startswith("/dockets/") and path.strip("/").split("/")[-1].isdigit():
+                docket = self.replica.state.dockets.get(int(path.strip("/").split("/")[-1]))
+                if docket is None:
+                    self._json(404, {"detail": "No Docket matches the given query."})
+                else:
+                    self._json(200, self.replica.docket_json(docket))
+            elif path == "/docket-entries/":
+                self._json(200, self.replica.entries_page(q, base))
+            elif path.startswith("/docket-entries/"):
+                wanted = path.strip("/").split("/")[-1]
+                found_entry = next(
+                    (e for e in self.replica.state.entries if str(e["id"]) == wanted), None
+                )
+                if found_entry is None:
+                    self._json(404, {"detail": "No DocketEntry matches the given query."})
+                else:
+                    self._json(200, _entry_json(found_entry, base))
+            elif path == "/search/":
+                self._json(200, self.replica.search(q))
+            elif path == "/docket-alerts/":
+                results = [
+                    {"id": a, "docket": d, "alert_type": 1}
+                    for a, d in sorted(self.replica.state.alerts.items())
+                ]
+                self._json(200, _listing(results))
+            else:
+                self._json(404, {"detail": "Not found."})
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path == "/_entry":  # control: a docket moves
+            length = int(self.headers.get("Content-Length") or 0)
+            asked = json.loads(self.rfile.read(length) or b"{}")
+            entry = self.replica.add_entry(int(asked["docket"]), str(asked["description"]))
+            self._json(201, entry)
+            return
+        if not self._gate("POST"):
+            return
+        path = urlsplit(self.path).path.removeprefix(API)
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._json(400, {"detail": "JSON parse error"})
+            return
+        if path != "/docket-alerts/":
+            self._json(405, {"detail": 'Method "POST" not allowed.'})
+            return
+        with self.replica.state.lock:
+            docket_id = body.get("docket")
+            if docket_id not in self.replica.state.dockets:
+                self._json(400, {"docket": [f'Invalid pk "{docket_id}" - object does not exist.']})
+                return
+            self.replica.state.next_id += 1
+            self.replica.state.alerts[self.replica.state.next_id] = docket_id
+            self._json(
+                201,
+                {
+                    "id": self.replica.state.next_id,
+                    "docket": docket_id,
+                    "alert_type": 1,
+                    "date_created": datetime.now(UTC).isoformat(),
+                },
+            )
+
+    def do_DELETE(self) -> None:
+        if not self._gate("DELETE"):
+            return
+        wanted = urlsplit(self.path).path.removeprefix(API).strip("/").split("/")[-1]
+        with self.replica.state.lock:
+            if not wanted.isdigit() or int(wanted) not in self.replica.state.alerts:
+                self._json(404, {"detail": "Not found."})
+                return
+            del self.replica.state.alerts[int(wanted)]
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
 class FederalDocketsSandbox(ReplicaServer):
     def __init__(self, port: int = 0, retry_unit: float = 0.2) -> None:
         self.state = FederalState()
         self.retry_unit = retry_unit
-        state = self.state
-        sandbox = self
-
-        class Handler(ReplicaHandler):
-            def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _gate(self, method: str) -> bool:
-                """Auth and scripted trouble; True when the request may be answered."""
-                url = urlsplit(self.path)
-                with state.lock:
-                    state.requests.append(f"{method} {url.path}?{url.query}")
-                    trouble = state.trouble.pop(0) if state.trouble else None
-                auth = self.headers.get("Authorization", "")
-                if not auth:
-                    self._json(401, {"detail": "Authentication credentials were not provided."})
-                    return False
-                if auth != f"Token {TOKEN}":
-                    self._json(401, {"detail": "Invalid token."})
-                    return False
-                if trouble is not None:
-                    status, wait = trouble
-                    if status == 429:
-                        self._json(
-                            429,
-                            {
-                                "detail": "Request was throttled. Expected available in "
-                                f"{wait:.0f} seconds."
-                            },
-                            {"Retry-After": str(int(wait))},
-                        )
-                    else:
-                        self._json(status, {"detail": "A server error occurred."})
-                    return False
-                return True
-
-            def do_GET(self) -> None:
-                if not self._gate("GET"):
-                    return
-                url = urlsplit(self.path)
-                q = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                path = url.path.removeprefix(API)
-                base = sandbox.url
-                with state.lock:
-                    if path == "/dockets/":
-                        found = [
-                            d
-                            for d in state.dockets.values()
-                            if d.court == q.get("court", d.court)
-                            and (
-                                ("docket_number" in q and d.docket_number == q["docket_number"])
-                                or ("docket_number_core" in q and d.core == q["docket_number_core"])
-                            )
-                        ]
-                        results = [sandbox.docket_json(d) for d in found]
-                        self._json(200, _listing(results))
-                    elif path.startswith("/dockets/") and path.strip("/").split("/")[-1].isdigit():
-                        docket = state.dockets.get(int(path.strip("/").split("/")[-1]))
-                        if docket is None:
-                            self._json(404, {"detail": "No Docket matches the given query."})
-                        else:
-                            self._json(200, sandbox.docket_json(docket))
-                    elif path == "/docket-entries/":
-                        self._json(200, sandbox.entries_page(q, base))
-                    elif path.startswith("/docket-entries/"):
-                        wanted = path.strip("/").split("/")[-1]
-                        found_entry = next(
-                            (e for e in state.entries if str(e["id"]) == wanted), None
-                        )
-                        if found_entry is None:
-                            self._json(404, {"detail": "No DocketEntry matches the given query."})
-                        else:
-                            self._json(200, _entry_json(found_entry, base))
-                    elif path == "/search/":
-                        self._json(200, sandbox.search(q))
-                    elif path == "/docket-alerts/":
-                        results = [
-                            {"id": a, "docket": d, "alert_type": 1}
-                            for a, d in sorted(state.alerts.items())
-                        ]
-                        self._json(200, _listing(results))
-                    else:
-                        self._json(404, {"detail": "Not found."})
-
-            def do_POST(self) -> None:
-                if urlsplit(self.path).path == "/_entry":  # control: a docket moves
-                    length = int(self.headers.get("Content-Length") or 0)
-                    asked = json.loads(self.rfile.read(length) or b"{}")
-                    entry = sandbox.add_entry(int(asked["docket"]), str(asked["description"]))
-                    self._json(201, entry)
-                    return
-                if not self._gate("POST"):
-                    return
-                path = urlsplit(self.path).path.removeprefix(API)
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    self._json(400, {"detail": "JSON parse error"})
-                    return
-                if path != "/docket-alerts/":
-                    self._json(405, {"detail": 'Method "POST" not allowed.'})
-                    return
-                with state.lock:
-                    docket_id = body.get("docket")
-                    if docket_id not in state.dockets:
-                        self._json(
-                            400, {"docket": [f'Invalid pk "{docket_id}" - object does not exist.']}
-                        )
-                        return
-                    state.next_id += 1
-                    state.alerts[state.next_id] = docket_id
-                    self._json(
-                        201,
-                        {
-                            "id": state.next_id,
-                            "docket": docket_id,
-                            "alert_type": 1,
-                            "date_created": datetime.now(UTC).isoformat(),
-                        },
-                    )
-
-            def do_DELETE(self) -> None:
-                if not self._gate("DELETE"):
-                    return
-                wanted = urlsplit(self.path).path.removeprefix(API).strip("/").split("/")[-1]
-                with state.lock:
-                    if not wanted.isdigit() or int(wanted) not in state.alerts:
-                        self._json(404, {"detail": "Not found."})
-                        return
-                    del state.alerts[int(wanted)]
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        super().__init__(port, Handler)
+        super().__init__(port, type("Handler", (_FederalDocketsHandler,), {"replica": self}))
 
     # ---- answers
 

@@ -147,171 +147,171 @@ def matter(
     }
 
 
+class _LegalServerHandler(ReplicaHandler):
+    """LegalServer's report, matters, users and notes, as its API reference documents them
+    (``state``: the replica's, bound by :class:`LegalServerSandbox`)."""
+
+    state: LegalServerState
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self.state.lock:
+            self.state.calls.append({"path": parts.path, **query})
+            failure = self.state.fail_next.pop(0) if self.state.fail_next else None
+        if failure is not None:
+            self.send_response(failure)
+            if failure == 429:
+                self.send_header("Retry-After", "30")
+            body = json.dumps({"error": f"HTTP {failure}"}).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes"):
+            self._notes_list(parts.path.split("/")[4], query)
+            return
+        if parts.path == "/api/v1/matters":
+            self._matters(query)
+            return
+        if parts.path.startswith("/api/v1/users/"):
+            self._user(parts.path.rsplit("/", 1)[-1])
+            return
+        if parts.path != REPORT_PATH:
+            self._send(404, "text/plain", "Not Found")
+            return
+        self._report(query)
+
+    def _json(self, status: int, data: Any) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (("limit", "200"), ("remaining", "199"), ("reset", "60")):
+            self.send_header(f"x-rate-limit-{name}", value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _core(self, matter: str) -> list[dict[str, Any]] | None:
+        """The matter's notes, or None (and the refusal answered)."""
+        if self.headers.get("Authorization", "") != f"Bearer {self.state.core_token}":
+            self._json(401, {"error_message": "User not authorized to perform this operation"})
+            return None
+        notes = self.state.matters.get(matter)
+        if notes is None:
+            self._json(404, {"error_message": f"Unknown UUID {matter}"})
+        return notes
+
+    def _authorized(self) -> bool:
+        if self.headers.get("Authorization", "") == f"Bearer {self.state.core_token}":
+            return True
+        refused = "User not authorized to perform this operation"
+        self._json(401, {"error_message": refused})
+        return False
+
+    def _matters(self, query: dict[str, str]) -> None:
+        """Search Matters: filtered by disposition, paged (20 by default)."""
+        if not self._authorized():
+            return
+        with self.state.lock:
+            wanted = query.get("case_disposition")
+            found = [
+                m
+                for m in self.state.full_matters
+                if not wanted or m.get("case_disposition") == wanted
+            ]
+            self._json(200, _page(found, query, 20))
+
+    def _user(self, user_uuid: str) -> None:
+        if not self._authorized():
+            return
+        user = self.state.users.get(user_uuid)
+        if user is None:
+            self._json(404, {"error_message": f"Unknown UUID {user_uuid}"})
+            return
+        self._json(200, {"data": user})
+
+    def _notes_list(self, matter: str, query: dict[str, str]) -> None:
+        with self.state.lock:
+            notes = self._core(matter)
+            if notes is None:
+                return
+            answer = _page(notes, query, 20)
+        self._json(200, answer)
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        raw = self.rfile.read(length)
+        with self.state.lock:
+            self.state.calls.append({"path": parts.path, "method": "POST"})
+            failure = self.state.fail_next.pop(0) if self.state.fail_next else None
+        if failure is not None:
+            self._json(failure, {"error_message": f"HTTP {failure}"})
+            return
+        if not (parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes")):
+            self._json(404, {"error_message": "Not Found"})
+            return
+        try:
+            given = json.loads(raw or b"{}")
+        except ValueError:
+            self._json(400, {"error_message": "Invalid JSON"})
+            return
+        with self.state.lock:
+            notes = self._core(parts.path.split("/")[4])
+            if notes is None:
+                return
+            missing = [f for f in ("subject", "body", "note_type") if not given.get(f)]
+            if missing:
+                self._json(400, {"error_message": f"Missing argument: {missing[0]}"})
+                return
+            if given["note_type"] not in self.state.note_types:
+                self._json(400, {"error_message": "Invalid note_type"})
+                return
+            note = {
+                "id": 1000 + sum(len(n) for n in self.state.matters.values()),
+                "subject": str(given["subject"]),
+                "body": str(given["body"]),
+                "note_type": given["note_type"],
+                "casenote_uuid": str(uuid.uuid4()),
+                "active": True,
+                "is_html": False,
+            }
+            notes.append(note)
+            after = self.state.write_then_fail.pop(0) if self.state.write_then_fail else None
+        if after is not None:
+            self._json(after, {"error_message": f"HTTP {after}"})
+            return
+        self._json(201, {"data": note})
+
+    def _report(self, query: dict[str, str]) -> None:
+        load = query.get("load", "")
+        report = self.state.reports.get(int(load)) if load.isdigit() else None
+        if report is None:
+            self._send(404, "application/json", json.dumps({"error": "Invalid report"}))
+            return
+        if query.get("api_key") != report.api_key:
+            self._send(401, "application/json", json.dumps({"error": "Invalid API key"}))
+            return
+        if self.state.require_bearer is not None:
+            given = self.headers.get("Authorization", "")
+            if given != f"Bearer {self.state.require_bearer}":
+                self._send(401, "application/json", json.dumps({"error": "Not authorized"}))
+                return
+        hidden = query.get("display_hidden_columns", "true").lower() not in (
+            "false",
+            "0",
+            "f",
+        )
+        ctype, body = render(report, hidden)
+        self._send(200, ctype, body)
+
+
 class LegalServerSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = LegalServerState()
-        state = self.state
-
-        class Handler(ReplicaHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                with state.lock:
-                    state.calls.append({"path": parts.path, **query})
-                    failure = state.fail_next.pop(0) if state.fail_next else None
-                if failure is not None:
-                    self.send_response(failure)
-                    if failure == 429:
-                        self.send_header("Retry-After", "30")
-                    body = json.dumps({"error": f"HTTP {failure}"}).encode()
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                if parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes"):
-                    self._notes_list(parts.path.split("/")[4], query)
-                    return
-                if parts.path == "/api/v1/matters":
-                    self._matters(query)
-                    return
-                if parts.path.startswith("/api/v1/users/"):
-                    self._user(parts.path.rsplit("/", 1)[-1])
-                    return
-                if parts.path != REPORT_PATH:
-                    self._send(404, "text/plain", "Not Found")
-                    return
-                self._report(query)
-
-            def _json(self, status: int, data: Any) -> None:
-                body = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (("limit", "200"), ("remaining", "199"), ("reset", "60")):
-                    self.send_header(f"x-rate-limit-{name}", value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _core(self, matter: str) -> list[dict[str, Any]] | None:
-                """The matter's notes, or None (and the refusal answered)."""
-                if self.headers.get("Authorization", "") != f"Bearer {state.core_token}":
-                    self._json(
-                        401, {"error_message": "User not authorized to perform this operation"}
-                    )
-                    return None
-                notes = state.matters.get(matter)
-                if notes is None:
-                    self._json(404, {"error_message": f"Unknown UUID {matter}"})
-                return notes
-
-            def _authorized(self) -> bool:
-                if self.headers.get("Authorization", "") == f"Bearer {state.core_token}":
-                    return True
-                refused = "User not authorized to perform this operation"
-                self._json(401, {"error_message": refused})
-                return False
-
-            def _matters(self, query: dict[str, str]) -> None:
-                """Search Matters: filtered by disposition, paged (20 by default)."""
-                if not self._authorized():
-                    return
-                with state.lock:
-                    wanted = query.get("case_disposition")
-                    found = [
-                        m
-                        for m in state.full_matters
-                        if not wanted or m.get("case_disposition") == wanted
-                    ]
-                    self._json(200, _page(found, query, 20))
-
-            def _user(self, user_uuid: str) -> None:
-                if not self._authorized():
-                    return
-                user = state.users.get(user_uuid)
-                if user is None:
-                    self._json(404, {"error_message": f"Unknown UUID {user_uuid}"})
-                    return
-                self._json(200, {"data": user})
-
-            def _notes_list(self, matter: str, query: dict[str, str]) -> None:
-                with state.lock:
-                    notes = self._core(matter)
-                    if notes is None:
-                        return
-                    answer = _page(notes, query, 20)
-                self._json(200, answer)
-
-            def do_POST(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length", "0") or 0)
-                raw = self.rfile.read(length)
-                with state.lock:
-                    state.calls.append({"path": parts.path, "method": "POST"})
-                    failure = state.fail_next.pop(0) if state.fail_next else None
-                if failure is not None:
-                    self._json(failure, {"error_message": f"HTTP {failure}"})
-                    return
-                if not (
-                    parts.path.startswith("/api/v1/matters/") and parts.path.endswith("/notes")
-                ):
-                    self._json(404, {"error_message": "Not Found"})
-                    return
-                try:
-                    given = json.loads(raw or b"{}")
-                except ValueError:
-                    self._json(400, {"error_message": "Invalid JSON"})
-                    return
-                with state.lock:
-                    notes = self._core(parts.path.split("/")[4])
-                    if notes is None:
-                        return
-                    missing = [f for f in ("subject", "body", "note_type") if not given.get(f)]
-                    if missing:
-                        self._json(400, {"error_message": f"Missing argument: {missing[0]}"})
-                        return
-                    if given["note_type"] not in state.note_types:
-                        self._json(400, {"error_message": "Invalid note_type"})
-                        return
-                    note = {
-                        "id": 1000 + sum(len(n) for n in state.matters.values()),
-                        "subject": str(given["subject"]),
-                        "body": str(given["body"]),
-                        "note_type": given["note_type"],
-                        "casenote_uuid": str(uuid.uuid4()),
-                        "active": True,
-                        "is_html": False,
-                    }
-                    notes.append(note)
-                    after = state.write_then_fail.pop(0) if state.write_then_fail else None
-                if after is not None:
-                    self._json(after, {"error_message": f"HTTP {after}"})
-                    return
-                self._json(201, {"data": note})
-
-            def _report(self, query: dict[str, str]) -> None:
-                load = query.get("load", "")
-                report = state.reports.get(int(load)) if load.isdigit() else None
-                if report is None:
-                    self._send(404, "application/json", json.dumps({"error": "Invalid report"}))
-                    return
-                if query.get("api_key") != report.api_key:
-                    self._send(401, "application/json", json.dumps({"error": "Invalid API key"}))
-                    return
-                if state.require_bearer is not None:
-                    given = self.headers.get("Authorization", "")
-                    if given != f"Bearer {state.require_bearer}":
-                        self._send(401, "application/json", json.dumps({"error": "Not authorized"}))
-                        return
-                hidden = query.get("display_hidden_columns", "true").lower() not in (
-                    "false",
-                    "0",
-                    "f",
-                )
-                ctype, body = render(report, hidden)
-                self._send(200, ctype, body)
-
-        super().__init__(port, Handler)
+        super().__init__(port, type("Handler", (_LegalServerHandler,), {"state": self.state}))
 
     def set_report(self, report_id: int, report: Report) -> None:
         with self.state.lock:
