@@ -68,6 +68,8 @@ from storage.reference_data import load_reference_data  # noqa: E402
 from storage.secrets import keyring_of  # noqa: E402
 
 TARGET = 10.0
+#: the service's heartbeat and dispatch intervals during the load (seconds)
+HEARTBEAT_S, DISPATCH_S = 2.0, 5.0
 PASSWORD = "bench password, long enough"
 AS_OF = date(2026, 10, 1)
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -418,10 +420,6 @@ def main() -> None:
         f"{load_s:.1f} s"
     )
     _report(args, len(users), run)
-
-
-#: the service's heartbeat and dispatch intervals during the load (seconds)
-HEARTBEAT_S, DISPATCH_S = 2.0, 5.0
 
 
 def _start_service(url: str, tmp: Path) -> tuple[subprocess.Popen[str], str]:

@@ -149,16 +149,16 @@ def matter(
 
 class _LegalServerHandler(ReplicaHandler):
     """LegalServer's report, matters, users and notes, as its API reference documents them
-    (``state``: the replica's, bound by :class:`LegalServerSandbox`)."""
+    (``replica``: the :class:`LegalServerSandbox` that serves it)."""
 
-    state: LegalServerState
+    replica: LegalServerSandbox
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        with self.state.lock:
-            self.state.calls.append({"path": parts.path, **query})
-            failure = self.state.fail_next.pop(0) if self.state.fail_next else None
+        with self.replica.state.lock:
+            self.replica.state.calls.append({"path": parts.path, **query})
+            failure = self.replica.state.fail_next.pop(0) if self.replica.state.fail_next else None
         if failure is not None:
             self.send_response(failure)
             if failure == 429:
@@ -195,16 +195,16 @@ class _LegalServerHandler(ReplicaHandler):
 
     def _core(self, matter: str) -> list[dict[str, Any]] | None:
         """The matter's notes, or None (and the refusal answered)."""
-        if self.headers.get("Authorization", "") != f"Bearer {self.state.core_token}":
+        if self.headers.get("Authorization", "") != f"Bearer {self.replica.state.core_token}":
             self._json(401, {"error_message": "User not authorized to perform this operation"})
             return None
-        notes = self.state.matters.get(matter)
+        notes = self.replica.state.matters.get(matter)
         if notes is None:
             self._json(404, {"error_message": f"Unknown UUID {matter}"})
         return notes
 
     def _authorized(self) -> bool:
-        if self.headers.get("Authorization", "") == f"Bearer {self.state.core_token}":
+        if self.headers.get("Authorization", "") == f"Bearer {self.replica.state.core_token}":
             return True
         refused = "User not authorized to perform this operation"
         self._json(401, {"error_message": refused})
@@ -214,11 +214,11 @@ class _LegalServerHandler(ReplicaHandler):
         """Search Matters: filtered by disposition, paged (20 by default)."""
         if not self._authorized():
             return
-        with self.state.lock:
+        with self.replica.state.lock:
             wanted = query.get("case_disposition")
             found = [
                 m
-                for m in self.state.full_matters
+                for m in self.replica.state.full_matters
                 if not wanted or m.get("case_disposition") == wanted
             ]
             self._json(200, _page(found, query, 20))
@@ -226,14 +226,14 @@ class _LegalServerHandler(ReplicaHandler):
     def _user(self, user_uuid: str) -> None:
         if not self._authorized():
             return
-        user = self.state.users.get(user_uuid)
+        user = self.replica.state.users.get(user_uuid)
         if user is None:
             self._json(404, {"error_message": f"Unknown UUID {user_uuid}"})
             return
         self._json(200, {"data": user})
 
     def _notes_list(self, matter: str, query: dict[str, str]) -> None:
-        with self.state.lock:
+        with self.replica.state.lock:
             notes = self._core(matter)
             if notes is None:
                 return
@@ -244,9 +244,9 @@ class _LegalServerHandler(ReplicaHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length", "0") or 0)
         raw = self.rfile.read(length)
-        with self.state.lock:
-            self.state.calls.append({"path": parts.path, "method": "POST"})
-            failure = self.state.fail_next.pop(0) if self.state.fail_next else None
+        with self.replica.state.lock:
+            self.replica.state.calls.append({"path": parts.path, "method": "POST"})
+            failure = self.replica.state.fail_next.pop(0) if self.replica.state.fail_next else None
         if failure is not None:
             self._json(failure, {"error_message": f"HTTP {failure}"})
             return
@@ -258,7 +258,7 @@ class _LegalServerHandler(ReplicaHandler):
         except ValueError:
             self._json(400, {"error_message": "Invalid JSON"})
             return
-        with self.state.lock:
+        with self.replica.state.lock:
             notes = self._core(parts.path.split("/")[4])
             if notes is None:
                 return
@@ -266,11 +266,11 @@ class _LegalServerHandler(ReplicaHandler):
             if missing:
                 self._json(400, {"error_message": f"Missing argument: {missing[0]}"})
                 return
-            if given["note_type"] not in self.state.note_types:
+            if given["note_type"] not in self.replica.state.note_types:
                 self._json(400, {"error_message": "Invalid note_type"})
                 return
             note = {
-                "id": 1000 + sum(len(n) for n in self.state.matters.values()),
+                "id": 1000 + sum(len(n) for n in self.replica.state.matters.values()),
                 "subject": str(given["subject"]),
                 "body": str(given["body"]),
                 "note_type": given["note_type"],
@@ -279,7 +279,11 @@ class _LegalServerHandler(ReplicaHandler):
                 "is_html": False,
             }
             notes.append(note)
-            after = self.state.write_then_fail.pop(0) if self.state.write_then_fail else None
+            after = (
+                self.replica.state.write_then_fail.pop(0)
+                if self.replica.state.write_then_fail
+                else None
+            )
         if after is not None:
             self._json(after, {"error_message": f"HTTP {after}"})
             return
@@ -287,16 +291,16 @@ class _LegalServerHandler(ReplicaHandler):
 
     def _report(self, query: dict[str, str]) -> None:
         load = query.get("load", "")
-        report = self.state.reports.get(int(load)) if load.isdigit() else None
+        report = self.replica.state.reports.get(int(load)) if load.isdigit() else None
         if report is None:
             self._send(404, "application/json", json.dumps({"error": "Invalid report"}))
             return
         if query.get("api_key") != report.api_key:
             self._send(401, "application/json", json.dumps({"error": "Invalid API key"}))
             return
-        if self.state.require_bearer is not None:
+        if self.replica.state.require_bearer is not None:
             given = self.headers.get("Authorization", "")
-            if given != f"Bearer {self.state.require_bearer}":
+            if given != f"Bearer {self.replica.state.require_bearer}":
                 self._send(401, "application/json", json.dumps({"error": "Not authorized"}))
                 return
         hidden = query.get("display_hidden_columns", "true").lower() not in (
@@ -311,7 +315,7 @@ class _LegalServerHandler(ReplicaHandler):
 class LegalServerSandbox(ReplicaServer):
     def __init__(self, port: int = 0) -> None:
         self.state = LegalServerState()
-        super().__init__(port, type("Handler", (_LegalServerHandler,), {"state": self.state}))
+        super().__init__(port, type("Handler", (_LegalServerHandler,), {"replica": self}))
 
     def set_report(self, report_id: int, report: Report) -> None:
         with self.state.lock:
